@@ -1,0 +1,738 @@
+//! The spanned syntax tree produced by the parser.
+//!
+//! Broken code becomes `Error` nodes (never a missing tree), so every later stage works on half-typed files.
+//! Doc comments are not stored here: they are found through [`crate::lexer::Lexed::doc_at`] by the start offset
+//! of the declaration.
+
+use crate::source::Span;
+
+/// A name with its span.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Ident {
+    /// The name.
+    pub name: String,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// A parsed file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct File {
+    /// Top-level declarations, in order.
+    pub items: Vec<Item>,
+}
+
+/// A top-level declaration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    /// What it declares.
+    pub kind: ItemKind,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// The kinds of top-level declarations.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ItemKind {
+    /// `use a.b.{C, D}`
+    Use(UseDecl),
+    /// `role Agent`
+    Role(Ident),
+    /// `record Name { field: Type }`
+    Record(RecordDecl),
+    /// `enum Name { a, b }`
+    Enum(EnumDecl),
+    /// `signal Name { field: Type }`
+    Signal(RecordDecl),
+    /// `action name(params) -> Type`
+    Action(ActionDecl),
+    /// `calendar Name { ... }`
+    Calendar(CalendarDecl),
+    /// `procedure name(params) -> Type { ... }`
+    Procedure(FlowDecl),
+    /// `process name(params) -> Type within D { ... }`
+    Process(FlowDecl),
+    /// `schedule name { ... }`
+    Schedule(ScheduleDecl),
+    /// `test "name" { ... }`
+    Test(TestDecl),
+    /// Something that could not be parsed.
+    Error,
+}
+
+/// `use std.calendar.*`, `use a.b.Item`, `use a.b.{X, Y}`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UseDecl {
+    /// The module path.
+    pub module: Vec<Ident>,
+    /// What is imported.
+    pub items: UseItems,
+}
+
+/// What a `use` imports.
+#[derive(Clone, Debug, PartialEq)]
+pub enum UseItems {
+    /// `.*`
+    All(Span),
+    /// One or more named items.
+    Named(Vec<Ident>),
+}
+
+/// A record or signal declaration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordDecl {
+    /// Its name.
+    pub name: Ident,
+    /// Its fields.
+    pub fields: Vec<Field>,
+}
+
+/// A typed name: a record field, a parameter or a step output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    /// The name.
+    pub name: Ident,
+    /// The declared type.
+    pub ty: TypeExpr,
+    /// The whole `name: Type`.
+    pub span: Span,
+}
+
+/// `enum Name { a, b }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnumDecl {
+    /// Its name.
+    pub name: Ident,
+    /// The variants, in order.
+    pub variants: Vec<Ident>,
+}
+
+/// `action name(params) -> Type`
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionDecl {
+    /// Its name.
+    pub name: Ident,
+    /// Parameters.
+    pub params: Vec<Field>,
+    /// Result type, if any.
+    pub result: Option<TypeExpr>,
+}
+
+/// A calendar: time zone, weekly hours and holidays.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CalendarDecl {
+    /// Its name.
+    pub name: Ident,
+    /// Its entries, in order.
+    pub entries: Vec<CalendarEntry>,
+}
+
+/// One line of a calendar.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CalendarEntry {
+    /// `zone "Europe/Berlin"`
+    Zone(Literal),
+    /// `hours mon-fri 09:00-17:00`
+    Hours {
+        /// Day names and ranges, e.g. `[(mon, Some(fri))]`.
+        days: Vec<(Ident, Option<Ident>)>,
+        /// Opening clock time.
+        from: Literal,
+        /// Closing clock time.
+        to: Literal,
+        /// The whole line.
+        span: Span,
+    },
+    /// `holiday 2026-12-25`
+    Holiday(Literal),
+    /// An entry that could not be parsed.
+    Error(Span),
+}
+
+/// A procedure or a process.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowDecl {
+    /// Its name.
+    pub name: Ident,
+    /// Parameters.
+    pub params: Vec<Field>,
+    /// Result type, if any.
+    pub result: Option<TypeExpr>,
+    /// `within D` on a process: the deadline of the whole case.
+    pub within: Option<Expr>,
+    /// The body.
+    pub body: Block,
+}
+
+/// `schedule name { every ...; at 09:00; on Cal; start process }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduleDecl {
+    /// Its name.
+    pub name: Ident,
+    /// Its clauses.
+    pub clauses: Vec<ScheduleClause>,
+}
+
+/// One clause of a schedule.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ScheduleClause {
+    /// `every 6 months`, `every monday`, `every first business day of month`
+    Every {
+        /// The count, if given.
+        count: Option<Literal>,
+        /// The unit or day words, e.g. `months`, `monday`, `first business day of month`.
+        words: Vec<Ident>,
+        /// The whole clause.
+        span: Span,
+    },
+    /// `at 09:00`
+    At(Literal),
+    /// `on Calendar`
+    On(Ident),
+    /// `start process_name`
+    Start(Ident),
+    /// A clause that could not be parsed.
+    Error(Span),
+}
+
+/// `test "name" { ... }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestDecl {
+    /// The test's name (a text literal).
+    pub name: Literal,
+    /// Its statements.
+    pub stmts: Vec<TestStmt>,
+}
+
+/// An actor in a test: `by "ann" as Agent, Supervisor`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Actor {
+    /// The actor id.
+    pub id: Literal,
+    /// The roles the actor holds.
+    pub roles: Vec<Ident>,
+}
+
+/// A completion in a test.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestCompletion {
+    /// The step.
+    pub step: Ident,
+    /// Who completes it.
+    pub actor: Actor,
+    /// Outputs: `with { urgency: Urgency.high }`.
+    pub outputs: Vec<FieldInit>,
+    /// `at TIME`, if given.
+    pub at: Option<Expr>,
+}
+
+/// A statement of a test block.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestStmt {
+    /// What it does.
+    pub kind: TestStmtKind,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// The kinds of test statements.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TestStmtKind {
+    /// `start process(args) at TIME`
+    Start {
+        /// The process.
+        process: Ident,
+        /// Its arguments.
+        args: Vec<Expr>,
+        /// Start time.
+        at: Option<Expr>,
+    },
+    /// `complete step by "id" as Role with { ... } at TIME`
+    Complete(TestCompletion),
+    /// `expect rejected complete ...`
+    ExpectRejected(TestCompletion),
+    /// `signal Name { ... }`
+    Signal {
+        /// The signal.
+        signal: Ident,
+        /// Its payload.
+        payload: Vec<FieldInit>,
+    },
+    /// `advance 4h`
+    AdvanceBy(Expr),
+    /// `advance to TIME`
+    AdvanceTo(Expr),
+    /// `expect task step for Role due TIME`
+    ExpectTask {
+        /// The step.
+        step: Ident,
+        /// Expected role.
+        role: Option<Ident>,
+        /// Expected due time.
+        due: Option<Expr>,
+    },
+    /// `expect no task step`
+    ExpectNoTask(Ident),
+    /// `expect escalated step to Role`
+    ExpectEscalated {
+        /// The step.
+        step: Ident,
+        /// The role escalated to.
+        role: Ident,
+    },
+    /// `expect notified Role`
+    ExpectNotified(Ident),
+    /// `expect completed with EXPR`
+    ExpectCompleted(Option<Expr>),
+    /// `expect failed`
+    ExpectFailed,
+    /// A statement that could not be parsed.
+    Error,
+}
+
+/// A `{ ... }` list of statements.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Block {
+    /// The statements.
+    pub stmts: Vec<Stmt>,
+    /// From `{` to `}`.
+    pub span: Span,
+}
+
+/// A statement of a procedure or process.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stmt {
+    /// What it does.
+    pub kind: StmtKind,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// How many branches (or list items) a parallel construct waits for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Join {
+    /// All of them (the default).
+    All,
+    /// The first one.
+    Any,
+    /// `N of`: the first N.
+    Count(Expr),
+}
+
+/// A branch of `parallel` or `first`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BranchDecl {
+    /// Its name, for `cancel`.
+    pub name: Option<Ident>,
+    /// Its body.
+    pub body: Block,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// An arm of `match`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MatchArm {
+    /// The patterns (`a | b`); `_` is the wildcard.
+    pub patterns: Vec<Ident>,
+    /// The body.
+    pub body: Block,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// The kinds of statements.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StmtKind {
+    /// `let name: T = value`
+    Let {
+        /// The new name.
+        name: Ident,
+        /// Declared type.
+        ty: Option<TypeExpr>,
+        /// The value.
+        value: Expr,
+    },
+    /// `step ...`
+    Step(Box<StepDecl>),
+    /// An expression used as a statement (a call of a procedure or action, or `await`).
+    Expr(Expr),
+    /// `if c { } else if d { } else { }`
+    If {
+        /// Each condition with its block.
+        branches: Vec<(Expr, Block)>,
+        /// The `else` block.
+        otherwise: Option<Block>,
+    },
+    /// `match x { a => { } }`
+    Match {
+        /// The `match` keyword.
+        keyword: Span,
+        /// What is matched.
+        scrutinee: Expr,
+        /// The arms.
+        arms: Vec<MatchArm>,
+    },
+    /// `parallel JOIN { branch { } ... }`
+    Parallel {
+        /// When to continue.
+        join: Join,
+        /// The branches.
+        branches: Vec<BranchDecl>,
+    },
+    /// `first { branch { } ... }`
+    First {
+        /// The branches.
+        branches: Vec<BranchDecl>,
+    },
+    /// `for each x in list (parallel JOIN)? { }`
+    ForEach {
+        /// The loop variable.
+        var: Ident,
+        /// The list.
+        list: Expr,
+        /// `None` for one after another.
+        parallel: Option<Join>,
+        /// The body.
+        body: Block,
+    },
+    /// `repeat max N { } until c`
+    Repeat {
+        /// The `repeat` keyword.
+        keyword: Span,
+        /// Maximum rounds.
+        max: Option<Expr>,
+        /// The body.
+        body: Block,
+        /// Stop condition.
+        until: Option<Expr>,
+    },
+    /// `every D max N { } until c`
+    Every {
+        /// The `every` keyword.
+        keyword: Span,
+        /// The period.
+        interval: Expr,
+        /// Maximum rounds.
+        max: Option<Expr>,
+        /// The body.
+        body: Block,
+        /// Stop condition.
+        until: Option<Expr>,
+    },
+    /// `wait D`
+    WaitFor(Expr),
+    /// `wait until T`
+    WaitUntil(Expr),
+    /// `cancel name`
+    Cancel(Ident),
+    /// `notify Role "message"`
+    Notify {
+        /// Who is notified.
+        role: Ident,
+        /// The message.
+        message: Option<Expr>,
+    },
+    /// `fail "reason"`
+    Fail(Expr),
+    /// `complete value`
+    Complete(Option<Expr>),
+    /// `return value`
+    Return(Option<Expr>),
+    /// A statement that could not be parsed.
+    Error,
+}
+
+/// A step: one task for a person.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepDecl {
+    /// Its name.
+    pub name: Ident,
+    /// The instruction text.
+    pub instruction: Option<Expr>,
+    /// Outputs the performer fills in.
+    pub outputs: Vec<Field>,
+    /// The clauses.
+    pub clauses: Vec<StepClause>,
+}
+
+/// One clause of a step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepClause {
+    /// What it says.
+    pub kind: StepClauseKind,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// The kinds of step clauses.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepClauseKind {
+    /// `by ...`
+    By(Performer),
+    /// `within D (on Calendar)? (since step)?`
+    Within {
+        /// The duration.
+        duration: Expr,
+        /// Business time on this calendar.
+        calendar: Option<Ident>,
+        /// Measured from this step's completion.
+        since: Option<Ident>,
+    },
+    /// `after D (since step)?`
+    After {
+        /// The lag.
+        duration: Expr,
+        /// Measured from this step's completion.
+        since: Option<Ident>,
+    },
+    /// `due T`
+    Due(Expr),
+    /// `on breach { stages }`
+    OnBreach(Vec<EscalationStage>),
+    /// `paused from Signal until Signal`
+    Paused {
+        /// Pauses when this signal arrives.
+        from: Ident,
+        /// Resumes when this signal arrives.
+        until: Ident,
+    },
+    /// `only during Calendar`
+    OnlyDuring(Ident),
+    /// `skippable`
+    Skippable,
+    /// A clause that could not be parsed.
+    Error,
+}
+
+/// Who performs a step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Performer {
+    /// The base rule.
+    pub kind: PerformerKind,
+    /// `other than step`: four-eyes rule.
+    pub other_than: Option<Ident>,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// The base performer rules.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PerformerKind {
+    /// `Role (with skill x)*`
+    Role {
+        /// The role.
+        role: Ident,
+        /// Required skills.
+        skills: Vec<Ident>,
+    },
+    /// `person EXPR`
+    Person(Expr),
+    /// `role EXPR`
+    DynamicRole(Expr),
+    /// `manager of step`
+    ManagerOf(Ident),
+    /// `same person as step`
+    SameAs(Ident),
+}
+
+/// One stage of an escalation ladder.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EscalationStage {
+    /// `after D`: offset from the breach.
+    pub after: Option<Expr>,
+    /// What happens.
+    pub action: EscalationAction,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// What an escalation stage does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EscalationAction {
+    /// `notify Role "text"`
+    Notify(Ident, Option<Expr>),
+    /// `reassign to Role`
+    Reassign(Ident),
+    /// `cancel`
+    Cancel,
+    /// `flag "text"`
+    Flag(Expr),
+}
+
+/// A type as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeExpr {
+    /// Which type.
+    pub kind: TypeExprKind,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// The kinds of written types.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TypeExprKind {
+    /// A name: built-in or declared.
+    Named(Ident),
+    /// `T?`
+    Optional(Box<TypeExpr>),
+    /// `[T]`
+    List(Box<TypeExpr>),
+    /// Could not be parsed.
+    Error,
+}
+
+/// A literal value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Literal {
+    /// Which literal.
+    pub kind: LiteralKind,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// Literal kinds; the raw text is kept and validated by the checker.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LiteralKind {
+    /// `42`
+    Int(String),
+    /// `4h`
+    Duration(String),
+    /// `2026-12-25`
+    Date(String),
+    /// `2026-12-25T09:00Z`
+    DateTime(String),
+    /// `09:00`
+    Clock(String),
+    /// A text literal, split into literal parts and interpolations.
+    Text(Vec<TextPart>),
+    /// `true` / `false`
+    Bool(bool),
+    /// `none`
+    None,
+}
+
+/// A piece of a text literal.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TextPart {
+    /// Literal characters (escapes resolved).
+    Lit(String),
+    /// `{a.b.c}`
+    Interpolation(Vec<Ident>),
+}
+
+/// An expression.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    /// Which expression.
+    pub kind: ExprKind,
+    /// Where it is.
+    pub span: Span,
+}
+
+/// Unary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// `not`
+    Not,
+    /// `-`
+    Neg,
+}
+
+/// Binary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// `??`
+    Coalesce,
+    /// `or`
+    Or,
+    /// `and`
+    And,
+    /// `==`
+    Eq,
+    /// `!=`
+    NotEq,
+    /// `<`
+    Lt,
+    /// `<=`
+    LtEq,
+    /// `>`
+    Gt,
+    /// `>=`
+    GtEq,
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Rem,
+}
+
+impl BinaryOp {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Coalesce => "??",
+            BinaryOp::Or => "or",
+            BinaryOp::And => "and",
+            BinaryOp::Eq => "==",
+            BinaryOp::NotEq => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::LtEq => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::GtEq => ">=",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Rem => "%",
+        }
+    }
+}
+
+/// A field initialiser in a record literal: `name: value`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldInit {
+    /// The field.
+    pub name: Ident,
+    /// Its value.
+    pub value: Expr,
+}
+
+/// The kinds of expressions.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    /// A literal.
+    Literal(Literal),
+    /// `now`
+    Now,
+    /// A name.
+    Name(Ident),
+    /// `a.b`
+    Field(Box<Expr>, Ident),
+    /// `f(x, y)`
+    Call(Box<Expr>, Vec<Expr>),
+    /// `[a, b]`
+    List(Vec<Expr>),
+    /// `Name { f: x }`
+    Record(Ident, Vec<FieldInit>),
+    /// `not x`, `-x`
+    Unary(UnaryOp, Box<Expr>),
+    /// `a + b`
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// `await Signal within D`
+    Await {
+        /// The signal.
+        signal: Ident,
+        /// Timeout.
+        within: Option<Box<Expr>>,
+    },
+    /// `(x)`
+    Paren(Box<Expr>),
+    /// Could not be parsed.
+    Error,
+}

@@ -1,0 +1,1454 @@
+//! The parser: tokens to a spanned [`ast::File`] (chumsky), recovering from errors.
+//!
+//! Recovery works at three levels — top-level declarations, statements and step clauses: a broken piece is
+//! skipped up to the next keyword that can start a piece of the same level (balanced `{ }` groups are skipped
+//! whole), becomes an `Error` node, and produces exactly one diagnostic. Everything around it is still parsed and
+//! checked.
+
+use crate::ast::*;
+use crate::codes::Code;
+use crate::diagnostic::{Diagnostic, FileSpan};
+use crate::lexer::{Lexed, Token};
+use crate::source::{FileId, Span};
+use chumsky::input::ValueInput;
+use chumsky::prelude::*;
+
+/// Longest run of one binary-operator level, or of postfix `.field`/`(...)`, accepted in one expression.
+pub const MAX_CHAIN: usize = 128;
+
+/// Marker at the start of a custom error message that should be reported as `P0005` rather than `P0004`.
+const TOO_LONG: &str = "\u{1}too-long:";
+
+/// Marker at the start of a custom error message for a misspelled statement keyword.
+const MISSPELLED: &str = "\u{1}misspelled:";
+
+type Extra<'t, 's> = extra::Err<Rich<'t, Token<'s>, SimpleSpan>>;
+
+/// Parses a lexed file. Never fails: broken parts become `Error` nodes and diagnostics.
+pub fn parse(file: FileId, source_len: usize, lexed: &Lexed<'_>) -> (File, Vec<Diagnostic>) {
+    let tokens: Vec<(Token<'_>, SimpleSpan)> = lexed
+        .tokens
+        .iter()
+        .map(|&(token, span)| (token, SimpleSpan::from(span.range())))
+        .collect();
+    let eoi = SimpleSpan::from(source_len..source_len);
+    let input = tokens.as_slice().split_token_span(eoi);
+    let (output, errors) = file_parser().parse(input).into_output_errors();
+    let mut diagnostics: Vec<Diagnostic> = Vec::with_capacity(errors.len());
+    for error in errors {
+        diagnostics.push(to_diagnostic(file, &error));
+    }
+    (output.unwrap_or_default(), diagnostics)
+}
+
+fn to_diagnostic(file: FileId, error: &Rich<'_, Token<'_>, SimpleSpan>) -> Diagnostic {
+    let span = Span::new(error.span().start, error.span().end);
+    let at = FileSpan { file, span };
+    if let chumsky::error::RichReason::Custom(message) = error.reason() {
+        if let Some(rest) = message.strip_prefix(TOO_LONG) {
+            return Diagnostic::new(Code::TooDeep, at, rest.to_string())
+                .with_label("too long to check")
+                .with_help("split it with `let` bindings or smaller procedures");
+        }
+        if let Some(word) = message.strip_prefix(MISSPELLED) {
+            let mut diagnostic = Diagnostic::new(
+                Code::Syntax,
+                at,
+                format!("expected a statement, found `{word}`"),
+            )
+            .with_label("not a statement");
+            if let Some(keyword) = closest_keyword(word) {
+                diagnostic = diagnostic
+                    .with_help(format!("did you mean `{keyword}`?"))
+                    .with_suggestion(at, keyword, format!("use `{keyword}`"));
+            }
+            return diagnostic;
+        }
+        return Diagnostic::new(Code::Syntax, at, message.clone());
+    }
+    let mut expected: Vec<String> = error
+        .expected()
+        .filter_map(|pattern| match pattern {
+            chumsky::error::RichPattern::Label(label) => Some(label.to_string()),
+            chumsky::error::RichPattern::Token(token) => Some(token.to_string()),
+            chumsky::error::RichPattern::EndOfInput => Some("end of file".to_string()),
+            _ => None,
+        })
+        .collect();
+    expected.sort();
+    expected.dedup();
+    let found = match error.found() {
+        Some(token) => token.to_string(),
+        None => "end of file".to_string(),
+    };
+    let expected_text = match expected.len() {
+        0 => "something else".to_string(),
+        1..=6 => join_or(&expected),
+        _ => {
+            let mut head: Vec<String> = expected.iter().take(5).cloned().collect();
+            head.push("…".to_string());
+            head.join(", ")
+        }
+    };
+    let mut diagnostic = Diagnostic::new(
+        Code::Syntax,
+        at,
+        format!("expected {expected_text}, found {found}"),
+    )
+    .with_label(format!("unexpected {found}"));
+    if let Some(Token::Ident(word)) = error.found().copied() {
+        if let Some(keyword) = closest_keyword(word) {
+            diagnostic = diagnostic
+                .with_help(format!("did you mean `{keyword}`?"))
+                .with_suggestion(at, keyword, format!("use `{keyword}`"));
+        }
+    }
+    diagnostic
+}
+
+fn join_or(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// Words a misspelling is compared against for "did you mean".
+const KEYWORDS: &[&str] = &[
+    "role",
+    "record",
+    "enum",
+    "signal",
+    "action",
+    "calendar",
+    "procedure",
+    "process",
+    "schedule",
+    "test",
+    "use",
+    "step",
+    "let",
+    "if",
+    "else",
+    "match",
+    "parallel",
+    "first",
+    "branch",
+    "for",
+    "each",
+    "repeat",
+    "every",
+    "await",
+    "wait",
+    "fail",
+    "complete",
+    "return",
+    "notify",
+    "cancel",
+    "within",
+    "after",
+    "due",
+    "skippable",
+    "paused",
+    "only",
+    "during",
+];
+
+fn closest_keyword(word: &str) -> Option<&'static str> {
+    if word.len() < 3 {
+        return None;
+    }
+    crate::suggest::closest(word, KEYWORDS.iter().copied())
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Small pieces
+
+fn span_of(span: SimpleSpan) -> Span {
+    Span::new(span.start, span.end)
+}
+
+fn ident<'t, 's: 't, I>() -> impl Parser<'t, I, Ident, Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    select! { Token::Ident(name) => name }
+        .map_with(|name: &str, e| Ident {
+            name: name.to_string(),
+            span: span_of(e.span()),
+        })
+        .labelled("a name")
+}
+
+/// A contextual keyword: an identifier with this exact text.
+fn kw<'t, 's: 't, I>(word: &'static str) -> impl Parser<'t, I, (), Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    just(Token::Ident(word)).ignored().labelled(word)
+}
+
+fn text_literal<'t, 's: 't, I>() -> impl Parser<'t, I, Literal, Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    select! { Token::Text(raw) => raw, Token::UnterminatedText(raw) => raw }
+        .map_with(|raw: &str, e| {
+            let span = span_of(e.span());
+            Literal {
+                kind: LiteralKind::Text(split_text(raw, span.start)),
+                span,
+            }
+        })
+        .labelled("a text")
+}
+
+/// Splits a raw text token (quotes included) into literal parts and `{a.b}` interpolations.
+/// Malformed interpolations are kept as a part whose path is empty, so the checker can report them.
+pub fn split_text(raw: &str, start: u32) -> Vec<TextPart> {
+    let body_start = start + 1;
+    let body = raw.strip_prefix('"').unwrap_or(raw);
+    let body = body.strip_suffix('"').unwrap_or(body);
+    let mut parts = Vec::new();
+    let mut literal = String::new();
+    let mut chars = body.char_indices().peekable();
+    while let Some((index, ch)) = chars.next() {
+        match ch {
+            '\\' => match chars.next() {
+                Some((_, 'n')) => literal.push('\n'),
+                Some((_, 't')) => literal.push('\t'),
+                Some((_, other)) => literal.push(other),
+                None => {}
+            },
+            '{' if chars.peek().map(|&(_, c)| c) == Some('{') => {
+                chars.next();
+                literal.push('{');
+            }
+            '}' if chars.peek().map(|&(_, c)| c) == Some('}') => {
+                chars.next();
+                literal.push('}');
+            }
+            '{' => {
+                if !literal.is_empty() {
+                    parts.push(TextPart::Lit(std::mem::take(&mut literal)));
+                }
+                let inner_start = index + 1;
+                let mut inner_end = None;
+                for (j, c) in chars.by_ref() {
+                    if c == '}' {
+                        inner_end = Some(j);
+                        break;
+                    }
+                }
+                let end = inner_end.unwrap_or(body.len());
+                let inner = body.get(inner_start..end).unwrap_or("");
+                parts.push(TextPart::Interpolation(split_path(
+                    inner,
+                    body_start + u32::try_from(inner_start).unwrap_or(0),
+                    inner_end.is_some(),
+                )));
+            }
+            other => literal.push(other),
+        }
+    }
+    if !literal.is_empty() {
+        parts.push(TextPart::Lit(literal));
+    }
+    parts
+}
+
+/// `a.b.c` inside `{}` to identifiers; a malformed path gives one identifier with an empty name spanning it.
+fn split_path(inner: &str, start: u32, closed: bool) -> Vec<Ident> {
+    let mut segments = Vec::new();
+    let mut offset = 0usize;
+    let mut valid = closed && !inner.trim().is_empty();
+    for segment in inner.split('.') {
+        let trimmed = segment.trim();
+        let lead = segment.len() - segment.trim_start().len();
+        let is_ident = trimmed
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && trimmed.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !is_ident {
+            valid = false;
+        }
+        let seg_start = start + u32::try_from(offset + lead).unwrap_or(0);
+        segments.push(Ident {
+            name: trimmed.to_string(),
+            span: Span {
+                start: seg_start,
+                end: seg_start + u32::try_from(trimmed.len()).unwrap_or(0),
+            },
+        });
+        offset += segment.len() + 1;
+    }
+    if valid {
+        segments
+    } else {
+        vec![Ident {
+            name: String::new(),
+            span: Span {
+                start: start.saturating_sub(1),
+                end: start + u32::try_from(inner.len()).unwrap_or(0) + u32::from(closed),
+            },
+        }]
+    }
+}
+
+/// Skips one token, or a whole balanced `{ ... }` group.
+fn skip_unit<'t, 's: 't, I>() -> impl Parser<'t, I, (), Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    recursive(|unit| {
+        just(Token::LBrace)
+            .ignore_then(unit.repeated())
+            .then_ignore(just(Token::RBrace))
+            .ignored()
+            .or(any()
+                .filter(|t: &Token<'_>| !matches!(t, Token::LBrace | Token::RBrace))
+                .ignored())
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Types and expressions
+
+fn type_expr<'t, 's: 't, I>() -> impl Parser<'t, I, TypeExpr, Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    recursive(|ty| {
+        let named = ident().map(TypeExprKind::Named);
+        let list = ty
+            .delimited_by(just(Token::LBracket), just(Token::RBracket))
+            .map(|inner: TypeExpr| TypeExprKind::List(Box::new(inner)));
+        named
+            .or(list)
+            .map_with(|kind, e| TypeExpr {
+                kind,
+                span: span_of(e.span()),
+            })
+            .foldl_with(just(Token::Question).repeated(), |inner, _, e| TypeExpr {
+                kind: TypeExprKind::Optional(Box::new(inner)),
+                span: span_of(e.span()),
+            })
+    })
+    .labelled("a type")
+}
+
+fn field<'t, 's: 't, I>() -> impl Parser<'t, I, Field, Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    ident()
+        .then_ignore(just(Token::Colon))
+        .then(type_expr())
+        .map_with(|(name, ty), e| Field {
+            name,
+            ty,
+            span: span_of(e.span()),
+        })
+}
+
+fn literal_token<'t, 's: 't, I>() -> impl Parser<'t, I, Literal, Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    select! {
+        Token::Int(x) => LiteralKind::Int(x.to_string()),
+        Token::Duration(x) => LiteralKind::Duration(x.to_string()),
+        Token::Date(x) => LiteralKind::Date(x.to_string()),
+        Token::DateTime(x) => LiteralKind::DateTime(x.to_string()),
+        Token::Clock(x) => LiteralKind::Clock(x.to_string()),
+        Token::True => LiteralKind::Bool(true),
+        Token::False => LiteralKind::Bool(false),
+        Token::None => LiteralKind::None,
+    }
+    .map_with(|kind, e| Literal {
+        kind,
+        span: span_of(e.span()),
+    })
+    .or(text_literal())
+    .labelled("a value")
+}
+
+type ExprParser<'t, 's, I> = Boxed<'t, 't, I, Expr, Extra<'t, 's>>;
+
+/// Builds the expression parsers: the full one, and one without record literals for heads followed by `{`.
+fn expr_parsers<'t, 's: 't, I>() -> (ExprParser<'t, 's, I>, ExprParser<'t, 's, I>)
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    let mut full = Recursive::declare();
+    let head = expr_layers(full.clone(), false);
+    full.define(expr_layers(full.clone(), true));
+    (full.boxed(), head)
+}
+
+fn expr_layers<'t, 's: 't, I, P>(full: P, allow_record: bool) -> ExprParser<'t, 's, I>
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    P: Parser<'t, I, Expr, Extra<'t, 's>> + Clone + 't,
+{
+    let args = full
+        .clone()
+        .separated_by(just(Token::Comma))
+        .allow_trailing()
+        .collect::<Vec<_>>();
+    let field_init = ident()
+        .then_ignore(just(Token::Colon))
+        .then(full.clone())
+        .map(|(name, value)| FieldInit { name, value });
+    let field_inits = field_init
+        .separated_by(just(Token::Comma).or_not())
+        .allow_trailing()
+        .collect::<Vec<_>>()
+        .delimited_by(just(Token::LBrace), just(Token::RBrace));
+
+    let literal = literal_token().map(ExprKind::Literal);
+    let now = just(Token::Now).to(ExprKind::Now);
+    let await_ = just(Token::Await)
+        .ignore_then(ident())
+        .then(just(Token::Within).ignore_then(full.clone()).or_not())
+        .map(|(signal, within)| ExprKind::Await {
+            signal,
+            within: within.map(Box::new),
+        });
+    let list = args
+        .clone()
+        .delimited_by(just(Token::LBracket), just(Token::RBracket))
+        .map(ExprKind::List);
+    let paren = full
+        .clone()
+        .delimited_by(just(Token::LParen), just(Token::RParen))
+        .map(|inner| ExprKind::Paren(Box::new(inner)));
+    let name_or_record = if allow_record {
+        ident()
+            .then(field_inits.or_not())
+            .map(|(name, fields)| match fields {
+                Some(fields) => ExprKind::Record(name, fields),
+                None => ExprKind::Name(name),
+            })
+            .boxed()
+    } else {
+        ident().map(ExprKind::Name).boxed()
+    };
+    let atom = choice((literal, now, await_, list, paren, name_or_record))
+        .map_with(|kind, e| Expr {
+            kind,
+            span: span_of(e.span()),
+        })
+        .labelled("an expression")
+        .boxed();
+
+    enum Postfix {
+        Field(Ident),
+        Call(Vec<Expr>),
+    }
+    let postfix_op = just(Token::Dot)
+        .ignore_then(ident())
+        .map(Postfix::Field)
+        .or(args
+            .delimited_by(just(Token::LParen), just(Token::RParen))
+            .map(Postfix::Call));
+    let postfix = atom
+        .then(
+            postfix_op
+                .map_with(|op, e| (op, e.span()))
+                .repeated()
+                .collect::<Vec<_>>(),
+        )
+        .validate(|(atom, ops), e, emitter| {
+            if ops.len() > MAX_CHAIN {
+                emitter.emit(Rich::custom(
+                    e.span(),
+                    format!("{TOO_LONG}a chain of more than {MAX_CHAIN} field accesses or calls"),
+                ));
+                return Expr {
+                    kind: ExprKind::Error,
+                    span: span_of(e.span()),
+                };
+            }
+            let start = atom.span.start;
+            ops.into_iter().fold(atom, |inner, (op, span)| {
+                let span = Span::new(start as usize, span.end);
+                match op {
+                    Postfix::Field(name) => Expr {
+                        kind: ExprKind::Field(Box::new(inner), name),
+                        span,
+                    },
+                    Postfix::Call(args) => Expr {
+                        kind: ExprKind::Call(Box::new(inner), args),
+                        span,
+                    },
+                }
+            })
+        })
+        .boxed();
+
+    let neg = just(Token::Minus)
+        .to(UnaryOp::Neg)
+        .map_with(|op, e| (op, e.span()))
+        .repeated()
+        .collect::<Vec<_>>()
+        .then(postfix)
+        .map(|(ops, inner)| fold_unary(ops, inner))
+        .boxed();
+
+    let product = binary_level(
+        neg,
+        choice((
+            just(Token::Star).to(BinaryOp::Mul),
+            just(Token::Slash).to(BinaryOp::Div),
+            just(Token::Percent).to(BinaryOp::Rem),
+        )),
+    );
+    let sum = binary_level(
+        product,
+        choice((
+            just(Token::Plus).to(BinaryOp::Add),
+            just(Token::Minus).to(BinaryOp::Sub),
+        )),
+    );
+    let compare = binary_level(
+        sum,
+        choice((
+            just(Token::EqEq).to(BinaryOp::Eq),
+            just(Token::NotEq).to(BinaryOp::NotEq),
+            just(Token::LtEq).to(BinaryOp::LtEq),
+            just(Token::GtEq).to(BinaryOp::GtEq),
+            just(Token::Lt).to(BinaryOp::Lt),
+            just(Token::Gt).to(BinaryOp::Gt),
+        )),
+    );
+    let not = just(Token::Not)
+        .to(UnaryOp::Not)
+        .map_with(|op, e| (op, e.span()))
+        .repeated()
+        .collect::<Vec<_>>()
+        .then(compare)
+        .map(|(ops, inner)| fold_unary(ops, inner))
+        .boxed();
+    let and = binary_level(not, just(Token::And).to(BinaryOp::And));
+    let or = binary_level(and, just(Token::Or).to(BinaryOp::Or));
+    binary_level(or, just(Token::Coalesce).to(BinaryOp::Coalesce))
+}
+
+fn fold_unary(ops: Vec<(UnaryOp, SimpleSpan)>, inner: Expr) -> Expr {
+    ops.into_iter().rev().fold(inner, |inner, (op, span)| Expr {
+        span: Span::new(span.start, inner.span.end as usize),
+        kind: ExprKind::Unary(op, Box::new(inner)),
+    })
+}
+
+fn binary_level<'t, 's: 't, I, P, O>(operand: P, op: O) -> ExprParser<'t, 's, I>
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    P: Parser<'t, I, Expr, Extra<'t, 's>> + Clone + 't,
+    O: Parser<'t, I, BinaryOp, Extra<'t, 's>> + Clone + 't,
+{
+    operand
+        .clone()
+        .then(op.then(operand).repeated().collect::<Vec<_>>())
+        .validate(|(first, rest), e, emitter| {
+            if rest.len() > MAX_CHAIN {
+                emitter.emit(Rich::custom(
+                    e.span(),
+                    format!("{TOO_LONG}an expression with more than {MAX_CHAIN} operators in a row"),
+                ));
+                return Expr {
+                    kind: ExprKind::Error,
+                    span: span_of(e.span()),
+                };
+            }
+            rest.into_iter().fold(first, |left, (op, right)| Expr {
+                span: left.span.to(right.span),
+                kind: ExprKind::Binary(op, Box::new(left), Box::new(right)),
+            })
+        })
+        .boxed()
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Statements and steps
+
+fn is_stmt_start(token: &Token<'_>) -> bool {
+    matches!(
+        token,
+        Token::Step
+            | Token::Let
+            | Token::If
+            | Token::Match
+            | Token::Parallel
+            | Token::First
+            | Token::For
+            | Token::Repeat
+            | Token::Every
+            | Token::Await
+            | Token::Wait
+            | Token::Cancel
+            | Token::Notify
+            | Token::Fail
+            | Token::Complete
+            | Token::Return
+    )
+}
+
+fn is_clause_start(token: &Token<'_>) -> bool {
+    matches!(
+        token,
+        Token::By
+            | Token::Within
+            | Token::After
+            | Token::Due
+            | Token::Ident("on" | "paused" | "only" | "skippable")
+    )
+}
+
+fn is_item_start(token: &Token<'_>) -> bool {
+    matches!(
+        token,
+        Token::Role
+            | Token::Record
+            | Token::Enum
+            | Token::Signal
+            | Token::Action
+            | Token::Calendar
+            | Token::Procedure
+            | Token::Process
+            | Token::Schedule
+            | Token::Test
+            | Token::Use
+    )
+}
+
+/// Skips at least one unit, then more units until `stop` says a new piece starts (or `}` closes the block).
+fn recovery<'t, 's: 't, I, O: Clone + 't>(
+    stop: fn(&Token<'_>) -> bool,
+    fallback: O,
+) -> impl Parser<'t, I, O, Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    let unit = skip_unit();
+    let not_stop = any()
+        .filter(move |t: &Token<'_>| !stop(t) && !matches!(t, Token::RBrace))
+        .rewind();
+    unit.clone()
+        .then(not_stop.ignore_then(unit).repeated())
+        .to(fallback)
+}
+
+fn block_of<'t, 's: 't, I, P, O>(item: P) -> impl Parser<'t, I, (Vec<O>, Span), Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    P: Parser<'t, I, O, Extra<'t, 's>> + Clone,
+{
+    item.repeated()
+        .collect::<Vec<_>>()
+        .delimited_by(just(Token::LBrace), just(Token::RBrace))
+        .map_with(|items, e| (items, span_of(e.span())))
+}
+
+fn performer<'t, 's: 't, I>(head: ExprParser<'t, 's, I>) -> impl Parser<'t, I, Performer, Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    let person = kw("person")
+        .ignore_then(head.clone())
+        .map(PerformerKind::Person);
+    let dynamic = just(Token::Role)
+        .ignore_then(head)
+        .map(PerformerKind::DynamicRole);
+    let manager = kw("manager")
+        .then(kw("of"))
+        .ignore_then(ident())
+        .map(PerformerKind::ManagerOf);
+    let same = kw("same")
+        .then(kw("person"))
+        .then(kw("as"))
+        .ignore_then(ident())
+        .map(PerformerKind::SameAs);
+    let role = ident()
+        .then(
+            just(Token::Ident("with"))
+                .then(kw("skill"))
+                .ignore_then(ident())
+                .repeated()
+                .collect::<Vec<_>>(),
+        )
+        .map(|(role, skills)| PerformerKind::Role { role, skills });
+    choice((person, dynamic, manager, same, role))
+        .then(kw("other").then(kw("than")).ignore_then(ident()).or_not())
+        .map_with(|(kind, other_than), e| Performer {
+            kind,
+            other_than,
+            span: span_of(e.span()),
+        })
+        .labelled("a performer")
+}
+
+fn step_decl<'t, 's: 't, I>(
+    full: ExprParser<'t, 's, I>,
+    head: ExprParser<'t, 's, I>,
+) -> impl Parser<'t, I, StepDecl, Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    let since = kw("since").ignore_then(ident()).or_not();
+    let by = just(Token::By)
+        .ignore_then(performer(head.clone()))
+        .map(StepClauseKind::By);
+    let within = just(Token::Within)
+        .ignore_then(head.clone())
+        .then(kw("on").ignore_then(ident()).or_not())
+        .then(since.clone())
+        .map(|((duration, calendar), since)| StepClauseKind::Within {
+            duration,
+            calendar,
+            since,
+        });
+    let after = just(Token::After)
+        .ignore_then(head.clone())
+        .then(since)
+        .map(|(duration, since)| StepClauseKind::After { duration, since });
+    let due = just(Token::Due).ignore_then(head.clone()).map(StepClauseKind::Due);
+    let stage_action = choice((
+        just(Token::Notify)
+            .ignore_then(ident())
+            .then(text_literal().or_not())
+            .map(|(role, text)| {
+                EscalationAction::Notify(
+                    role,
+                    text.map(|lit| Expr {
+                        span: lit.span,
+                        kind: ExprKind::Literal(lit),
+                    }),
+                )
+            }),
+        kw("reassign")
+            .then(kw("to"))
+            .ignore_then(ident())
+            .map(EscalationAction::Reassign),
+        just(Token::Cancel).to(EscalationAction::Cancel),
+        kw("flag").ignore_then(text_literal()).map(|lit| {
+            EscalationAction::Flag(Expr {
+                span: lit.span,
+                kind: ExprKind::Literal(lit),
+            })
+        }),
+    ))
+    .labelled("an escalation action");
+    let stage = just(Token::After)
+        .ignore_then(head.clone())
+        .or_not()
+        .then(stage_action)
+        .map_with(|(after, action), e| EscalationStage {
+            after,
+            action,
+            span: span_of(e.span()),
+        });
+    let on_breach = kw("on")
+        .then(kw("breach"))
+        .ignore_then(block_of(stage))
+        .map(|(stages, _)| StepClauseKind::OnBreach(stages));
+    let paused = kw("paused")
+        .then(kw("from"))
+        .ignore_then(ident())
+        .then_ignore(kw("until"))
+        .then(ident())
+        .map(|(from, until)| StepClauseKind::Paused { from, until });
+    let only = kw("only")
+        .then(kw("during"))
+        .ignore_then(ident())
+        .map(StepClauseKind::OnlyDuring);
+    let skippable = kw("skippable").to(StepClauseKind::Skippable);
+    let clause = choice((by, within, after, due, on_breach, paused, only, skippable))
+        .map_with(|kind, e| StepClause {
+            kind,
+            span: span_of(e.span()),
+        })
+        .labelled("a step clause (`by`, `within`, `after`, `due`, `on breach`, …)")
+        .recover_with(via_parser(
+            recovery(is_clause_start, StepClauseKind::Error).map_with(|kind, e| StepClause {
+                kind,
+                span: span_of(e.span()),
+            }),
+        ));
+    let outputs = just(Token::Arrow).ignore_then(
+        field()
+            .separated_by(just(Token::Comma))
+            .allow_trailing()
+            .at_least(1)
+            .collect::<Vec<_>>()
+            .delimited_by(just(Token::LParen), just(Token::RParen))
+            .or(field().map(|f| vec![f])),
+    );
+    let _ = full;
+    just(Token::Step)
+        .ignore_then(ident())
+        .then(text_literal().or_not())
+        .then(outputs.or_not())
+        .then(block_of(clause))
+        .map(|(((name, instruction), outputs), (clauses, _))| StepDecl {
+            name,
+            instruction: instruction.map(|lit| Expr {
+                span: lit.span,
+                kind: ExprKind::Literal(lit),
+            }),
+            outputs: outputs.unwrap_or_default(),
+            clauses,
+        })
+}
+
+fn join<'t, 's: 't, I>() -> impl Parser<'t, I, Join, Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    let count = literal_token()
+        .map(|lit| Expr {
+            span: lit.span,
+            kind: ExprKind::Literal(lit),
+        })
+        .then_ignore(kw("of"))
+        .map(Join::Count);
+    choice((kw("any").to(Join::Any), kw("all").to(Join::All), count))
+        .or_not()
+        .map(|join| join.unwrap_or(Join::All))
+}
+
+fn block_parser<'t, 's: 't, I>(
+    full: ExprParser<'t, 's, I>,
+    head: ExprParser<'t, 's, I>,
+) -> impl Parser<'t, I, Block, Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    recursive(|block| {
+        let block = block.map(|(stmts, span)| Block { stmts, span });
+        let let_ = just(Token::Let)
+            .ignore_then(ident())
+            .then(just(Token::Colon).ignore_then(type_expr()).or_not())
+            .then_ignore(just(Token::Eq))
+            .then(full.clone())
+            .map(|((name, ty), value)| StmtKind::Let { name, ty, value });
+        let step = step_decl(full.clone(), head.clone()).map(|s| StmtKind::Step(Box::new(s)));
+        let if_ = just(Token::If)
+            .ignore_then(head.clone())
+            .then(block.clone())
+            .then(
+                just(Token::Else)
+                    .then(just(Token::If))
+                    .ignore_then(head.clone())
+                    .then(block.clone())
+                    .repeated()
+                    .collect::<Vec<_>>(),
+            )
+            .then(just(Token::Else).ignore_then(block.clone()).or_not())
+            .map(|(((cond, then), else_ifs), otherwise)| {
+                let mut branches = vec![(cond, then)];
+                branches.extend(else_ifs);
+                StmtKind::If {
+                    branches,
+                    otherwise,
+                }
+            });
+        let pattern = ident()
+            .then(just(Token::Dot).ignore_then(ident()).or_not())
+            .map(|(first, second)| second.unwrap_or(first));
+        let arm = pattern
+            .separated_by(just(Token::Pipe))
+            .at_least(1)
+            .collect::<Vec<_>>()
+            .then_ignore(just(Token::FatArrow))
+            .then(block.clone())
+            .then_ignore(just(Token::Comma).or_not())
+            .map_with(|(patterns, body), e| MatchArm {
+                patterns,
+                body,
+                span: span_of(e.span()),
+            });
+        let match_ = just(Token::Match)
+            .map_with(|_, e| span_of(e.span()))
+            .then(head.clone())
+            .then(block_of(arm))
+            .map(|((keyword, scrutinee), (arms, _))| StmtKind::Match {
+                keyword,
+                scrutinee,
+                arms,
+            });
+        let branch = just(Token::Branch)
+            .ignore_then(ident().or_not())
+            .then(block.clone())
+            .map_with(|(name, body), e| BranchDecl {
+                name,
+                body,
+                span: span_of(e.span()),
+            })
+            .labelled("`branch`");
+        let branches = block_of(branch).map(|(branches, _)| branches);
+        let parallel = just(Token::Parallel)
+            .ignore_then(join())
+            .then(branches.clone())
+            .map(|(join, branches)| StmtKind::Parallel { join, branches });
+        let first = just(Token::First)
+            .ignore_then(branches)
+            .map(|branches| StmtKind::First { branches });
+        let for_each = just(Token::For)
+            .ignore_then(just(Token::Each))
+            .ignore_then(ident())
+            .then_ignore(just(Token::In))
+            .then(head.clone())
+            .then(just(Token::Parallel).ignore_then(join()).or_not())
+            .then(block.clone())
+            .map(|(((var, list), parallel), body)| StmtKind::ForEach {
+                var,
+                list,
+                parallel,
+                body,
+            });
+        let max = kw("max").ignore_then(head.clone()).or_not();
+        let until = kw("until").ignore_then(head.clone()).or_not();
+        let repeat = just(Token::Repeat)
+            .map_with(|_, e| span_of(e.span()))
+            .then(max.clone())
+            .then(block.clone())
+            .then(until.clone())
+            .map(|(((keyword, max), body), until)| StmtKind::Repeat {
+                keyword,
+                max,
+                body,
+                until,
+            });
+        let every = just(Token::Every)
+            .map_with(|_, e| span_of(e.span()))
+            .then(head.clone())
+            .then(max)
+            .then(block.clone())
+            .then(until)
+            .map(|((((keyword, interval), max), body), until)| StmtKind::Every {
+                keyword,
+                interval,
+                max,
+                body,
+                until,
+            });
+        let wait = just(Token::Wait).ignore_then(
+            kw("until")
+                .ignore_then(head.clone())
+                .map(StmtKind::WaitUntil)
+                .or(head.clone().map(StmtKind::WaitFor)),
+        );
+        let cancel = just(Token::Cancel).ignore_then(ident()).map(StmtKind::Cancel);
+        let notify = just(Token::Notify)
+            .ignore_then(ident())
+            .then(text_literal().or_not())
+            .map(|(role, text)| StmtKind::Notify {
+                role,
+                message: text.map(|lit| Expr {
+                    span: lit.span,
+                    kind: ExprKind::Literal(lit),
+                }),
+            });
+        let value_after = any()
+            .filter(|t: &Token<'_>| !is_stmt_start(t) && !matches!(t, Token::RBrace))
+            .rewind()
+            .ignore_then(full.clone())
+            .or_not();
+        let fail = just(Token::Fail).ignore_then(full.clone()).map(StmtKind::Fail);
+        let complete = just(Token::Complete)
+            .ignore_then(value_after.clone())
+            .map(StmtKind::Complete);
+        let return_ = just(Token::Return)
+            .ignore_then(value_after)
+            .map(StmtKind::Return);
+        let expr_stmt = full.clone().map(StmtKind::Expr);
+        // `stpe review { ... }`: a near-keyword followed by a name is a misspelled statement, not a call.
+        let misspelled = select! { Token::Ident(word) if closest_keyword(word).is_some() => word }
+            .then_ignore(
+                any()
+                    .filter(|t: &Token<'_>| matches!(t, Token::Ident(_) | Token::Text(_)))
+                    .rewind(),
+            )
+            .validate(|word: &str, e, emitter| {
+                emitter.emit(Rich::custom(e.span(), format!("{MISSPELLED}{word}")));
+            })
+            .then(
+                any()
+                    .filter(|t: &Token<'_>| !is_stmt_start(t) && !matches!(t, Token::RBrace))
+                    .rewind()
+                    .ignore_then(skip_unit())
+                    .repeated(),
+            )
+            .to(StmtKind::Error);
+        let stmt = choice((
+            misspelled,
+            let_, step, if_, match_, parallel, first, for_each, repeat, every, wait, cancel, notify,
+            fail, complete, return_, expr_stmt,
+        ))
+        .map_with(|kind, e| Stmt {
+            kind,
+            span: span_of(e.span()),
+        })
+        .labelled("a statement")
+        .recover_with(via_parser(recovery(is_stmt_start, StmtKind::Error).map_with(
+            |kind, e| Stmt {
+                kind,
+                span: span_of(e.span()),
+            },
+        )));
+        block_of(stmt)
+    })
+    .map(|(stmts, span)| Block { stmts, span })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tests
+
+fn test_stmt<'t, 's: 't, I>(
+    full: ExprParser<'t, 's, I>,
+    head: ExprParser<'t, 's, I>,
+) -> impl Parser<'t, I, TestStmt, Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    let at = kw("at").ignore_then(head.clone()).or_not();
+    let field_init = ident()
+        .then_ignore(just(Token::Colon))
+        .then(full.clone())
+        .map(|(name, value)| FieldInit { name, value });
+    let field_inits = field_init
+        .separated_by(just(Token::Comma).or_not())
+        .allow_trailing()
+        .collect::<Vec<_>>()
+        .delimited_by(just(Token::LBrace), just(Token::RBrace));
+    let actor = just(Token::By)
+        .ignore_then(text_literal())
+        .then_ignore(kw("as"))
+        .then(ident().separated_by(just(Token::Comma)).at_least(1).collect::<Vec<_>>())
+        .map(|(id, roles)| Actor { id, roles });
+    let completion = just(Token::Complete)
+        .ignore_then(ident())
+        .then(actor)
+        .then(kw("with").ignore_then(field_inits.clone()).or_not())
+        .then(at.clone())
+        .map(|(((step, actor), outputs), at)| TestCompletion {
+            step,
+            actor,
+            outputs: outputs.unwrap_or_default(),
+            at,
+        });
+    let args = full
+        .clone()
+        .separated_by(just(Token::Comma))
+        .allow_trailing()
+        .collect::<Vec<_>>()
+        .delimited_by(just(Token::LParen), just(Token::RParen));
+    let start = kw("start")
+        .ignore_then(ident())
+        .then(args)
+        .then(at)
+        .map(|((process, args), at)| TestStmtKind::Start { process, args, at });
+    let signal = just(Token::Signal)
+        .ignore_then(ident())
+        .then(field_inits.or_not())
+        .map(|(signal, payload)| TestStmtKind::Signal {
+            signal,
+            payload: payload.unwrap_or_default(),
+        });
+    let advance = kw("advance").ignore_then(
+        kw("to")
+            .ignore_then(head.clone())
+            .map(TestStmtKind::AdvanceTo)
+            .or(head.clone().map(TestStmtKind::AdvanceBy)),
+    );
+    let expect = kw("expect").ignore_then(choice((
+        kw("rejected")
+            .ignore_then(completion.clone())
+            .map(TestStmtKind::ExpectRejected),
+        kw("task")
+            .ignore_then(ident())
+            .then(just(Token::For).ignore_then(ident()).or_not())
+            .then(just(Token::Due).ignore_then(head.clone()).or_not())
+            .map(|((step, role), due)| TestStmtKind::ExpectTask { step, role, due }),
+        kw("no")
+            .then(kw("task"))
+            .ignore_then(ident())
+            .map(TestStmtKind::ExpectNoTask),
+        kw("escalated")
+            .ignore_then(ident())
+            .then_ignore(kw("to"))
+            .then(ident())
+            .map(|(step, role)| TestStmtKind::ExpectEscalated { step, role }),
+        kw("notified")
+            .ignore_then(ident())
+            .map(TestStmtKind::ExpectNotified),
+        kw("completed")
+            .ignore_then(kw("with").ignore_then(full.clone()).or_not())
+            .map(TestStmtKind::ExpectCompleted),
+        kw("failed").to(TestStmtKind::ExpectFailed),
+    )));
+    let is_test_start: fn(&Token<'_>) -> bool = |t| {
+        matches!(
+            t,
+            Token::Complete
+                | Token::Signal
+                | Token::Ident("start" | "advance" | "expect")
+        )
+    };
+    choice((start, completion.map(TestStmtKind::Complete), signal, advance, expect))
+        .map_with(|kind, e| TestStmt {
+            kind,
+            span: span_of(e.span()),
+        })
+        .labelled("a test statement (`start`, `complete`, `signal`, `advance`, `expect`)")
+        .recover_with(via_parser(recovery(is_test_start, TestStmtKind::Error).map_with(
+            |kind, e| TestStmt {
+                kind,
+                span: span_of(e.span()),
+            },
+        )))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Top level
+
+fn file_parser<'t, 's: 't, I>() -> impl Parser<'t, I, File, Extra<'t, 's>>
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    let (full, head) = expr_parsers();
+
+    // Module paths may use words that are keywords elsewhere (`std.calendar`).
+    let segment = ident().or(select! {
+        Token::Calendar => "calendar",
+        Token::Process => "process",
+        Token::Procedure => "procedure",
+        Token::Role => "role",
+        Token::Signal => "signal",
+        Token::Action => "action",
+        Token::Schedule => "schedule",
+        Token::Test => "test",
+        Token::Record => "record",
+        Token::Enum => "enum",
+    }
+    .map_with(|name: &str, e| Ident {
+        name: name.to_string(),
+        span: span_of(e.span()),
+    }));
+    let use_ = just(Token::Use)
+        .ignore_then(segment.clone())
+        .then(just(Token::Dot).ignore_then(segment).repeated().collect::<Vec<_>>())
+        .then(
+            just(Token::Dot)
+                .ignore_then(
+                    just(Token::Star)
+                        .map_with(|_, e| UseItems::All(span_of(e.span())))
+                        .or(ident()
+                            .separated_by(just(Token::Comma))
+                            .allow_trailing()
+                            .at_least(1)
+                            .collect::<Vec<_>>()
+                            .delimited_by(just(Token::LBrace), just(Token::RBrace))
+                            .map(UseItems::Named)),
+                )
+                .or_not(),
+        )
+        .map(|((first, mut rest), items)| {
+            let mut module = vec![first];
+            let items = match items {
+                Some(items) => {
+                    module.append(&mut rest);
+                    items
+                }
+                None => {
+                    let last = rest.pop();
+                    module.append(&mut rest);
+                    UseItems::Named(last.into_iter().collect())
+                }
+            };
+            ItemKind::Use(UseDecl { module, items })
+        });
+    let role = just(Token::Role).ignore_then(ident()).map(ItemKind::Role);
+    let fields = block_of(field().then_ignore(just(Token::Comma).or_not())).map(|(f, _)| f);
+    let record = just(Token::Record)
+        .ignore_then(ident())
+        .then(fields.clone())
+        .map(|(name, fields)| ItemKind::Record(RecordDecl { name, fields }));
+    let enum_ = just(Token::Enum)
+        .ignore_then(ident())
+        .then(block_of(ident().then_ignore(just(Token::Comma).or_not())).map(|(v, _)| v))
+        .map(|(name, variants)| ItemKind::Enum(EnumDecl { name, variants }));
+    let signal = just(Token::Signal)
+        .ignore_then(ident())
+        .then(fields.or_not())
+        .map(|(name, fields)| {
+            ItemKind::Signal(RecordDecl {
+                name,
+                fields: fields.unwrap_or_default(),
+            })
+        });
+    let params = field()
+        .separated_by(just(Token::Comma))
+        .allow_trailing()
+        .collect::<Vec<_>>()
+        .delimited_by(just(Token::LParen), just(Token::RParen));
+    let result = just(Token::Arrow).ignore_then(type_expr()).or_not();
+    let action = just(Token::Action)
+        .ignore_then(ident())
+        .then(params.clone())
+        .then(result.clone())
+        .map(|((name, params), result)| {
+            ItemKind::Action(ActionDecl {
+                name,
+                params,
+                result,
+            })
+        });
+    let clock = select! { Token::Clock(x) => x }.map_with(|x: &str, e| Literal {
+        kind: LiteralKind::Clock(x.to_string()),
+        span: span_of(e.span()),
+    });
+    let days = ident()
+        .then(just(Token::Minus).ignore_then(ident()).or_not())
+        .separated_by(just(Token::Comma))
+        .at_least(1)
+        .collect::<Vec<_>>();
+    let calendar_entry = choice((
+        kw("zone").ignore_then(text_literal()).map(CalendarEntry::Zone),
+        kw("hours")
+            .ignore_then(days)
+            .then(clock.clone())
+            .then_ignore(just(Token::Minus))
+            .then(clock)
+            .map_with(|((days, from), to), e| CalendarEntry::Hours {
+                days,
+                from,
+                to,
+                span: span_of(e.span()),
+            }),
+        kw("holiday")
+            .ignore_then(literal_token())
+            .map(CalendarEntry::Holiday),
+    ))
+    .labelled("a calendar entry (`zone`, `hours`, `holiday`)")
+    .recover_with(via_parser(
+        recovery(
+            |t| matches!(t, Token::Ident("zone" | "hours" | "holiday")),
+            (),
+        )
+        .map_with(|(), e| CalendarEntry::Error(span_of(e.span()))),
+    ));
+    let calendar = just(Token::Calendar)
+        .ignore_then(ident())
+        .then(block_of(calendar_entry))
+        .map(|(name, (entries, _))| ItemKind::Calendar(CalendarDecl { name, entries }));
+    let block = block_parser(full.clone(), head.clone());
+    let flow_head = ident()
+        .then(params)
+        .then(result)
+        .then(just(Token::Within).ignore_then(head.clone()).or_not())
+        .then(block);
+    let procedure = just(Token::Procedure).ignore_then(flow_head.clone()).map(
+        |((((name, params), result), within), body)| {
+            ItemKind::Procedure(FlowDecl {
+                name,
+                params,
+                result,
+                within,
+                body,
+            })
+        },
+    );
+    let process = just(Token::Process).ignore_then(flow_head).map(
+        |((((name, params), result), within), body)| {
+            ItemKind::Process(FlowDecl {
+                name,
+                params,
+                result,
+                within,
+                body,
+            })
+        },
+    );
+    let schedule_word = ident().or(just(Token::First).map_with(|_, e| Ident {
+        name: "first".to_string(),
+        span: span_of(e.span()),
+    }));
+    let schedule_clause = choice((
+        just(Token::Every)
+            .ignore_then(select! { Token::Int(x) => x }.map_with(|x: &str, e| Literal {
+                kind: LiteralKind::Int(x.to_string()),
+                span: span_of(e.span()),
+            }).or_not())
+            .then(
+                schedule_word
+                    .filter(|word: &Ident| !matches!(word.name.as_str(), "at" | "on" | "start"))
+                    .repeated()
+                    .at_least(1)
+                    .collect::<Vec<_>>(),
+            )
+            .map_with(|(count, words), e| ScheduleClause::Every {
+                count,
+                words,
+                span: span_of(e.span()),
+            }),
+        kw("at")
+            .ignore_then(select! { Token::Clock(x) => x }.map_with(|x: &str, e| Literal {
+                kind: LiteralKind::Clock(x.to_string()),
+                span: span_of(e.span()),
+            }))
+            .map(ScheduleClause::At),
+        kw("on").ignore_then(ident()).map(ScheduleClause::On),
+        kw("start").ignore_then(ident()).map(ScheduleClause::Start),
+    ))
+    .labelled("a schedule clause (`every`, `at`, `on`, `start`)")
+    .recover_with(via_parser(
+        recovery(
+            |t| matches!(t, Token::Every | Token::Ident("at" | "on" | "start")),
+            (),
+        )
+        .map_with(|(), e| ScheduleClause::Error(span_of(e.span()))),
+    ));
+    let schedule = just(Token::Schedule)
+        .ignore_then(ident())
+        .then(block_of(schedule_clause))
+        .map(|(name, (clauses, _))| ItemKind::Schedule(ScheduleDecl { name, clauses }));
+    let test = just(Token::Test)
+        .ignore_then(text_literal())
+        .then(block_of(test_stmt(full, head)))
+        .map(|(name, (stmts, _))| ItemKind::Test(TestDecl { name, stmts }));
+
+    let item = choice((
+        use_, role, record, enum_, signal, action, calendar, procedure, process, schedule, test,
+    ))
+    .map_with(|kind, e| Item {
+        kind,
+        span: span_of(e.span()),
+    })
+    .labelled("a declaration (`role`, `record`, `procedure`, `process`, …)")
+    .recover_with(via_parser(
+        recovery_top(is_item_start).map_with(|(), e| Item {
+            kind: ItemKind::Error,
+            span: span_of(e.span()),
+        }),
+    ));
+    item.repeated()
+        .collect::<Vec<_>>()
+        .map(|items| File { items })
+        .then_ignore(end())
+}
+
+/// Top-level recovery: like [`recovery`], but a stray `}` is skipped too.
+fn recovery_top<'t, 's: 't, I>(
+    stop: fn(&Token<'_>) -> bool,
+) -> impl Parser<'t, I, (), Extra<'t, 's>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    let unit = skip_unit().or(just(Token::RBrace).ignored());
+    let not_stop = any().filter(move |t: &Token<'_>| !stop(t)).rewind();
+    unit.clone()
+        .then(not_stop.ignore_then(unit).repeated())
+        .ignored()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lexer::lex;
+
+    fn parse_text(text: &str) -> (File, Vec<Diagnostic>) {
+        let lexed = lex(FileId(0), text);
+        let (file, mut diagnostics) = parse(FileId(0), text.len(), &lexed);
+        diagnostics.extend(lexed.diagnostics);
+        (file, diagnostics)
+    }
+
+    const SAMPLE: &str = r#"
+use std.calendar.*
+/// Answers first.
+role Agent
+record Complaint { customer: Text, amount: Int? tags: [Text] }
+enum Urgency { low, normal, high }
+signal CustomerReplied { message: Text }
+action send_email(to: Text, body: Text) -> Bool
+calendar Support {
+  zone "Europe/Berlin"
+  hours mon-fri 09:00-17:00
+  holiday 2026-12-25
+}
+procedure triage(c: Complaint) -> Urgency {
+  step assess "Assess {c.customer}" -> urgency: Urgency {
+    by Agent with skill billing other than intake
+    within 4h on Support
+    after 1h since intake
+    on breach { notify Supervisor "late" after 4h reassign to Manager after 8h cancel }
+    paused from Asked until CustomerReplied
+    only during Support
+    skippable
+  }
+  return assess.urgency
+}
+process complaint(c: Complaint) -> Bool within 5d {
+  let u = triage(c)
+  if u == Urgency.high and not Support.is_open { notify Agent "x" } else if c.amount ?? 0 > 10 { wait 1h } else { wait until now + 2h }
+  match u { low => { fail "no" } normal | high => { complete true } }
+  parallel 2 of { branch a { send_email(c.customer, "hi") } branch { let r = await CustomerReplied within 3d } }
+  first { branch { cancel a } }
+  for each t in c.tags parallel any { step s { by person t } }
+  repeat max 3 { wait 1m } until u == Urgency.low
+  every 15m max 4 { notify Agent } until false
+  let x = Complaint { customer: "a", amount: none, tags: [] }
+  complete
+}
+schedule review { every first business day of month at 09:00 on Support start complaint }
+test "works" {
+  start complaint(Complaint { customer: "a", amount: 3, tags: [] }) at 2026-03-02T09:00Z
+  expect task assess for Agent due 2026-03-02T13:00Z
+  complete assess by "ann" as Agent, Supervisor with { urgency: Urgency.high } at 2026-03-02T10:00Z
+  expect rejected complete assess by "bob" as Customer
+  signal CustomerReplied { message: "x" }
+  advance 4h
+  advance to 2026-03-03T09:00Z
+  expect no task assess
+  expect escalated assess to Supervisor
+  expect notified Supervisor
+  expect completed with true
+  expect failed
+}
+"#;
+
+    #[test]
+    fn sample_parses_cleanly() {
+        let (file, diagnostics) = parse_text(SAMPLE);
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        assert_eq!(file.items.len(), 11);
+    }
+
+    #[test]
+    fn one_typo_one_diagnostic() {
+        let text = "role Agent\nprocedure p() {\n  stpe foo { by Agent }\n  step ok { by Agent }\n}\nrole B\n";
+        let (file, diagnostics) = parse_text(text);
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+        assert_eq!(diagnostics[0].help.as_deref(), Some("did you mean `step`?"));
+        assert_eq!(file.items.len(), 3);
+    }
+
+    #[test]
+    fn interpolation_is_split() {
+        let parts = split_text("\"Hi {c.name}, {{x}}\"", 0);
+        assert_eq!(parts.len(), 3);
+        match &parts[1] {
+            TextPart::Interpolation(path) => {
+                assert_eq!(path.len(), 2);
+                assert_eq!(path[1].name, "name");
+                assert_eq!(path[1].span, Span { start: 7, end: 11 });
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
