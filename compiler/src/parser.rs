@@ -704,7 +704,11 @@ where
         .map(StepClauseKind::By);
     let within = just(Token::Within)
         .ignore_then(head.clone())
-        .then(kw("on").ignore_then(ident()).or_not())
+        .then(
+            kw("on")
+                .ignore_then(ident().and_is(kw("breach").not()))
+                .or_not(),
+        )
         .then(since.clone())
         .map(|((duration, calendar), since)| StepClauseKind::Within {
             duration,

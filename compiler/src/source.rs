@@ -80,6 +80,8 @@ pub struct SourceFile {
     pub module: String,
     /// The text.
     pub text: String,
+    /// Byte offset of the first invalid UTF-8 sequence, if the file was not valid UTF-8 (reported as `P0006`).
+    pub invalid_utf8_at: Option<u32>,
     line_starts: Vec<u32>,
 }
 
@@ -98,8 +100,17 @@ impl SourceFile {
             name: name.into(),
             module: module.into(),
             text,
+            invalid_utf8_at: None,
             line_starts,
         }
+    }
+
+    /// A file from raw bytes: invalid UTF-8 is replaced by U+FFFD and remembered for `P0006`.
+    pub fn from_bytes(name: impl Into<String>, module: impl Into<String>, bytes: &[u8]) -> Self {
+        let (text, invalid) = decode_utf8(bytes);
+        let mut file = SourceFile::new(name, module, text);
+        file.invalid_utf8_at = invalid.map(|offset| u32::try_from(offset).unwrap_or(u32::MAX));
+        file
     }
 
     /// The text under a span (empty if the span is out of range).

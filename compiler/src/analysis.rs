@@ -1,0 +1,266 @@
+//! One analysis of a package, shared by every front end: the CLI, the language server and the doc generator all
+//! read the facts computed here instead of re-analysing.
+
+use crate::ast;
+use crate::check::{self, FileInput};
+use crate::codes::Code;
+use crate::diagnostic::{Diagnostic, FileSpan};
+use crate::lexer::{self, Trivia};
+use crate::model::{DefId, Definition};
+use crate::parser;
+use crate::source::{FileId, SourceFile, Span};
+use crate::std_lib::STD_MODULES;
+use std::collections::HashMap;
+
+/// A parsed file: its syntax tree and its comments.
+#[derive(Clone, Debug, Default)]
+pub struct ParsedFile {
+    /// The syntax tree.
+    pub ast: ast::File,
+    /// Comments and doc comments, in order.
+    pub trivia: Vec<Trivia>,
+    /// Doc comments keyed by the start of the following token.
+    pub docs: Vec<(u32, String)>,
+}
+
+/// Everything known about a package after checking it.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    /// The files: the package's own first, then the standard library's.
+    pub files: Vec<SourceFile>,
+    /// How many of `files` belong to the package (the rest are `std`).
+    pub package_files: usize,
+    /// Parsed files, parallel to `files`.
+    pub parsed: Vec<ParsedFile>,
+    /// Every definition, indexed by [`DefId`].
+    pub defs: Vec<Definition>,
+    /// Every resolved use of a name.
+    pub references: Vec<(FileSpan, DefId)>,
+    /// Members of records, enums, signals, flows and steps.
+    pub members: HashMap<DefId, Vec<DefId>>,
+    /// Diagnostics, sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// What a hover shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HoverInfo {
+    /// The name under the cursor.
+    pub span: FileSpan,
+    /// The definition it refers to.
+    pub def: DefId,
+    /// E.g. `procedure triage(c: Complaint) -> Urgency`.
+    pub signature: String,
+    /// The `///` documentation.
+    pub docs: Option<String>,
+    /// What it means in words (deadlines and escalations of steps).
+    pub meaning: Option<String>,
+}
+
+/// The module path of a file, from its path relative to the package root: `billing/refund.proc` → `billing.refund`.
+pub fn module_path(relative_path: &str) -> String {
+    let trimmed = relative_path.strip_suffix(".proc").unwrap_or(relative_path);
+    trimmed
+        .split(['/', '\\'])
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Analyses a package together with the standard library.
+pub fn analyze(files: Vec<SourceFile>) -> Analysis {
+    let std_files = STD_MODULES
+        .iter()
+        .map(|(module, name, text)| SourceFile::new(*name, *module, *text))
+        .collect();
+    analyze_with_std(files, std_files)
+}
+
+/// Analyses a package with the given standard-library files (used by std's own tests).
+pub fn analyze_with_std(mut files: Vec<SourceFile>, std_files: Vec<SourceFile>) -> Analysis {
+    let package_files = files.len();
+    files.extend(std_files);
+    let mut diagnostics = Vec::new();
+    let mut parsed = Vec::with_capacity(files.len());
+    for (index, source) in files.iter().enumerate() {
+        let file = FileId(u32::try_from(index).unwrap_or(u32::MAX));
+        if let Some(offset) = source.invalid_utf8_at {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::NotUtf8,
+                    FileSpan {
+                        file,
+                        span: Span {
+                            start: offset,
+                            end: offset.saturating_add(1),
+                        },
+                    },
+                    "this file is not valid UTF-8",
+                )
+                .with_label("invalid byte")
+                .with_help("save the file as UTF-8 text"),
+            );
+        }
+        let lexed = lexer::lex(file, &source.text);
+        let (ast, parse_diagnostics) = parser::parse(file, source.text.len(), &lexed);
+        diagnostics.extend(lexed.diagnostics.iter().cloned());
+        diagnostics.extend(parse_diagnostics);
+        parsed.push(ParsedFile {
+            ast,
+            trivia: lexed.trivia,
+            docs: lexed.docs,
+        });
+    }
+    let inputs: Vec<FileInput<'_>> = files
+        .iter()
+        .zip(&parsed)
+        .enumerate()
+        .map(|(index, (source, parsed))| FileInput {
+            source,
+            ast: &parsed.ast,
+            docs: &parsed.docs,
+            is_std: index >= package_files,
+        })
+        .collect();
+    let checked = check::check(&inputs);
+    diagnostics.extend(checked.diagnostics);
+    diagnostics.sort_by(|a, b| {
+        (a.at.file, a.at.span.start, a.code).cmp(&(b.at.file, b.at.span.start, b.code))
+    });
+    diagnostics.dedup();
+    Analysis {
+        files,
+        package_files,
+        parsed,
+        defs: checked.defs,
+        references: checked.references,
+        members: checked.members,
+        diagnostics,
+    }
+}
+
+impl Analysis {
+    /// A definition.
+    pub fn def(&self, id: DefId) -> Option<&Definition> {
+        self.defs.get(id.0 as usize)
+    }
+
+    /// A file.
+    pub fn file(&self, id: FileId) -> Option<&SourceFile> {
+        self.files.get(id.0 as usize)
+    }
+
+    /// True if any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// The name under a byte offset: a use (reference) or a definition's own name.
+    pub fn name_at(&self, file: FileId, offset: u32) -> Option<(FileSpan, DefId)> {
+        let reference = self
+            .references
+            .iter()
+            .filter(|(site, _)| site.file == file && site.span.contains(offset))
+            .min_by_key(|(site, _)| site.span.len())
+            .copied();
+        reference.or_else(|| {
+            self.defs
+                .iter()
+                .enumerate()
+                .filter(|(_, def)| def.file == file && def.name_span.contains(offset))
+                .min_by_key(|(_, def)| def.name_span.len())
+                .map(|(index, def)| {
+                    (
+                        FileSpan {
+                            file,
+                            span: def.name_span,
+                        },
+                        DefId(u32::try_from(index).unwrap_or(u32::MAX)),
+                    )
+                })
+        })
+    }
+
+    /// Where the thing under the cursor is defined.
+    pub fn definition_at(&self, file: FileId, offset: u32) -> Option<FileSpan> {
+        let (_, id) = self.name_at(file, offset)?;
+        let def = self.def(id)?;
+        Some(FileSpan {
+            file: def.file,
+            span: def.name_span,
+        })
+    }
+
+    /// Every place a definition is named: its own name first, then its uses.
+    pub fn references_to(&self, id: DefId) -> Vec<FileSpan> {
+        let mut sites: Vec<FileSpan> = self
+            .def(id)
+            .map(|def| FileSpan {
+                file: def.file,
+                span: def.name_span,
+            })
+            .into_iter()
+            .collect();
+        for (site, target) in &self.references {
+            if *target == id && !sites.contains(site) {
+                sites.push(*site);
+            }
+        }
+        sites
+    }
+
+    /// What to show when hovering over a byte offset.
+    pub fn hover(&self, file: FileId, offset: u32) -> Option<HoverInfo> {
+        let (span, id) = self.name_at(file, offset)?;
+        let def = self.def(id)?;
+        Some(HoverInfo {
+            span,
+            def: id,
+            signature: def.signature.clone(),
+            docs: def.docs.clone(),
+            meaning: def.meaning.clone(),
+        })
+    }
+
+    /// Diagnostics of the package's own files (not of the standard library).
+    pub fn package_diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .filter(|d| (d.at.file.0 as usize) < self.package_files)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn analyze_one(text: &str) -> Analysis {
+        analyze(vec![SourceFile::new("t.proc", "t", text)])
+    }
+
+    #[test]
+    fn module_paths() {
+        assert_eq!(module_path("billing/refund.proc"), "billing.refund");
+        assert_eq!(module_path("./complaint.proc"), "complaint");
+    }
+
+    #[test]
+    fn definition_references_and_hover() {
+        let text = "/// Answers first.\nrole Agent\nprocess p() {\n  step s { by Agent within 4h }\n}\n";
+        let analysis = analyze_one(text);
+        assert!(analysis.diagnostics.is_empty(), "{:#?}", analysis.diagnostics);
+        let use_offset = u32::try_from(text.rfind("Agent").unwrap()).unwrap();
+        let definition = analysis.definition_at(FileId(0), use_offset).unwrap();
+        assert_eq!(definition.span.start as usize, text.find("Agent").unwrap());
+        let hover = analysis.hover(FileId(0), use_offset).unwrap();
+        assert_eq!(hover.signature, "role Agent");
+        assert_eq!(hover.docs.as_deref(), Some("Answers first."));
+        assert_eq!(analysis.references_to(hover.def).len(), 2);
+        let step_offset = u32::try_from(text.find("step s").unwrap() + 5).unwrap();
+        let step = analysis.hover(FileId(0), step_offset).unwrap();
+        assert_eq!(
+            step.meaning.as_deref(),
+            Some("performed by a `Agent`; due 4 hours after the step opens")
+        );
+    }
+}

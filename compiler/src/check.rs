@@ -1,0 +1,2778 @@
+//! Name resolution and type checking of a whole package, plus the domain checks (deadlines, escalation ladders,
+//! calendars, four-eyes rules, loops, recursion, unused declarations).
+//!
+//! The checker walks the syntax trees once, records every definition and every resolved reference in the
+//! [`crate::model`] tables, and emits diagnostics. It never stops at the first error: unknown things get
+//! [`Ty::Error`], which is compatible with everything, so one mistake gives one diagnostic.
+
+use crate::ast::*;
+use crate::codes::Code;
+use crate::diagnostic::{Diagnostic, FileSpan};
+use crate::literal;
+use crate::model::{DefId, DefKind, Definition, Ty};
+use crate::source::{FileId, SourceFile, Span};
+use crate::suggest;
+use std::collections::{HashMap, HashSet};
+
+/// What the checker needs of one parsed file.
+pub struct FileInput<'a> {
+    /// The source.
+    pub source: &'a SourceFile,
+    /// The syntax tree.
+    pub ast: &'a File,
+    /// Doc comments keyed by the start of the following token.
+    pub docs: &'a [(u32, String)],
+    /// True for standard-library files (no unused warnings).
+    pub is_std: bool,
+}
+
+/// What the checker produces.
+#[derive(Default)]
+pub struct CheckOutput {
+    /// Every definition.
+    pub defs: Vec<Definition>,
+    /// Every resolved use of a name: where, and what it refers to.
+    pub references: Vec<(FileSpan, DefId)>,
+    /// The diagnostics.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Members of records, signals and enums (fields, variants), of flows (steps) and of steps (outputs).
+    pub members: HashMap<DefId, Vec<DefId>>,
+}
+
+/// Parameter names and types and the result type of a procedure, process or action.
+#[derive(Clone, Debug, Default)]
+struct Signature {
+    params: Vec<(String, Ty)>,
+    result: Ty,
+}
+
+impl Default for Ty {
+    fn default() -> Self {
+        Ty::Unit
+    }
+}
+
+const BUILTIN_TYPES: &[&str] = &["Text", "Int", "Bool", "Duration", "Time", "Date", "Role"];
+const STEP_FACTS: &[(&str, Ty)] = &[
+    ("done_by", Ty::Text),
+    ("completed_at", Ty::Time),
+    ("breached", Ty::Bool),
+    ("done", Ty::Bool),
+];
+const WEEKDAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const TIME_ZONE_AREAS: &[&str] = &[
+    "Africa",
+    "America",
+    "Antarctica",
+    "Arctic",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+    "Etc",
+];
+
+/// Checks a package.
+pub fn check(files: &[FileInput<'_>]) -> CheckOutput {
+    let mut checker = Checker {
+        files,
+        out: CheckOutput::default(),
+        scopes: vec![HashMap::new(); files.len()],
+        imports: vec![HashMap::new(); files.len()],
+        signatures: HashMap::new(),
+        used: HashSet::new(),
+        calls: HashMap::new(),
+        flow_of_step: HashMap::new(),
+    };
+    checker.collect();
+    checker.resolve_imports();
+    checker.declare_types();
+    checker.check_items();
+    checker.check_recursion();
+    checker.check_unused();
+    checker.out
+}
+
+struct Checker<'a> {
+    files: &'a [FileInput<'a>],
+    out: CheckOutput,
+    /// Top-level names declared in each file.
+    scopes: Vec<HashMap<String, DefId>>,
+    /// Names imported into each file.
+    imports: Vec<HashMap<String, DefId>>,
+    signatures: HashMap<DefId, Signature>,
+    used: HashSet<DefId>,
+    /// Procedure → procedures it calls, with where.
+    calls: HashMap<DefId, Vec<(DefId, FileSpan)>>,
+    flow_of_step: HashMap<DefId, DefId>,
+}
+
+/// State while checking one procedure or process body.
+struct Flow {
+    file: FileId,
+    flow: DefId,
+    is_process: bool,
+    locals: Vec<(String, DefId)>,
+    steps: HashMap<String, DefId>,
+    step_order: HashMap<DefId, usize>,
+    branches: HashMap<String, DefId>,
+    process_within: Option<(i64, Span)>,
+}
+
+fn at(file: FileId, span: Span) -> FileSpan {
+    FileSpan { file, span }
+}
+
+impl<'a> Checker<'a> {
+    // -----------------------------------------------------------------------------------------------------------
+    // Definitions
+
+    fn file(&self, file: FileId) -> Option<&'a FileInput<'a>> {
+        self.files.get(file.0 as usize)
+    }
+
+    fn def(&self, id: DefId) -> Option<&Definition> {
+        self.out.defs.get(id.0 as usize)
+    }
+
+    fn def_name(&self, id: DefId) -> String {
+        self.def(id).map(|d| d.name.clone()).unwrap_or_default()
+    }
+
+    fn def_kind(&self, id: DefId) -> Option<DefKind> {
+        self.def(id).map(|d| d.kind)
+    }
+
+    fn docs(&self, file: FileId, start: u32) -> Option<String> {
+        let docs = self.file(file)?.docs;
+        docs.binary_search_by_key(&start, |(offset, _)| *offset)
+            .ok()
+            .and_then(|index| docs.get(index))
+            .map(|(_, text)| text.clone())
+    }
+
+    fn define(
+        &mut self,
+        file: FileId,
+        kind: DefKind,
+        name: &Ident,
+        span: Span,
+        parent: Option<DefId>,
+    ) -> DefId {
+        let id = DefId(u32::try_from(self.out.defs.len()).unwrap_or(u32::MAX));
+        let docs = self.docs(file, span.start);
+        self.out.defs.push(Definition {
+            name: name.name.clone(),
+            kind,
+            file,
+            name_span: name.span,
+            span,
+            docs,
+            ty: Ty::Error,
+            parent,
+            signature: format!("{} {}", kind.word(), name.name),
+            meaning: None,
+        });
+        if let Some(parent) = parent {
+            self.out.members.entry(parent).or_default().push(id);
+        }
+        id
+    }
+
+    fn set_ty(&mut self, id: DefId, ty: Ty) {
+        if let Some(def) = self.out.defs.get_mut(id.0 as usize) {
+            def.ty = ty;
+        }
+    }
+
+    fn set_signature(&mut self, id: DefId, signature: String) {
+        if let Some(def) = self.out.defs.get_mut(id.0 as usize) {
+            def.signature = signature;
+        }
+    }
+
+    fn emit(&mut self, diagnostic: Diagnostic) {
+        self.out.diagnostics.push(diagnostic);
+    }
+
+    fn reference(&mut self, file: FileId, span: Span, id: DefId) {
+        self.out.references.push((at(file, span), id));
+        let own_name = self.def(id).is_some_and(|d| d.file == file && d.name_span == span);
+        if !own_name {
+            self.used.insert(id);
+        }
+    }
+
+    fn duplicate(&mut self, file: FileId, name: &Ident, previous: DefId, what: &str) {
+        let previous_at = self.def(previous).map(|d| at(d.file, d.name_span));
+        let mut diagnostic = Diagnostic::new(
+            Code::DuplicateDefinition,
+            at(file, name.span),
+            format!("{what} `{}` is declared twice", name.name),
+        )
+        .with_label("declared again here")
+        .with_help("rename one of them or remove the duplicate");
+        if let Some(previous_at) = previous_at {
+            diagnostic = diagnostic.with_secondary(previous_at, "first declared here");
+        }
+        self.emit(diagnostic);
+    }
+
+    fn collect(&mut self) {
+        for (index, input) in self.files.iter().enumerate() {
+            let file = FileId(u32::try_from(index).unwrap_or(u32::MAX));
+            for item in &input.ast.items {
+                let (kind, name) = match &item.kind {
+                    ItemKind::Role(name) => (DefKind::Role, name),
+                    ItemKind::Record(decl) => (DefKind::Record, &decl.name),
+                    ItemKind::Enum(decl) => (DefKind::Enum, &decl.name),
+                    ItemKind::Signal(decl) => (DefKind::Signal, &decl.name),
+                    ItemKind::Action(decl) => (DefKind::Action, &decl.name),
+                    ItemKind::Calendar(decl) => (DefKind::Calendar, &decl.name),
+                    ItemKind::Procedure(decl) => (DefKind::Procedure, &decl.name),
+                    ItemKind::Process(decl) => (DefKind::Process, &decl.name),
+                    ItemKind::Schedule(decl) => (DefKind::Schedule, &decl.name),
+                    ItemKind::Use(_) | ItemKind::Test(_) | ItemKind::Error => continue,
+                };
+                if BUILTIN_TYPES.contains(&name.name.as_str()) {
+                    self.emit(
+                        Diagnostic::new(
+                            Code::DuplicateDefinition,
+                            at(file, name.span),
+                            format!("`{}` is a built-in type and cannot be declared again", name.name),
+                        )
+                        .with_label("built-in name")
+                        .with_help("choose another name"),
+                    );
+                    continue;
+                }
+                let id = self.define(file, kind, name, item.span, None);
+                let previous = self
+                    .scopes
+                    .get_mut(index)
+                    .and_then(|scope| scope.insert(name.name.clone(), id));
+                if let Some(previous) = previous {
+                    // Keep the first declaration visible.
+                    if let Some(scope) = self.scopes.get_mut(index) {
+                        scope.insert(name.name.clone(), previous);
+                    }
+                    self.duplicate(file, name, previous, "name");
+                }
+            }
+        }
+    }
+
+    fn module_index(&self, path: &str) -> Option<usize> {
+        self.files.iter().position(|f| f.source.module == path)
+    }
+
+    fn resolve_imports(&mut self) {
+        for (index, input) in self.files.iter().enumerate() {
+            let file = FileId(u32::try_from(index).unwrap_or(u32::MAX));
+            for item in &input.ast.items {
+                let ItemKind::Use(decl) = &item.kind else {
+                    continue;
+                };
+                let path: Vec<&str> = decl.module.iter().map(|s| s.name.as_str()).collect();
+                let path_text = path.join(".");
+                let path_span = match (decl.module.first(), decl.module.last()) {
+                    (Some(first), Some(last)) => first.span.to(last.span),
+                    _ => item.span,
+                };
+                let Some(target) = self.module_index(&path_text) else {
+                    let modules: Vec<&str> = self
+                        .files
+                        .iter()
+                        .map(|f| f.source.module.as_str())
+                        .collect();
+                    let mut diagnostic = Diagnostic::new(
+                        Code::UnresolvedImport,
+                        at(file, path_span),
+                        format!("there is no module `{path_text}`"),
+                    )
+                    .with_label("unknown module");
+                    if let Some(best) = suggest::closest(&path_text, modules.iter().copied()) {
+                        diagnostic = diagnostic
+                            .with_help(format!("did you mean `{best}`?"))
+                            .with_suggestion(at(file, path_span), best, format!("use `{best}`"));
+                    } else {
+                        diagnostic = diagnostic.with_help(
+                            "modules are the package's files (`billing/refund.proc` is `billing.refund`) and `std.*`",
+                        );
+                    }
+                    self.emit(diagnostic);
+                    continue;
+                };
+                if target == index {
+                    continue;
+                }
+                let target_scope = self.scopes.get(target).cloned().unwrap_or_default();
+                match &decl.items {
+                    UseItems::All(_) => {
+                        for (name, id) in target_scope {
+                            self.import(file, index, &name, id, None);
+                        }
+                    }
+                    UseItems::Named(names) => {
+                        if names.is_empty() {
+                            self.emit(
+                                Diagnostic::new(
+                                    Code::UnresolvedImport,
+                                    at(file, path_span),
+                                    format!("`use {path_text}` does not name what to import"),
+                                )
+                                .with_label("a module, but no item")
+                                .with_help(format!(
+                                    "write `use {path_text}.*` or `use {path_text}.{{Item}}`"
+                                )),
+                            );
+                        }
+                        for name in names {
+                            match target_scope.get(&name.name) {
+                                Some(&id) => {
+                                    self.import(file, index, &name.name, id, Some(name.span));
+                                    self.reference(file, name.span, id);
+                                }
+                                None => {
+                                    let mut diagnostic = Diagnostic::new(
+                                        Code::UnresolvedImport,
+                                        at(file, name.span),
+                                        format!("module `{path_text}` has no item `{}`", name.name),
+                                    )
+                                    .with_label("not in that module");
+                                    if let Some(best) =
+                                        suggest::closest(&name.name, target_scope.keys().map(String::as_str))
+                                    {
+                                        diagnostic = diagnostic
+                                            .with_help(format!("did you mean `{best}`?"))
+                                            .with_suggestion(at(file, name.span), best, format!("use `{best}`"));
+                                    }
+                                    self.emit(diagnostic);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn import(&mut self, file: FileId, index: usize, name: &str, id: DefId, span: Option<Span>) {
+        let own = self.scopes.get(index).and_then(|s| s.get(name)).copied();
+        if let (Some(own), Some(span)) = (own, span) {
+            let ident = Ident {
+                name: name.to_string(),
+                span,
+            };
+            self.duplicate(file, &ident, own, "name");
+            return;
+        }
+        if let Some(imports) = self.imports.get_mut(index) {
+            imports.insert(name.to_string(), id);
+        }
+    }
+
+    /// Looks a top-level name up in a file: its own declarations, then its imports.
+    fn lookup_global(&self, file: FileId, name: &str) -> Option<DefId> {
+        let index = file.0 as usize;
+        self.scopes
+            .get(index)
+            .and_then(|s| s.get(name))
+            .or_else(|| self.imports.get(index).and_then(|s| s.get(name)))
+            .copied()
+    }
+
+    fn global_names(&self, file: FileId, filter: impl Fn(DefKind) -> bool) -> Vec<String> {
+        let index = file.0 as usize;
+        let mut names: Vec<String> = self
+            .scopes
+            .get(index)
+            .into_iter()
+            .chain(self.imports.get(index))
+            .flat_map(|scope| scope.iter())
+            .filter(|(_, id)| self.def_kind(**id).is_some_and(&filter))
+            .map(|(name, _)| name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn unknown(
+        &mut self,
+        code: Code,
+        file: FileId,
+        name: &Ident,
+        what: &str,
+        candidates: &[String],
+    ) {
+        let mut diagnostic = Diagnostic::new(
+            code,
+            at(file, name.span),
+            format!("unknown {what} `{}`", name.name),
+        )
+        .with_label(format!("no {what} with this name"));
+        if let Some(best) = suggest::closest(&name.name, candidates.iter().map(String::as_str)) {
+            diagnostic = diagnostic
+                .with_help(format!("did you mean `{best}`?"))
+                .with_suggestion(at(file, name.span), best, format!("use `{best}`"));
+        } else if what == "role" {
+            diagnostic = diagnostic.with_help(format!("declare it: `role {}`", name.name));
+        }
+        self.emit(diagnostic);
+    }
+
+    /// Resolves a name that must be a top-level definition of one of `kinds`.
+    fn resolve_kind(
+        &mut self,
+        file: FileId,
+        name: &Ident,
+        kinds: &[DefKind],
+        what: &str,
+        unknown_code: Code,
+    ) -> Option<DefId> {
+        match self.lookup_global(file, &name.name) {
+            Some(id) => {
+                self.reference(file, name.span, id);
+                let kind = self.def_kind(id)?;
+                if kinds.contains(&kind) {
+                    Some(id)
+                } else {
+                    self.emit(
+                        Diagnostic::new(
+                            Code::WrongKind,
+                            at(file, name.span),
+                            format!("`{}` is a {}, not a {what}", name.name, kind.word()),
+                        )
+                        .with_label(format!("expected a {what}")),
+                    );
+                    None
+                }
+            }
+            None => {
+                let candidates = self.global_names(file, |k| kinds.contains(&k));
+                self.unknown(unknown_code, file, name, what, &candidates);
+                None
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Types
+
+    fn resolve_type(&mut self, file: FileId, ty: &TypeExpr) -> Ty {
+        match &ty.kind {
+            TypeExprKind::Error => Ty::Error,
+            TypeExprKind::Optional(inner) => {
+                let inner = self.resolve_type(file, inner);
+                match inner {
+                    Ty::Optional(_) | Ty::Error => inner,
+                    other => Ty::Optional(Box::new(other)),
+                }
+            }
+            TypeExprKind::List(inner) => Ty::List(Box::new(self.resolve_type(file, inner))),
+            TypeExprKind::Named(name) => match name.name.as_str() {
+                "Text" => Ty::Text,
+                "Int" => Ty::Int,
+                "Bool" => Ty::Bool,
+                "Duration" => Ty::Duration,
+                "Time" => Ty::Time,
+                "Date" => Ty::Date,
+                "Role" => Ty::Role,
+                _ => match self.lookup_global(file, &name.name) {
+                    Some(id) => {
+                        self.reference(file, name.span, id);
+                        match self.def_kind(id) {
+                            Some(DefKind::Record | DefKind::Enum | DefKind::Signal) => Ty::Named(id),
+                            Some(kind) => {
+                                self.emit(
+                                    Diagnostic::new(
+                                        Code::WrongKind,
+                                        at(file, name.span),
+                                        format!("`{}` is a {}, not a type", name.name, kind.word()),
+                                    )
+                                    .with_label("expected a type")
+                                    .with_help("types are `Text`, `Int`, `Bool`, `Duration`, `Time`, `Date`, `Role`, records, enums and signals"),
+                                );
+                                Ty::Error
+                            }
+                            None => Ty::Error,
+                        }
+                    }
+                    None => {
+                        let mut candidates: Vec<String> =
+                            BUILTIN_TYPES.iter().map(|s| (*s).to_string()).collect();
+                        candidates.extend(self.global_names(file, |k| {
+                            matches!(k, DefKind::Record | DefKind::Enum | DefKind::Signal)
+                        }));
+                        self.unknown(Code::UnknownName, file, name, "type", &candidates);
+                        Ty::Error
+                    }
+                },
+            },
+        }
+    }
+
+    fn ty_name(&self, ty: &Ty) -> String {
+        match ty {
+            Ty::Error => "?".to_string(),
+            Ty::Unit => "nothing".to_string(),
+            Ty::Text => "Text".to_string(),
+            Ty::Int => "Int".to_string(),
+            Ty::Bool => "Bool".to_string(),
+            Ty::Duration => "Duration".to_string(),
+            Ty::Time => "Time".to_string(),
+            Ty::Date => "Date".to_string(),
+            Ty::Role => "Role".to_string(),
+            Ty::Named(id) | Ty::EnumType(id) => self.def_name(*id),
+            Ty::Optional(inner) => format!("{}?", self.ty_name(inner)),
+            Ty::List(inner) => format!("[{}]", self.ty_name(inner)),
+            Ty::Step(id) => format!("step {}", self.def_name(*id)),
+            Ty::Calendar(id) => format!("calendar {}", self.def_name(*id)),
+            Ty::None => "none".to_string(),
+        }
+    }
+
+    /// Declares fields, variants, parameters and signatures, so bodies can refer to anything.
+    fn declare_types(&mut self) {
+        for (index, input) in self.files.iter().enumerate() {
+            let file = FileId(u32::try_from(index).unwrap_or(u32::MAX));
+            for item in &input.ast.items {
+                let Some(owner) = self.lookup_global(file, item_name(item).unwrap_or("")) else {
+                    continue;
+                };
+                if self.def(owner).is_none_or(|d| d.span != item.span || d.file != file) {
+                    continue; // a duplicate; already reported
+                }
+                match &item.kind {
+                    ItemKind::Record(decl) | ItemKind::Signal(decl) => {
+                        let mut seen: HashMap<String, DefId> = HashMap::new();
+                        let mut shown = Vec::new();
+                        for field in &decl.fields {
+                            let ty = self.resolve_type(file, &field.ty);
+                            let id = self.define(file, DefKind::Field, &field.name, field.span, Some(owner));
+                            shown.push(format!("{}: {}", field.name.name, self.ty_name(&ty)));
+                            self.set_signature(id, format!("{}.{}: {}", decl.name.name, field.name.name, self.ty_name(&ty)));
+                            self.set_ty(id, ty);
+                            if let Some(previous) = seen.insert(field.name.name.clone(), id) {
+                                self.duplicate(file, &field.name, previous, "field");
+                            }
+                        }
+                        let word = if matches!(item.kind, ItemKind::Signal(_)) { "signal" } else { "record" };
+                        self.set_signature(owner, format!("{word} {} {{ {} }}", decl.name.name, shown.join(", ")));
+                        self.set_ty(owner, Ty::Named(owner));
+                    }
+                    ItemKind::Enum(decl) => {
+                        let mut seen: HashMap<String, DefId> = HashMap::new();
+                        for variant in &decl.variants {
+                            let id = self.define(file, DefKind::Variant, variant, variant.span, Some(owner));
+                            self.set_ty(id, Ty::Named(owner));
+                            self.set_signature(id, format!("{}.{}", decl.name.name, variant.name));
+                            if let Some(previous) = seen.insert(variant.name.clone(), id) {
+                                self.duplicate(file, variant, previous, "variant");
+                            }
+                        }
+                        if decl.variants.is_empty() {
+                            self.emit(
+                                Diagnostic::new(
+                                    Code::Syntax,
+                                    at(file, decl.name.span),
+                                    format!("enum `{}` has no variants", decl.name.name),
+                                )
+                                .with_label("empty enum")
+                                .with_help("list its values: `enum Urgency { low, normal, high }`"),
+                            );
+                        }
+                        let names: Vec<&str> = decl.variants.iter().map(|v| v.name.as_str()).collect();
+                        self.set_signature(owner, format!("enum {} {{ {} }}", decl.name.name, names.join(", ")));
+                        self.set_ty(owner, Ty::Named(owner));
+                    }
+                    ItemKind::Action(decl) => {
+                        let signature = self.declare_params(file, owner, &decl.params, decl.result.as_ref());
+                        let text = self.signature_text("action", &decl.name.name, &signature);
+                        self.set_signature(owner, text);
+                        self.signatures.insert(owner, signature);
+                    }
+                    ItemKind::Procedure(decl) | ItemKind::Process(decl) => {
+                        let signature = self.declare_params(file, owner, &decl.params, decl.result.as_ref());
+                        let word = if matches!(item.kind, ItemKind::Process(_)) { "process" } else { "procedure" };
+                        let text = self.signature_text(word, &decl.name.name, &signature);
+                        self.set_signature(owner, text);
+                        self.signatures.insert(owner, signature);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn signature_text(&self, word: &str, name: &str, signature: &Signature) -> String {
+        let params: Vec<String> = signature
+            .params
+            .iter()
+            .map(|(n, t)| format!("{n}: {}", self.ty_name(t)))
+            .collect();
+        let result = match signature.result {
+            Ty::Unit => String::new(),
+            ref ty => format!(" -> {}", self.ty_name(ty)),
+        };
+        format!("{word} {name}({}){result}", params.join(", "))
+    }
+
+    fn declare_params(
+        &mut self,
+        file: FileId,
+        owner: DefId,
+        params: &[Field],
+        result: Option<&TypeExpr>,
+    ) -> Signature {
+        let mut signature = Signature::default();
+        let mut seen: HashMap<String, DefId> = HashMap::new();
+        for param in params {
+            let ty = self.resolve_type(file, &param.ty);
+            let id = self.define(file, DefKind::Param, &param.name, param.span, Some(owner));
+            self.set_signature(id, format!("{}: {}", param.name.name, self.ty_name(&ty)));
+            self.set_ty(id, ty.clone());
+            if let Some(previous) = seen.insert(param.name.name.clone(), id) {
+                self.duplicate(file, &param.name, previous, "parameter");
+            }
+            signature.params.push((param.name.name.clone(), ty));
+        }
+        signature.result = match result {
+            Some(ty) => self.resolve_type(file, ty),
+            None => Ty::Unit,
+        };
+        signature
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Items
+
+    fn check_items(&mut self) {
+        for (index, input) in self.files.iter().enumerate() {
+            let file = FileId(u32::try_from(index).unwrap_or(u32::MAX));
+            for item in &input.ast.items {
+                let owner = item_name(item)
+                    .and_then(|name| self.lookup_global(file, name))
+                    .filter(|&id| self.def(id).is_some_and(|d| d.span == item.span && d.file == file));
+                match (&item.kind, owner) {
+                    (ItemKind::Calendar(decl), Some(_)) => self.check_calendar(file, decl),
+                    (ItemKind::Procedure(decl), Some(id)) => self.check_flow(file, id, decl, false),
+                    (ItemKind::Process(decl), Some(id)) => self.check_flow(file, id, decl, true),
+                    (ItemKind::Schedule(decl), Some(_)) => self.check_schedule(file, decl),
+                    _ => {}
+                }
+            }
+        }
+        // Tests last: they refer to the steps that checking the flows declared.
+        for (index, input) in self.files.iter().enumerate() {
+            let file = FileId(u32::try_from(index).unwrap_or(u32::MAX));
+            for item in &input.ast.items {
+                if let ItemKind::Test(decl) = &item.kind {
+                    self.check_test(file, item, decl);
+                }
+            }
+        }
+    }
+
+    fn literal_error(&mut self, file: FileId, span: Span, message: String) {
+        self.emit(
+            Diagnostic::new(Code::InvalidLiteral, at(file, span), message)
+                .with_label("invalid value"),
+        );
+    }
+
+    fn check_calendar(&mut self, file: FileId, decl: &CalendarDecl) {
+        let mut working_minutes = 0i64;
+        let mut zone_seen = false;
+        for entry in &decl.entries {
+            match entry {
+                CalendarEntry::Zone(lit) => {
+                    if zone_seen {
+                        self.emit(
+                            Diagnostic::new(Code::Misplaced, at(file, lit.span), "a calendar has one `zone`")
+                                .with_label("second zone")
+                                .with_help("remove one of the `zone` lines"),
+                        );
+                    }
+                    zone_seen = true;
+                    let zone = text_of(lit).unwrap_or_default();
+                    if !valid_zone(&zone) {
+                        self.emit(
+                            Diagnostic::new(
+                                Code::InvalidCalendar,
+                                at(file, lit.span),
+                                format!("`{zone}` is not a time zone"),
+                            )
+                            .with_label("unknown time zone")
+                            .with_help("use an IANA zone name such as `Europe/Berlin`, `America/New_York` or `UTC`"),
+                        );
+                    }
+                }
+                CalendarEntry::Hours { days, from, to, span } => {
+                    let mut day_count = 0i64;
+                    for (first, last) in days {
+                        let first_index = self.weekday(file, first);
+                        match last {
+                            Some(last) => {
+                                let last_index = self.weekday(file, last);
+                                if let (Some(a), Some(b)) = (first_index, last_index) {
+                                    if b < a {
+                                        self.emit(
+                                            Diagnostic::new(
+                                                Code::InvalidCalendar,
+                                                at(file, first.span.to(last.span)),
+                                                format!("day range `{}-{}` runs backwards", first.name, last.name),
+                                            )
+                                            .with_label("the first day comes after the last")
+                                            .with_help(format!("write `{}-{}`", last.name, first.name)),
+                                        );
+                                    } else {
+                                        day_count += i64::try_from(b - a + 1).unwrap_or(0);
+                                    }
+                                }
+                            }
+                            None => day_count += i64::from(first_index.is_some()),
+                        }
+                    }
+                    let open = self.clock(file, from);
+                    let close = self.clock(file, to);
+                    if let (Some(open), Some(close)) = (open, close) {
+                        if close <= open {
+                            self.emit(
+                                Diagnostic::new(
+                                    Code::InvalidCalendar,
+                                    at(file, *span),
+                                    "closing time is not after opening time",
+                                )
+                                .with_label("empty or backwards working hours")
+                                .with_help("hours run within one day, e.g. `09:00-17:00`; split a night shift into two lines"),
+                            );
+                        } else {
+                            working_minutes += (close - open) * day_count;
+                        }
+                    }
+                }
+                CalendarEntry::Holiday(lit) => match &lit.kind {
+                    LiteralKind::Date(text) => {
+                        if let Err(message) = literal::date_days(text) {
+                            self.literal_error(file, lit.span, message);
+                        }
+                    }
+                    _ => {
+                        self.emit(
+                            Diagnostic::new(Code::TypeMismatch, at(file, lit.span), "a holiday must be a date")
+                                .with_label("not a date")
+                                .with_help("write the day as `2026-12-25`"),
+                        );
+                    }
+                },
+                CalendarEntry::Error(_) => working_minutes = working_minutes.max(1),
+            }
+        }
+        if working_minutes == 0 {
+            self.emit(
+                Diagnostic::new(
+                    Code::CalendarWithoutHours,
+                    at(file, decl.name.span),
+                    format!("calendar `{}` has no working time", decl.name.name),
+                )
+                .with_label("no deadline on this calendar could ever be met")
+                .with_help("add working hours, e.g. `hours mon-fri 09:00-17:00`"),
+            );
+        }
+    }
+
+    fn weekday(&mut self, file: FileId, day: &Ident) -> Option<usize> {
+        let position = WEEKDAYS.iter().position(|d| *d == day.name.to_lowercase());
+        if position.is_none() {
+            let candidates: Vec<String> = WEEKDAYS.iter().map(|d| (*d).to_string()).collect();
+            let mut diagnostic = Diagnostic::new(
+                Code::InvalidCalendar,
+                at(file, day.span),
+                format!("`{}` is not a day of the week", day.name),
+            )
+            .with_label("unknown day");
+            match suggest::closest(&day.name, candidates.iter().map(String::as_str)) {
+                Some(best) => {
+                    diagnostic = diagnostic
+                        .with_help(format!("did you mean `{best}`?"))
+                        .with_suggestion(at(file, day.span), best, format!("use `{best}`"));
+                }
+                None => diagnostic = diagnostic.with_help("days are `mon`, `tue`, `wed`, `thu`, `fri`, `sat`, `sun`"),
+            }
+            self.emit(diagnostic);
+        }
+        position
+    }
+
+    fn clock(&mut self, file: FileId, lit: &Literal) -> Option<i64> {
+        match &lit.kind {
+            LiteralKind::Clock(text) => match literal::clock_minutes(text) {
+                Ok(minutes) => Some(minutes),
+                Err(message) => {
+                    self.literal_error(file, lit.span, message);
+                    None
+                }
+            },
+            _ => None,
+        }
+    }
+
+    fn check_schedule(&mut self, file: FileId, decl: &ScheduleDecl) {
+        let mut every: Option<(Span, bool)> = None;
+        let mut start: Option<Span> = None;
+        let mut calendar = false;
+        for clause in &decl.clauses {
+            match clause {
+                ScheduleClause::Every { count, words, span } => {
+                    if every.is_some() {
+                        self.misplaced(file, *span, "a schedule has one `every` clause");
+                    }
+                    if let Some(count) = count {
+                        if let LiteralKind::Int(text) = &count.kind {
+                            if literal::int_value(text).is_ok_and(|n| n < 1) {
+                                self.invalid_schedule(file, count.span, "a schedule repeats at least every 1 unit");
+                            }
+                        }
+                    }
+                    let text: Vec<&str> = words.iter().map(|w| w.name.as_str()).collect();
+                    let business = text == ["first", "business", "day", "of", "month"]
+                        || text == ["last", "business", "day", "of", "month"];
+                    let unit_ok = match text.as_slice() {
+                        [unit] => {
+                            let unit = unit.trim_end_matches('s');
+                            matches!(unit, "minute" | "hour" | "day" | "week" | "month" | "year")
+                                || (count.is_none()
+                                    && ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+                                        .contains(&unit))
+                        }
+                        _ => business && count.is_none(),
+                    };
+                    if !unit_ok {
+                        self.invalid_schedule(
+                            file,
+                            *span,
+                            "this repetition is not understood",
+                        );
+                    }
+                    every = Some((*span, business));
+                }
+                ScheduleClause::At(lit) => {
+                    self.clock(file, lit);
+                }
+                ScheduleClause::On(name) => {
+                    calendar = true;
+                    self.resolve_kind(file, name, &[DefKind::Calendar], "calendar", Code::UnknownName);
+                }
+                ScheduleClause::Start(name) => {
+                    if start.is_some() {
+                        self.misplaced(file, name.span, "a schedule starts one process");
+                    }
+                    start = Some(name.span);
+                    if let Some(id) = self.resolve_kind(file, name, &[DefKind::Process], "process", Code::UnknownName) {
+                        let count = self.signatures.get(&id).map_or(0, |s| s.params.len());
+                        if count > 0 {
+                            self.emit(
+                                Diagnostic::new(
+                                    Code::WrongArguments,
+                                    at(file, name.span),
+                                    format!("process `{}` takes {count} parameter(s), but a schedule starts it with none", name.name),
+                                )
+                                .with_label("needs input")
+                                .with_help("schedules can only start processes without parameters"),
+                            );
+                        }
+                    }
+                }
+                ScheduleClause::Error(_) => {}
+            }
+        }
+        if let Some((span, true)) = every {
+            if !calendar {
+                self.invalid_schedule(file, span, "a business day needs a calendar: add `on CalendarName`");
+            }
+        }
+        if every.is_none() {
+            self.invalid_schedule(file, decl.name.span, "this schedule has no `every` clause");
+        }
+        if start.is_none() {
+            self.invalid_schedule(file, decl.name.span, "this schedule has no `start` clause");
+        }
+    }
+
+    fn invalid_schedule(&mut self, file: FileId, span: Span, message: &str) {
+        self.emit(
+            Diagnostic::new(Code::InvalidSchedule, at(file, span), message.to_string())
+                .with_label("cannot fire")
+                .with_help("write e.g. `every 6 months`, `every monday`, `every first business day of month` and `start process_name`"),
+        );
+    }
+
+    fn misplaced(&mut self, file: FileId, span: Span, message: &str) {
+        self.emit(Diagnostic::new(Code::Misplaced, at(file, span), message.to_string()).with_label("not allowed here"));
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Flows
+
+    fn check_flow(&mut self, file: FileId, id: DefId, decl: &FlowDecl, is_process: bool) {
+        let mut flow = Flow {
+            file,
+            flow: id,
+            is_process,
+            locals: Vec::new(),
+            steps: HashMap::new(),
+            step_order: HashMap::new(),
+            branches: HashMap::new(),
+            process_within: None,
+        };
+        for param in self.out.members.get(&id).cloned().unwrap_or_default() {
+            if self.def_kind(param) == Some(DefKind::Param) {
+                flow.locals.push((self.def_name(param), param));
+            }
+        }
+        self.collect_steps(&mut flow, &decl.body);
+        if let Some(within) = &decl.within {
+            let ty = self.expr(&mut flow, within, None);
+            self.expect_deadline_duration(file, within, &ty, "a process deadline");
+            if is_process {
+                flow.process_within = const_duration(within).map(|d| (d, within.span));
+            } else {
+                self.emit(
+                    Diagnostic::new(
+                        Code::Misplaced,
+                        at(file, within.span),
+                        "`within` after the parameters is only allowed on a process",
+                    )
+                    .with_label("not allowed on a procedure")
+                    .with_help("put deadlines on the procedure's steps"),
+                );
+            }
+        }
+        let result = self.signatures.get(&id).map(|s| s.result.clone()).unwrap_or(Ty::Unit);
+        self.block(&mut flow, &decl.body, &result);
+    }
+
+    /// Declares every step and named branch of a flow, in textual order.
+    fn collect_steps(&mut self, flow: &mut Flow, block: &Block) {
+        for stmt in &block.stmts {
+            match &stmt.kind {
+                StmtKind::Step(step) => {
+                    let id = self.define(flow.file, DefKind::Step, &step.name, stmt.span, Some(flow.flow));
+                    self.flow_of_step.insert(id, flow.flow);
+                    let order = flow.step_order.len();
+                    flow.step_order.insert(id, order);
+                    if let Some(previous) = flow.steps.insert(step.name.name.clone(), id) {
+                        flow.steps.insert(step.name.name.clone(), previous);
+                        self.duplicate(flow.file, &step.name, previous, "step");
+                    }
+                    let mut outputs = Vec::new();
+                    let mut seen: HashMap<String, DefId> = HashMap::new();
+                    for output in &step.outputs {
+                        let ty = self.resolve_type(flow.file, &output.ty);
+                        let out_id = self.define(flow.file, DefKind::Output, &output.name, output.span, Some(id));
+                        outputs.push(format!("{}: {}", output.name.name, self.ty_name(&ty)));
+                        self.set_signature(out_id, format!("{}.{}: {}", step.name.name, output.name.name, self.ty_name(&ty)));
+                        self.set_ty(out_id, ty);
+                        if let Some(previous) = seen.insert(output.name.name.clone(), out_id) {
+                            self.duplicate(flow.file, &output.name, previous, "output");
+                        }
+                    }
+                    let signature = if outputs.is_empty() {
+                        format!("step {}", step.name.name)
+                    } else {
+                        format!("step {} -> ({})", step.name.name, outputs.join(", "))
+                    };
+                    self.set_signature(id, signature);
+                    self.set_ty(id, Ty::Step(id));
+                }
+                StmtKind::If { branches, otherwise } => {
+                    for (_, body) in branches {
+                        self.collect_steps(flow, body);
+                    }
+                    if let Some(body) = otherwise {
+                        self.collect_steps(flow, body);
+                    }
+                }
+                StmtKind::Match { arms, .. } => {
+                    for arm in arms {
+                        self.collect_steps(flow, &arm.body);
+                    }
+                }
+                StmtKind::Parallel { branches, .. } | StmtKind::First { branches } => {
+                    for branch in branches {
+                        if let Some(name) = &branch.name {
+                            let id = self.define(flow.file, DefKind::Branch, name, branch.span, Some(flow.flow));
+                            if let Some(previous) = flow.branches.insert(name.name.clone(), id) {
+                                flow.branches.insert(name.name.clone(), previous);
+                                self.duplicate(flow.file, name, previous, "branch");
+                            }
+                        }
+                        self.collect_steps(flow, &branch.body);
+                    }
+                }
+                StmtKind::ForEach { body, .. }
+                | StmtKind::Repeat { body, .. }
+                | StmtKind::Every { body, .. } => self.collect_steps(flow, body),
+                _ => {}
+            }
+        }
+    }
+
+    fn block(&mut self, flow: &mut Flow, block: &Block, result: &Ty) {
+        let depth = flow.locals.len();
+        let mut ended: Option<Span> = None;
+        let mut reported = false;
+        for stmt in &block.stmts {
+            if let (Some(end), false) = (ended, reported) {
+                if !matches!(stmt.kind, StmtKind::Error) {
+                    reported = true;
+                    self.emit(
+                        Diagnostic::new(
+                            Code::UnreachableCode,
+                            at(flow.file, stmt.span),
+                            "this is never reached",
+                        )
+                        .with_label("unreachable")
+                        .with_secondary(at(flow.file, end), "the flow ends here")
+                        .with_help("remove it, or move it before the end of the flow"),
+                    );
+                }
+            }
+            self.stmt(flow, stmt, result);
+            if matches!(
+                stmt.kind,
+                StmtKind::Fail(_) | StmtKind::Complete(_) | StmtKind::Return(_)
+            ) && ended.is_none()
+            {
+                ended = Some(stmt.span);
+            }
+        }
+        flow.locals.truncate(depth);
+    }
+
+    fn bind_local(&mut self, flow: &mut Flow, name: &Ident, span: Span, ty: Ty) {
+        let id = self.define(flow.file, DefKind::Local, name, span, Some(flow.flow));
+        self.set_signature(id, format!("{}: {}", name.name, self.ty_name(&ty)));
+        self.set_ty(id, ty);
+        self.used.insert(id);
+        flow.locals.push((name.name.clone(), id));
+    }
+
+    fn stmt(&mut self, flow: &mut Flow, stmt: &Stmt, result: &Ty) {
+        let file = flow.file;
+        match &stmt.kind {
+            StmtKind::Error => {}
+            StmtKind::Let { name, ty, value } => {
+                let declared = ty.as_ref().map(|t| self.resolve_type(file, t));
+                let actual = self.expr(flow, value, declared.as_ref());
+                let ty = match declared {
+                    Some(declared) => {
+                        self.expect_ty(file, value.span, &declared, &actual);
+                        declared
+                    }
+                    None => {
+                        if actual == Ty::Unit {
+                            self.emit(
+                                Diagnostic::new(Code::TypeMismatch, at(file, value.span), "this gives no value")
+                                    .with_label("no result to bind")
+                                    .with_help("call it as a statement, without `let`"),
+                            );
+                            Ty::Error
+                        } else if actual == Ty::None {
+                            Ty::Optional(Box::new(Ty::Error))
+                        } else {
+                            actual
+                        }
+                    }
+                };
+                self.bind_local(flow, name, stmt.span, ty);
+            }
+            StmtKind::Step(step) => self.step(flow, step, stmt.span),
+            StmtKind::Expr(expr) => {
+                let ty = self.expr(flow, expr, None);
+                let is_effect = matches!(expr.kind, ExprKind::Call(..) | ExprKind::Await { .. } | ExprKind::Error);
+                if !is_effect && ty != Ty::Error {
+                    self.emit(
+                        Diagnostic::new(Code::Misplaced, at(file, expr.span), "this value is not used")
+                            .with_label("an expression on its own does nothing")
+                            .with_help("statements are steps, calls, `let`, `await`, `notify`, …"),
+                    );
+                }
+            }
+            StmtKind::If { branches, otherwise } => {
+                for (cond, body) in branches {
+                    let ty = self.expr(flow, cond, Some(&Ty::Bool));
+                    self.expect_ty(file, cond.span, &Ty::Bool, &ty);
+                    self.block(flow, body, result);
+                }
+                if let Some(body) = otherwise {
+                    self.block(flow, body, result);
+                }
+            }
+            StmtKind::Match { keyword, scrutinee, arms } => {
+                self.match_stmt(flow, *keyword, scrutinee, arms, result);
+            }
+            StmtKind::Parallel { join, branches } => {
+                self.join(flow, join, branches.len());
+                for branch in branches {
+                    self.block(flow, &branch.body, result);
+                }
+            }
+            StmtKind::First { branches } => {
+                for branch in branches {
+                    if let Some(name) = &branch.name {
+                        if let Some(&id) = flow.branches.get(&name.name) {
+                            self.reference(file, name.span, id);
+                        }
+                    }
+                    self.block(flow, &branch.body, result);
+                }
+            }
+            StmtKind::ForEach { var, list, parallel, body } => {
+                let list_ty = self.expr(flow, list, None);
+                let item_ty = match list_ty {
+                    Ty::List(inner) => *inner,
+                    Ty::Error => Ty::Error,
+                    other => {
+                        self.emit(
+                            Diagnostic::new(
+                                Code::TypeMismatch,
+                                at(file, list.span),
+                                format!("`for each` needs a list, but this is `{}`", self.ty_name(&other)),
+                            )
+                            .with_label("not a list"),
+                        );
+                        Ty::Error
+                    }
+                };
+                if let Some(join) = parallel {
+                    self.join(flow, join, usize::MAX);
+                }
+                let depth = flow.locals.len();
+                self.bind_local(flow, var, var.span, item_ty);
+                self.block(flow, body, result);
+                flow.locals.truncate(depth);
+            }
+            StmtKind::Repeat { keyword, max, body, until } => {
+                self.loop_bound(flow, *keyword, max.as_ref(), "repeat");
+                self.block(flow, body, result);
+                if let Some(until) = until {
+                    let ty = self.expr(flow, until, Some(&Ty::Bool));
+                    self.expect_ty(file, until.span, &Ty::Bool, &ty);
+                }
+            }
+            StmtKind::Every { keyword, interval, max, body, until } => {
+                let ty = self.expr(flow, interval, Some(&Ty::Duration));
+                self.expect_ty(file, interval.span, &Ty::Duration, &ty);
+                if const_duration(interval).is_some_and(|d| d <= 0) {
+                    self.emit(
+                        Diagnostic::new(Code::UnboundedLoop, at(file, interval.span), "`every` needs a period longer than zero")
+                            .with_label("zero period")
+                            .with_help("use a positive duration such as `15m`"),
+                    );
+                }
+                self.loop_bound(flow, *keyword, max.as_ref(), "every");
+                self.block(flow, body, result);
+                if let Some(until) = until {
+                    let ty = self.expr(flow, until, Some(&Ty::Bool));
+                    self.expect_ty(file, until.span, &Ty::Bool, &ty);
+                }
+            }
+            StmtKind::WaitFor(duration) => {
+                let ty = self.expr(flow, duration, Some(&Ty::Duration));
+                self.expect_ty(file, duration.span, &Ty::Duration, &ty);
+            }
+            StmtKind::WaitUntil(time) => {
+                let ty = self.expr(flow, time, Some(&Ty::Time));
+                if !matches!(ty, Ty::Time | Ty::Date | Ty::Error) {
+                    self.expect_ty(file, time.span, &Ty::Time, &ty);
+                }
+            }
+            StmtKind::Cancel(name) => {
+                if let Some(&id) = flow.steps.get(&name.name).or_else(|| flow.branches.get(&name.name)) {
+                    self.reference(file, name.span, id);
+                } else {
+                    let mut candidates: Vec<String> = flow.steps.keys().cloned().collect();
+                    candidates.extend(flow.branches.keys().cloned());
+                    self.unknown(Code::UnknownName, file, name, "step or branch", &candidates);
+                }
+            }
+            StmtKind::Notify { role, message } => {
+                self.role_ref(file, role, Code::UnknownName);
+                if let Some(message) = message {
+                    self.expr(flow, message, Some(&Ty::Text));
+                }
+            }
+            StmtKind::Fail(reason) => {
+                let ty = self.expr(flow, reason, Some(&Ty::Text));
+                self.expect_ty(file, reason.span, &Ty::Text, &ty);
+            }
+            StmtKind::Complete(value) => {
+                if !flow.is_process {
+                    self.emit(
+                        Diagnostic::new(Code::Misplaced, at(file, stmt.span), "`complete` ends a process, but this is a procedure")
+                            .with_label("not allowed in a procedure")
+                            .with_help("use `return` to give the procedure's result"),
+                    );
+                }
+                self.result_value(flow, value.as_ref(), result, stmt.span);
+            }
+            StmtKind::Return(value) => {
+                if flow.is_process {
+                    self.emit(
+                        Diagnostic::new(Code::Misplaced, at(file, stmt.span), "`return` ends a procedure, but this is a process")
+                            .with_label("not allowed in a process")
+                            .with_help("use `complete` to end the process successfully"),
+                    );
+                }
+                self.result_value(flow, value.as_ref(), result, stmt.span);
+            }
+        }
+    }
+
+    fn result_value(&mut self, flow: &mut Flow, value: Option<&Expr>, result: &Ty, span: Span) {
+        let file = flow.file;
+        match (value, result) {
+            (Some(value), _) => {
+                let ty = self.expr(flow, value, Some(result));
+                if *result == Ty::Unit {
+                    self.emit(
+                        Diagnostic::new(Code::TypeMismatch, at(file, value.span), "this flow declares no result")
+                            .with_label("unexpected value")
+                            .with_help(format!("declare it with `-> {}` after the parameters", self.ty_name(&ty))),
+                    );
+                } else {
+                    self.expect_ty(file, value.span, result, &ty);
+                }
+            }
+            (None, Ty::Unit | Ty::Error | Ty::Optional(_)) => {}
+            (None, _) => {
+                self.emit(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        at(file, span),
+                        format!("a result of type `{}` is expected here", self.ty_name(result)),
+                    )
+                    .with_label("no value given"),
+                );
+            }
+        }
+    }
+
+    fn join(&mut self, flow: &mut Flow, join: &Join, branches: usize) {
+        if let Join::Count(count) = join {
+            let ty = self.expr(flow, count, Some(&Ty::Int));
+            self.expect_ty(flow.file, count.span, &Ty::Int, &ty);
+            if let Some(n) = const_int(count) {
+                if n < 1 || (branches != usize::MAX && usize::try_from(n).is_ok_and(|n| n > branches)) {
+                    self.emit(
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            at(flow.file, count.span),
+                            format!("cannot wait for {n} of {branches} branches"),
+                        )
+                        .with_label("impossible count")
+                        .with_help("the count must be between 1 and the number of branches"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn loop_bound(&mut self, flow: &mut Flow, keyword: Span, max: Option<&Expr>, word: &str) {
+        match max {
+            Some(max) => {
+                let ty = self.expr(flow, max, Some(&Ty::Int));
+                self.expect_ty(flow.file, max.span, &Ty::Int, &ty);
+                if const_int(max).is_some_and(|n| n < 1) {
+                    self.emit(
+                        Diagnostic::new(Code::UnboundedLoop, at(flow.file, max.span), "the maximum must be at least 1")
+                            .with_label("loop never runs"),
+                    );
+                }
+            }
+            None => self.emit(
+                Diagnostic::new(
+                    Code::UnboundedLoop,
+                    at(flow.file, keyword),
+                    format!("`{word}` has no maximum number of rounds"),
+                )
+                .with_label("may run forever")
+                .with_help(format!("add a bound: `{word} {}max 10 {{ ... }}`", if word == "every" { "15m " } else { "" })),
+            ),
+        }
+    }
+
+    fn match_stmt(&mut self, flow: &mut Flow, keyword: Span, scrutinee: &Expr, arms: &[MatchArm], result: &Ty) {
+        let file = flow.file;
+        let ty = self.expr(flow, scrutinee, None);
+        let enum_id = match ty {
+            Ty::Named(id) if self.def_kind(id) == Some(DefKind::Enum) => Some(id),
+            Ty::Error => None,
+            other => {
+                self.emit(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        at(file, scrutinee.span),
+                        format!("`match` needs an enum value, but this is `{}`", self.ty_name(&other)),
+                    )
+                    .with_label("not an enum")
+                    .with_help("use `if` for other conditions"),
+                );
+                None
+            }
+        };
+        let variants: Vec<DefId> = enum_id
+            .and_then(|id| self.out.members.get(&id).cloned())
+            .unwrap_or_default();
+        let mut covered: HashSet<DefId> = HashSet::new();
+        let mut wildcard: Option<Span> = None;
+        for arm in arms {
+            let mut arm_useful = false;
+            for pattern in &arm.patterns {
+                if pattern.name == "_" {
+                    if wildcard.is_none() && (enum_id.is_none() || covered.len() < variants.len()) {
+                        arm_useful = true;
+                    }
+                    wildcard = wildcard.or(Some(pattern.span));
+                    continue;
+                }
+                let Some(enum_id) = enum_id else {
+                    arm_useful = true;
+                    continue;
+                };
+                match variants.iter().find(|&&v| self.def_name(v) == pattern.name) {
+                    Some(&variant) => {
+                        self.reference(file, pattern.span, variant);
+                        if wildcard.is_none() && covered.insert(variant) {
+                            arm_useful = true;
+                        }
+                    }
+                    None => {
+                        arm_useful = true;
+                        let candidates: Vec<String> = variants.iter().map(|&v| self.def_name(v)).collect();
+                        let enum_name = self.def_name(enum_id);
+                        let mut diagnostic = Diagnostic::new(
+                            Code::UnknownName,
+                            at(file, pattern.span),
+                            format!("enum `{enum_name}` has no variant `{}`", pattern.name),
+                        )
+                        .with_label("unknown variant");
+                        if let Some(best) = suggest::closest(&pattern.name, candidates.iter().map(String::as_str)) {
+                            diagnostic = diagnostic
+                                .with_help(format!("did you mean `{best}`?"))
+                                .with_suggestion(at(file, pattern.span), best, format!("use `{best}`"));
+                        } else {
+                            diagnostic = diagnostic.with_help(format!("its variants are {}", backticked(&candidates)));
+                        }
+                        self.emit(diagnostic);
+                    }
+                }
+            }
+            if !arm_useful {
+                let mut diagnostic = Diagnostic::new(
+                    Code::UnreachableArm,
+                    at(file, arm.span),
+                    "this arm can never be chosen",
+                )
+                .with_label("already covered by earlier arms")
+                .with_help("remove it, or merge its steps into the earlier arm");
+                if let Some(wildcard) = wildcard {
+                    diagnostic = diagnostic.with_secondary(at(file, wildcard), "`_` above matches everything");
+                }
+                self.emit(diagnostic);
+            }
+            self.block(flow, &arm.body, result);
+        }
+        if let (Some(enum_id), None) = (enum_id, wildcard) {
+            let missing: Vec<String> = variants
+                .iter()
+                .filter(|v| !covered.contains(v))
+                .map(|&v| self.def_name(v))
+                .collect();
+            if !missing.is_empty() {
+                let enum_name = self.def_name(enum_id);
+                let arms_text: String = missing.iter().map(|m| format!("{m} => {{ }}\n")).collect();
+                let insert_at = arms.last().map_or(keyword, |arm| Span { start: arm.span.end, end: arm.span.end });
+                self.emit(
+                    Diagnostic::new(
+                        Code::NonExhaustiveMatch,
+                        at(file, keyword),
+                        format!("`match` on `{enum_name}` does not cover {}", backticked(&missing)),
+                    )
+                    .with_label(format!("missing {}", backticked(&missing)))
+                    .with_help("add an arm for each missing variant, or `_ => { ... }`")
+                    .with_suggestion(at(file, insert_at), format!("\n{arms_text}"), "add the missing arms"),
+                );
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Steps
+
+    fn step(&mut self, flow: &mut Flow, step: &StepDecl, span: Span) {
+        let file = flow.file;
+        let Some(&id) = flow.steps.get(&step.name.name) else {
+            return;
+        };
+        let is_this = self.def(id).is_some_and(|d| d.span == span);
+        let id = if is_this { id } else { self.find_step_def(flow, span).unwrap_or(id) };
+        self.reference(file, step.name.span, id);
+        if let Some(instruction) = &step.instruction {
+            self.expr(flow, instruction, Some(&Ty::Text));
+        }
+        let order = flow.step_order.get(&id).copied().unwrap_or(usize::MAX);
+        let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        let mut performer: Option<&Performer> = None;
+        let mut within: Option<(i64, Option<String>, Span, bool)> = None;
+        let mut within_calendar: Option<String> = None;
+        let mut after: Option<(i64, Option<String>, Span)> = None;
+        let mut due_text: Option<String> = None;
+        let mut ladder_words: Vec<String> = Vec::new();
+        for clause in &step.clauses {
+            let key = clause_key(&clause.kind);
+            if let Some(key) = key {
+                if let Some(first) = seen.insert(key, clause.span) {
+                    self.emit(
+                        Diagnostic::new(
+                            Code::Misplaced,
+                            at(file, clause.span),
+                            format!("step `{}` has more than one `{key}` clause", step.name.name),
+                        )
+                        .with_label("repeated clause")
+                        .with_secondary(at(file, first), "first one here")
+                        .with_help("keep one of them"),
+                    );
+                    continue;
+                }
+            }
+            match &clause.kind {
+                StepClauseKind::Error => {}
+                StepClauseKind::By(by) => {
+                    performer = Some(by);
+                    self.performer(flow, &step.name, order, by);
+                }
+                StepClauseKind::Within { duration, calendar, since } => {
+                    let ty = self.expr(flow, duration, Some(&Ty::Duration));
+                    let ok = self.expect_deadline_duration(file, duration, &ty, "`within`");
+                    if let Some(calendar) = calendar {
+                        if self
+                            .resolve_kind(file, calendar, &[DefKind::Calendar], "calendar", Code::UnknownName)
+                            .is_some()
+                        {
+                            within_calendar = Some(calendar.name.clone());
+                        }
+                    }
+                    let since_name = since.as_ref().map(|s| s.name.clone());
+                    if let Some(since) = since {
+                        self.earlier_step(flow, since, order, "measure a deadline from");
+                    }
+                    if ok {
+                        if let Some(seconds) = const_duration(duration) {
+                            within = Some((seconds, since_name, clause.span, calendar.is_some()));
+                        }
+                    }
+                }
+                StepClauseKind::After { duration, since } => {
+                    let ty = self.expr(flow, duration, Some(&Ty::Duration));
+                    let ok = self.expect_deadline_duration(file, duration, &ty, "`after`");
+                    let since_name = since.as_ref().map(|s| s.name.clone());
+                    if let Some(since) = since {
+                        self.earlier_step(flow, since, order, "wait after");
+                    }
+                    if ok {
+                        if let Some(seconds) = const_duration(duration) {
+                            after = Some((seconds, since_name, clause.span));
+                        }
+                    }
+                }
+                StepClauseKind::Due(time) => {
+                    let ty = self.expr(flow, time, Some(&Ty::Time));
+                    match ty {
+                        Ty::Time | Ty::Date | Ty::Error => {}
+                        Ty::Optional(ref inner) if matches!(**inner, Ty::Time | Ty::Date) => {}
+                        other => {
+                            let mut diagnostic = Diagnostic::new(
+                                Code::DeadlineNotTime,
+                                at(file, time.span),
+                                format!("`due` needs a time or a date, but this is `{}`", self.ty_name(&other)),
+                            )
+                            .with_label("not a point in time");
+                            if other == Ty::Duration {
+                                diagnostic = diagnostic.with_help("for a time span after the step opens, write `within` instead of `due`");
+                            }
+                            self.emit(diagnostic);
+                        }
+                    }
+                    due_text = Some(self.source_text(file, time.span));
+                }
+                StepClauseKind::OnBreach(stages) => {
+                    ladder_words = self.ladder(flow, stages);
+                }
+                StepClauseKind::Paused { from, until } => {
+                    self.signal_ref(file, from);
+                    self.signal_ref(file, until);
+                }
+                StepClauseKind::OnlyDuring(calendar) => {
+                    self.resolve_kind(file, calendar, &[DefKind::Calendar], "calendar", Code::UnknownName);
+                }
+                StepClauseKind::Skippable => {}
+            }
+        }
+        if performer.is_none() {
+            self.emit(
+                Diagnostic::new(
+                    Code::NoPerformer,
+                    at(file, step.name.span),
+                    format!("step `{}` has no performer", step.name.name),
+                )
+                .with_label("nobody is assigned to this step")
+                .with_help("add a `by` clause, e.g. `by Agent`"),
+            );
+        }
+        if let (Some((after_s, after_since, after_span)), Some((within_s, within_since, within_span, business))) =
+            (&after, &within)
+        {
+            if after_since == within_since && !business && after_s >= within_s {
+                self.emit(
+                    Diagnostic::new(
+                        Code::EmptyWindow,
+                        at(file, *after_span),
+                        format!(
+                            "step `{}` may not start before {}, but is due within {}",
+                            step.name.name,
+                            literal::describe_duration(*after_s),
+                            literal::describe_duration(*within_s)
+                        ),
+                    )
+                    .with_label("the earliest start")
+                    .with_secondary(at(file, *within_span), "the deadline")
+                    .with_help("make the `after` lag shorter than the `within` deadline"),
+                );
+            }
+        }
+        if let (Some((within_s, None, within_span, false)), Some((process_s, process_span))) =
+            (&within, flow.process_within)
+        {
+            if *within_s > process_s {
+                self.emit(
+                    Diagnostic::new(
+                        Code::StepDeadlineExceedsProcess,
+                        at(file, *within_span),
+                        format!(
+                            "step `{}` may take {}, longer than its whole process ({})",
+                            step.name.name,
+                            literal::describe_duration(*within_s),
+                            literal::describe_duration(process_s)
+                        ),
+                    )
+                    .with_label("step deadline")
+                    .with_secondary(at(file, process_span), "process deadline")
+                    .with_help("shorten the step deadline or lengthen the process deadline"),
+                );
+            }
+        }
+        // The meaning, in words, for hovers and the SOP manual.
+        let mut words = Vec::new();
+        if let Some(by) = performer {
+            words.push(format!("performed by {}", self.performer_words(by)));
+        }
+        if let Some((seconds, since, _, _)) = &within {
+            let amount = literal::describe_duration(*seconds);
+            let amount = match &within_calendar {
+                Some(_) => format!("{amount} of business time"),
+                None => amount,
+            };
+            let anchor = match since {
+                Some(step) => format!("after step `{step}` completes"),
+                None => "after the step opens".to_string(),
+            };
+            let calendar = within_calendar
+                .as_ref()
+                .map(|c| format!(", on calendar `{c}`"))
+                .unwrap_or_default();
+            words.push(format!("due {amount} {anchor}{calendar}"));
+        }
+        if let Some(due) = due_text {
+            words.push(format!("due by `{due}`"));
+        }
+        if let Some((seconds, since, _)) = &after {
+            let anchor = match since {
+                Some(step) => format!("step `{step}` completes"),
+                None => "the step opens".to_string(),
+            };
+            words.push(format!("not before {} after {anchor}", literal::describe_duration(*seconds)));
+        }
+        if !ladder_words.is_empty() {
+            words.push(format!("on breach: {}", ladder_words.join(", then ")));
+        }
+        if let Some(def) = self.out.defs.get_mut(id.0 as usize) {
+            def.meaning = (!words.is_empty()).then(|| words.join("; "));
+        }
+    }
+
+    fn find_step_def(&self, flow: &Flow, span: Span) -> Option<DefId> {
+        flow.step_order
+            .keys()
+            .copied()
+            .find(|&id| self.def(id).is_some_and(|d| d.span == span))
+    }
+
+    fn source_text(&self, file: FileId, span: Span) -> String {
+        self.file(file).map(|f| f.source.slice(span).to_string()).unwrap_or_default()
+    }
+
+    fn performer_words(&self, by: &Performer) -> String {
+        let base = match &by.kind {
+            PerformerKind::Role { role, skills } => {
+                if skills.is_empty() {
+                    format!("a `{}`", role.name)
+                } else {
+                    let skills: Vec<String> = skills.iter().map(|s| format!("`{}`", s.name)).collect();
+                    format!("a `{}` with skill {}", role.name, skills.join(" and "))
+                }
+            }
+            PerformerKind::Person(_) => "a named person".to_string(),
+            PerformerKind::DynamicRole(_) => "a role chosen from the case data".to_string(),
+            PerformerKind::ManagerOf(step) => format!("the manager of whoever did `{}`", step.name),
+            PerformerKind::SameAs(step) => format!("the same person who did `{}`", step.name),
+        };
+        match &by.other_than {
+            Some(step) => format!("{base}, not the person who did `{}`", step.name),
+            None => base,
+        }
+    }
+
+    fn performer(&mut self, flow: &mut Flow, step: &Ident, order: usize, by: &Performer) {
+        let file = flow.file;
+        let mut same_as: Option<String> = None;
+        match &by.kind {
+            PerformerKind::Role { role, .. } => {
+                self.role_ref(file, role, Code::UnknownName);
+            }
+            PerformerKind::Person(expr) => {
+                let ty = self.expr(flow, expr, Some(&Ty::Text));
+                self.expect_ty(file, expr.span, &Ty::Text, &ty);
+            }
+            PerformerKind::DynamicRole(expr) => {
+                let ty = self.expr(flow, expr, Some(&Ty::Role));
+                self.expect_ty(file, expr.span, &Ty::Role, &ty);
+            }
+            PerformerKind::ManagerOf(other) => {
+                self.four_eyes_target(flow, step, order, other, "the manager of");
+            }
+            PerformerKind::SameAs(other) => {
+                if self.four_eyes_target(flow, step, order, other, "the same person as") {
+                    same_as = Some(other.name.clone());
+                }
+            }
+        }
+        if let Some(other) = &by.other_than {
+            if self.four_eyes_target(flow, step, order, other, "someone other than") {
+                if same_as.as_deref() == Some(other.name.as_str()) {
+                    self.emit(
+                        Diagnostic::new(
+                            Code::FourEyesUnsatisfiable,
+                            at(file, by.span),
+                            format!(
+                                "step `{}` must be done by the same person as `{}` and by someone else",
+                                step.name, other.name
+                            ),
+                        )
+                        .with_label("no one can ever perform this step")
+                        .with_help("keep either `same person as` or `other than`"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Checks a step named in a performer rule; true if it is a valid earlier step.
+    fn four_eyes_target(&mut self, flow: &Flow, step: &Ident, order: usize, other: &Ident, rule: &str) -> bool {
+        let file = flow.file;
+        if other.name == step.name {
+            self.emit(
+                Diagnostic::new(
+                    Code::FourEyesUnsatisfiable,
+                    at(file, other.span),
+                    format!("step `{}` cannot be done by {rule} itself", step.name),
+                )
+                .with_label("refers to the step it is part of")
+                .with_help("name an earlier step, e.g. the one where the request was made"),
+            );
+            return false;
+        }
+        match flow.steps.get(&other.name).copied() {
+            Some(id) => {
+                self.reference(file, other.span, id);
+                let other_order = flow.step_order.get(&id).copied().unwrap_or(0);
+                if other_order > order {
+                    self.emit(
+                        Diagnostic::new(
+                            Code::FourEyesUnknownStep,
+                            at(file, other.span),
+                            format!("step `{}` comes after `{}`, so its performer is not known yet", other.name, step.name),
+                        )
+                        .with_label("a later step")
+                        .with_help("refer to a step that runs before this one"),
+                    );
+                    return false;
+                }
+                true
+            }
+            None => {
+                let candidates: Vec<String> = flow.steps.keys().cloned().collect();
+                self.unknown(Code::FourEyesUnknownStep, file, other, "step", &candidates);
+                false
+            }
+        }
+    }
+
+    /// A step named by `since`; it must exist and come earlier.
+    fn earlier_step(&mut self, flow: &Flow, name: &Ident, order: usize, what: &str) {
+        let file = flow.file;
+        match flow.steps.get(&name.name).copied() {
+            Some(id) => {
+                self.reference(file, name.span, id);
+                if flow.step_order.get(&id).copied().unwrap_or(0) >= order {
+                    self.emit(
+                        Diagnostic::new(
+                            Code::UnknownName,
+                            at(file, name.span),
+                            format!("cannot {what} step `{}`: it does not run before this step", name.name),
+                        )
+                        .with_label("not an earlier step")
+                        .with_help("name a step that completes before this one opens"),
+                    );
+                }
+            }
+            None => {
+                let candidates: Vec<String> = flow.steps.keys().cloned().collect();
+                self.unknown(Code::UnknownName, file, name, "step", &candidates);
+            }
+        }
+    }
+
+    fn role_ref(&mut self, file: FileId, role: &Ident, unknown_code: Code) -> Option<DefId> {
+        self.resolve_kind(file, role, &[DefKind::Role], "role", unknown_code)
+    }
+
+    fn signal_ref(&mut self, file: FileId, name: &Ident) -> Option<DefId> {
+        match self.lookup_global(file, &name.name) {
+            Some(id) if self.def_kind(id) == Some(DefKind::Signal) => {
+                self.reference(file, name.span, id);
+                Some(id)
+            }
+            Some(id) => {
+                self.reference(file, name.span, id);
+                let kind = self.def_kind(id).map_or("name", DefKind::word);
+                self.emit(
+                    Diagnostic::new(
+                        Code::UndeclaredSignal,
+                        at(file, name.span),
+                        format!("`{}` is a {kind}, not a signal", name.name),
+                    )
+                    .with_label("not a signal")
+                    .with_help(format!("declare the signal: `signal {} {{ ... }}`", name.name)),
+                );
+                None
+            }
+            None => {
+                let candidates = self.global_names(file, |k| k == DefKind::Signal);
+                let mut diagnostic = Diagnostic::new(
+                    Code::UndeclaredSignal,
+                    at(file, name.span),
+                    format!("signal `{}` is not declared", name.name),
+                )
+                .with_label("unknown signal");
+                match suggest::closest(&name.name, candidates.iter().map(String::as_str)) {
+                    Some(best) => {
+                        diagnostic = diagnostic
+                            .with_help(format!("did you mean `{best}`?"))
+                            .with_suggestion(at(file, name.span), best, format!("use `{best}`"));
+                    }
+                    None => {
+                        diagnostic = diagnostic.with_help(format!("declare it: `signal {}`", name.name));
+                    }
+                }
+                self.emit(diagnostic);
+                None
+            }
+        }
+    }
+
+    fn ladder(&mut self, flow: &mut Flow, stages: &[EscalationStage]) -> Vec<String> {
+        let file = flow.file;
+        let mut previous: Option<(i64, Span)> = None;
+        let mut words = Vec::new();
+        for stage in stages {
+            let offset = match &stage.after {
+                Some(after) => {
+                    let ty = self.expr(flow, after, Some(&Ty::Duration));
+                    if self.expect_deadline_duration(file, after, &ty, "an escalation stage") {
+                        const_duration(after)
+                    } else {
+                        None
+                    }
+                }
+                None => Some(0),
+            };
+            if let (Some(offset), Some((before, before_span))) = (offset, previous) {
+                if offset <= before {
+                    self.emit(
+                        Diagnostic::new(
+                            Code::LadderNotIncreasing,
+                            at(file, stage.span),
+                            format!(
+                                "this stage fires {} after the breach, not later than the stage before it ({})",
+                                literal::describe_duration(offset),
+                                literal::describe_duration(before)
+                            ),
+                        )
+                        .with_label("out of order")
+                        .with_secondary(at(file, before_span), "previous stage")
+                        .with_help("order the stages by time, each later than the one before"),
+                    );
+                }
+            }
+            if let Some(offset) = offset {
+                previous = Some((offset, stage.span));
+            }
+            let when = match offset {
+                Some(0) | None => "at breach".to_string(),
+                Some(offset) => format!("{} later", literal::describe_duration(offset)),
+            };
+            let what = match &stage.action {
+                EscalationAction::Notify(role, message) => {
+                    self.role_ref(file, role, Code::EscalationToUnknownRole);
+                    if let Some(message) = message {
+                        self.expr(flow, message, Some(&Ty::Text));
+                    }
+                    format!("notify `{}`", role.name)
+                }
+                EscalationAction::Reassign(role) => {
+                    self.role_ref(file, role, Code::EscalationToUnknownRole);
+                    format!("reassign to `{}`", role.name)
+                }
+                EscalationAction::Cancel => "cancel the step".to_string(),
+                EscalationAction::Flag(message) => {
+                    self.expr(flow, message, Some(&Ty::Text));
+                    "flag the case".to_string()
+                }
+            };
+            words.push(format!("{when} {what}"));
+        }
+        words
+    }
+
+    fn expect_deadline_duration(&mut self, file: FileId, expr: &Expr, ty: &Ty, what: &str) -> bool {
+        match ty {
+            Ty::Duration => true,
+            Ty::Error => false,
+            other => {
+                let mut diagnostic = Diagnostic::new(
+                    Code::DeadlineNotTime,
+                    at(file, expr.span),
+                    format!("{what} needs a duration such as `4h`, but this is `{}`", self.ty_name(other)),
+                )
+                .with_label("not a duration");
+                if matches!(other, Ty::Time | Ty::Date) {
+                    diagnostic = diagnostic.with_help("for a fixed point in time, use `due` instead");
+                } else if *other == Ty::Int {
+                    diagnostic = diagnostic.with_help("add a unit: `s`, `m`, `h`, `d` or `w`, e.g. `4h`");
+                }
+                self.emit(diagnostic);
+                false
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Expressions
+
+    fn compatible(&self, expected: &Ty, actual: &Ty) -> bool {
+        match (expected, actual) {
+            (Ty::Error, _) | (_, Ty::Error) => true,
+            (Ty::Optional(_), Ty::None) => true,
+            (Ty::Optional(inner), Ty::Optional(actual)) => self.compatible(inner, actual),
+            (Ty::Optional(inner), actual) => self.compatible(inner, actual),
+            (Ty::List(inner), Ty::List(actual)) => self.compatible(inner, actual),
+            (Ty::Time, Ty::Date) => true,
+            _ => expected == actual,
+        }
+    }
+
+    fn expect_ty(&mut self, file: FileId, span: Span, expected: &Ty, actual: &Ty) -> bool {
+        if self.compatible(expected, actual) {
+            return true;
+        }
+        let expected_name = self.ty_name(expected);
+        let actual_name = self.ty_name(actual);
+        let mut diagnostic = Diagnostic::new(
+            Code::TypeMismatch,
+            at(file, span),
+            format!("expected `{expected_name}`, found `{actual_name}`"),
+        )
+        .with_label(format!("this is `{actual_name}`"));
+        if let Ty::Optional(inner) = actual {
+            if self.compatible(expected, inner) {
+                diagnostic = diagnostic.with_help("this may be empty: give a default with `?? value`");
+            }
+        } else if *expected == Ty::Text && matches!(actual, Ty::Int | Ty::Duration | Ty::Time) {
+            diagnostic = diagnostic.with_help("put the value in a text with interpolation: \"{value}\"");
+        }
+        self.emit(diagnostic);
+        false
+    }
+
+    fn lookup_value(&self, flow: &Flow, name: &str) -> Option<DefId> {
+        flow.locals
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| *id)
+            .or_else(|| flow.steps.get(name).copied())
+            .or_else(|| self.lookup_global(flow.file, name))
+    }
+
+    fn value_candidates(&self, flow: &Flow) -> Vec<String> {
+        let mut names: Vec<String> = flow.locals.iter().map(|(n, _)| n.clone()).collect();
+        names.extend(flow.steps.keys().cloned());
+        names.extend(self.global_names(flow.file, |k| {
+            matches!(k, DefKind::Role | DefKind::Enum | DefKind::Calendar | DefKind::Procedure | DefKind::Action | DefKind::Record | DefKind::Signal)
+        }));
+        names
+    }
+
+    fn name_ty(&mut self, flow: &Flow, name: &Ident) -> Ty {
+        let file = flow.file;
+        let Some(id) = self.lookup_value(flow, &name.name) else {
+            let candidates = self.value_candidates(flow);
+            self.unknown(Code::UnknownName, file, name, "name", &candidates);
+            return Ty::Error;
+        };
+        self.reference(file, name.span, id);
+        match self.def_kind(id) {
+            Some(DefKind::Param | DefKind::Local) => self.def(id).map(|d| d.ty.clone()).unwrap_or(Ty::Error),
+            Some(DefKind::Step) => Ty::Step(id),
+            Some(DefKind::Role) => Ty::Role,
+            Some(DefKind::Calendar) => Ty::Calendar(id),
+            Some(DefKind::Enum) => Ty::EnumType(id),
+            Some(kind) => {
+                self.emit(
+                    Diagnostic::new(
+                        Code::WrongKind,
+                        at(file, name.span),
+                        format!("`{}` is a {}, not a value", name.name, kind.word()),
+                    )
+                    .with_label("not a value")
+                    .with_help(match kind {
+                        DefKind::Procedure | DefKind::Action => format!("call it: `{}(...)`", name.name),
+                        DefKind::Record | DefKind::Signal => format!("build one: `{} {{ field: value }}`", name.name),
+                        _ => "use a variable, parameter or step here".to_string(),
+                    }),
+                );
+                Ty::Error
+            }
+            None => Ty::Error,
+        }
+    }
+
+    fn field_ty(&mut self, flow: &Flow, base: &Ty, name: &Ident, in_text: bool) -> Ty {
+        let file = flow.file;
+        let unknown_code = if in_text { Code::UnknownInterpolation } else { Code::UnknownField };
+        let (owner, extra): (Option<DefId>, Vec<(&str, Ty)>) = match base {
+            Ty::Error => return Ty::Error,
+            Ty::Named(id) if self.def_kind(*id) != Some(DefKind::Enum) => (Some(*id), Vec::new()),
+            Ty::Step(id) => (Some(*id), STEP_FACTS.to_vec()),
+            Ty::EnumType(id) => (Some(*id), Vec::new()),
+            Ty::Calendar(_) => (None, vec![("is_open", Ty::Bool), ("next_open", Ty::Time)]),
+            Ty::Optional(inner) => {
+                self.emit(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        at(file, name.span),
+                        format!("`{}` may be empty, so `.{}` cannot be read directly", self.ty_name(inner), name.name),
+                    )
+                    .with_label("on an optional value")
+                    .with_help("give a default first: `(value ?? default).field`"),
+                );
+                return Ty::Error;
+            }
+            other => {
+                self.emit(
+                    Diagnostic::new(
+                        unknown_code,
+                        at(file, name.span),
+                        format!("`{}` has no fields, so `.{}` does not exist", self.ty_name(other), name.name),
+                    )
+                    .with_label("no such field"),
+                );
+                return Ty::Error;
+            }
+        };
+        let members: Vec<DefId> = owner.and_then(|o| self.out.members.get(&o).cloned()).unwrap_or_default();
+        if let Some(&member) = members.iter().find(|&&m| self.def_name(m) == name.name) {
+            self.reference(file, name.span, member);
+            return self.def(member).map(|d| d.ty.clone()).unwrap_or(Ty::Error);
+        }
+        if let Some((_, ty)) = extra.iter().find(|(n, _)| *n == name.name) {
+            return ty.clone();
+        }
+        let mut candidates: Vec<String> = members.iter().map(|&m| self.def_name(m)).collect();
+        candidates.extend(extra.iter().map(|(n, _)| (*n).to_string()));
+        let owner_text = match base {
+            Ty::Step(id) => format!("step `{}`", self.def_name(*id)),
+            Ty::EnumType(id) => format!("enum `{}`", self.def_name(*id)),
+            other => format!("`{}`", self.ty_name(other)),
+        };
+        let what = if matches!(base, Ty::EnumType(_)) { "variant" } else if matches!(base, Ty::Step(_)) { "output" } else { "field" };
+        let mut diagnostic = Diagnostic::new(
+            unknown_code,
+            at(file, name.span),
+            format!("{owner_text} has no {what} `{}`", name.name),
+        )
+        .with_label(format!("unknown {what}"));
+        match suggest::closest(&name.name, candidates.iter().map(String::as_str)) {
+            Some(best) => {
+                diagnostic = diagnostic
+                    .with_help(format!("did you mean `{best}`?"))
+                    .with_suggestion(at(file, name.span), best, format!("use `{best}`"));
+            }
+            None if !candidates.is_empty() => {
+                diagnostic = diagnostic.with_help(format!("it has {}", backticked(&candidates)));
+            }
+            None => {}
+        }
+        self.emit(diagnostic);
+        Ty::Error
+    }
+
+    fn text_parts(&mut self, flow: &Flow, parts: &[TextPart]) {
+        for part in parts {
+            let TextPart::Interpolation(path) = part else {
+                continue;
+            };
+            let Some(first) = path.first() else {
+                continue;
+            };
+            if first.name.is_empty() {
+                self.emit(
+                    Diagnostic::new(Code::UnknownInterpolation, at(flow.file, first.span), "this interpolation is not a name")
+                        .with_label("expected `{name}` or `{name.field}`")
+                        .with_help("write a name or a field path inside the braces, or `{{` for a literal brace"),
+                );
+                continue;
+            }
+            let mut ty = match self.lookup_value(flow, &first.name) {
+                Some(_) => self.name_ty(flow, first),
+                None => {
+                    let candidates = self.value_candidates(flow);
+                    self.unknown(Code::UnknownInterpolation, flow.file, first, "name", &candidates);
+                    Ty::Error
+                }
+            };
+            for segment in path.iter().skip(1) {
+                ty = self.field_ty(flow, &ty, segment, true);
+            }
+        }
+    }
+
+    fn expr(&mut self, flow: &mut Flow, expr: &Expr, expected: Option<&Ty>) -> Ty {
+        let file = flow.file;
+        match &expr.kind {
+            ExprKind::Error => Ty::Error,
+            ExprKind::Now => Ty::Time,
+            ExprKind::Literal(lit) => self.literal(flow, lit),
+            ExprKind::Paren(inner) => self.expr(flow, inner, expected),
+            ExprKind::Name(name) => self.name_ty(flow, name),
+            ExprKind::Field(base, name) => {
+                if let ExprKind::Name(base_name) = &base.kind {
+                    if self.lookup_value(flow, &base_name.name).is_none() {
+                        self.name_ty(flow, base_name);
+                        return Ty::Error;
+                    }
+                }
+                let base_ty = self.expr(flow, base, None);
+                let ty = self.field_ty(flow, &base_ty, name, false);
+                if let Ty::EnumType(id) = base_ty {
+                    if ty != Ty::Error {
+                        return Ty::Named(id);
+                    }
+                }
+                ty
+            }
+            ExprKind::List(items) => {
+                let element_expected = match expected {
+                    Some(Ty::List(inner)) => Some((**inner).clone()),
+                    _ => None,
+                };
+                let mut element: Option<Ty> = element_expected.clone();
+                for item in items {
+                    let ty = self.expr(flow, item, element.as_ref());
+                    match &element {
+                        Some(expected) => {
+                            self.expect_ty(file, item.span, expected, &ty);
+                        }
+                        None => element = Some(ty),
+                    }
+                }
+                Ty::List(Box::new(element.unwrap_or(Ty::Error)))
+            }
+            ExprKind::Record(name, fields) => self.record_literal(flow, name, fields),
+            ExprKind::Unary(op, inner) => {
+                let ty = self.expr(flow, inner, None);
+                match (op, &ty) {
+                    (_, Ty::Error) => Ty::Error,
+                    (UnaryOp::Not, Ty::Bool) => Ty::Bool,
+                    (UnaryOp::Neg, Ty::Int | Ty::Duration) => ty,
+                    (UnaryOp::Not, _) => {
+                        self.expect_ty(file, inner.span, &Ty::Bool, &ty);
+                        Ty::Error
+                    }
+                    (UnaryOp::Neg, _) => {
+                        self.expect_ty(file, inner.span, &Ty::Int, &ty);
+                        Ty::Error
+                    }
+                }
+            }
+            ExprKind::Binary(op, left, right) => self.binary(flow, expr, *op, left, right),
+            ExprKind::Await { signal, within } => {
+                let id = self.signal_ref(file, signal);
+                if let Some(within) = within {
+                    let ty = self.expr(flow, within, Some(&Ty::Duration));
+                    self.expect_deadline_duration(file, within, &ty, "`await … within`");
+                }
+                let ty = id.map_or(Ty::Error, Ty::Named);
+                if within.is_some() && ty != Ty::Error {
+                    Ty::Optional(Box::new(ty))
+                } else {
+                    ty
+                }
+            }
+            ExprKind::Call(callee, args) => self.call(flow, expr, callee, args),
+        }
+    }
+
+    fn literal(&mut self, flow: &Flow, lit: &Literal) -> Ty {
+        let file = flow.file;
+        let result = match &lit.kind {
+            LiteralKind::Int(text) => literal::int_value(text).map(|_| Ty::Int),
+            LiteralKind::Duration(text) => literal::duration_seconds(text).map(|_| Ty::Duration),
+            LiteralKind::Date(text) => literal::date_days(text).map(|_| Ty::Date),
+            LiteralKind::DateTime(text) => literal::instant_seconds(text).map(|_| Ty::Time),
+            LiteralKind::Clock(text) => {
+                return match literal::clock_minutes(text) {
+                    Ok(_) => {
+                        self.emit(
+                            Diagnostic::new(Code::TypeMismatch, at(file, lit.span), "a clock time is only allowed in calendars and schedules")
+                                .with_label("clock time")
+                                .with_help("for a point in time, write a full time such as `2026-03-02T09:00Z`"),
+                        );
+                        Ty::Error
+                    }
+                    Err(message) => {
+                        self.literal_error(file, lit.span, message);
+                        Ty::Error
+                    }
+                };
+            }
+            LiteralKind::Text(parts) => {
+                self.text_parts(flow, parts);
+                Ok(Ty::Text)
+            }
+            LiteralKind::Bool(_) => Ok(Ty::Bool),
+            LiteralKind::None => Ok(Ty::None),
+        };
+        match result {
+            Ok(ty) => ty,
+            Err(message) => {
+                self.literal_error(file, lit.span, message);
+                Ty::Error
+            }
+        }
+    }
+
+    fn record_literal(&mut self, flow: &mut Flow, name: &Ident, fields: &[FieldInit]) -> Ty {
+        let file = flow.file;
+        let Some(id) = self.resolve_kind(file, name, &[DefKind::Record, DefKind::Signal], "record", Code::UnknownName) else {
+            for field in fields {
+                self.expr(flow, &field.value, None);
+            }
+            return Ty::Error;
+        };
+        self.record_fields(flow, id, name, fields);
+        Ty::Named(id)
+    }
+
+    /// Checks `{ field: value }` against a record's or signal's fields (or a step's outputs).
+    fn record_fields(&mut self, flow: &mut Flow, owner: DefId, name: &Ident, fields: &[FieldInit]) {
+        let file = flow.file;
+        let members: Vec<DefId> = self.out.members.get(&owner).cloned().unwrap_or_default();
+        let mut given: HashSet<String> = HashSet::new();
+        for field in fields {
+            match members.iter().find(|&&m| self.def_name(m) == field.name.name) {
+                Some(&member) => {
+                    self.reference(file, field.name.span, member);
+                    let expected = self.def(member).map(|d| d.ty.clone()).unwrap_or(Ty::Error);
+                    let ty = self.expr(flow, &field.value, Some(&expected));
+                    self.expect_ty(file, field.value.span, &expected, &ty);
+                    if !given.insert(field.name.name.clone()) {
+                        self.emit(
+                            Diagnostic::new(Code::DuplicateDefinition, at(file, field.name.span), format!("field `{}` is given twice", field.name.name))
+                                .with_label("given again"),
+                        );
+                    }
+                }
+                None => {
+                    self.expr(flow, &field.value, None);
+                    let candidates: Vec<String> = members.iter().map(|&m| self.def_name(m)).collect();
+                    let mut diagnostic = Diagnostic::new(
+                        Code::UnknownField,
+                        at(file, field.name.span),
+                        format!("`{}` has no field `{}`", name.name, field.name.name),
+                    )
+                    .with_label("unknown field");
+                    if let Some(best) = suggest::closest(&field.name.name, candidates.iter().map(String::as_str)) {
+                        diagnostic = diagnostic
+                            .with_help(format!("did you mean `{best}`?"))
+                            .with_suggestion(at(file, field.name.span), best, format!("use `{best}`"));
+                    }
+                    self.emit(diagnostic);
+                }
+            }
+        }
+        let missing: Vec<String> = members
+            .iter()
+            .filter(|&&m| {
+                let def = self.def(m);
+                def.is_some_and(|d| !given.contains(&d.name) && !matches!(d.ty, Ty::Optional(_) | Ty::Error))
+            })
+            .map(|&m| self.def_name(m))
+            .collect();
+        if !missing.is_empty() {
+            self.emit(
+                Diagnostic::new(
+                    Code::UnknownField,
+                    at(file, name.span),
+                    format!("`{}` is missing {}", name.name, backticked(&missing)),
+                )
+                .with_label("missing fields")
+                .with_help("give every field that is not optional (`T?`)"),
+            );
+        }
+    }
+
+    fn binary(&mut self, flow: &mut Flow, expr: &Expr, op: BinaryOp, left: &Expr, right: &Expr) -> Ty {
+        let file = flow.file;
+        let l = self.expr(flow, left, None);
+        let r = self.expr(flow, right, None);
+        if l == Ty::Error || r == Ty::Error {
+            return match op {
+                BinaryOp::And | BinaryOp::Or | BinaryOp::Eq | BinaryOp::NotEq | BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq => Ty::Bool,
+                _ => Ty::Error,
+            };
+        }
+        use BinaryOp::*;
+        let result = match (op, &l, &r) {
+            (And | Or, Ty::Bool, Ty::Bool) => Some(Ty::Bool),
+            (Eq | NotEq, a, b) if self.compatible(a, b) || self.compatible(b, a) => Some(Ty::Bool),
+            (Lt | LtEq | Gt | GtEq, a, b)
+                if a == b && matches!(a, Ty::Int | Ty::Duration | Ty::Time | Ty::Date) =>
+            {
+                Some(Ty::Bool)
+            }
+            (Lt | LtEq | Gt | GtEq, Ty::Time | Ty::Date, Ty::Time | Ty::Date) => Some(Ty::Bool),
+            (Add, Ty::Int, Ty::Int) | (Sub, Ty::Int, Ty::Int) | (Mul, Ty::Int, Ty::Int) | (Div, Ty::Int, Ty::Int) | (Rem, Ty::Int, Ty::Int) => Some(Ty::Int),
+            (Add | Sub, Ty::Duration, Ty::Duration) => Some(Ty::Duration),
+            (Add | Sub, Ty::Time | Ty::Date, Ty::Duration) => Some(Ty::Time),
+            (Add, Ty::Duration, Ty::Time | Ty::Date) => Some(Ty::Time),
+            (Sub, Ty::Time | Ty::Date, Ty::Time | Ty::Date) => Some(Ty::Duration),
+            (Mul, Ty::Duration, Ty::Int) | (Mul, Ty::Int, Ty::Duration) | (Div, Ty::Duration, Ty::Int) => Some(Ty::Duration),
+            (Add, Ty::Text, Ty::Text) => Some(Ty::Text),
+            (Coalesce, Ty::Optional(inner), other) => {
+                if self.compatible(inner, other) {
+                    Some((**inner).clone())
+                } else {
+                    self.expect_ty(file, right.span, inner, other);
+                    return (**inner).clone();
+                }
+            }
+            (Coalesce, Ty::None, other) => Some(other.clone()),
+            _ => None,
+        };
+        match result {
+            Some(ty) => ty,
+            None => {
+                let (l_name, r_name) = (self.ty_name(&l), self.ty_name(&r));
+                let mut diagnostic = Diagnostic::new(
+                    Code::TypeMismatch,
+                    at(file, expr.span),
+                    format!("`{}` cannot combine `{l_name}` and `{r_name}`", op.symbol()),
+                )
+                .with_label(format!("`{l_name}` {} `{r_name}`", op.symbol()))
+                .with_secondary(at(file, left.span), format!("this is `{l_name}`"))
+                .with_secondary(at(file, right.span), format!("this is `{r_name}`"));
+                if op == Coalesce {
+                    diagnostic = diagnostic.with_help("`??` gives a default for an optional (`T?`) value");
+                } else if let (Ty::Optional(_), _) | (_, Ty::Optional(_)) = (&l, &r) {
+                    diagnostic = diagnostic.with_help("an optional value may be empty: give a default with `?? value`");
+                }
+                self.emit(diagnostic);
+                match op {
+                    And | Or | Eq | NotEq | Lt | LtEq | Gt | GtEq => Ty::Bool,
+                    _ => Ty::Error,
+                }
+            }
+        }
+    }
+
+    fn call(&mut self, flow: &mut Flow, expr: &Expr, callee: &Expr, args: &[Expr]) -> Ty {
+        let file = flow.file;
+        let ExprKind::Name(name) = &callee.kind else {
+            let ty = self.expr(flow, callee, None);
+            for arg in args {
+                self.expr(flow, arg, None);
+            }
+            if ty != Ty::Error {
+                self.emit(
+                    Diagnostic::new(Code::WrongKind, at(file, callee.span), "only procedures and actions can be called")
+                        .with_label("not callable"),
+                );
+            }
+            return Ty::Error;
+        };
+        let Some(id) = self.lookup_global(file, &name.name) else {
+            for arg in args {
+                self.expr(flow, arg, None);
+            }
+            let candidates = self.global_names(file, |k| matches!(k, DefKind::Procedure | DefKind::Action));
+            self.unknown(Code::UnknownName, file, name, "procedure or action", &candidates);
+            return Ty::Error;
+        };
+        self.reference(file, name.span, id);
+        let kind = self.def_kind(id);
+        if !matches!(kind, Some(DefKind::Procedure | DefKind::Action)) {
+            for arg in args {
+                self.expr(flow, arg, None);
+            }
+            let word = kind.map_or("name", DefKind::word);
+            let mut diagnostic = Diagnostic::new(
+                Code::WrongKind,
+                at(file, name.span),
+                format!("`{}` is a {word}, not a procedure or action", name.name),
+            )
+            .with_label("cannot be called");
+            if kind == Some(DefKind::Process) {
+                diagnostic = diagnostic.with_help("processes are started by the host or by a `schedule`; move the shared part into a procedure");
+            }
+            self.emit(diagnostic);
+            return Ty::Error;
+        }
+        if kind == Some(DefKind::Procedure) {
+            self.calls.entry(flow.flow).or_default().push((id, at(file, name.span)));
+        }
+        let signature = self.signatures.get(&id).cloned().unwrap_or_default();
+        if args.len() != signature.params.len() {
+            for arg in args {
+                self.expr(flow, arg, None);
+            }
+            let expected: Vec<String> = signature
+                .params
+                .iter()
+                .map(|(n, t)| format!("{n}: {}", self.ty_name(t)))
+                .collect();
+            self.emit(
+                Diagnostic::new(
+                    Code::WrongArguments,
+                    at(file, expr.span),
+                    format!(
+                        "`{}` takes {} argument{}, but {} {} given",
+                        name.name,
+                        signature.params.len(),
+                        if signature.params.len() == 1 { "" } else { "s" },
+                        args.len(),
+                        if args.len() == 1 { "was" } else { "were" }
+                    ),
+                )
+                .with_label("wrong number of arguments")
+                .with_help(format!("call it as `{}({})`", name.name, expected.join(", "))),
+            );
+            return signature.result;
+        }
+        for (arg, (param, expected)) in args.iter().zip(&signature.params) {
+            let ty = self.expr(flow, arg, Some(expected));
+            if !self.compatible(expected, &ty) {
+                let (expected_name, actual_name) = (self.ty_name(expected), self.ty_name(&ty));
+                self.emit(
+                    Diagnostic::new(
+                        Code::WrongArguments,
+                        at(file, arg.span),
+                        format!("argument `{param}` of `{}` must be `{expected_name}`, found `{actual_name}`", name.name),
+                    )
+                    .with_label(format!("this is `{actual_name}`")),
+                );
+            }
+        }
+        signature.result
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Tests
+
+    fn check_test(&mut self, file: FileId, item: &Item, decl: &TestDecl) {
+        let name = Ident {
+            name: text_of(&decl.name).unwrap_or_default(),
+            span: decl.name.span,
+        };
+        let test_id = self.define(file, DefKind::Test, &name, item.span, None);
+        self.used.insert(test_id);
+        let mut flow = Flow {
+            file,
+            flow: test_id,
+            is_process: true,
+            locals: Vec::new(),
+            steps: HashMap::new(),
+            step_order: HashMap::new(),
+            branches: HashMap::new(),
+            process_within: None,
+        };
+        let mut process: Option<DefId> = None;
+        let mut started = false;
+        for stmt in &decl.stmts {
+            if !started && !matches!(stmt.kind, TestStmtKind::Start { .. } | TestStmtKind::Error) {
+                self.emit(
+                    Diagnostic::new(Code::Misplaced, at(file, stmt.span), "a test must `start` a process first")
+                        .with_label("nothing is running yet")
+                        .with_help("begin the test with `start process_name(input)`"),
+                );
+                started = true;
+            }
+            match &stmt.kind {
+                TestStmtKind::Error => {}
+                TestStmtKind::Start { process: name, args, at: time } => {
+                    if started && process.is_some() {
+                        self.misplaced(file, stmt.span, "a test starts one process");
+                    }
+                    started = true;
+                    process = self.resolve_kind(file, name, &[DefKind::Process], "process", Code::UnknownName);
+                    if let Some(id) = process {
+                        // Make the steps of the process and of the procedures it calls visible to the test.
+                        for step in self.reachable_steps(id) {
+                            let step_name = self.def_name(step);
+                            flow.steps.entry(step_name).or_insert(step);
+                        }
+                        let signature = self.signatures.get(&id).cloned().unwrap_or_default();
+                        if args.len() == signature.params.len() {
+                            for (arg, (_, expected)) in args.iter().zip(&signature.params) {
+                                let ty = self.expr(&mut flow, arg, Some(expected));
+                                self.expect_ty(file, arg.span, expected, &ty);
+                            }
+                        } else {
+                            for arg in args {
+                                self.expr(&mut flow, arg, None);
+                            }
+                            self.emit(
+                                Diagnostic::new(
+                                    Code::WrongArguments,
+                                    at(file, name.span),
+                                    format!("process `{}` takes {} input(s), but {} {} given", name.name, signature.params.len(), args.len(), if args.len() == 1 { "was" } else { "were" }),
+                                )
+                                .with_label("wrong number of inputs"),
+                            );
+                        }
+                    } else {
+                        for arg in args {
+                            self.expr(&mut flow, arg, None);
+                        }
+                    }
+                    if let Some(time) = time {
+                        self.test_time(&mut flow, time);
+                    }
+                }
+                TestStmtKind::Complete(completion) | TestStmtKind::ExpectRejected(completion) => {
+                    let step = self.test_step(&flow, &completion.step, process);
+                    for role in &completion.actor.roles {
+                        self.role_ref(file, role, Code::UnknownName);
+                    }
+                    if let Some(step) = step {
+                        self.record_fields_outputs(&mut flow, step, &completion.step, &completion.outputs);
+                    } else {
+                        for output in &completion.outputs {
+                            self.expr(&mut flow, &output.value, None);
+                        }
+                    }
+                    if let Some(time) = &completion.at {
+                        self.test_time(&mut flow, time);
+                    }
+                }
+                TestStmtKind::Signal { signal, payload } => {
+                    if let Some(id) = self.signal_ref(file, signal) {
+                        self.record_fields(&mut flow, id, signal, payload);
+                    }
+                }
+                TestStmtKind::AdvanceBy(duration) => {
+                    let ty = self.expr(&mut flow, duration, Some(&Ty::Duration));
+                    self.expect_ty(file, duration.span, &Ty::Duration, &ty);
+                }
+                TestStmtKind::AdvanceTo(time) => self.test_time(&mut flow, time),
+                TestStmtKind::ExpectTask { step, role, due } => {
+                    self.test_step(&flow, step, process);
+                    if let Some(role) = role {
+                        self.role_ref(file, role, Code::UnknownName);
+                    }
+                    if let Some(due) = due {
+                        self.test_time(&mut flow, due);
+                    }
+                }
+                TestStmtKind::ExpectNoTask(step) => {
+                    self.test_step(&flow, step, process);
+                }
+                TestStmtKind::ExpectEscalated { step, role } => {
+                    self.test_step(&flow, step, process);
+                    self.role_ref(file, role, Code::EscalationToUnknownRole);
+                }
+                TestStmtKind::ExpectNotified(role) => {
+                    self.role_ref(file, role, Code::UnknownName);
+                }
+                TestStmtKind::ExpectCompleted(value) => {
+                    if let Some(value) = value {
+                        let expected = process
+                            .and_then(|p| self.signatures.get(&p))
+                            .map(|s| s.result.clone())
+                            .unwrap_or(Ty::Error);
+                        let ty = self.expr(&mut flow, value, Some(&expected));
+                        self.expect_ty(file, value.span, &expected, &ty);
+                    }
+                }
+                TestStmtKind::ExpectFailed => {}
+            }
+        }
+    }
+
+    fn test_time(&mut self, flow: &mut Flow, time: &Expr) {
+        let ty = self.expr(flow, time, Some(&Ty::Time));
+        self.expect_ty(flow.file, time.span, &Ty::Time, &ty);
+    }
+
+    fn record_fields_outputs(&mut self, flow: &mut Flow, step: DefId, name: &Ident, outputs: &[FieldInit]) {
+        self.record_fields(flow, step, name, outputs);
+    }
+
+    fn test_step(&mut self, flow: &Flow, name: &Ident, process: Option<DefId>) -> Option<DefId> {
+        process?;
+        match flow.steps.get(&name.name) {
+            Some(&id) => {
+                self.reference(flow.file, name.span, id);
+                Some(id)
+            }
+            None => {
+                let candidates: Vec<String> = flow.steps.keys().cloned().collect();
+                self.unknown(Code::UnknownName, flow.file, name, "step", &candidates);
+                None
+            }
+        }
+    }
+
+    /// Steps of a flow and of every procedure it calls, transitively.
+    fn reachable_steps(&self, flow: DefId) -> Vec<DefId> {
+        let mut seen: HashSet<DefId> = HashSet::new();
+        let mut pending = vec![flow];
+        let mut steps = Vec::new();
+        while let Some(current) = pending.pop() {
+            if !seen.insert(current) {
+                continue;
+            }
+            for &member in self.out.members.get(&current).into_iter().flatten() {
+                if self.def_kind(member) == Some(DefKind::Step) {
+                    steps.push(member);
+                }
+            }
+            for (callee, _) in self.calls.get(&current).into_iter().flatten() {
+                pending.push(*callee);
+            }
+        }
+        steps
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
+    // Whole-package checks
+
+    fn check_recursion(&mut self) {
+        // Depth-first search for cycles in the procedure call graph; each procedure on a cycle is reported once.
+        let mut reported: HashSet<DefId> = HashSet::new();
+        let mut procedures: Vec<DefId> = self.calls.keys().copied().collect();
+        procedures.sort();
+        for start in procedures {
+            let mut stack: Vec<(DefId, usize)> = vec![(start, 0)];
+            let mut path: Vec<DefId> = vec![start];
+            let mut visited: HashSet<DefId> = HashSet::new();
+            visited.insert(start);
+            while let Some((node, index)) = stack.pop() {
+                let callees: Vec<DefId> = self.calls.get(&node).map(|c| c.iter().map(|(d, _)| *d).collect()).unwrap_or_default();
+                match callees.get(index) {
+                    Some(&next) => {
+                        stack.push((node, index + 1));
+                        if next == start {
+                            if reported.insert(start) {
+                                let cycle: Vec<String> = path.iter().map(|&p| format!("`{}`", self.def_name(p))).collect();
+                                let name = self.def_name(start);
+                                if let Some(def) = self.def(start) {
+                                    let site = at(def.file, def.name_span);
+                                    self.emit(
+                                        Diagnostic::new(
+                                            Code::Recursion,
+                                            site,
+                                            if path.len() == 1 {
+                                                format!("procedure `{name}` calls itself")
+                                            } else {
+                                                format!("procedure `{name}` calls itself through {}", cycle.join(" → "))
+                                            },
+                                        )
+                                        .with_label("part of a cycle of calls")
+                                        .with_help("a procedure is a fixed script; use `repeat max N { ... }` to do work again"),
+                                    );
+                                }
+                            }
+                        } else if visited.insert(next) {
+                            path.push(next);
+                            stack.push((next, 0));
+                        }
+                    }
+                    None => {
+                        if path.last() == Some(&node) {
+                            path.pop();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_unused(&mut self) {
+        let mut diagnostics = Vec::new();
+        for (index, def) in self.out.defs.iter().enumerate() {
+            let id = DefId(u32::try_from(index).unwrap_or(u32::MAX));
+            if self.used.contains(&id) || self.files.get(def.file.0 as usize).is_none_or(|f| f.is_std) {
+                continue;
+            }
+            let (code, word) = match def.kind {
+                DefKind::Role => (Code::UnusedRole, "role"),
+                DefKind::Procedure => (Code::UnusedProcedure, "procedure"),
+                DefKind::Record => (Code::UnusedType, "record"),
+                DefKind::Enum => (Code::UnusedType, "enum"),
+                DefKind::Signal => (Code::UnusedType, "signal"),
+                _ => continue,
+            };
+            diagnostics.push(
+                Diagnostic::new(code, at(def.file, def.name_span), format!("{word} `{}` is never used", def.name))
+                    .with_label("unused")
+                    .with_help("use it, or remove it if it is no longer needed"),
+            );
+        }
+        self.out.diagnostics.extend(diagnostics);
+    }
+}
+
+fn clause_key(kind: &StepClauseKind) -> Option<&'static str> {
+    match kind {
+        StepClauseKind::By(_) => Some("by"),
+        StepClauseKind::Within { .. } => Some("within"),
+        StepClauseKind::After { .. } => Some("after"),
+        StepClauseKind::Due(_) => Some("due"),
+        StepClauseKind::OnBreach(_) => Some("on breach"),
+        StepClauseKind::Paused { .. } => Some("paused"),
+        StepClauseKind::OnlyDuring(_) => Some("only during"),
+        StepClauseKind::Skippable => Some("skippable"),
+        StepClauseKind::Error => None,
+    }
+}
+
+fn item_name(item: &Item) -> Option<&str> {
+    Some(match &item.kind {
+        ItemKind::Role(name) => &name.name,
+        ItemKind::Record(decl) | ItemKind::Signal(decl) => &decl.name.name,
+        ItemKind::Enum(decl) => &decl.name.name,
+        ItemKind::Action(decl) => &decl.name.name,
+        ItemKind::Calendar(decl) => &decl.name.name,
+        ItemKind::Procedure(decl) | ItemKind::Process(decl) => &decl.name.name,
+        ItemKind::Schedule(decl) => &decl.name.name,
+        ItemKind::Use(_) | ItemKind::Test(_) | ItemKind::Error => return None,
+    })
+}
+
+fn text_of(lit: &Literal) -> Option<String> {
+    match &lit.kind {
+        LiteralKind::Text(parts) => Some(
+            parts
+                .iter()
+                .map(|part| match part {
+                    TextPart::Lit(text) => text.clone(),
+                    TextPart::Interpolation(path) => {
+                        let names: Vec<&str> = path.iter().map(|p| p.name.as_str()).collect();
+                        format!("{{{}}}", names.join("."))
+                    }
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+fn valid_zone(zone: &str) -> bool {
+    if zone == "UTC" || zone == "GMT" {
+        return true;
+    }
+    let mut parts = zone.split('/');
+    let area = parts.next().unwrap_or("");
+    let rest: Vec<&str> = parts.collect();
+    TIME_ZONE_AREAS.contains(&area)
+        && !rest.is_empty()
+        && rest.iter().all(|part| {
+            !part.is_empty()
+                && part.chars().next().is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
+        })
+}
+
+/// The value of a constant duration expression, in seconds.
+pub fn const_duration(expr: &Expr) -> Option<i64> {
+    match &expr.kind {
+        ExprKind::Literal(Literal {
+            kind: LiteralKind::Duration(text),
+            ..
+        }) => literal::duration_seconds(text).ok(),
+        ExprKind::Paren(inner) => const_duration(inner),
+        ExprKind::Binary(BinaryOp::Add, a, b) => const_duration(a)?.checked_add(const_duration(b)?),
+        ExprKind::Binary(BinaryOp::Sub, a, b) => const_duration(a)?.checked_sub(const_duration(b)?),
+        ExprKind::Binary(BinaryOp::Mul, a, b) => match (const_duration(a), const_int(b)) {
+            (Some(d), Some(n)) => d.checked_mul(n),
+            _ => const_int(a)?.checked_mul(const_duration(b)?),
+        },
+        _ => None,
+    }
+}
+
+fn const_int(expr: &Expr) -> Option<i64> {
+    match &expr.kind {
+        ExprKind::Literal(Literal {
+            kind: LiteralKind::Int(text),
+            ..
+        }) => literal::int_value(text).ok(),
+        ExprKind::Paren(inner) => const_int(inner),
+        _ => None,
+    }
+}
+
+fn backticked(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}

@@ -1,0 +1,136 @@
+//! The checked model: definitions, types and references that the checker computes and every front end reads
+//! (CLI, language server, documentation generator). Nothing here re-analyses source.
+
+use crate::source::{FileId, Span};
+use serde::Serialize;
+
+/// Index of a [`Definition`] in [`crate::Analysis::defs`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct DefId(pub u32);
+
+/// What a definition is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DefKind {
+    /// `role`
+    Role,
+    /// `record`
+    Record,
+    /// A field of a record or signal.
+    Field,
+    /// `enum`
+    Enum,
+    /// A variant of an enum.
+    Variant,
+    /// `signal`
+    Signal,
+    /// `action`
+    Action,
+    /// `calendar`
+    Calendar,
+    /// `procedure`
+    Procedure,
+    /// `process`
+    Process,
+    /// `schedule`
+    Schedule,
+    /// `test`
+    Test,
+    /// A step of a procedure or process.
+    Step,
+    /// An output of a step.
+    Output,
+    /// A parameter of a procedure, process or action.
+    Param,
+    /// A `let` binding or loop variable.
+    Local,
+    /// A named branch of `parallel` or `first`.
+    Branch,
+}
+
+impl DefKind {
+    /// The word used for this kind in messages.
+    pub fn word(self) -> &'static str {
+        match self {
+            DefKind::Role => "role",
+            DefKind::Record => "record",
+            DefKind::Field => "field",
+            DefKind::Enum => "enum",
+            DefKind::Variant => "variant",
+            DefKind::Signal => "signal",
+            DefKind::Action => "action",
+            DefKind::Calendar => "calendar",
+            DefKind::Procedure => "procedure",
+            DefKind::Process => "process",
+            DefKind::Schedule => "schedule",
+            DefKind::Test => "test",
+            DefKind::Step => "step",
+            DefKind::Output => "output",
+            DefKind::Param => "parameter",
+            DefKind::Local => "variable",
+            DefKind::Branch => "branch",
+        }
+    }
+}
+
+/// A type of the language.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Ty {
+    /// The type of something that already has an error (compatible with everything, so errors do not cascade).
+    Error,
+    /// No value (a procedure without a result).
+    Unit,
+    /// `Text`
+    Text,
+    /// `Int`
+    Int,
+    /// `Bool`
+    Bool,
+    /// `Duration`
+    Duration,
+    /// `Time`
+    Time,
+    /// `Date`
+    Date,
+    /// `Role`
+    Role,
+    /// A record, enum or signal.
+    Named(DefId),
+    /// `T?`
+    Optional(Box<Ty>),
+    /// `[T]`
+    List(Box<Ty>),
+    /// A step, as a value: its outputs and facts (`done_by`, `completed_at`, `breached`, `done`).
+    Step(DefId),
+    /// A calendar, as a value (`is_open`, `next_open`).
+    Calendar(DefId),
+    /// An enum's name, before `.variant`.
+    EnumType(DefId),
+    /// The literal `none` before it meets an optional type.
+    None,
+}
+
+/// A named thing in the program.
+#[derive(Clone, Debug)]
+pub struct Definition {
+    /// Its name.
+    pub name: String,
+    /// What it is.
+    pub kind: DefKind,
+    /// The file it is declared in.
+    pub file: FileId,
+    /// Where its name is written.
+    pub name_span: Span,
+    /// The whole declaration.
+    pub span: Span,
+    /// Its `///` documentation.
+    pub docs: Option<String>,
+    /// Its type, for values (params, locals, fields, outputs, variants).
+    pub ty: Ty,
+    /// The definition it belongs to (a field's record, a step's flow, …).
+    pub parent: Option<DefId>,
+    /// A one-line signature for hovers, e.g. `procedure triage(c: Complaint) -> Urgency`.
+    pub signature: String,
+    /// What it means, in words (a step's deadline and escalation).
+    pub meaning: Option<String>,
+}
