@@ -1022,6 +1022,10 @@ impl<'a> Checker<'a> {
     }
 
     fn block(&mut self, flow: &mut Flow, block: &Block, result: &Ty) {
+        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || self.block_inner(flow, block, result));
+    }
+
+    fn block_inner(&mut self, flow: &mut Flow, block: &Block, result: &Ty) {
         let depth = flow.locals.len();
         let mut ended: Option<Span> = None;
         let mut reported = false;
@@ -2083,6 +2087,12 @@ impl<'a> Checker<'a> {
     }
 
     fn expr(&mut self, flow: &mut Flow, expr: &Expr, expected: Option<&Ty>) -> Ty {
+        // Nesting is bounded by the lexer and parser, but deeply nested (accepted) expressions can still need more
+        // stack than a small thread has: grow it on demand.
+        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || self.expr_inner(flow, expr, expected))
+    }
+
+    fn expr_inner(&mut self, flow: &mut Flow, expr: &Expr, expected: Option<&Ty>) -> Ty {
         let file = flow.file;
         match &expr.kind {
             ExprKind::Error => Ty::Error,

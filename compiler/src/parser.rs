@@ -494,6 +494,15 @@ where
         .map_with(|op, e| (op, e.span()))
         .repeated()
         .collect::<Vec<_>>()
+        .validate(|ops: Vec<(UnaryOp, SimpleSpan)>, e, emitter| {
+            if ops.len() > MAX_CHAIN {
+                emitter.emit(Rich::custom(
+                    e.span(),
+                    format!("{TOO_LONG}more than {MAX_CHAIN} prefix operators in a row"),
+                ));
+            }
+            ops
+        })
         .then(postfix)
         .map(|(ops, inner)| fold_unary(ops, inner))
         .boxed();
@@ -529,6 +538,15 @@ where
         .map_with(|op, e| (op, e.span()))
         .repeated()
         .collect::<Vec<_>>()
+        .validate(|ops: Vec<(UnaryOp, SimpleSpan)>, e, emitter| {
+            if ops.len() > MAX_CHAIN {
+                emitter.emit(Rich::custom(
+                    e.span(),
+                    format!("{TOO_LONG}more than {MAX_CHAIN} prefix operators in a row"),
+                ));
+            }
+            ops
+        })
         .then(compare)
         .map(|(ops, inner)| fold_unary(ops, inner))
         .boxed();
@@ -538,6 +556,13 @@ where
 }
 
 fn fold_unary(ops: Vec<(UnaryOp, SimpleSpan)>, inner: Expr) -> Expr {
+    if ops.len() > MAX_CHAIN {
+        // Reported where the operators are parsed; keep the tree shallow.
+        return Expr {
+            span: inner.span,
+            kind: ExprKind::Error,
+        };
+    }
     ops.into_iter().rev().fold(inner, |inner, (op, span)| Expr {
         span: Span::new(span.start, inner.span.end as usize),
         kind: ExprKind::Unary(op, Box::new(inner)),

@@ -1,1 +1,160 @@
-//! x
+//! Helpers for the data-driven tests: reading `.proc` fixtures and their `//~` expectations.
+//!
+//! An expectation is a comment: `//~ P0007` at the end of a line expects a diagnostic with that code whose primary
+//! span starts on that line; a line holding only `//~^ P0007` points at the line above (one `^` per line up).
+//! Text after the code must occur in the message. The runner compares the expected and reported sets exactly.
+
+use proc_compiler::analysis::module_path;
+use proc_compiler::{Analysis, SourceFile, analyze};
+use std::path::{Path, PathBuf};
+
+/// One expected diagnostic.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Expected {
+    /// File name as shown in diagnostics.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// Code, e.g. `P0007`.
+    pub code: String,
+    /// Text that must occur in the message (may be empty).
+    pub message: String,
+}
+
+/// Parses the `//~` expectations of one file.
+pub fn expectations(name: &str, text: &str) -> Vec<Expected> {
+    let mut expected = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let Some(position) = line.find("//~") else {
+            continue;
+        };
+        let before = line.get(..position).unwrap_or("");
+        let rest = line.get(position + 3..).unwrap_or("");
+        let ups = rest.chars().take_while(|&c| c == '^').count();
+        let rest = rest.get(ups..).unwrap_or("").trim();
+        let (code, message) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        let own_line = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        let line_number = if before.trim().is_empty() && ups > 0 {
+            own_line.saturating_sub(u32::try_from(ups).unwrap_or(0))
+        } else {
+            own_line
+        };
+        expected.push(Expected {
+            file: name.to_string(),
+            line: line_number,
+            code: code.to_string(),
+            message: message.trim().to_string(),
+        });
+    }
+    expected
+}
+
+/// Reads every `.proc` (and `.bin`) file below `dir`, sorted.
+pub fn fixture_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|ext| ext == "proc" || ext == "bin")
+            {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Analyses files as one package; module names come from paths relative to `root`.
+pub fn analyze_files(root: &Path, files: &[PathBuf]) -> Analysis {
+    let sources: Vec<SourceFile> = files
+        .iter()
+        .map(|path| {
+            let bytes = std::fs::read(path).unwrap_or_default();
+            let relative = path.strip_prefix(root).unwrap_or(path);
+            let relative = relative.to_string_lossy().replace(".bin", ".proc");
+            SourceFile::from_bytes(path.display().to_string(), module_path(&relative), &bytes)
+        })
+        .collect();
+    analyze(sources)
+}
+
+/// Compares a package's diagnostics with the expectations in its files; returns a report of differences.
+pub fn compare(analysis: &Analysis) -> Option<String> {
+    let mut expected: Vec<Expected> = analysis
+        .files
+        .iter()
+        .take(analysis.package_files)
+        .flat_map(|file| expectations(&file.name, &file.text))
+        .collect();
+    expected.sort();
+    let mut unmatched_actual = Vec::new();
+    for diagnostic in analysis.package_diagnostics() {
+        let Some(file) = analysis.file(diagnostic.at.file) else {
+            continue;
+        };
+        let line = file.line_col(diagnostic.at.span.start).line;
+        let code = diagnostic.code.as_str();
+        let position = expected.iter().position(|e| {
+            e.file == file.name
+                && e.line == line
+                && e.code == code
+                && diagnostic.message.contains(&e.message)
+        });
+        match position {
+            Some(position) => {
+                expected.remove(position);
+            }
+            None => unmatched_actual.push(format!(
+                "  unexpected {}:{line}: {code}: {}",
+                file.name, diagnostic.message
+            )),
+        }
+    }
+    let missing: Vec<String> = expected
+        .iter()
+        .map(|e| {
+            format!(
+                "  missing    {}:{}: {} {}",
+                e.file, e.line, e.code, e.message
+            )
+        })
+        .collect();
+    if missing.is_empty() && unmatched_actual.is_empty() {
+        None
+    } else {
+        Some([unmatched_actual, missing].concat().join("\n"))
+    }
+}
+
+/// The repository root (the parent of this crate's directory).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_expectations() {
+        let text = "role A //~ P0033 never used\nstep x {\n//~^ P0018\n";
+        let found = expectations("f", text);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].line, 1);
+        assert_eq!(found[0].message, "never used");
+        assert_eq!(found[1].line, 2);
+        assert_eq!(found[1].code, "P0018");
+    }
+}

@@ -1,0 +1,78 @@
+//! The diagnostic corpus: every fixture under `tests/corpus/` is checked and its diagnostics compared with the
+//! `//~` expectations written in it. Each file under `codes/` and `recovery/` is its own package; each directory
+//! under `packages/` is one package of several files.
+
+use proc_compiler::ALL_CODES;
+use proc_tests::{analyze_files, compare, expectations, fixture_files, repo_root};
+use std::collections::BTreeSet;
+
+fn run_dir(name: &str) -> (usize, Vec<String>) {
+    let root = repo_root().join("tests/corpus").join(name);
+    let mut failures = Vec::new();
+    let files = fixture_files(&root);
+    for file in &files {
+        let analysis = analyze_files(file.parent().unwrap_or(&root), std::slice::from_ref(file));
+        if let Some(report) = compare(&analysis) {
+            failures.push(format!("{}:\n{report}", file.display()));
+        }
+    }
+    (files.len(), failures)
+}
+
+#[test]
+fn code_cases_report_exactly_their_annotations() {
+    let (count, failures) = run_dir("codes");
+    assert!(count >= 35, "expected a case per code, found {count} files");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn recovery_cases_report_exactly_their_annotations() {
+    let (count, failures) = run_dir("recovery");
+    assert!(count >= 5, "expected recovery cases, found {count}");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn multi_file_packages_report_exactly_their_annotations() {
+    let root = repo_root().join("tests/corpus/packages");
+    let mut failures = Vec::new();
+    let mut packages = 0;
+    for entry in std::fs::read_dir(&root).expect("tests/corpus/packages exists").flatten() {
+        if !entry.path().is_dir() {
+            continue;
+        }
+        packages += 1;
+        let files = fixture_files(&entry.path());
+        let analysis = analyze_files(&entry.path(), &files);
+        if let Some(report) = compare(&analysis) {
+            failures.push(format!("{}:\n{report}", entry.path().display()));
+        }
+    }
+    assert!(packages >= 1);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn every_code_has_a_case_and_an_explanation() {
+    let root = repo_root().join("tests/corpus/codes");
+    let mut covered = BTreeSet::new();
+    for file in fixture_files(&root) {
+        let bytes = std::fs::read(&file).expect("readable fixture");
+        let text = String::from_utf8_lossy(&bytes);
+        for expected in expectations("", &text) {
+            covered.insert(expected.code);
+        }
+    }
+    let mut missing = Vec::new();
+    for code in ALL_CODES {
+        let info = code.info();
+        if !covered.contains(info.name) {
+            missing.push(format!("{} has no corpus case", info.name));
+        }
+        if info.explanation.len() < 200 || !info.explanation.contains("```") {
+            missing.push(format!("{} has no real explanation", info.name));
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}

@@ -1,0 +1,154 @@
+//! Bad input never crashes the front end: arbitrary bytes, mutated examples, deep nesting and huge files all give
+//! diagnostics (or nothing), never a panic or a stack overflow. These run on the default 2 MiB test threads.
+
+use proc_compiler::{Code, SourceFile, analyze};
+use proc_tests::{fixture_files, repo_root};
+use proptest::prelude::*;
+
+fn analyze_bytes(bytes: &[u8]) -> proc_compiler::Analysis {
+    analyze(vec![SourceFile::from_bytes("fuzz.proc", "fuzz", bytes)])
+}
+
+fn codes(text: &str) -> Vec<Code> {
+    analyze(vec![SourceFile::new("t.proc", "t", text)])
+        .package_diagnostics()
+        .map(|d| d.code)
+        .collect()
+}
+
+fn example_texts() -> Vec<Vec<u8>> {
+    fixture_files(&repo_root().join("examples"))
+        .iter()
+        .map(|path| std::fs::read(path).expect("example readable"))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let analysis = analyze_bytes(&bytes);
+        for diagnostic in analysis.package_diagnostics() {
+            let len = analysis.files[0].text.len() as u32;
+            prop_assert!(diagnostic.at.span.start <= len.max(1));
+        }
+    }
+
+    #[test]
+    fn arbitrary_token_soup_never_panics(words in proptest::collection::vec(prop_oneof![
+        Just("role"), Just("procedure"), Just("process"), Just("step"), Just("{"), Just("}"), Just("("), Just(")"),
+        Just("by"), Just("within"), Just("4h"), Just("Agent"), Just("x"), Just(":"), Just("->"), Just("\"t {x}\""),
+        Just("match"), Just("=>"), Just("if"), Just("else"), Just("parallel"), Just("branch"), Just("let"), Just("="),
+        Just("."), Just(","), Just("on"), Just("breach"), Just("every"), Just("max"), Just("test"), Just("expect"),
+        Just("use"), Just("std"), Just("*"), Just("+"), Just("not"), Just("2026-01-01T00:00Z"), Just("record"),
+    ], 0..200)) {
+        let text = words.join(" ");
+        let _ = analyze_bytes(text.as_bytes());
+    }
+
+    #[test]
+    fn mutated_examples_never_panic(
+        which in 0usize..64,
+        edits in proptest::collection::vec((any::<u32>(), any::<u8>(), 0u8..3), 1..12),
+    ) {
+        let examples = example_texts();
+        prop_assume!(!examples.is_empty());
+        let mut bytes = examples[which % examples.len()].clone();
+        for (position, byte, kind) in edits {
+            let at = position as usize % (bytes.len() + 1);
+            match kind {
+                0 => bytes.insert(at, byte),
+                1 if at < bytes.len() => { bytes.remove(at); }
+                _ if at < bytes.len() => bytes[at] = byte,
+                _ => bytes.push(byte),
+            }
+        }
+        let _ = analyze_bytes(&bytes);
+    }
+}
+
+#[test]
+fn deep_brackets_give_one_diagnostic() {
+    for (open, close) in [("(", ")"), ("[", "]"), ("{", "}")] {
+        let text = format!(
+            "role A\nprocess p() {{ let x = {}1{} }}\n",
+            open.repeat(100_000),
+            close.repeat(100_000)
+        );
+        let found = codes(&text);
+        assert!(found.contains(&Code::TooDeep), "{open}: {found:?}");
+    }
+}
+
+#[test]
+fn deep_blocks_give_a_diagnostic() {
+    let mut text = String::from("role A\nprocess p() {\n");
+    for _ in 0..50_000 {
+        text.push_str("if true {\n");
+    }
+    for _ in 0..50_000 {
+        text.push_str("}\n");
+    }
+    text.push_str("}\n");
+    assert!(codes(&text).contains(&Code::TooDeep));
+}
+
+#[test]
+fn long_operator_chains_give_a_diagnostic() {
+    let chain = vec!["1"; 200_000].join(" + ");
+    let found = codes(&format!("process p() {{ let x = {chain} }}\n"));
+    assert_eq!(found, vec![Code::TooDeep]);
+    let nots = "not ".repeat(100_000);
+    let found = codes(&format!("process p() {{ let x = {nots}true }}\n"));
+    assert_eq!(found, vec![Code::TooDeep]);
+    let fields = ".a".repeat(100_000);
+    let found = codes(&format!("process p(x: Int) {{ let y = x{fields} }}\n"));
+    assert_eq!(found, vec![Code::TooDeep]);
+}
+
+#[test]
+fn nesting_within_the_limit_is_accepted() {
+    let depth = proc_compiler::lexer::MAX_DEPTH - 2;
+    let text = format!(
+        "process p() {{ let x = {}1{} }}\n",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
+    assert_eq!(codes(&text), Vec::<Code>::new());
+}
+
+#[test]
+fn a_ten_megabyte_file_is_checked() {
+    let examples = example_texts();
+    let unit = examples.first().cloned().unwrap_or_else(|| b"role Agent\n".to_vec());
+    let mut bytes = Vec::with_capacity(10 * 1024 * 1024 + unit.len());
+    while bytes.len() < 10 * 1024 * 1024 {
+        bytes.extend_from_slice(&unit);
+        bytes.push(b'\n');
+    }
+    let analysis = analyze_bytes(&bytes);
+    // Repeating a file declares everything many times over: duplicates are reported, nothing crashes.
+    assert!(analysis.package_diagnostics().any(|d| d.code == Code::DuplicateDefinition));
+}
+
+#[test]
+fn binary_input_gives_one_diagnostic() {
+    let mut bytes = b"role Agent\n".to_vec();
+    bytes.extend((0u8..=255).cycle().take(100_000));
+    let analysis = analyze_bytes(&bytes);
+    let found: Vec<Code> = analysis.package_diagnostics().map(|d| d.code).collect();
+    assert!(found.contains(&Code::InvalidCharacter), "{found:?}");
+    assert!(found.len() <= 3, "{found:?}");
+}
+
+#[test]
+fn blocks_nested_to_the_limit_fit_a_small_thread() {
+    let n = proc_compiler::lexer::MAX_DEPTH - 2;
+    let text = format!(
+        "role A\nprocess p() {{\n{}notify A\n{}}}\n",
+        "if true {\n".repeat(n),
+        "}\n".repeat(n)
+    );
+    assert_eq!(codes(&text), Vec::<Code>::new());
+}
