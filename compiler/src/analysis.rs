@@ -10,7 +10,7 @@ use crate::model::{DefId, Definition};
 use crate::parser;
 use crate::source::{FileId, SourceFile, Span};
 use crate::std_lib::STD_MODULES;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// A parsed file: its syntax tree and its comments.
 #[derive(Clone, Debug, Default)]

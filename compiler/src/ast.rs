@@ -736,3 +736,4 @@ pub enum ExprKind {
     /// Could not be parsed.
     Error,
 }
+

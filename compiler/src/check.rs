@@ -12,7 +12,7 @@ use crate::literal;
 use crate::model::{DefId, DefKind, Definition, Ty};
 use crate::source::{FileId, SourceFile, Span};
 use crate::suggest;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// What the checker needs of one parsed file.
 pub struct FileInput<'a> {
@@ -79,12 +79,12 @@ pub fn check(files: &[FileInput<'_>]) -> CheckOutput {
     let mut checker = Checker {
         files,
         out: CheckOutput::default(),
-        scopes: vec![HashMap::new(); files.len()],
-        imports: vec![HashMap::new(); files.len()],
-        signatures: HashMap::new(),
-        used: HashSet::new(),
-        calls: HashMap::new(),
-        flow_of_step: HashMap::new(),
+        scopes: vec![HashMap::default(); files.len()],
+        imports: vec![HashMap::default(); files.len()],
+        signatures: HashMap::default(),
+        used: HashSet::default(),
+        calls: HashMap::default(),
+        flow_of_step: HashMap::default(),
     };
     checker.collect();
     checker.resolve_imports();
@@ -547,7 +547,7 @@ impl<'a> Checker<'a> {
                 }
                 match &item.kind {
                     ItemKind::Record(decl) | ItemKind::Signal(decl) => {
-                        let mut seen: HashMap<String, DefId> = HashMap::new();
+                        let mut seen: HashMap<String, DefId> = HashMap::default();
                         let mut shown = Vec::new();
                         for field in &decl.fields {
                             let ty = self.resolve_type(file, &field.ty);
@@ -564,7 +564,7 @@ impl<'a> Checker<'a> {
                         self.set_ty(owner, Ty::Named(owner));
                     }
                     ItemKind::Enum(decl) => {
-                        let mut seen: HashMap<String, DefId> = HashMap::new();
+                        let mut seen: HashMap<String, DefId> = HashMap::default();
                         for variant in &decl.variants {
                             let id = self.define(file, DefKind::Variant, variant, variant.span, Some(owner));
                             self.set_ty(id, Ty::Named(owner));
@@ -628,7 +628,7 @@ impl<'a> Checker<'a> {
         result: Option<&TypeExpr>,
     ) -> Signature {
         let mut signature = Signature::default();
-        let mut seen: HashMap<String, DefId> = HashMap::new();
+        let mut seen: HashMap<String, DefId> = HashMap::default();
         for param in params {
             let ty = self.resolve_type(file, &param.ty);
             let id = self.define(file, DefKind::Param, &param.name, param.span, Some(owner));
@@ -923,9 +923,9 @@ impl<'a> Checker<'a> {
             flow: id,
             is_process,
             locals: Vec::new(),
-            steps: HashMap::new(),
-            step_order: HashMap::new(),
-            branches: HashMap::new(),
+            steps: HashMap::default(),
+            step_order: HashMap::default(),
+            branches: HashMap::default(),
             process_within: None,
         };
         for param in self.out.members.get(&id).cloned().unwrap_or_default() {
@@ -969,7 +969,7 @@ impl<'a> Checker<'a> {
                         self.duplicate(flow.file, &step.name, previous, "step");
                     }
                     let mut outputs = Vec::new();
-                    let mut seen: HashMap<String, DefId> = HashMap::new();
+                    let mut seen: HashMap<String, DefId> = HashMap::default();
                     for output in &step.outputs {
                         let ty = self.resolve_type(flow.file, &output.ty);
                         let out_id = self.define(flow.file, DefKind::Output, &output.name, output.span, Some(id));
@@ -1332,7 +1332,7 @@ impl<'a> Checker<'a> {
         let variants: Vec<DefId> = enum_id
             .and_then(|id| self.out.members.get(&id).cloned())
             .unwrap_or_default();
-        let mut covered: HashSet<DefId> = HashSet::new();
+        let mut covered: HashSet<DefId> = HashSet::default();
         let mut wildcard: Option<Span> = None;
         for arm in arms {
             let mut arm_useful = false;
@@ -1430,7 +1430,7 @@ impl<'a> Checker<'a> {
             self.expr(flow, instruction, Some(&Ty::Text));
         }
         let order = flow.step_order.get(&id).copied().unwrap_or(usize::MAX);
-        let mut seen: HashMap<&'static str, Span> = HashMap::new();
+        let mut seen: HashMap<&'static str, Span> = HashMap::default();
         let mut performer: Option<&Performer> = None;
         let mut within: Option<(i64, Option<String>, Span, bool)> = None;
         let mut within_calendar: Option<String> = None;
@@ -2223,7 +2223,7 @@ impl<'a> Checker<'a> {
     fn record_fields(&mut self, flow: &mut Flow, owner: DefId, name: &Ident, fields: &[FieldInit]) {
         let file = flow.file;
         let members: Vec<DefId> = self.out.members.get(&owner).cloned().unwrap_or_default();
-        let mut given: HashSet<String> = HashSet::new();
+        let mut given: HashSet<String> = HashSet::default();
         for field in fields {
             match members.iter().find(|&&m| self.def_name(m) == field.name.name) {
                 Some(&member) => {
@@ -2446,9 +2446,9 @@ impl<'a> Checker<'a> {
             flow: test_id,
             is_process: true,
             locals: Vec::new(),
-            steps: HashMap::new(),
-            step_order: HashMap::new(),
-            branches: HashMap::new(),
+            steps: HashMap::default(),
+            step_order: HashMap::default(),
+            branches: HashMap::default(),
             process_within: None,
         };
         let mut process: Option<DefId> = None;
@@ -2590,7 +2590,7 @@ impl<'a> Checker<'a> {
 
     /// Steps of a flow and of every procedure it calls, transitively.
     fn reachable_steps(&self, flow: DefId) -> Vec<DefId> {
-        let mut seen: HashSet<DefId> = HashSet::new();
+        let mut seen: HashSet<DefId> = HashSet::default();
         let mut pending = vec![flow];
         let mut steps = Vec::new();
         while let Some(current) = pending.pop() {
@@ -2614,13 +2614,13 @@ impl<'a> Checker<'a> {
 
     fn check_recursion(&mut self) {
         // Depth-first search for cycles in the procedure call graph; each procedure on a cycle is reported once.
-        let mut reported: HashSet<DefId> = HashSet::new();
+        let mut reported: HashSet<DefId> = HashSet::default();
         let mut procedures: Vec<DefId> = self.calls.keys().copied().collect();
         procedures.sort();
         for start in procedures {
             let mut stack: Vec<(DefId, usize)> = vec![(start, 0)];
             let mut path: Vec<DefId> = vec![start];
-            let mut visited: HashSet<DefId> = HashSet::new();
+            let mut visited: HashSet<DefId> = HashSet::default();
             visited.insert(start);
             while let Some((node, index)) = stack.pop() {
                 let callees: Vec<DefId> = self.calls.get(&node).map(|c| c.iter().map(|(d, _)| *d).collect()).unwrap_or_default();

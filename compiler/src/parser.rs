@@ -22,7 +22,33 @@ const TOO_LONG: &str = "\u{1}too-long:";
 /// Marker at the start of a custom error message for a misspelled statement keyword.
 const MISSPELLED: &str = "\u{1}misspelled:";
 
-type Extra<'t, 's> = extra::Err<Rich<'t, Token<'s>, SimpleSpan>>;
+/// The error type a parser is instantiated with: [`Rich`] for messages, or [`EmptyErr`] for the fast first pass.
+pub trait ParseError<'t, 's: 't, I>:
+    chumsky::error::Error<'t, I> + chumsky::label::LabelError<'t, I, &'static str> + 't
+where
+    I: chumsky::input::Input<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    /// An error with a message of our own.
+    fn custom(span: SimpleSpan, message: String) -> Self;
+}
+
+impl<'t, 's: 't, I> ParseError<'t, 's, I> for Rich<'t, Token<'s>, SimpleSpan>
+where
+    I: chumsky::input::Input<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    fn custom(span: SimpleSpan, message: String) -> Self {
+        Rich::custom(span, message)
+    }
+}
+
+impl<'t, 's: 't, I> ParseError<'t, 's, I> for chumsky::error::EmptyErr
+where
+    I: chumsky::input::Input<'t, Token = Token<'s>, Span = SimpleSpan>,
+{
+    fn custom(_span: SimpleSpan, _message: String) -> Self {
+        chumsky::error::EmptyErr::default()
+    }
+}
 
 /// Parses a lexed file. Never fails: broken parts become `Error` nodes and diagnostics.
 pub fn parse(file: FileId, source_len: usize, lexed: &Lexed<'_>) -> (File, Vec<Diagnostic>) {
@@ -32,8 +58,17 @@ pub fn parse(file: FileId, source_len: usize, lexed: &Lexed<'_>) -> (File, Vec<D
         .map(|&(token, span)| (token, SimpleSpan::from(span.range())))
         .collect();
     let eoi = SimpleSpan::from(source_len..source_len);
-    let input = tokens.as_slice().split_token_span(eoi);
-    let (output, errors) = file_parser().parse(input).into_output_errors();
+    // Fast pass: errors carry no information, so failed alternatives cost nothing. Only a file with mistakes is
+    // parsed again with rich errors, to explain them.
+    let fast = file_parser::<_, chumsky::error::EmptyErr>()
+        .parse(tokens.as_slice().split_token_span(eoi))
+        .into_output_errors();
+    if let (Some(output), true) = (fast.0, fast.1.is_empty()) {
+        return (output, Vec::new());
+    }
+    let (output, errors) = file_parser::<_, Rich<'_, Token<'_>, SimpleSpan>>()
+        .parse(tokens.as_slice().split_token_span(eoi))
+        .into_output_errors();
     let mut diagnostics: Vec<Diagnostic> = Vec::with_capacity(errors.len());
     for error in errors {
         diagnostics.push(to_diagnostic(file, &error));
@@ -169,9 +204,10 @@ fn span_of(span: SimpleSpan) -> Span {
     Span::new(span.start, span.end)
 }
 
-fn ident<'t, 's: 't, I>() -> impl Parser<'t, I, Ident, Extra<'t, 's>> + Clone
+fn ident<'t, 's: 't, I, E>() -> impl Parser<'t, I, Ident, extra::Err<E>> + Clone
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
 {
     select! { Token::Ident(name) => name }
         .map_with(|name: &str, e| Ident {
@@ -182,16 +218,18 @@ where
 }
 
 /// A contextual keyword: an identifier with this exact text.
-fn kw<'t, 's: 't, I>(word: &'static str) -> impl Parser<'t, I, (), Extra<'t, 's>> + Clone
+fn kw<'t, 's: 't, I, E>(word: &'static str) -> impl Parser<'t, I, (), extra::Err<E>> + Clone
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
 {
     just(Token::Ident(word)).ignored().labelled(word)
 }
 
-fn text_literal<'t, 's: 't, I>() -> impl Parser<'t, I, Literal, Extra<'t, 's>> + Clone
+fn text_literal<'t, 's: 't, I, E>() -> impl Parser<'t, I, Literal, extra::Err<E>> + Clone
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
 {
     select! { Token::Text(raw) => raw, Token::UnterminatedText(raw) => raw }
         .map_with(|raw: &str, e| {
@@ -298,9 +336,10 @@ fn split_path(inner: &str, start: u32, closed: bool) -> Vec<Ident> {
 }
 
 /// Skips one token, or a whole balanced `{ ... }` group.
-fn skip_unit<'t, 's: 't, I>() -> impl Parser<'t, I, (), Extra<'t, 's>> + Clone
+fn skip_unit<'t, 's: 't, I, E>() -> impl Parser<'t, I, (), extra::Err<E>> + Clone
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
 {
     recursive(|unit| {
         just(Token::LBrace)
@@ -316,9 +355,10 @@ where
 // ---------------------------------------------------------------------------------------------------------------
 // Types and expressions
 
-fn type_expr<'t, 's: 't, I>() -> impl Parser<'t, I, TypeExpr, Extra<'t, 's>> + Clone
+fn type_expr<'t, 's: 't, I, E>() -> impl Parser<'t, I, TypeExpr, extra::Err<E>> + Clone
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
 {
     recursive(|ty| {
         let named = ident().map(TypeExprKind::Named);
@@ -339,9 +379,10 @@ where
     .labelled("a type")
 }
 
-fn field<'t, 's: 't, I>() -> impl Parser<'t, I, Field, Extra<'t, 's>> + Clone
+fn field<'t, 's: 't, I, E>() -> impl Parser<'t, I, Field, extra::Err<E>> + Clone
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
 {
     ident()
         .then_ignore(just(Token::Colon))
@@ -353,9 +394,10 @@ where
         })
 }
 
-fn literal_token<'t, 's: 't, I>() -> impl Parser<'t, I, Literal, Extra<'t, 's>> + Clone
+fn literal_token<'t, 's: 't, I, E>() -> impl Parser<'t, I, Literal, extra::Err<E>> + Clone
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
 {
     select! {
         Token::Int(x) => LiteralKind::Int(x.to_string()),
@@ -375,12 +417,13 @@ where
     .labelled("a value")
 }
 
-type ExprParser<'t, 's, I> = Boxed<'t, 't, I, Expr, Extra<'t, 's>>;
+type ExprParser<'t, 's, I, E> = Boxed<'t, 't, I, Expr, extra::Err<E>>;
 
 /// Builds the expression parsers: the full one, and one without record literals for heads followed by `{`.
-fn expr_parsers<'t, 's: 't, I>() -> (ExprParser<'t, 's, I>, ExprParser<'t, 's, I>)
+fn expr_parsers<'t, 's: 't, I, E>() -> (ExprParser<'t, 's, I, E>, ExprParser<'t, 's, I, E>)
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
 {
     let mut full = Recursive::declare();
     let head = expr_layers(full.clone(), false);
@@ -388,10 +431,11 @@ where
     (full.boxed(), head)
 }
 
-fn expr_layers<'t, 's: 't, I, P>(full: P, allow_record: bool) -> ExprParser<'t, 's, I>
+fn expr_layers<'t, 's: 't, I, E, P>(full: P, allow_record: bool) -> ExprParser<'t, 's, I, E>
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
-    P: Parser<'t, I, Expr, Extra<'t, 's>> + Clone + 't,
+    E: ParseError<'t, 's, I>,
+    P: Parser<'t, I, Expr, extra::Err<E>> + Clone + 't,
 {
     let args = full
         .clone()
@@ -448,11 +492,12 @@ where
         Field(Ident),
         Call(Vec<Expr>),
     }
-    let postfix_op = just(Token::Dot)
+    let postfix_op = select! { Token::Dot => () }
         .ignore_then(ident())
         .map(Postfix::Field)
-        .or(args
-            .delimited_by(just(Token::LParen), just(Token::RParen))
+        .or(select! { Token::LParen => () }
+            .ignore_then(args)
+            .then_ignore(just(Token::RParen))
             .map(Postfix::Call));
     let postfix = atom
         .then(
@@ -463,7 +508,7 @@ where
         )
         .validate(|(atom, ops), e, emitter| {
             if ops.len() > MAX_CHAIN {
-                emitter.emit(Rich::custom(
+                emitter.emit(E::custom(
                     e.span(),
                     format!("{TOO_LONG}a chain of more than {MAX_CHAIN} field accesses or calls"),
                 ));
@@ -489,14 +534,13 @@ where
         })
         .boxed();
 
-    let neg = just(Token::Minus)
-        .to(UnaryOp::Neg)
+    let neg = select! { Token::Minus => UnaryOp::Neg }
         .map_with(|op, e| (op, e.span()))
         .repeated()
         .collect::<Vec<_>>()
         .validate(|ops: Vec<(UnaryOp, SimpleSpan)>, e, emitter| {
             if ops.len() > MAX_CHAIN {
-                emitter.emit(Rich::custom(
+                emitter.emit(E::custom(
                     e.span(),
                     format!("{TOO_LONG}more than {MAX_CHAIN} prefix operators in a row"),
                 ));
@@ -507,40 +551,34 @@ where
         .map(|(ops, inner)| fold_unary(ops, inner))
         .boxed();
 
+    // Operators are matched with `select!`: a failed match records no list of expected tokens, which keeps the
+    // (very common) "no operator here" case cheap at every precedence level.
     let product = binary_level(
         neg,
-        choice((
-            just(Token::Star).to(BinaryOp::Mul),
-            just(Token::Slash).to(BinaryOp::Div),
-            just(Token::Percent).to(BinaryOp::Rem),
-        )),
+        select! { Token::Star => BinaryOp::Mul, Token::Slash => BinaryOp::Div, Token::Percent => BinaryOp::Rem },
     );
     let sum = binary_level(
         product,
-        choice((
-            just(Token::Plus).to(BinaryOp::Add),
-            just(Token::Minus).to(BinaryOp::Sub),
-        )),
+        select! { Token::Plus => BinaryOp::Add, Token::Minus => BinaryOp::Sub },
     );
     let compare = binary_level(
         sum,
-        choice((
-            just(Token::EqEq).to(BinaryOp::Eq),
-            just(Token::NotEq).to(BinaryOp::NotEq),
-            just(Token::LtEq).to(BinaryOp::LtEq),
-            just(Token::GtEq).to(BinaryOp::GtEq),
-            just(Token::Lt).to(BinaryOp::Lt),
-            just(Token::Gt).to(BinaryOp::Gt),
-        )),
+        select! {
+            Token::EqEq => BinaryOp::Eq,
+            Token::NotEq => BinaryOp::NotEq,
+            Token::LtEq => BinaryOp::LtEq,
+            Token::GtEq => BinaryOp::GtEq,
+            Token::Lt => BinaryOp::Lt,
+            Token::Gt => BinaryOp::Gt,
+        },
     );
-    let not = just(Token::Not)
-        .to(UnaryOp::Not)
+    let not = select! { Token::Not => UnaryOp::Not }
         .map_with(|op, e| (op, e.span()))
         .repeated()
         .collect::<Vec<_>>()
         .validate(|ops: Vec<(UnaryOp, SimpleSpan)>, e, emitter| {
             if ops.len() > MAX_CHAIN {
-                emitter.emit(Rich::custom(
+                emitter.emit(E::custom(
                     e.span(),
                     format!("{TOO_LONG}more than {MAX_CHAIN} prefix operators in a row"),
                 ));
@@ -550,9 +588,9 @@ where
         .then(compare)
         .map(|(ops, inner)| fold_unary(ops, inner))
         .boxed();
-    let and = binary_level(not, just(Token::And).to(BinaryOp::And));
-    let or = binary_level(and, just(Token::Or).to(BinaryOp::Or));
-    binary_level(or, just(Token::Coalesce).to(BinaryOp::Coalesce))
+    let and = binary_level(not, select! { Token::And => BinaryOp::And });
+    let or = binary_level(and, select! { Token::Or => BinaryOp::Or });
+    binary_level(or, select! { Token::Coalesce => BinaryOp::Coalesce })
 }
 
 fn fold_unary(ops: Vec<(UnaryOp, SimpleSpan)>, inner: Expr) -> Expr {
@@ -569,18 +607,19 @@ fn fold_unary(ops: Vec<(UnaryOp, SimpleSpan)>, inner: Expr) -> Expr {
     })
 }
 
-fn binary_level<'t, 's: 't, I, P, O>(operand: P, op: O) -> ExprParser<'t, 's, I>
+fn binary_level<'t, 's: 't, I, E, P, O>(operand: P, op: O) -> ExprParser<'t, 's, I, E>
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
-    P: Parser<'t, I, Expr, Extra<'t, 's>> + Clone + 't,
-    O: Parser<'t, I, BinaryOp, Extra<'t, 's>> + Clone + 't,
+    E: ParseError<'t, 's, I>,
+    P: Parser<'t, I, Expr, extra::Err<E>> + Clone + 't,
+    O: Parser<'t, I, BinaryOp, extra::Err<E>> + Clone + 't,
 {
     operand
         .clone()
         .then(op.then(operand).repeated().collect::<Vec<_>>())
         .validate(|(first, rest), e, emitter| {
             if rest.len() > MAX_CHAIN {
-                emitter.emit(Rich::custom(
+                emitter.emit(E::custom(
                     e.span(),
                     format!("{TOO_LONG}an expression with more than {MAX_CHAIN} operators in a row"),
                 ));
@@ -651,12 +690,13 @@ fn is_item_start(token: &Token<'_>) -> bool {
 }
 
 /// Skips at least one unit, then more units until `stop` says a new piece starts (or `}` closes the block).
-fn recovery<'t, 's: 't, I, O: Clone + 't>(
+fn recovery<'t, 's: 't, I, E, O: Clone + 't>(
     stop: fn(&Token<'_>) -> bool,
     fallback: O,
-) -> impl Parser<'t, I, O, Extra<'t, 's>> + Clone
+) -> impl Parser<'t, I, O, extra::Err<E>> + Clone
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
 {
     let unit = skip_unit();
     let not_stop = any()
@@ -667,10 +707,11 @@ where
         .to(fallback)
 }
 
-fn block_of<'t, 's: 't, I, P, O>(item: P) -> impl Parser<'t, I, (Vec<O>, Span), Extra<'t, 's>> + Clone
+fn block_of<'t, 's: 't, I, E, P, O>(item: P) -> impl Parser<'t, I, (Vec<O>, Span), extra::Err<E>> + Clone
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
-    P: Parser<'t, I, O, Extra<'t, 's>> + Clone,
+    E: ParseError<'t, 's, I>,
+    P: Parser<'t, I, O, extra::Err<E>> + Clone,
 {
     item.repeated()
         .collect::<Vec<_>>()
@@ -678,9 +719,10 @@ where
         .map_with(|items, e| (items, span_of(e.span())))
 }
 
-fn performer<'t, 's: 't, I>(head: ExprParser<'t, 's, I>) -> impl Parser<'t, I, Performer, Extra<'t, 's>> + Clone
+fn performer<'t, 's: 't, I, E>(head: ExprParser<'t, 's, I, E>) -> impl Parser<'t, I, Performer, extra::Err<E>> + Clone
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
 {
     let person = kw("person")
         .ignore_then(head.clone())
@@ -716,12 +758,13 @@ where
         .labelled("a performer")
 }
 
-fn step_decl<'t, 's: 't, I>(
-    full: ExprParser<'t, 's, I>,
-    head: ExprParser<'t, 's, I>,
-) -> impl Parser<'t, I, StepDecl, Extra<'t, 's>> + Clone
+fn step_decl<'t, 's: 't, I, E>(
+    full: ExprParser<'t, 's, I, E>,
+    head: ExprParser<'t, 's, I, E>,
+) -> impl Parser<'t, I, StepDecl, extra::Err<E>> + Clone
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
 {
     let since = kw("since").ignore_then(ident()).or_not();
     let by = just(Token::By)
@@ -833,9 +876,10 @@ where
         })
 }
 
-fn join<'t, 's: 't, I>() -> impl Parser<'t, I, Join, Extra<'t, 's>> + Clone
+fn join<'t, 's: 't, I, E>() -> impl Parser<'t, I, Join, extra::Err<E>> + Clone
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
 {
     let count = literal_token()
         .map(|lit| Expr {
@@ -849,12 +893,13 @@ where
         .map(|join| join.unwrap_or(Join::All))
 }
 
-fn block_parser<'t, 's: 't, I>(
-    full: ExprParser<'t, 's, I>,
-    head: ExprParser<'t, 's, I>,
-) -> impl Parser<'t, I, Block, Extra<'t, 's>> + Clone
+fn block_parser<'t, 's: 't, I, E>(
+    full: ExprParser<'t, 's, I, E>,
+    head: ExprParser<'t, 's, I, E>,
+) -> impl Parser<'t, I, Block, extra::Err<E>> + Clone
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
 {
     recursive(|block| {
         let block = block.map(|(stmts, span)| Block { stmts, span });
@@ -1003,7 +1048,7 @@ where
                     .rewind(),
             )
             .validate(|word: &str, e, emitter| {
-                emitter.emit(Rich::custom(e.span(), format!("{MISSPELLED}{word}")));
+                emitter.emit(E::custom(e.span(), format!("{MISSPELLED}{word}")));
             })
             .then(
                 any()
@@ -1037,12 +1082,13 @@ where
 // ---------------------------------------------------------------------------------------------------------------
 // Tests
 
-fn test_stmt<'t, 's: 't, I>(
-    full: ExprParser<'t, 's, I>,
-    head: ExprParser<'t, 's, I>,
-) -> impl Parser<'t, I, TestStmt, Extra<'t, 's>> + Clone
+fn test_stmt<'t, 's: 't, I, E>(
+    full: ExprParser<'t, 's, I, E>,
+    head: ExprParser<'t, 's, I, E>,
+) -> impl Parser<'t, I, TestStmt, extra::Err<E>> + Clone
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
 {
     let at = kw("at").ignore_then(head.clone()).or_not();
     let field_init = ident()
@@ -1145,9 +1191,10 @@ where
 // ---------------------------------------------------------------------------------------------------------------
 // Top level
 
-fn file_parser<'t, 's: 't, I>() -> impl Parser<'t, I, File, Extra<'t, 's>>
+fn file_parser<'t, 's: 't, I, E>() -> impl Parser<'t, I, File, extra::Err<E>>
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
 {
     let (full, head) = expr_parsers();
 
@@ -1372,11 +1419,12 @@ where
 }
 
 /// Top-level recovery: like [`recovery`], but a stray `}` is skipped too.
-fn recovery_top<'t, 's: 't, I>(
+fn recovery_top<'t, 's: 't, I, E>(
     stop: fn(&Token<'_>) -> bool,
-) -> impl Parser<'t, I, (), Extra<'t, 's>> + Clone
+) -> impl Parser<'t, I, (), extra::Err<E>> + Clone
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
 {
     let unit = skip_unit().or(just(Token::RBrace).ignored());
     let not_stop = any().filter(move |t: &Token<'_>| !stop(t)).rewind();

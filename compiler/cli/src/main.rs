@@ -14,6 +14,9 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The Proc toolchain: check service procedures written in `.proc` files.
 #[derive(Parser, Debug)]
 #[command(name = "procc", version, about, long_about = None, propagate_version = true)]
