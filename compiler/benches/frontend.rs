@@ -6,7 +6,8 @@
 #![expect(
     clippy::print_stdout,
     clippy::disallowed_methods,
-    reason = "a benchmark prints its figures and measures wall-clock time"
+    clippy::expect_used,
+    reason = "a benchmark prints its figures, measures wall-clock time and stops on broken setup"
 )]
 
 use proc_compiler::source::FileId;
@@ -140,7 +141,10 @@ fn main() {
         std::fs::create_dir_all(&dir).expect("create output directory");
         std::fs::write(format!("{dir}/generated.proc"), &text).expect("write generated package");
     }
-    println!("generated package: {lines} lines, {:.2} MB", bytes as f64 / 1e6);
+    println!(
+        "generated package: {lines} lines, {:.2} MB",
+        bytes as f64 / 1e6
+    );
     let runs = 7;
     let (lex_time, token_count) = best_of(runs, || lexer::lex(FileId(0), &text).tokens.len());
     let lexed = lexer::lex(FileId(0), &text);
@@ -148,7 +152,11 @@ fn main() {
         parser::parse(FileId(0), text.len(), &lexed).0.items.len()
     });
     let (total_time, analysis) = best_of(runs, || {
-        analyze(vec![SourceFile::new("generated.proc", "generated", text.clone())])
+        analyze(vec![SourceFile::new(
+            "generated.proc",
+            "generated",
+            text.clone(),
+        )])
     });
     assert!(
         analysis.diagnostics.is_empty(),
@@ -156,7 +164,10 @@ fn main() {
         analysis.diagnostics.first()
     );
     let check_time = total_time.saturating_sub(lex_time + parse_time);
-    println!("{token_count} tokens, {items} declarations, {} definitions", analysis.defs.len());
+    println!(
+        "{token_count} tokens, {items} declarations, {} definitions",
+        analysis.defs.len()
+    );
     report("lex", lex_time, lines, bytes);
     report("parse", parse_time, lines, bytes);
     report("check", check_time, lines, bytes);

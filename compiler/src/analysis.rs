@@ -246,9 +246,14 @@ mod tests {
 
     #[test]
     fn definition_references_and_hover() {
-        let text = "/// Answers first.\nrole Agent\nprocess p() {\n  step s { by Agent within 4h }\n}\n";
+        let text =
+            "/// Answers first.\nrole Agent\nprocess p() {\n  step s { by Agent within 4h }\n}\n";
         let analysis = analyze_one(text);
-        assert!(analysis.diagnostics.is_empty(), "{:#?}", analysis.diagnostics);
+        assert!(
+            analysis.diagnostics.is_empty(),
+            "{:#?}",
+            analysis.diagnostics
+        );
         let use_offset = u32::try_from(text.rfind("Agent").unwrap()).unwrap();
         let definition = analysis.definition_at(FileId(0), use_offset).unwrap();
         assert_eq!(definition.span.start as usize, text.find("Agent").unwrap());

@@ -736,4 +736,3 @@ pub enum ExprKind {
     /// Could not be parsed.
     Error,
 }
-

@@ -46,12 +46,6 @@ struct Signature {
     result: Ty,
 }
 
-impl Default for Ty {
-    fn default() -> Self {
-        Ty::Unit
-    }
-}
-
 const BUILTIN_TYPES: &[&str] = &["Text", "Int", "Bool", "Duration", "Time", "Date", "Role"];
 const STEP_FACTS: &[(&str, Ty)] = &[
     ("done_by", Ty::Text),
@@ -199,7 +193,9 @@ impl<'a> Checker<'a> {
 
     fn reference(&mut self, file: FileId, span: Span, id: DefId) {
         self.out.references.push((at(file, span), id));
-        let own_name = self.def(id).is_some_and(|d| d.file == file && d.name_span == span);
+        let own_name = self
+            .def(id)
+            .is_some_and(|d| d.file == file && d.name_span == span);
         if !own_name {
             self.used.insert(id);
         }
@@ -241,7 +237,10 @@ impl<'a> Checker<'a> {
                         Diagnostic::new(
                             Code::DuplicateDefinition,
                             at(file, name.span),
-                            format!("`{}` is a built-in type and cannot be declared again", name.name),
+                            format!(
+                                "`{}` is a built-in type and cannot be declared again",
+                                name.name
+                            ),
                         )
                         .with_label("built-in name")
                         .with_help("choose another name"),
@@ -342,12 +341,17 @@ impl<'a> Checker<'a> {
                                         format!("module `{path_text}` has no item `{}`", name.name),
                                     )
                                     .with_label("not in that module");
-                                    if let Some(best) =
-                                        suggest::closest(&name.name, target_scope.keys().map(String::as_str))
-                                    {
+                                    if let Some(best) = suggest::closest(
+                                        &name.name,
+                                        target_scope.keys().map(String::as_str),
+                                    ) {
                                         diagnostic = diagnostic
                                             .with_help(format!("did you mean `{best}`?"))
-                                            .with_suggestion(at(file, name.span), best, format!("use `{best}`"));
+                                            .with_suggestion(
+                                                at(file, name.span),
+                                                best,
+                                                format!("use `{best}`"),
+                                            );
                                     }
                                     self.emit(diagnostic);
                                 }
@@ -484,7 +488,9 @@ impl<'a> Checker<'a> {
                     Some(id) => {
                         self.reference(file, name.span, id);
                         match self.def_kind(id) {
-                            Some(DefKind::Record | DefKind::Enum | DefKind::Signal) => Ty::Named(id),
+                            Some(DefKind::Record | DefKind::Enum | DefKind::Signal) => {
+                                Ty::Named(id)
+                            }
                             Some(kind) => {
                                 self.emit(
                                     Diagnostic::new(
@@ -542,7 +548,10 @@ impl<'a> Checker<'a> {
                 let Some(owner) = self.lookup_global(file, item_name(item).unwrap_or("")) else {
                     continue;
                 };
-                if self.def(owner).is_none_or(|d| d.span != item.span || d.file != file) {
+                if self
+                    .def(owner)
+                    .is_none_or(|d| d.span != item.span || d.file != file)
+                {
                     continue; // a duplicate; already reported
                 }
                 match &item.kind {
@@ -551,22 +560,49 @@ impl<'a> Checker<'a> {
                         let mut shown = Vec::new();
                         for field in &decl.fields {
                             let ty = self.resolve_type(file, &field.ty);
-                            let id = self.define(file, DefKind::Field, &field.name, field.span, Some(owner));
+                            let id = self.define(
+                                file,
+                                DefKind::Field,
+                                &field.name,
+                                field.span,
+                                Some(owner),
+                            );
                             shown.push(format!("{}: {}", field.name.name, self.ty_name(&ty)));
-                            self.set_signature(id, format!("{}.{}: {}", decl.name.name, field.name.name, self.ty_name(&ty)));
+                            self.set_signature(
+                                id,
+                                format!(
+                                    "{}.{}: {}",
+                                    decl.name.name,
+                                    field.name.name,
+                                    self.ty_name(&ty)
+                                ),
+                            );
                             self.set_ty(id, ty);
                             if let Some(previous) = seen.insert(field.name.name.clone(), id) {
                                 self.duplicate(file, &field.name, previous, "field");
                             }
                         }
-                        let word = if matches!(item.kind, ItemKind::Signal(_)) { "signal" } else { "record" };
-                        self.set_signature(owner, format!("{word} {} {{ {} }}", decl.name.name, shown.join(", ")));
+                        let word = if matches!(item.kind, ItemKind::Signal(_)) {
+                            "signal"
+                        } else {
+                            "record"
+                        };
+                        self.set_signature(
+                            owner,
+                            format!("{word} {} {{ {} }}", decl.name.name, shown.join(", ")),
+                        );
                         self.set_ty(owner, Ty::Named(owner));
                     }
                     ItemKind::Enum(decl) => {
                         let mut seen: HashMap<String, DefId> = HashMap::default();
                         for variant in &decl.variants {
-                            let id = self.define(file, DefKind::Variant, variant, variant.span, Some(owner));
+                            let id = self.define(
+                                file,
+                                DefKind::Variant,
+                                variant,
+                                variant.span,
+                                Some(owner),
+                            );
                             self.set_ty(id, Ty::Named(owner));
                             self.set_signature(id, format!("{}.{}", decl.name.name, variant.name));
                             if let Some(previous) = seen.insert(variant.name.clone(), id) {
@@ -584,19 +620,29 @@ impl<'a> Checker<'a> {
                                 .with_help("list its values: `enum Urgency { low, normal, high }`"),
                             );
                         }
-                        let names: Vec<&str> = decl.variants.iter().map(|v| v.name.as_str()).collect();
-                        self.set_signature(owner, format!("enum {} {{ {} }}", decl.name.name, names.join(", ")));
+                        let names: Vec<&str> =
+                            decl.variants.iter().map(|v| v.name.as_str()).collect();
+                        self.set_signature(
+                            owner,
+                            format!("enum {} {{ {} }}", decl.name.name, names.join(", ")),
+                        );
                         self.set_ty(owner, Ty::Named(owner));
                     }
                     ItemKind::Action(decl) => {
-                        let signature = self.declare_params(file, owner, &decl.params, decl.result.as_ref());
+                        let signature =
+                            self.declare_params(file, owner, &decl.params, decl.result.as_ref());
                         let text = self.signature_text("action", &decl.name.name, &signature);
                         self.set_signature(owner, text);
                         self.signatures.insert(owner, signature);
                     }
                     ItemKind::Procedure(decl) | ItemKind::Process(decl) => {
-                        let signature = self.declare_params(file, owner, &decl.params, decl.result.as_ref());
-                        let word = if matches!(item.kind, ItemKind::Process(_)) { "process" } else { "procedure" };
+                        let signature =
+                            self.declare_params(file, owner, &decl.params, decl.result.as_ref());
+                        let word = if matches!(item.kind, ItemKind::Process(_)) {
+                            "process"
+                        } else {
+                            "procedure"
+                        };
                         let text = self.signature_text(word, &decl.name.name, &signature);
                         self.set_signature(owner, text);
                         self.signatures.insert(owner, signature);
@@ -655,7 +701,10 @@ impl<'a> Checker<'a> {
             for item in &input.ast.items {
                 let owner = item_name(item)
                     .and_then(|name| self.lookup_global(file, name))
-                    .filter(|&id| self.def(id).is_some_and(|d| d.span == item.span && d.file == file));
+                    .filter(|&id| {
+                        self.def(id)
+                            .is_some_and(|d| d.span == item.span && d.file == file)
+                    });
                 match (&item.kind, owner) {
                     (ItemKind::Calendar(decl), Some(_)) => self.check_calendar(file, decl),
                     (ItemKind::Procedure(decl), Some(id)) => self.check_flow(file, id, decl, false),
@@ -691,9 +740,13 @@ impl<'a> Checker<'a> {
                 CalendarEntry::Zone(lit) => {
                     if zone_seen {
                         self.emit(
-                            Diagnostic::new(Code::Misplaced, at(file, lit.span), "a calendar has one `zone`")
-                                .with_label("second zone")
-                                .with_help("remove one of the `zone` lines"),
+                            Diagnostic::new(
+                                Code::Misplaced,
+                                at(file, lit.span),
+                                "a calendar has one `zone`",
+                            )
+                            .with_label("second zone")
+                            .with_help("remove one of the `zone` lines"),
                         );
                     }
                     zone_seen = true;
@@ -710,7 +763,12 @@ impl<'a> Checker<'a> {
                         );
                     }
                 }
-                CalendarEntry::Hours { days, from, to, span } => {
+                CalendarEntry::Hours {
+                    days,
+                    from,
+                    to,
+                    span,
+                } => {
                     let mut day_count = 0i64;
                     for (first, last) in days {
                         let first_index = self.weekday(file, first);
@@ -723,10 +781,16 @@ impl<'a> Checker<'a> {
                                             Diagnostic::new(
                                                 Code::InvalidCalendar,
                                                 at(file, first.span.to(last.span)),
-                                                format!("day range `{}-{}` runs backwards", first.name, last.name),
+                                                format!(
+                                                    "day range `{}-{}` runs backwards",
+                                                    first.name, last.name
+                                                ),
                                             )
                                             .with_label("the first day comes after the last")
-                                            .with_help(format!("write `{}-{}`", last.name, first.name)),
+                                            .with_help(format!(
+                                                "write `{}-{}`",
+                                                last.name, first.name
+                                            )),
                                         );
                                     } else {
                                         day_count += i64::try_from(b - a + 1).unwrap_or(0);
@@ -762,9 +826,13 @@ impl<'a> Checker<'a> {
                     }
                     _ => {
                         self.emit(
-                            Diagnostic::new(Code::TypeMismatch, at(file, lit.span), "a holiday must be a date")
-                                .with_label("not a date")
-                                .with_help("write the day as `2026-12-25`"),
+                            Diagnostic::new(
+                                Code::TypeMismatch,
+                                at(file, lit.span),
+                                "a holiday must be a date",
+                            )
+                            .with_label("not a date")
+                            .with_help("write the day as `2026-12-25`"),
                         );
                     }
                 },
@@ -800,7 +868,10 @@ impl<'a> Checker<'a> {
                         .with_help(format!("did you mean `{best}`?"))
                         .with_suggestion(at(file, day.span), best, format!("use `{best}`"));
                 }
-                None => diagnostic = diagnostic.with_help("days are `mon`, `tue`, `wed`, `thu`, `fri`, `sat`, `sun`"),
+                None => {
+                    diagnostic = diagnostic
+                        .with_help("days are `mon`, `tue`, `wed`, `thu`, `fri`, `sat`, `sun`")
+                }
             }
             self.emit(diagnostic);
         }
@@ -833,7 +904,11 @@ impl<'a> Checker<'a> {
                     if let Some(count) = count {
                         if let LiteralKind::Int(text) = &count.kind {
                             if literal::int_value(text).is_ok_and(|n| n < 1) {
-                                self.invalid_schedule(file, count.span, "a schedule repeats at least every 1 unit");
+                                self.invalid_schedule(
+                                    file,
+                                    count.span,
+                                    "a schedule repeats at least every 1 unit",
+                                );
                             }
                         }
                     }
@@ -845,17 +920,21 @@ impl<'a> Checker<'a> {
                             let unit = unit.trim_end_matches('s');
                             matches!(unit, "minute" | "hour" | "day" | "week" | "month" | "year")
                                 || (count.is_none()
-                                    && ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-                                        .contains(&unit))
+                                    && [
+                                        "monday",
+                                        "tuesday",
+                                        "wednesday",
+                                        "thursday",
+                                        "friday",
+                                        "saturday",
+                                        "sunday",
+                                    ]
+                                    .contains(&unit))
                         }
                         _ => business && count.is_none(),
                     };
                     if !unit_ok {
-                        self.invalid_schedule(
-                            file,
-                            *span,
-                            "this repetition is not understood",
-                        );
+                        self.invalid_schedule(file, *span, "this repetition is not understood");
                     }
                     every = Some((*span, business));
                 }
@@ -864,14 +943,26 @@ impl<'a> Checker<'a> {
                 }
                 ScheduleClause::On(name) => {
                     calendar = true;
-                    self.resolve_kind(file, name, &[DefKind::Calendar], "calendar", Code::UnknownName);
+                    self.resolve_kind(
+                        file,
+                        name,
+                        &[DefKind::Calendar],
+                        "calendar",
+                        Code::UnknownName,
+                    );
                 }
                 ScheduleClause::Start(name) => {
                     if start.is_some() {
                         self.misplaced(file, name.span, "a schedule starts one process");
                     }
                     start = Some(name.span);
-                    if let Some(id) = self.resolve_kind(file, name, &[DefKind::Process], "process", Code::UnknownName) {
+                    if let Some(id) = self.resolve_kind(
+                        file,
+                        name,
+                        &[DefKind::Process],
+                        "process",
+                        Code::UnknownName,
+                    ) {
                         let count = self.signatures.get(&id).map_or(0, |s| s.params.len());
                         if count > 0 {
                             self.emit(
@@ -891,7 +982,11 @@ impl<'a> Checker<'a> {
         }
         if let Some((span, true)) = every {
             if !calendar {
-                self.invalid_schedule(file, span, "a business day needs a calendar: add `on CalendarName`");
+                self.invalid_schedule(
+                    file,
+                    span,
+                    "a business day needs a calendar: add `on CalendarName`",
+                );
             }
         }
         if every.is_none() {
@@ -911,7 +1006,10 @@ impl<'a> Checker<'a> {
     }
 
     fn misplaced(&mut self, file: FileId, span: Span, message: &str) {
-        self.emit(Diagnostic::new(Code::Misplaced, at(file, span), message.to_string()).with_label("not allowed here"));
+        self.emit(
+            Diagnostic::new(Code::Misplaced, at(file, span), message.to_string())
+                .with_label("not allowed here"),
+        );
     }
 
     // -----------------------------------------------------------------------------------------------------------
@@ -951,7 +1049,11 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        let result = self.signatures.get(&id).map(|s| s.result.clone()).unwrap_or(Ty::Unit);
+        let result = self
+            .signatures
+            .get(&id)
+            .map(|s| s.result.clone())
+            .unwrap_or(Ty::Unit);
         self.block(&mut flow, &decl.body, &result);
     }
 
@@ -960,7 +1062,13 @@ impl<'a> Checker<'a> {
         for stmt in &block.stmts {
             match &stmt.kind {
                 StmtKind::Step(step) => {
-                    let id = self.define(flow.file, DefKind::Step, &step.name, stmt.span, Some(flow.flow));
+                    let id = self.define(
+                        flow.file,
+                        DefKind::Step,
+                        &step.name,
+                        stmt.span,
+                        Some(flow.flow),
+                    );
                     self.flow_of_step.insert(id, flow.flow);
                     let order = flow.step_order.len();
                     flow.step_order.insert(id, order);
@@ -972,9 +1080,23 @@ impl<'a> Checker<'a> {
                     let mut seen: HashMap<String, DefId> = HashMap::default();
                     for output in &step.outputs {
                         let ty = self.resolve_type(flow.file, &output.ty);
-                        let out_id = self.define(flow.file, DefKind::Output, &output.name, output.span, Some(id));
+                        let out_id = self.define(
+                            flow.file,
+                            DefKind::Output,
+                            &output.name,
+                            output.span,
+                            Some(id),
+                        );
                         outputs.push(format!("{}: {}", output.name.name, self.ty_name(&ty)));
-                        self.set_signature(out_id, format!("{}.{}: {}", step.name.name, output.name.name, self.ty_name(&ty)));
+                        self.set_signature(
+                            out_id,
+                            format!(
+                                "{}.{}: {}",
+                                step.name.name,
+                                output.name.name,
+                                self.ty_name(&ty)
+                            ),
+                        );
                         self.set_ty(out_id, ty);
                         if let Some(previous) = seen.insert(output.name.name.clone(), out_id) {
                             self.duplicate(flow.file, &output.name, previous, "output");
@@ -988,7 +1110,10 @@ impl<'a> Checker<'a> {
                     self.set_signature(id, signature);
                     self.set_ty(id, Ty::Step(id));
                 }
-                StmtKind::If { branches, otherwise } => {
+                StmtKind::If {
+                    branches,
+                    otherwise,
+                } => {
                     for (_, body) in branches {
                         self.collect_steps(flow, body);
                     }
@@ -1004,7 +1129,13 @@ impl<'a> Checker<'a> {
                 StmtKind::Parallel { branches, .. } | StmtKind::First { branches } => {
                     for branch in branches {
                         if let Some(name) = &branch.name {
-                            let id = self.define(flow.file, DefKind::Branch, name, branch.span, Some(flow.flow));
+                            let id = self.define(
+                                flow.file,
+                                DefKind::Branch,
+                                name,
+                                branch.span,
+                                Some(flow.flow),
+                            );
                             if let Some(previous) = flow.branches.insert(name.name.clone(), id) {
                                 flow.branches.insert(name.name.clone(), previous);
                                 self.duplicate(flow.file, name, previous, "branch");
@@ -1022,7 +1153,9 @@ impl<'a> Checker<'a> {
     }
 
     fn block(&mut self, flow: &mut Flow, block: &Block, result: &Ty) {
-        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || self.block_inner(flow, block, result));
+        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || {
+            self.block_inner(flow, block, result)
+        });
     }
 
     fn block_inner(&mut self, flow: &mut Flow, block: &Block, result: &Ty) {
@@ -1080,9 +1213,13 @@ impl<'a> Checker<'a> {
                     None => {
                         if actual == Ty::Unit {
                             self.emit(
-                                Diagnostic::new(Code::TypeMismatch, at(file, value.span), "this gives no value")
-                                    .with_label("no result to bind")
-                                    .with_help("call it as a statement, without `let`"),
+                                Diagnostic::new(
+                                    Code::TypeMismatch,
+                                    at(file, value.span),
+                                    "this gives no value",
+                                )
+                                .with_label("no result to bind")
+                                .with_help("call it as a statement, without `let`"),
                             );
                             Ty::Error
                         } else if actual == Ty::None {
@@ -1097,16 +1234,26 @@ impl<'a> Checker<'a> {
             StmtKind::Step(step) => self.step(flow, step, stmt.span),
             StmtKind::Expr(expr) => {
                 let ty = self.expr(flow, expr, None);
-                let is_effect = matches!(expr.kind, ExprKind::Call(..) | ExprKind::Await { .. } | ExprKind::Error);
+                let is_effect = matches!(
+                    expr.kind,
+                    ExprKind::Call(..) | ExprKind::Await { .. } | ExprKind::Error
+                );
                 if !is_effect && ty != Ty::Error {
                     self.emit(
-                        Diagnostic::new(Code::Misplaced, at(file, expr.span), "this value is not used")
-                            .with_label("an expression on its own does nothing")
-                            .with_help("statements are steps, calls, `let`, `await`, `notify`, …"),
+                        Diagnostic::new(
+                            Code::Misplaced,
+                            at(file, expr.span),
+                            "this value is not used",
+                        )
+                        .with_label("an expression on its own does nothing")
+                        .with_help("statements are steps, calls, `let`, `await`, `notify`, …"),
                     );
                 }
             }
-            StmtKind::If { branches, otherwise } => {
+            StmtKind::If {
+                branches,
+                otherwise,
+            } => {
                 for (cond, body) in branches {
                     let ty = self.expr(flow, cond, Some(&Ty::Bool));
                     self.expect_ty(file, cond.span, &Ty::Bool, &ty);
@@ -1116,7 +1263,11 @@ impl<'a> Checker<'a> {
                     self.block(flow, body, result);
                 }
             }
-            StmtKind::Match { keyword, scrutinee, arms } => {
+            StmtKind::Match {
+                keyword,
+                scrutinee,
+                arms,
+            } => {
                 self.match_stmt(flow, *keyword, scrutinee, arms, result);
             }
             StmtKind::Parallel { join, branches } => {
@@ -1135,7 +1286,12 @@ impl<'a> Checker<'a> {
                     self.block(flow, &branch.body, result);
                 }
             }
-            StmtKind::ForEach { var, list, parallel, body } => {
+            StmtKind::ForEach {
+                var,
+                list,
+                parallel,
+                body,
+            } => {
                 let list_ty = self.expr(flow, list, None);
                 let item_ty = match list_ty {
                     Ty::List(inner) => *inner,
@@ -1145,7 +1301,10 @@ impl<'a> Checker<'a> {
                             Diagnostic::new(
                                 Code::TypeMismatch,
                                 at(file, list.span),
-                                format!("`for each` needs a list, but this is `{}`", self.ty_name(&other)),
+                                format!(
+                                    "`for each` needs a list, but this is `{}`",
+                                    self.ty_name(&other)
+                                ),
                             )
                             .with_label("not a list"),
                         );
@@ -1160,7 +1319,12 @@ impl<'a> Checker<'a> {
                 self.block(flow, body, result);
                 flow.locals.truncate(depth);
             }
-            StmtKind::Repeat { keyword, max, body, until } => {
+            StmtKind::Repeat {
+                keyword,
+                max,
+                body,
+                until,
+            } => {
                 self.loop_bound(flow, *keyword, max.as_ref(), "repeat");
                 self.block(flow, body, result);
                 if let Some(until) = until {
@@ -1168,14 +1332,24 @@ impl<'a> Checker<'a> {
                     self.expect_ty(file, until.span, &Ty::Bool, &ty);
                 }
             }
-            StmtKind::Every { keyword, interval, max, body, until } => {
+            StmtKind::Every {
+                keyword,
+                interval,
+                max,
+                body,
+                until,
+            } => {
                 let ty = self.expr(flow, interval, Some(&Ty::Duration));
                 self.expect_ty(file, interval.span, &Ty::Duration, &ty);
                 if const_duration(interval).is_some_and(|d| d <= 0) {
                     self.emit(
-                        Diagnostic::new(Code::UnboundedLoop, at(file, interval.span), "`every` needs a period longer than zero")
-                            .with_label("zero period")
-                            .with_help("use a positive duration such as `15m`"),
+                        Diagnostic::new(
+                            Code::UnboundedLoop,
+                            at(file, interval.span),
+                            "`every` needs a period longer than zero",
+                        )
+                        .with_label("zero period")
+                        .with_help("use a positive duration such as `15m`"),
                     );
                 }
                 self.loop_bound(flow, *keyword, max.as_ref(), "every");
@@ -1196,7 +1370,11 @@ impl<'a> Checker<'a> {
                 }
             }
             StmtKind::Cancel(name) => {
-                if let Some(&id) = flow.steps.get(&name.name).or_else(|| flow.branches.get(&name.name)) {
+                if let Some(&id) = flow
+                    .steps
+                    .get(&name.name)
+                    .or_else(|| flow.branches.get(&name.name))
+                {
                     self.reference(file, name.span, id);
                 } else {
                     let mut candidates: Vec<String> = flow.steps.keys().cloned().collect();
@@ -1217,9 +1395,13 @@ impl<'a> Checker<'a> {
             StmtKind::Complete(value) => {
                 if !flow.is_process {
                     self.emit(
-                        Diagnostic::new(Code::Misplaced, at(file, stmt.span), "`complete` ends a process, but this is a procedure")
-                            .with_label("not allowed in a procedure")
-                            .with_help("use `return` to give the procedure's result"),
+                        Diagnostic::new(
+                            Code::Misplaced,
+                            at(file, stmt.span),
+                            "`complete` ends a process, but this is a procedure",
+                        )
+                        .with_label("not allowed in a procedure")
+                        .with_help("use `return` to give the procedure's result"),
                     );
                 }
                 self.result_value(flow, value.as_ref(), result, stmt.span);
@@ -1227,9 +1409,13 @@ impl<'a> Checker<'a> {
             StmtKind::Return(value) => {
                 if flow.is_process {
                     self.emit(
-                        Diagnostic::new(Code::Misplaced, at(file, stmt.span), "`return` ends a procedure, but this is a process")
-                            .with_label("not allowed in a process")
-                            .with_help("use `complete` to end the process successfully"),
+                        Diagnostic::new(
+                            Code::Misplaced,
+                            at(file, stmt.span),
+                            "`return` ends a procedure, but this is a process",
+                        )
+                        .with_label("not allowed in a process")
+                        .with_help("use `complete` to end the process successfully"),
                     );
                 }
                 self.result_value(flow, value.as_ref(), result, stmt.span);
@@ -1244,9 +1430,16 @@ impl<'a> Checker<'a> {
                 let ty = self.expr(flow, value, Some(result));
                 if *result == Ty::Unit {
                     self.emit(
-                        Diagnostic::new(Code::TypeMismatch, at(file, value.span), "this flow declares no result")
-                            .with_label("unexpected value")
-                            .with_help(format!("declare it with `-> {}` after the parameters", self.ty_name(&ty))),
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            at(file, value.span),
+                            "this flow declares no result",
+                        )
+                        .with_label("unexpected value")
+                        .with_help(format!(
+                            "declare it with `-> {}` after the parameters",
+                            self.ty_name(&ty)
+                        )),
                     );
                 } else {
                     self.expect_ty(file, value.span, result, &ty);
@@ -1258,7 +1451,10 @@ impl<'a> Checker<'a> {
                     Diagnostic::new(
                         Code::TypeMismatch,
                         at(file, span),
-                        format!("a result of type `{}` is expected here", self.ty_name(result)),
+                        format!(
+                            "a result of type `{}` is expected here",
+                            self.ty_name(result)
+                        ),
                     )
                     .with_label("no value given"),
                 );
@@ -1271,7 +1467,9 @@ impl<'a> Checker<'a> {
             let ty = self.expr(flow, count, Some(&Ty::Int));
             self.expect_ty(flow.file, count.span, &Ty::Int, &ty);
             if let Some(n) = const_int(count) {
-                if n < 1 || (branches != usize::MAX && usize::try_from(n).is_ok_and(|n| n > branches)) {
+                if n < 1
+                    || (branches != usize::MAX && usize::try_from(n).is_ok_and(|n| n > branches))
+                {
                     self.emit(
                         Diagnostic::new(
                             Code::TypeMismatch,
@@ -1293,8 +1491,12 @@ impl<'a> Checker<'a> {
                 self.expect_ty(flow.file, max.span, &Ty::Int, &ty);
                 if const_int(max).is_some_and(|n| n < 1) {
                     self.emit(
-                        Diagnostic::new(Code::UnboundedLoop, at(flow.file, max.span), "the maximum must be at least 1")
-                            .with_label("loop never runs"),
+                        Diagnostic::new(
+                            Code::UnboundedLoop,
+                            at(flow.file, max.span),
+                            "the maximum must be at least 1",
+                        )
+                        .with_label("loop never runs"),
                     );
                 }
             }
@@ -1305,12 +1507,22 @@ impl<'a> Checker<'a> {
                     format!("`{word}` has no maximum number of rounds"),
                 )
                 .with_label("may run forever")
-                .with_help(format!("add a bound: `{word} {}max 10 {{ ... }}`", if word == "every" { "15m " } else { "" })),
+                .with_help(format!(
+                    "add a bound: `{word} {}max 10 {{ ... }}`",
+                    if word == "every" { "15m " } else { "" }
+                )),
             ),
         }
     }
 
-    fn match_stmt(&mut self, flow: &mut Flow, keyword: Span, scrutinee: &Expr, arms: &[MatchArm], result: &Ty) {
+    fn match_stmt(
+        &mut self,
+        flow: &mut Flow,
+        keyword: Span,
+        scrutinee: &Expr,
+        arms: &[MatchArm],
+        result: &Ty,
+    ) {
         let file = flow.file;
         let ty = self.expr(flow, scrutinee, None);
         let enum_id = match ty {
@@ -1321,7 +1533,10 @@ impl<'a> Checker<'a> {
                     Diagnostic::new(
                         Code::TypeMismatch,
                         at(file, scrutinee.span),
-                        format!("`match` needs an enum value, but this is `{}`", self.ty_name(&other)),
+                        format!(
+                            "`match` needs an enum value, but this is `{}`",
+                            self.ty_name(&other)
+                        ),
                     )
                     .with_label("not an enum")
                     .with_help("use `if` for other conditions"),
@@ -1357,7 +1572,8 @@ impl<'a> Checker<'a> {
                     }
                     None => {
                         arm_useful = true;
-                        let candidates: Vec<String> = variants.iter().map(|&v| self.def_name(v)).collect();
+                        let candidates: Vec<String> =
+                            variants.iter().map(|&v| self.def_name(v)).collect();
                         let enum_name = self.def_name(enum_id);
                         let mut diagnostic = Diagnostic::new(
                             Code::UnknownName,
@@ -1365,12 +1581,19 @@ impl<'a> Checker<'a> {
                             format!("enum `{enum_name}` has no variant `{}`", pattern.name),
                         )
                         .with_label("unknown variant");
-                        if let Some(best) = suggest::closest(&pattern.name, candidates.iter().map(String::as_str)) {
+                        if let Some(best) =
+                            suggest::closest(&pattern.name, candidates.iter().map(String::as_str))
+                        {
                             diagnostic = diagnostic
                                 .with_help(format!("did you mean `{best}`?"))
-                                .with_suggestion(at(file, pattern.span), best, format!("use `{best}`"));
+                                .with_suggestion(
+                                    at(file, pattern.span),
+                                    best,
+                                    format!("use `{best}`"),
+                                );
                         } else {
-                            diagnostic = diagnostic.with_help(format!("its variants are {}", backticked(&candidates)));
+                            diagnostic = diagnostic
+                                .with_help(format!("its variants are {}", backticked(&candidates)));
                         }
                         self.emit(diagnostic);
                     }
@@ -1385,7 +1608,8 @@ impl<'a> Checker<'a> {
                 .with_label("already covered by earlier arms")
                 .with_help("remove it, or merge its steps into the earlier arm");
                 if let Some(wildcard) = wildcard {
-                    diagnostic = diagnostic.with_secondary(at(file, wildcard), "`_` above matches everything");
+                    diagnostic = diagnostic
+                        .with_secondary(at(file, wildcard), "`_` above matches everything");
                 }
                 self.emit(diagnostic);
             }
@@ -1400,16 +1624,26 @@ impl<'a> Checker<'a> {
             if !missing.is_empty() {
                 let enum_name = self.def_name(enum_id);
                 let arms_text: String = missing.iter().map(|m| format!("{m} => {{ }}\n")).collect();
-                let insert_at = arms.last().map_or(keyword, |arm| Span { start: arm.span.end, end: arm.span.end });
+                let insert_at = arms.last().map_or(keyword, |arm| Span {
+                    start: arm.span.end,
+                    end: arm.span.end,
+                });
                 self.emit(
                     Diagnostic::new(
                         Code::NonExhaustiveMatch,
                         at(file, keyword),
-                        format!("`match` on `{enum_name}` does not cover {}", backticked(&missing)),
+                        format!(
+                            "`match` on `{enum_name}` does not cover {}",
+                            backticked(&missing)
+                        ),
                     )
                     .with_label(format!("missing {}", backticked(&missing)))
                     .with_help("add an arm for each missing variant, or `_ => { ... }`")
-                    .with_suggestion(at(file, insert_at), format!("\n{arms_text}"), "add the missing arms"),
+                    .with_suggestion(
+                        at(file, insert_at),
+                        format!("\n{arms_text}"),
+                        "add the missing arms",
+                    ),
                 );
             }
         }
@@ -1424,7 +1658,11 @@ impl<'a> Checker<'a> {
             return;
         };
         let is_this = self.def(id).is_some_and(|d| d.span == span);
-        let id = if is_this { id } else { self.find_step_def(flow, span).unwrap_or(id) };
+        let id = if is_this {
+            id
+        } else {
+            self.find_step_def(flow, span).unwrap_or(id)
+        };
         self.reference(file, step.name.span, id);
         if let Some(instruction) = &step.instruction {
             self.expr(flow, instruction, Some(&Ty::Text));
@@ -1460,12 +1698,22 @@ impl<'a> Checker<'a> {
                     performer = Some(by);
                     self.performer(flow, &step.name, order, by);
                 }
-                StepClauseKind::Within { duration, calendar, since } => {
+                StepClauseKind::Within {
+                    duration,
+                    calendar,
+                    since,
+                } => {
                     let ty = self.expr(flow, duration, Some(&Ty::Duration));
                     let ok = self.expect_deadline_duration(file, duration, &ty, "`within`");
                     if let Some(calendar) = calendar {
                         if self
-                            .resolve_kind(file, calendar, &[DefKind::Calendar], "calendar", Code::UnknownName)
+                            .resolve_kind(
+                                file,
+                                calendar,
+                                &[DefKind::Calendar],
+                                "calendar",
+                                Code::UnknownName,
+                            )
                             .is_some()
                         {
                             within_calendar = Some(calendar.name.clone());
@@ -1503,7 +1751,10 @@ impl<'a> Checker<'a> {
                             let mut diagnostic = Diagnostic::new(
                                 Code::DeadlineNotTime,
                                 at(file, time.span),
-                                format!("`due` needs a time or a date, but this is `{}`", self.ty_name(&other)),
+                                format!(
+                                    "`due` needs a time or a date, but this is `{}`",
+                                    self.ty_name(&other)
+                                ),
                             )
                             .with_label("not a point in time");
                             if other == Ty::Duration {
@@ -1522,7 +1773,13 @@ impl<'a> Checker<'a> {
                     self.signal_ref(file, until);
                 }
                 StepClauseKind::OnlyDuring(calendar) => {
-                    self.resolve_kind(file, calendar, &[DefKind::Calendar], "calendar", Code::UnknownName);
+                    self.resolve_kind(
+                        file,
+                        calendar,
+                        &[DefKind::Calendar],
+                        "calendar",
+                        Code::UnknownName,
+                    );
                 }
                 StepClauseKind::Skippable => {}
             }
@@ -1538,8 +1795,10 @@ impl<'a> Checker<'a> {
                 .with_help("add a `by` clause, e.g. `by Agent`"),
             );
         }
-        if let (Some((after_s, after_since, after_span)), Some((within_s, within_since, within_span, business))) =
-            (&after, &within)
+        if let (
+            Some((after_s, after_since, after_span)),
+            Some((within_s, within_since, within_span, business)),
+        ) = (&after, &within)
         {
             if after_since == within_since && !business && after_s >= within_s {
                 self.emit(
@@ -1609,7 +1868,10 @@ impl<'a> Checker<'a> {
                 Some(step) => format!("step `{step}` completes"),
                 None => "the step opens".to_string(),
             };
-            words.push(format!("not before {} after {anchor}", literal::describe_duration(*seconds)));
+            words.push(format!(
+                "not before {} after {anchor}",
+                literal::describe_duration(*seconds)
+            ));
         }
         if !ladder_words.is_empty() {
             words.push(format!("on breach: {}", ladder_words.join(", then ")));
@@ -1627,7 +1889,9 @@ impl<'a> Checker<'a> {
     }
 
     fn source_text(&self, file: FileId, span: Span) -> String {
-        self.file(file).map(|f| f.source.slice(span).to_string()).unwrap_or_default()
+        self.file(file)
+            .map(|f| f.source.slice(span).to_string())
+            .unwrap_or_default()
     }
 
     fn performer_words(&self, by: &Performer) -> String {
@@ -1636,7 +1900,8 @@ impl<'a> Checker<'a> {
                 if skills.is_empty() {
                     format!("a `{}`", role.name)
                 } else {
-                    let skills: Vec<String> = skills.iter().map(|s| format!("`{}`", s.name)).collect();
+                    let skills: Vec<String> =
+                        skills.iter().map(|s| format!("`{}`", s.name)).collect();
                     format!("a `{}` with skill {}", role.name, skills.join(" and "))
                 }
             }
@@ -1676,8 +1941,10 @@ impl<'a> Checker<'a> {
             }
         }
         if let Some(other) = &by.other_than {
-            if self.four_eyes_target(flow, step, order, other, "someone other than") {
-                if same_as.as_deref() == Some(other.name.as_str()) {
+            if self.four_eyes_target(flow, step, order, other, "someone other than")
+                && same_as.as_deref() == Some(other.name.as_str())
+            {
+                {
                     self.emit(
                         Diagnostic::new(
                             Code::FourEyesUnsatisfiable,
@@ -1696,7 +1963,14 @@ impl<'a> Checker<'a> {
     }
 
     /// Checks a step named in a performer rule; true if it is a valid earlier step.
-    fn four_eyes_target(&mut self, flow: &Flow, step: &Ident, order: usize, other: &Ident, rule: &str) -> bool {
+    fn four_eyes_target(
+        &mut self,
+        flow: &Flow,
+        step: &Ident,
+        order: usize,
+        other: &Ident,
+        rule: &str,
+    ) -> bool {
         let file = flow.file;
         if other.name == step.name {
             self.emit(
@@ -1719,7 +1993,10 @@ impl<'a> Checker<'a> {
                         Diagnostic::new(
                             Code::FourEyesUnknownStep,
                             at(file, other.span),
-                            format!("step `{}` comes after `{}`, so its performer is not known yet", other.name, step.name),
+                            format!(
+                                "step `{}` comes after `{}`, so its performer is not known yet",
+                                other.name, step.name
+                            ),
                         )
                         .with_label("a later step")
                         .with_help("refer to a step that runs before this one"),
@@ -1747,7 +2024,10 @@ impl<'a> Checker<'a> {
                         Diagnostic::new(
                             Code::UnknownName,
                             at(file, name.span),
-                            format!("cannot {what} step `{}`: it does not run before this step", name.name),
+                            format!(
+                                "cannot {what} step `{}`: it does not run before this step",
+                                name.name
+                            ),
                         )
                         .with_label("not an earlier step")
                         .with_help("name a step that completes before this one opens"),
@@ -1781,7 +2061,10 @@ impl<'a> Checker<'a> {
                         format!("`{}` is a {kind}, not a signal", name.name),
                     )
                     .with_label("not a signal")
-                    .with_help(format!("declare the signal: `signal {} {{ ... }}`", name.name)),
+                    .with_help(format!(
+                        "declare the signal: `signal {} {{ ... }}`",
+                        name.name
+                    )),
                 );
                 None
             }
@@ -1800,7 +2083,8 @@ impl<'a> Checker<'a> {
                             .with_suggestion(at(file, name.span), best, format!("use `{best}`"));
                     }
                     None => {
-                        diagnostic = diagnostic.with_help(format!("declare it: `signal {}`", name.name));
+                        diagnostic =
+                            diagnostic.with_help(format!("declare it: `signal {}`", name.name));
                     }
                 }
                 self.emit(diagnostic);
@@ -1881,13 +2165,18 @@ impl<'a> Checker<'a> {
                 let mut diagnostic = Diagnostic::new(
                     Code::DeadlineNotTime,
                     at(file, expr.span),
-                    format!("{what} needs a duration such as `4h`, but this is `{}`", self.ty_name(other)),
+                    format!(
+                        "{what} needs a duration such as `4h`, but this is `{}`",
+                        self.ty_name(other)
+                    ),
                 )
                 .with_label("not a duration");
                 if matches!(other, Ty::Time | Ty::Date) {
-                    diagnostic = diagnostic.with_help("for a fixed point in time, use `due` instead");
+                    diagnostic =
+                        diagnostic.with_help("for a fixed point in time, use `due` instead");
                 } else if *other == Ty::Int {
-                    diagnostic = diagnostic.with_help("add a unit: `s`, `m`, `h`, `d` or `w`, e.g. `4h`");
+                    diagnostic =
+                        diagnostic.with_help("add a unit: `s`, `m`, `h`, `d` or `w`, e.g. `4h`");
                 }
                 self.emit(diagnostic);
                 false
@@ -1924,10 +2213,12 @@ impl<'a> Checker<'a> {
         .with_label(format!("this is `{actual_name}`"));
         if let Ty::Optional(inner) = actual {
             if self.compatible(expected, inner) {
-                diagnostic = diagnostic.with_help("this may be empty: give a default with `?? value`");
+                diagnostic =
+                    diagnostic.with_help("this may be empty: give a default with `?? value`");
             }
         } else if *expected == Ty::Text && matches!(actual, Ty::Int | Ty::Duration | Ty::Time) {
-            diagnostic = diagnostic.with_help("put the value in a text with interpolation: \"{value}\"");
+            diagnostic =
+                diagnostic.with_help("put the value in a text with interpolation: \"{value}\"");
         }
         self.emit(diagnostic);
         false
@@ -1947,7 +2238,16 @@ impl<'a> Checker<'a> {
         let mut names: Vec<String> = flow.locals.iter().map(|(n, _)| n.clone()).collect();
         names.extend(flow.steps.keys().cloned());
         names.extend(self.global_names(flow.file, |k| {
-            matches!(k, DefKind::Role | DefKind::Enum | DefKind::Calendar | DefKind::Procedure | DefKind::Action | DefKind::Record | DefKind::Signal)
+            matches!(
+                k,
+                DefKind::Role
+                    | DefKind::Enum
+                    | DefKind::Calendar
+                    | DefKind::Procedure
+                    | DefKind::Action
+                    | DefKind::Record
+                    | DefKind::Signal
+            )
         }));
         names
     }
@@ -1961,7 +2261,9 @@ impl<'a> Checker<'a> {
         };
         self.reference(file, name.span, id);
         match self.def_kind(id) {
-            Some(DefKind::Param | DefKind::Local) => self.def(id).map(|d| d.ty.clone()).unwrap_or(Ty::Error),
+            Some(DefKind::Param | DefKind::Local) => {
+                self.def(id).map(|d| d.ty.clone()).unwrap_or(Ty::Error)
+            }
             Some(DefKind::Step) => Ty::Step(id),
             Some(DefKind::Role) => Ty::Role,
             Some(DefKind::Calendar) => Ty::Calendar(id),
@@ -1975,8 +2277,12 @@ impl<'a> Checker<'a> {
                     )
                     .with_label("not a value")
                     .with_help(match kind {
-                        DefKind::Procedure | DefKind::Action => format!("call it: `{}(...)`", name.name),
-                        DefKind::Record | DefKind::Signal => format!("build one: `{} {{ field: value }}`", name.name),
+                        DefKind::Procedure | DefKind::Action => {
+                            format!("call it: `{}(...)`", name.name)
+                        }
+                        DefKind::Record | DefKind::Signal => {
+                            format!("build one: `{} {{ field: value }}`", name.name)
+                        }
                         _ => "use a variable, parameter or step here".to_string(),
                     }),
                 );
@@ -1988,7 +2294,11 @@ impl<'a> Checker<'a> {
 
     fn field_ty(&mut self, flow: &Flow, base: &Ty, name: &Ident, in_text: bool) -> Ty {
         let file = flow.file;
-        let unknown_code = if in_text { Code::UnknownInterpolation } else { Code::UnknownField };
+        let unknown_code = if in_text {
+            Code::UnknownInterpolation
+        } else {
+            Code::UnknownField
+        };
         let (owner, extra): (Option<DefId>, Vec<(&str, Ty)>) = match base {
             Ty::Error => return Ty::Error,
             Ty::Named(id) if self.def_kind(*id) != Some(DefKind::Enum) => (Some(*id), Vec::new()),
@@ -2000,7 +2310,11 @@ impl<'a> Checker<'a> {
                     Diagnostic::new(
                         Code::TypeMismatch,
                         at(file, name.span),
-                        format!("`{}` may be empty, so `.{}` cannot be read directly", self.ty_name(inner), name.name),
+                        format!(
+                            "`{}` may be empty, so `.{}` cannot be read directly",
+                            self.ty_name(inner),
+                            name.name
+                        ),
                     )
                     .with_label("on an optional value")
                     .with_help("give a default first: `(value ?? default).field`"),
@@ -2012,14 +2326,20 @@ impl<'a> Checker<'a> {
                     Diagnostic::new(
                         unknown_code,
                         at(file, name.span),
-                        format!("`{}` has no fields, so `.{}` does not exist", self.ty_name(other), name.name),
+                        format!(
+                            "`{}` has no fields, so `.{}` does not exist",
+                            self.ty_name(other),
+                            name.name
+                        ),
                     )
                     .with_label("no such field"),
                 );
                 return Ty::Error;
             }
         };
-        let members: Vec<DefId> = owner.and_then(|o| self.out.members.get(&o).cloned()).unwrap_or_default();
+        let members: Vec<DefId> = owner
+            .and_then(|o| self.out.members.get(&o).cloned())
+            .unwrap_or_default();
         if let Some(&member) = members.iter().find(|&&m| self.def_name(m) == name.name) {
             self.reference(file, name.span, member);
             return self.def(member).map(|d| d.ty.clone()).unwrap_or(Ty::Error);
@@ -2034,7 +2354,13 @@ impl<'a> Checker<'a> {
             Ty::EnumType(id) => format!("enum `{}`", self.def_name(*id)),
             other => format!("`{}`", self.ty_name(other)),
         };
-        let what = if matches!(base, Ty::EnumType(_)) { "variant" } else if matches!(base, Ty::Step(_)) { "output" } else { "field" };
+        let what = if matches!(base, Ty::EnumType(_)) {
+            "variant"
+        } else if matches!(base, Ty::Step(_)) {
+            "output"
+        } else {
+            "field"
+        };
         let mut diagnostic = Diagnostic::new(
             unknown_code,
             at(file, name.span),
@@ -2076,7 +2402,13 @@ impl<'a> Checker<'a> {
                 Some(_) => self.name_ty(flow, first),
                 None => {
                     let candidates = self.value_candidates(flow);
-                    self.unknown(Code::UnknownInterpolation, flow.file, first, "name", &candidates);
+                    self.unknown(
+                        Code::UnknownInterpolation,
+                        flow.file,
+                        first,
+                        "name",
+                        &candidates,
+                    );
                     Ty::Error
                 }
             };
@@ -2089,7 +2421,9 @@ impl<'a> Checker<'a> {
     fn expr(&mut self, flow: &mut Flow, expr: &Expr, expected: Option<&Ty>) -> Ty {
         // Nesting is bounded by the lexer and parser, but deeply nested (accepted) expressions can still need more
         // stack than a small thread has: grow it on demand.
-        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || self.expr_inner(flow, expr, expected))
+        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || {
+            self.expr_inner(flow, expr, expected)
+        })
     }
 
     fn expr_inner(&mut self, flow: &mut Flow, expr: &Expr, expected: Option<&Ty>) -> Ty {
@@ -2209,7 +2543,13 @@ impl<'a> Checker<'a> {
 
     fn record_literal(&mut self, flow: &mut Flow, name: &Ident, fields: &[FieldInit]) -> Ty {
         let file = flow.file;
-        let Some(id) = self.resolve_kind(file, name, &[DefKind::Record, DefKind::Signal], "record", Code::UnknownName) else {
+        let Some(id) = self.resolve_kind(
+            file,
+            name,
+            &[DefKind::Record, DefKind::Signal],
+            "record",
+            Code::UnknownName,
+        ) else {
             for field in fields {
                 self.expr(flow, &field.value, None);
             }
@@ -2225,7 +2565,10 @@ impl<'a> Checker<'a> {
         let members: Vec<DefId> = self.out.members.get(&owner).cloned().unwrap_or_default();
         let mut given: HashSet<String> = HashSet::default();
         for field in fields {
-            match members.iter().find(|&&m| self.def_name(m) == field.name.name) {
+            match members
+                .iter()
+                .find(|&&m| self.def_name(m) == field.name.name)
+            {
                 Some(&member) => {
                     self.reference(file, field.name.span, member);
                     let expected = self.def(member).map(|d| d.ty.clone()).unwrap_or(Ty::Error);
@@ -2233,24 +2576,35 @@ impl<'a> Checker<'a> {
                     self.expect_ty(file, field.value.span, &expected, &ty);
                     if !given.insert(field.name.name.clone()) {
                         self.emit(
-                            Diagnostic::new(Code::DuplicateDefinition, at(file, field.name.span), format!("field `{}` is given twice", field.name.name))
-                                .with_label("given again"),
+                            Diagnostic::new(
+                                Code::DuplicateDefinition,
+                                at(file, field.name.span),
+                                format!("field `{}` is given twice", field.name.name),
+                            )
+                            .with_label("given again"),
                         );
                     }
                 }
                 None => {
                     self.expr(flow, &field.value, None);
-                    let candidates: Vec<String> = members.iter().map(|&m| self.def_name(m)).collect();
+                    let candidates: Vec<String> =
+                        members.iter().map(|&m| self.def_name(m)).collect();
                     let mut diagnostic = Diagnostic::new(
                         Code::UnknownField,
                         at(file, field.name.span),
                         format!("`{}` has no field `{}`", name.name, field.name.name),
                     )
                     .with_label("unknown field");
-                    if let Some(best) = suggest::closest(&field.name.name, candidates.iter().map(String::as_str)) {
+                    if let Some(best) =
+                        suggest::closest(&field.name.name, candidates.iter().map(String::as_str))
+                    {
                         diagnostic = diagnostic
                             .with_help(format!("did you mean `{best}`?"))
-                            .with_suggestion(at(file, field.name.span), best, format!("use `{best}`"));
+                            .with_suggestion(
+                                at(file, field.name.span),
+                                best,
+                                format!("use `{best}`"),
+                            );
                     }
                     self.emit(diagnostic);
                 }
@@ -2260,7 +2614,9 @@ impl<'a> Checker<'a> {
             .iter()
             .filter(|&&m| {
                 let def = self.def(m);
-                def.is_some_and(|d| !given.contains(&d.name) && !matches!(d.ty, Ty::Optional(_) | Ty::Error))
+                def.is_some_and(|d| {
+                    !given.contains(&d.name) && !matches!(d.ty, Ty::Optional(_) | Ty::Error)
+                })
             })
             .map(|&m| self.def_name(m))
             .collect();
@@ -2277,13 +2633,27 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn binary(&mut self, flow: &mut Flow, expr: &Expr, op: BinaryOp, left: &Expr, right: &Expr) -> Ty {
+    fn binary(
+        &mut self,
+        flow: &mut Flow,
+        expr: &Expr,
+        op: BinaryOp,
+        left: &Expr,
+        right: &Expr,
+    ) -> Ty {
         let file = flow.file;
         let l = self.expr(flow, left, None);
         let r = self.expr(flow, right, None);
         if l == Ty::Error || r == Ty::Error {
             return match op {
-                BinaryOp::And | BinaryOp::Or | BinaryOp::Eq | BinaryOp::NotEq | BinaryOp::Lt | BinaryOp::LtEq | BinaryOp::Gt | BinaryOp::GtEq => Ty::Bool,
+                BinaryOp::And
+                | BinaryOp::Or
+                | BinaryOp::Eq
+                | BinaryOp::NotEq
+                | BinaryOp::Lt
+                | BinaryOp::LtEq
+                | BinaryOp::Gt
+                | BinaryOp::GtEq => Ty::Bool,
                 _ => Ty::Error,
             };
         }
@@ -2297,12 +2667,18 @@ impl<'a> Checker<'a> {
                 Some(Ty::Bool)
             }
             (Lt | LtEq | Gt | GtEq, Ty::Time | Ty::Date, Ty::Time | Ty::Date) => Some(Ty::Bool),
-            (Add, Ty::Int, Ty::Int) | (Sub, Ty::Int, Ty::Int) | (Mul, Ty::Int, Ty::Int) | (Div, Ty::Int, Ty::Int) | (Rem, Ty::Int, Ty::Int) => Some(Ty::Int),
+            (Add, Ty::Int, Ty::Int)
+            | (Sub, Ty::Int, Ty::Int)
+            | (Mul, Ty::Int, Ty::Int)
+            | (Div, Ty::Int, Ty::Int)
+            | (Rem, Ty::Int, Ty::Int) => Some(Ty::Int),
             (Add | Sub, Ty::Duration, Ty::Duration) => Some(Ty::Duration),
             (Add | Sub, Ty::Time | Ty::Date, Ty::Duration) => Some(Ty::Time),
             (Add, Ty::Duration, Ty::Time | Ty::Date) => Some(Ty::Time),
             (Sub, Ty::Time | Ty::Date, Ty::Time | Ty::Date) => Some(Ty::Duration),
-            (Mul, Ty::Duration, Ty::Int) | (Mul, Ty::Int, Ty::Duration) | (Div, Ty::Duration, Ty::Int) => Some(Ty::Duration),
+            (Mul, Ty::Duration, Ty::Int)
+            | (Mul, Ty::Int, Ty::Duration)
+            | (Div, Ty::Duration, Ty::Int) => Some(Ty::Duration),
             (Add, Ty::Text, Ty::Text) => Some(Ty::Text),
             (Coalesce, Ty::Optional(inner), other) => {
                 if self.compatible(inner, other) {
@@ -2328,9 +2704,12 @@ impl<'a> Checker<'a> {
                 .with_secondary(at(file, left.span), format!("this is `{l_name}`"))
                 .with_secondary(at(file, right.span), format!("this is `{r_name}`"));
                 if op == Coalesce {
-                    diagnostic = diagnostic.with_help("`??` gives a default for an optional (`T?`) value");
+                    diagnostic =
+                        diagnostic.with_help("`??` gives a default for an optional (`T?`) value");
                 } else if let (Ty::Optional(_), _) | (_, Ty::Optional(_)) = (&l, &r) {
-                    diagnostic = diagnostic.with_help("an optional value may be empty: give a default with `?? value`");
+                    diagnostic = diagnostic.with_help(
+                        "an optional value may be empty: give a default with `?? value`",
+                    );
                 }
                 self.emit(diagnostic);
                 match op {
@@ -2350,8 +2729,12 @@ impl<'a> Checker<'a> {
             }
             if ty != Ty::Error {
                 self.emit(
-                    Diagnostic::new(Code::WrongKind, at(file, callee.span), "only procedures and actions can be called")
-                        .with_label("not callable"),
+                    Diagnostic::new(
+                        Code::WrongKind,
+                        at(file, callee.span),
+                        "only procedures and actions can be called",
+                    )
+                    .with_label("not callable"),
                 );
             }
             return Ty::Error;
@@ -2360,8 +2743,15 @@ impl<'a> Checker<'a> {
             for arg in args {
                 self.expr(flow, arg, None);
             }
-            let candidates = self.global_names(file, |k| matches!(k, DefKind::Procedure | DefKind::Action));
-            self.unknown(Code::UnknownName, file, name, "procedure or action", &candidates);
+            let candidates =
+                self.global_names(file, |k| matches!(k, DefKind::Procedure | DefKind::Action));
+            self.unknown(
+                Code::UnknownName,
+                file,
+                name,
+                "procedure or action",
+                &candidates,
+            );
             return Ty::Error;
         };
         self.reference(file, name.span, id);
@@ -2384,7 +2774,10 @@ impl<'a> Checker<'a> {
             return Ty::Error;
         }
         if kind == Some(DefKind::Procedure) {
-            self.calls.entry(flow.flow).or_default().push((id, at(file, name.span)));
+            self.calls
+                .entry(flow.flow)
+                .or_default()
+                .push((id, at(file, name.span)));
         }
         let signature = self.signatures.get(&id).cloned().unwrap_or_default();
         if args.len() != signature.params.len() {
@@ -2410,7 +2803,11 @@ impl<'a> Checker<'a> {
                     ),
                 )
                 .with_label("wrong number of arguments")
-                .with_help(format!("call it as `{}({})`", name.name, expected.join(", "))),
+                .with_help(format!(
+                    "call it as `{}({})`",
+                    name.name,
+                    expected.join(", ")
+                )),
             );
             return signature.result;
         }
@@ -2456,20 +2853,34 @@ impl<'a> Checker<'a> {
         for stmt in &decl.stmts {
             if !started && !matches!(stmt.kind, TestStmtKind::Start { .. } | TestStmtKind::Error) {
                 self.emit(
-                    Diagnostic::new(Code::Misplaced, at(file, stmt.span), "a test must `start` a process first")
-                        .with_label("nothing is running yet")
-                        .with_help("begin the test with `start process_name(input)`"),
+                    Diagnostic::new(
+                        Code::Misplaced,
+                        at(file, stmt.span),
+                        "a test must `start` a process first",
+                    )
+                    .with_label("nothing is running yet")
+                    .with_help("begin the test with `start process_name(input)`"),
                 );
                 started = true;
             }
             match &stmt.kind {
                 TestStmtKind::Error => {}
-                TestStmtKind::Start { process: name, args, at: time } => {
+                TestStmtKind::Start {
+                    process: name,
+                    args,
+                    at: time,
+                } => {
                     if started && process.is_some() {
                         self.misplaced(file, stmt.span, "a test starts one process");
                     }
                     started = true;
-                    process = self.resolve_kind(file, name, &[DefKind::Process], "process", Code::UnknownName);
+                    process = self.resolve_kind(
+                        file,
+                        name,
+                        &[DefKind::Process],
+                        "process",
+                        Code::UnknownName,
+                    );
                     if let Some(id) = process {
                         // Make the steps of the process and of the procedures it calls visible to the test.
                         for step in self.reachable_steps(id) {
@@ -2490,7 +2901,13 @@ impl<'a> Checker<'a> {
                                 Diagnostic::new(
                                     Code::WrongArguments,
                                     at(file, name.span),
-                                    format!("process `{}` takes {} input(s), but {} {} given", name.name, signature.params.len(), args.len(), if args.len() == 1 { "was" } else { "were" }),
+                                    format!(
+                                        "process `{}` takes {} input(s), but {} {} given",
+                                        name.name,
+                                        signature.params.len(),
+                                        args.len(),
+                                        if args.len() == 1 { "was" } else { "were" }
+                                    ),
                                 )
                                 .with_label("wrong number of inputs"),
                             );
@@ -2510,7 +2927,12 @@ impl<'a> Checker<'a> {
                         self.role_ref(file, role, Code::UnknownName);
                     }
                     if let Some(step) = step {
-                        self.record_fields_outputs(&mut flow, step, &completion.step, &completion.outputs);
+                        self.record_fields_outputs(
+                            &mut flow,
+                            step,
+                            &completion.step,
+                            &completion.outputs,
+                        );
                     } else {
                         for output in &completion.outputs {
                             self.expr(&mut flow, &output.value, None);
@@ -2569,7 +2991,13 @@ impl<'a> Checker<'a> {
         self.expect_ty(flow.file, time.span, &Ty::Time, &ty);
     }
 
-    fn record_fields_outputs(&mut self, flow: &mut Flow, step: DefId, name: &Ident, outputs: &[FieldInit]) {
+    fn record_fields_outputs(
+        &mut self,
+        flow: &mut Flow,
+        step: DefId,
+        name: &Ident,
+        outputs: &[FieldInit],
+    ) {
         self.record_fields(flow, step, name, outputs);
     }
 
@@ -2623,13 +3051,20 @@ impl<'a> Checker<'a> {
             let mut visited: HashSet<DefId> = HashSet::default();
             visited.insert(start);
             while let Some((node, index)) = stack.pop() {
-                let callees: Vec<DefId> = self.calls.get(&node).map(|c| c.iter().map(|(d, _)| *d).collect()).unwrap_or_default();
+                let callees: Vec<DefId> = self
+                    .calls
+                    .get(&node)
+                    .map(|c| c.iter().map(|(d, _)| *d).collect())
+                    .unwrap_or_default();
                 match callees.get(index) {
                     Some(&next) => {
                         stack.push((node, index + 1));
                         if next == start {
                             if reported.insert(start) {
-                                let cycle: Vec<String> = path.iter().map(|&p| format!("`{}`", self.def_name(p))).collect();
+                                let cycle: Vec<String> = path
+                                    .iter()
+                                    .map(|&p| format!("`{}`", self.def_name(p)))
+                                    .collect();
                                 let name = self.def_name(start);
                                 if let Some(def) = self.def(start) {
                                     let site = at(def.file, def.name_span);
@@ -2667,7 +3102,9 @@ impl<'a> Checker<'a> {
         let mut diagnostics = Vec::new();
         for (index, def) in self.out.defs.iter().enumerate() {
             let id = DefId(u32::try_from(index).unwrap_or(u32::MAX));
-            if self.used.contains(&id) || self.files.get(def.file.0 as usize).is_none_or(|f| f.is_std) {
+            if self.used.contains(&id)
+                || self.files.get(def.file.0 as usize).is_none_or(|f| f.is_std)
+            {
                 continue;
             }
             let (code, word) = match def.kind {
@@ -2679,9 +3116,13 @@ impl<'a> Checker<'a> {
                 _ => continue,
             };
             diagnostics.push(
-                Diagnostic::new(code, at(def.file, def.name_span), format!("{word} `{}` is never used", def.name))
-                    .with_label("unused")
-                    .with_help("use it, or remove it if it is no longer needed"),
+                Diagnostic::new(
+                    code,
+                    at(def.file, def.name_span),
+                    format!("{word} `{}` is never used", def.name),
+                )
+                .with_label("unused")
+                .with_help("use it, or remove it if it is no longer needed"),
             );
         }
         self.out.diagnostics.extend(diagnostics);
@@ -2744,8 +3185,13 @@ fn valid_zone(zone: &str) -> bool {
         && !rest.is_empty()
         && rest.iter().all(|part| {
             !part.is_empty()
-                && part.chars().next().is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-                && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
+                && part
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
         })
 }
 

@@ -94,7 +94,10 @@ impl Code {
     /// Looks a code up by its text (`P0007`, case-insensitive).
     pub fn parse(text: &str) -> Option<Code> {
         let upper = text.trim().to_ascii_uppercase();
-        ALL_CODES.iter().copied().find(|code| code.info().name == upper)
+        ALL_CODES
+            .iter()
+            .copied()
+            .find(|code| code.info().name == upper)
     }
 
     /// The code's text.

@@ -576,7 +576,11 @@ mod tests {
     use super::*;
 
     fn kinds(text: &str) -> Vec<Token<'_>> {
-        lex(FileId(0), text).tokens.into_iter().map(|(t, _)| t).collect()
+        lex(FileId(0), text)
+            .tokens
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect()
     }
 
     #[test]
@@ -597,7 +601,10 @@ mod tests {
 
     #[test]
     fn comments_are_trivia_and_docs_attach_to_next_token() {
-        let lexed = lex(FileId(0), "/// Answers first.\n/// Second line.\nrole Agent // tail\n");
+        let lexed = lex(
+            FileId(0),
+            "/// Answers first.\n/// Second line.\nrole Agent // tail\n",
+        );
         assert_eq!(lexed.tokens.len(), 2);
         assert_eq!(lexed.trivia.len(), 3);
         assert_eq!(lexed.doc_at(36), Some("Answers first.\nSecond line."));

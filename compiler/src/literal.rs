@@ -66,7 +66,8 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 }
 
 fn number(text: &str, what: &str) -> Result<i64, String> {
-    text.parse::<i64>().map_err(|_| format!("invalid {what} `{text}`"))
+    text.parse::<i64>()
+        .map_err(|_| format!("invalid {what} `{text}`"))
 }
 
 /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
@@ -83,7 +84,8 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 /// A date literal (`2026-12-25`) as days since 1970-01-01.
 pub fn date_days(text: &str) -> Result<i64, String> {
     let mut parts = text.split('-');
-    let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(y), Some(m), Some(d), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(format!("invalid date `{text}`"));
     };
@@ -92,7 +94,9 @@ pub fn date_days(text: &str) -> Result<i64, String> {
         return Err(format!("month {month} does not exist in `{text}`"));
     }
     if day < 1 || day > days_in_month(year, month) {
-        return Err(format!("day {day} does not exist in month {month} of {year}"));
+        return Err(format!(
+            "day {day} does not exist in month {month} of {year}"
+        ));
     }
     Ok(days_from_civil(year, month, day))
 }

@@ -74,11 +74,12 @@ impl DefKind {
 }
 
 /// A type of the language.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Ty {
     /// The type of something that already has an error (compatible with everything, so errors do not cascade).
     Error,
     /// No value (a procedure without a result).
+    #[default]
     Unit,
     /// `Text`
     Text,

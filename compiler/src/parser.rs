@@ -308,7 +308,9 @@ fn split_path(inner: &str, start: u32, closed: bool) -> Vec<Ident> {
             .chars()
             .next()
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && trimmed.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            && trimmed
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !is_ident {
             valid = false;
         }
@@ -621,7 +623,9 @@ where
             if rest.len() > MAX_CHAIN {
                 emitter.emit(E::custom(
                     e.span(),
-                    format!("{TOO_LONG}an expression with more than {MAX_CHAIN} operators in a row"),
+                    format!(
+                        "{TOO_LONG}an expression with more than {MAX_CHAIN} operators in a row"
+                    ),
                 ));
                 return Expr {
                     kind: ExprKind::Error,
@@ -707,7 +711,9 @@ where
         .to(fallback)
 }
 
-fn block_of<'t, 's: 't, I, E, P, O>(item: P) -> impl Parser<'t, I, (Vec<O>, Span), extra::Err<E>> + Clone
+fn block_of<'t, 's: 't, I, E, P, O>(
+    item: P,
+) -> impl Parser<'t, I, (Vec<O>, Span), extra::Err<E>> + Clone
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
     E: ParseError<'t, 's, I>,
@@ -719,7 +725,9 @@ where
         .map_with(|items, e| (items, span_of(e.span())))
 }
 
-fn performer<'t, 's: 't, I, E>(head: ExprParser<'t, 's, I, E>) -> impl Parser<'t, I, Performer, extra::Err<E>> + Clone
+fn performer<'t, 's: 't, I, E>(
+    head: ExprParser<'t, 's, I, E>,
+) -> impl Parser<'t, I, Performer, extra::Err<E>> + Clone
 where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
     E: ParseError<'t, 's, I>,
@@ -787,7 +795,9 @@ where
         .ignore_then(head.clone())
         .then(since)
         .map(|(duration, since)| StepClauseKind::After { duration, since });
-    let due = just(Token::Due).ignore_then(head.clone()).map(StepClauseKind::Due);
+    let due = just(Token::Due)
+        .ignore_then(head.clone())
+        .map(StepClauseKind::Due);
     let stage_action = choice((
         just(Token::Notify)
             .ignore_then(ident())
@@ -1003,20 +1013,24 @@ where
             .then(max)
             .then(block.clone())
             .then(until)
-            .map(|((((keyword, interval), max), body), until)| StmtKind::Every {
-                keyword,
-                interval,
-                max,
-                body,
-                until,
-            });
+            .map(
+                |((((keyword, interval), max), body), until)| StmtKind::Every {
+                    keyword,
+                    interval,
+                    max,
+                    body,
+                    until,
+                },
+            );
         let wait = just(Token::Wait).ignore_then(
             kw("until")
                 .ignore_then(head.clone())
                 .map(StmtKind::WaitUntil)
                 .or(head.clone().map(StmtKind::WaitFor)),
         );
-        let cancel = just(Token::Cancel).ignore_then(ident()).map(StmtKind::Cancel);
+        let cancel = just(Token::Cancel)
+            .ignore_then(ident())
+            .map(StmtKind::Cancel);
         let notify = just(Token::Notify)
             .ignore_then(ident())
             .then(text_literal().or_not())
@@ -1032,7 +1046,9 @@ where
             .rewind()
             .ignore_then(full.clone())
             .or_not();
-        let fail = just(Token::Fail).ignore_then(full.clone()).map(StmtKind::Fail);
+        let fail = just(Token::Fail)
+            .ignore_then(full.clone())
+            .map(StmtKind::Fail);
         let complete = just(Token::Complete)
             .ignore_then(value_after.clone())
             .map(StmtKind::Complete);
@@ -1059,21 +1075,20 @@ where
             )
             .to(StmtKind::Error);
         let stmt = choice((
-            misspelled,
-            let_, step, if_, match_, parallel, first, for_each, repeat, every, wait, cancel, notify,
-            fail, complete, return_, expr_stmt,
+            misspelled, let_, step, if_, match_, parallel, first, for_each, repeat, every, wait,
+            cancel, notify, fail, complete, return_, expr_stmt,
         ))
         .map_with(|kind, e| Stmt {
             kind,
             span: span_of(e.span()),
         })
         .labelled("a statement")
-        .recover_with(via_parser(recovery(is_stmt_start, StmtKind::Error).map_with(
-            |kind, e| Stmt {
+        .recover_with(via_parser(
+            recovery(is_stmt_start, StmtKind::Error).map_with(|kind, e| Stmt {
                 kind,
                 span: span_of(e.span()),
-            },
-        )));
+            }),
+        ));
         block_of(stmt)
     })
     .map(|(stmts, span)| Block { stmts, span })
@@ -1103,7 +1118,12 @@ where
     let actor = just(Token::By)
         .ignore_then(text_literal())
         .then_ignore(kw("as"))
-        .then(ident().separated_by(just(Token::Comma)).at_least(1).collect::<Vec<_>>())
+        .then(
+            ident()
+                .separated_by(just(Token::Comma))
+                .at_least(1)
+                .collect::<Vec<_>>(),
+        )
         .map(|(id, roles)| Actor { id, roles });
     let completion = just(Token::Complete)
         .ignore_then(ident())
@@ -1169,23 +1189,27 @@ where
     let is_test_start: fn(&Token<'_>) -> bool = |t| {
         matches!(
             t,
-            Token::Complete
-                | Token::Signal
-                | Token::Ident("start" | "advance" | "expect")
+            Token::Complete | Token::Signal | Token::Ident("start" | "advance" | "expect")
         )
     };
-    choice((start, completion.map(TestStmtKind::Complete), signal, advance, expect))
-        .map_with(|kind, e| TestStmt {
+    choice((
+        start,
+        completion.map(TestStmtKind::Complete),
+        signal,
+        advance,
+        expect,
+    ))
+    .map_with(|kind, e| TestStmt {
+        kind,
+        span: span_of(e.span()),
+    })
+    .labelled("a test statement (`start`, `complete`, `signal`, `advance`, `expect`)")
+    .recover_with(via_parser(
+        recovery(is_test_start, TestStmtKind::Error).map_with(|kind, e| TestStmt {
             kind,
             span: span_of(e.span()),
-        })
-        .labelled("a test statement (`start`, `complete`, `signal`, `advance`, `expect`)")
-        .recover_with(via_parser(recovery(is_test_start, TestStmtKind::Error).map_with(
-            |kind, e| TestStmt {
-                kind,
-                span: span_of(e.span()),
-            },
-        )))
+        }),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1217,7 +1241,12 @@ where
     }));
     let use_ = just(Token::Use)
         .ignore_then(segment.clone())
-        .then(just(Token::Dot).ignore_then(segment).repeated().collect::<Vec<_>>())
+        .then(
+            just(Token::Dot)
+                .ignore_then(segment)
+                .repeated()
+                .collect::<Vec<_>>(),
+        )
         .then(
             just(Token::Dot)
                 .ignore_then(
@@ -1294,10 +1323,12 @@ where
         .at_least(1)
         .collect::<Vec<_>>();
     let calendar_entry = choice((
-        kw("zone").ignore_then(text_literal()).map(CalendarEntry::Zone),
+        kw("zone")
+            .ignore_then(text_literal())
+            .map(CalendarEntry::Zone),
         kw("hours")
             .ignore_then(days)
-            .then(clock.clone())
+            .then(clock)
             .then_ignore(just(Token::Minus))
             .then(clock)
             .map_with(|((days, from), to), e| CalendarEntry::Hours {
@@ -1356,10 +1387,14 @@ where
     }));
     let schedule_clause = choice((
         just(Token::Every)
-            .ignore_then(select! { Token::Int(x) => x }.map_with(|x: &str, e| Literal {
-                kind: LiteralKind::Int(x.to_string()),
-                span: span_of(e.span()),
-            }).or_not())
+            .ignore_then(
+                select! { Token::Int(x) => x }
+                    .map_with(|x: &str, e| Literal {
+                        kind: LiteralKind::Int(x.to_string()),
+                        span: span_of(e.span()),
+                    })
+                    .or_not(),
+            )
             .then(
                 schedule_word
                     .filter(|word: &Ident| !matches!(word.name.as_str(), "at" | "on" | "start"))
@@ -1373,10 +1408,12 @@ where
                 span: span_of(e.span()),
             }),
         kw("at")
-            .ignore_then(select! { Token::Clock(x) => x }.map_with(|x: &str, e| Literal {
-                kind: LiteralKind::Clock(x.to_string()),
-                span: span_of(e.span()),
-            }))
+            .ignore_then(
+                select! { Token::Clock(x) => x }.map_with(|x: &str, e| Literal {
+                    kind: LiteralKind::Clock(x.to_string()),
+                    span: span_of(e.span()),
+                }),
+            )
             .map(ScheduleClause::At),
         kw("on").ignore_then(ident()).map(ScheduleClause::On),
         kw("start").ignore_then(ident()).map(ScheduleClause::Start),
@@ -1406,12 +1443,12 @@ where
         span: span_of(e.span()),
     })
     .labelled("a declaration (`role`, `record`, `procedure`, `process`, …)")
-    .recover_with(via_parser(
-        recovery_top(is_item_start).map_with(|(), e| Item {
+    .recover_with(via_parser(recovery_top(is_item_start).map_with(|(), e| {
+        Item {
             kind: ItemKind::Error,
             span: span_of(e.span()),
-        }),
-    ));
+        }
+    })));
     item.repeated()
         .collect::<Vec<_>>()
         .map(|items| File { items })

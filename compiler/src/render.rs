@@ -39,7 +39,10 @@ pub fn human(files: &[SourceFile], diagnostics: &[Diagnostic], color: bool) -> S
             Severity::Error => ReportKind::Error,
             Severity::Warning => ReportKind::Warning,
         };
-        let primary = (name_of(diagnostic.at.file), clamp(diagnostic.at.file, diagnostic.at.span.range()));
+        let primary = (
+            name_of(diagnostic.at.file),
+            clamp(diagnostic.at.file, diagnostic.at.span.range()),
+        );
         let mut report = Report::build(kind, primary.clone())
             .with_config(
                 Config::default()
@@ -60,9 +63,12 @@ pub fn human(files: &[SourceFile], diagnostics: &[Diagnostic], color: bool) -> S
         }
         report = report.with_label(primary_label.with_order(0));
         for (index, label) in diagnostic.labels.iter().enumerate() {
-            let mut secondary = Label::new((name_of(label.at.file), clamp(label.at.file, label.at.span.range())))
-                .with_message(&label.message)
-                .with_order(i32::try_from(index + 1).unwrap_or(i32::MAX));
+            let mut secondary = Label::new((
+                name_of(label.at.file),
+                clamp(label.at.file, label.at.span.range()),
+            ))
+            .with_message(&label.message)
+            .with_order(i32::try_from(index + 1).unwrap_or(i32::MAX));
             if color {
                 secondary = secondary.with_color(ariadne::Color::Blue);
             }
@@ -116,7 +122,11 @@ pub fn short(files: &[SourceFile], diagnostics: &[Diagnostic]) -> String {
                     file.name,
                     position.line,
                     position.column,
-                    if diagnostic.is_error() { "error" } else { "warning" },
+                    if diagnostic.is_error() {
+                        "error"
+                    } else {
+                        "warning"
+                    },
                     diagnostic.code,
                     diagnostic.message
                 ));

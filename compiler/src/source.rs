@@ -87,7 +87,11 @@ pub struct SourceFile {
 
 impl SourceFile {
     /// A file with its display name, module path and text.
-    pub fn new(name: impl Into<String>, module: impl Into<String>, text: impl Into<String>) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        module: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Self {
         let text = text.into();
         let mut line_starts = vec![0];
         line_starts.extend(

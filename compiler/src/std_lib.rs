@@ -2,8 +2,24 @@
 
 /// `(module path, file name, text)` of every standard-library module.
 pub const STD_MODULES: &[(&str, &str, &str)] = &[
-    ("std.calendar", "std/calendar.proc", include_str!("../../std/calendar.proc")),
-    ("std.escalation", "std/escalation.proc", include_str!("../../std/escalation.proc")),
-    ("std.survey", "std/survey.proc", include_str!("../../std/survey.proc")),
-    ("std.kpi", "std/kpi.proc", include_str!("../../std/kpi.proc")),
+    (
+        "std.calendar",
+        "std/calendar.proc",
+        include_str!("../../std/calendar.proc"),
+    ),
+    (
+        "std.escalation",
+        "std/escalation.proc",
+        include_str!("../../std/escalation.proc"),
+    ),
+    (
+        "std.survey",
+        "std/survey.proc",
+        include_str!("../../std/survey.proc"),
+    ),
+    (
+        "std.kpi",
+        "std/kpi.proc",
+        include_str!("../../std/kpi.proc"),
+    ),
 ];

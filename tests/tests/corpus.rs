@@ -2,6 +2,13 @@
 //! `//~` expectations written in it. Each file under `codes/` and `recovery/` is its own package; each directory
 //! under `packages/` is one package of several files.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly on broken fixtures"
+)]
+
 use proc_compiler::ALL_CODES;
 use proc_tests::{analyze_files, compare, expectations, fixture_files, repo_root};
 use std::collections::BTreeSet;
@@ -38,7 +45,10 @@ fn multi_file_packages_report_exactly_their_annotations() {
     let root = repo_root().join("tests/corpus/packages");
     let mut failures = Vec::new();
     let mut packages = 0;
-    for entry in std::fs::read_dir(&root).expect("tests/corpus/packages exists").flatten() {
+    for entry in std::fs::read_dir(&root)
+        .expect("tests/corpus/packages exists")
+        .flatten()
+    {
         if !entry.path().is_dir() {
             continue;
         }

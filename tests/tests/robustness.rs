@@ -1,6 +1,13 @@
 //! Bad input never crashes the front end: arbitrary bytes, mutated examples, deep nesting and huge files all give
 //! diagnostics (or nothing), never a panic or a stack overflow. These run on the default 2 MiB test threads.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly on broken fixtures"
+)]
+
 use proc_compiler::{Code, SourceFile, analyze};
 use proc_tests::{fixture_files, repo_root};
 use proptest::prelude::*;
@@ -121,7 +128,10 @@ fn nesting_within_the_limit_is_accepted() {
 #[test]
 fn a_ten_megabyte_file_is_checked() {
     let examples = example_texts();
-    let unit = examples.first().cloned().unwrap_or_else(|| b"role Agent\n".to_vec());
+    let unit = examples
+        .first()
+        .cloned()
+        .unwrap_or_else(|| b"role Agent\n".to_vec());
     let mut bytes = Vec::with_capacity(10 * 1024 * 1024 + unit.len());
     while bytes.len() < 10 * 1024 * 1024 {
         bytes.extend_from_slice(&unit);
@@ -129,7 +139,11 @@ fn a_ten_megabyte_file_is_checked() {
     }
     let analysis = analyze_bytes(&bytes);
     // Repeating a file declares everything many times over: duplicates are reported, nothing crashes.
-    assert!(analysis.package_diagnostics().any(|d| d.code == Code::DuplicateDefinition));
+    assert!(
+        analysis
+            .package_diagnostics()
+            .any(|d| d.code == Code::DuplicateDefinition)
+    );
 }
 
 #[test]

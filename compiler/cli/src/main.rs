@@ -157,7 +157,11 @@ fn print_diagnostics(analysis: &Analysis, diagnostics: &[Diagnostic], format: Fo
 fn write_stdout(text: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    if stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+    if stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
         std::process::exit(0);
     }
 }
@@ -208,8 +212,8 @@ fn collect_packages(paths: &[PathBuf]) -> Result<Vec<PackageInput>, String> {
 }
 
 fn read_source(path: &Path, module: String) -> Result<SourceFile, String> {
-    let bytes =
-        std::fs::read(path).map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+    let bytes = std::fs::read(path)
+        .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
     Ok(SourceFile::from_bytes(
         path.display().to_string(),
         module,

@@ -1,0 +1,130 @@
+//! The `procc` command line: exit codes, output formats, `explain`, `--help` and `--version`.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn procc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_procc"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("procc runs")
+}
+
+fn temp_dir(name: &str, files: &[(&str, &[u8])]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("procc-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (file, text) in files {
+        let path = dir.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+const CLEAN: &[u8] = b"/// Answers first.\nrole Agent\n/// Greets.\nprocess greet() {\n  step hello { by Agent within 1h }\n}\n";
+const BROKEN: &[u8] = b"role Agent\nprocess greet() {\n  step hello { by Agnet within 1h }\n}\n";
+const WARNS: &[u8] = b"role Agent\nrole Idle\nprocess greet() {\n  step hello { by Agent }\n}\n";
+
+#[test]
+fn clean_package_exits_zero() {
+    let dir = temp_dir("clean", &[("a.proc", CLEAN)]);
+    let output = procc(&["check", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("checked 1 file: 0 errors, 0 warnings"), "{stderr}");
+}
+
+#[test]
+fn errors_exit_one_in_every_format() {
+    let dir = temp_dir("broken", &[("a.proc", BROKEN)]);
+    let path = dir.to_str().unwrap();
+    let human = procc(&["check", path]);
+    assert_eq!(human.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("[P0007] Error: unknown role `Agnet`"), "{text}");
+    assert!(text.contains("did you mean `Agent`?"), "{text}");
+
+    let short = procc(&["check", "--format", "short", path]);
+    assert_eq!(short.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&short.stdout);
+    assert!(text.contains("a.proc:3:19: error[P0007]: unknown role `Agnet`"), "{text}");
+    assert!(text.contains("a.proc:1:6: warning[P0033]: role `Agent` is never used"), "{text}");
+
+    let json = procc(&["check", "--format", "json", path]);
+    assert_eq!(json.status.code(), Some(1));
+    let lines = String::from_utf8_lossy(&json.stdout).into_owned();
+    let values: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+        .collect();
+    // The misspelt role is an error; the real role is then unused, a warning.
+    assert_eq!(values.len(), 2);
+    let value = values.iter().find(|v| v["code"] == "P0007").expect("the P0007 line");
+    assert_eq!(value["code"], "P0007");
+    assert_eq!(value["severity"], "error");
+    assert_eq!(value["location"]["line_start"], 3);
+    assert_eq!(value["location"]["column_start"], 19);
+    assert_eq!(value["location"]["byte_start"], 47);
+    assert_eq!(value["suggestions"][0]["replacement"], "Agent");
+}
+
+#[test]
+fn warnings_pass_unless_denied() {
+    let dir = temp_dir("warns", &[("a.proc", WARNS)]);
+    let path = dir.to_str().unwrap();
+    assert_eq!(procc(&["check", path]).status.code(), Some(0));
+    assert_eq!(procc(&["check", "--deny-warnings", path]).status.code(), Some(1));
+}
+
+#[test]
+fn unreadable_paths_exit_two() {
+    let output = procc(&["check", "/definitely/not/here.proc"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read"));
+    let usage = procc(&["check", "--format", "yaml"]);
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn modules_in_subdirectories_import_each_other() {
+    let dir = temp_dir(
+        "modules",
+        &[
+            ("billing/roles.proc", b"/// Bills.\nrole Biller\n"),
+            ("main.proc", b"use billing.roles.Biller\nprocess p() {\n  step s { by Biller }\n}\n"),
+        ],
+    );
+    let output = procc(&["check", dir.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));
+}
+
+#[test]
+fn explain_prints_the_explanation() {
+    let output = procc(&["explain", "p0007"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.starts_with("P0007: a name that is not declared or imported"), "{text}");
+    let list = procc(&["explain"]);
+    assert_eq!(String::from_utf8_lossy(&list.stdout).matches("  P00").count(), proc_compiler::ALL_CODES.len());
+    assert_eq!(procc(&["explain", "E0001"]).status.code(), Some(2));
+}
+
+#[test]
+fn help_and_version() {
+    for args in [&["--help"][..], &["check", "--help"], &["explain", "--help"]] {
+        let output = procc(args);
+        assert_eq!(output.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&output.stdout).contains("Usage: procc"));
+    }
+    let version = procc(&["--version"]);
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("procc 0.1.0"));
+}
