@@ -80,37 +80,7 @@ pub fn analyze(files: Vec<SourceFile>) -> Analysis {
 pub fn analyze_with_std(mut files: Vec<SourceFile>, std_files: Vec<SourceFile>) -> Analysis {
     let package_files = files.len();
     files.extend(std_files);
-    let mut diagnostics = Vec::new();
-    let mut parsed = Vec::with_capacity(files.len());
-    for (index, source) in files.iter().enumerate() {
-        let file = FileId(u32::try_from(index).unwrap_or(u32::MAX));
-        if let Some(offset) = source.invalid_utf8_at {
-            diagnostics.push(
-                Diagnostic::new(
-                    Code::NotUtf8,
-                    FileSpan {
-                        file,
-                        span: Span {
-                            start: offset,
-                            end: offset.saturating_add(1),
-                        },
-                    },
-                    "this file is not valid UTF-8",
-                )
-                .with_label("invalid byte")
-                .with_help("save the file as UTF-8 text"),
-            );
-        }
-        let lexed = lexer::lex(file, &source.text);
-        let (ast, parse_diagnostics) = parser::parse(file, source.text.len(), &lexed);
-        diagnostics.extend(lexed.diagnostics.iter().cloned());
-        diagnostics.extend(parse_diagnostics);
-        parsed.push(ParsedFile {
-            ast,
-            trivia: lexed.trivia,
-            docs: lexed.docs,
-        });
-    }
+    let (mut diagnostics, parsed) = parse_all(&files);
     let inputs: Vec<FileInput<'_>> = files
         .iter()
         .zip(&parsed)
@@ -137,6 +107,115 @@ pub fn analyze_with_std(mut files: Vec<SourceFile>, std_files: Vec<SourceFile>) 
         members: checked.members,
         diagnostics,
     }
+}
+
+/// Lexes and parses one file.
+fn parse_one(index: usize, source: &SourceFile) -> (Vec<Diagnostic>, ParsedFile) {
+    let file = FileId(u32::try_from(index).unwrap_or(u32::MAX));
+    let mut diagnostics = Vec::new();
+    if let Some(offset) = source.invalid_utf8_at {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::NotUtf8,
+                FileSpan {
+                    file,
+                    span: Span {
+                        start: offset,
+                        end: offset.saturating_add(1),
+                    },
+                },
+                "this file is not valid UTF-8",
+            )
+            .with_label("invalid byte")
+            .with_help("save the file as UTF-8 text"),
+        );
+    }
+    let lexed = lexer::lex(file, &source.text);
+    let (ast, parse_diagnostics) = parser::parse(file, source.text.len(), &lexed);
+    diagnostics.extend(lexed.diagnostics.iter().cloned());
+    diagnostics.extend(parse_diagnostics);
+    let parsed = ParsedFile {
+        ast,
+        trivia: lexed.trivia,
+        docs: lexed.docs,
+    };
+    (diagnostics, parsed)
+}
+
+/// Below this many bytes in a package, parsing on one thread is faster than starting others.
+const PARALLEL_PARSE_BYTES: usize = 256 * 1024;
+
+/// Lexes and parses every file; large packages are split across the machine's cores (files are independent
+/// until checking). The result is in file order whatever the split, so output stays deterministic.
+fn parse_all(files: &[SourceFile]) -> (Vec<Diagnostic>, Vec<ParsedFile>) {
+    let total: usize = files.iter().map(|f| f.text.len()).sum();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(files.len());
+    let results: Vec<(Vec<Diagnostic>, ParsedFile)> = if workers > 1
+        && total >= PARALLEL_PARSE_BYTES
+    {
+        // Deal files out by size so each worker gets a similar share of bytes.
+        let mut order: Vec<usize> = (0..files.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(files.get(i).map_or(0, |f| f.text.len())));
+        let mut shares: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); workers];
+        for index in order {
+            if let Some(share) = shares.iter_mut().min_by_key(|(bytes, _)| *bytes) {
+                share.0 += files.get(index).map_or(0, |f| f.text.len());
+                share.1.push(index);
+            }
+        }
+        let mut slots: Vec<Option<(Vec<Diagnostic>, ParsedFile)>> =
+            (0..files.len()).map(|_| None).collect();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = shares
+                .into_iter()
+                .map(|(_, indices)| {
+                    scope.spawn(move || {
+                        indices
+                            .into_iter()
+                            .filter_map(|i| files.get(i).map(|source| (i, parse_one(i, source))))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for handle in handles {
+                // A worker that panicked leaves its files unparsed; they are parsed again below.
+                if let Ok(done) = handle.join() {
+                    for (index, result) in done {
+                        if let Some(slot) = slots.get_mut(index) {
+                            *slot = Some(result);
+                        }
+                    }
+                }
+            }
+        });
+        slots
+            .into_iter()
+            .enumerate()
+            .map(|(index, slot)| {
+                slot.unwrap_or_else(|| {
+                    files
+                        .get(index)
+                        .map(|source| parse_one(index, source))
+                        .unwrap_or_default()
+                })
+            })
+            .collect()
+    } else {
+        files
+            .iter()
+            .enumerate()
+            .map(|(index, source)| parse_one(index, source))
+            .collect()
+    };
+    let mut diagnostics = Vec::new();
+    let mut parsed = Vec::with_capacity(results.len());
+    for (file_diagnostics, file) in results {
+        diagnostics.extend(file_diagnostics);
+        parsed.push(file);
+    }
+    (diagnostics, parsed)
 }
 
 impl Analysis {

@@ -40,7 +40,10 @@ fn clean_package_exits_zero() {
     let output = procc(&["check", dir.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("checked 1 file: 0 errors, 0 warnings"), "{stderr}");
+    assert!(
+        stderr.contains("checked 1 file: 0 errors, 0 warnings"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -50,14 +53,23 @@ fn errors_exit_one_in_every_format() {
     let human = procc(&["check", path]);
     assert_eq!(human.status.code(), Some(1));
     let text = String::from_utf8_lossy(&human.stdout);
-    assert!(text.contains("[P0007] Error: unknown role `Agnet`"), "{text}");
+    assert!(
+        text.contains("[P0007] Error: unknown role `Agnet`"),
+        "{text}"
+    );
     assert!(text.contains("did you mean `Agent`?"), "{text}");
 
     let short = procc(&["check", "--format", "short", path]);
     assert_eq!(short.status.code(), Some(1));
     let text = String::from_utf8_lossy(&short.stdout);
-    assert!(text.contains("a.proc:3:19: error[P0007]: unknown role `Agnet`"), "{text}");
-    assert!(text.contains("a.proc:1:6: warning[P0033]: role `Agent` is never used"), "{text}");
+    assert!(
+        text.contains("a.proc:3:19: error[P0007]: unknown role `Agnet`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("a.proc:1:6: warning[P0033]: role `Agent` is never used"),
+        "{text}"
+    );
 
     let json = procc(&["check", "--format", "json", path]);
     assert_eq!(json.status.code(), Some(1));
@@ -68,7 +80,10 @@ fn errors_exit_one_in_every_format() {
         .collect();
     // The misspelt role is an error; the real role is then unused, a warning.
     assert_eq!(values.len(), 2);
-    let value = values.iter().find(|v| v["code"] == "P0007").expect("the P0007 line");
+    let value = values
+        .iter()
+        .find(|v| v["code"] == "P0007")
+        .expect("the P0007 line");
     assert_eq!(value["code"], "P0007");
     assert_eq!(value["severity"], "error");
     assert_eq!(value["location"]["line_start"], 3);
@@ -82,7 +97,10 @@ fn warnings_pass_unless_denied() {
     let dir = temp_dir("warns", &[("a.proc", WARNS)]);
     let path = dir.to_str().unwrap();
     assert_eq!(procc(&["check", path]).status.code(), Some(0));
-    assert_eq!(procc(&["check", "--deny-warnings", path]).status.code(), Some(1));
+    assert_eq!(
+        procc(&["check", "--deny-warnings", path]).status.code(),
+        Some(1)
+    );
 }
 
 #[test]
@@ -100,11 +118,19 @@ fn modules_in_subdirectories_import_each_other() {
         "modules",
         &[
             ("billing/roles.proc", b"/// Bills.\nrole Biller\n"),
-            ("main.proc", b"use billing.roles.Biller\nprocess p() {\n  step s { by Biller }\n}\n"),
+            (
+                "main.proc",
+                b"use billing.roles.Biller\nprocess p() {\n  step s { by Biller }\n}\n",
+            ),
         ],
     );
     let output = procc(&["check", dir.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }
 
 #[test]
@@ -112,15 +138,27 @@ fn explain_prints_the_explanation() {
     let output = procc(&["explain", "p0007"]);
     assert_eq!(output.status.code(), Some(0));
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.starts_with("P0007: a name that is not declared or imported"), "{text}");
+    assert!(
+        text.starts_with("P0007: a name that is not declared or imported"),
+        "{text}"
+    );
     let list = procc(&["explain"]);
-    assert_eq!(String::from_utf8_lossy(&list.stdout).matches("  P00").count(), proc_compiler::ALL_CODES.len());
+    assert_eq!(
+        String::from_utf8_lossy(&list.stdout)
+            .matches("  P00")
+            .count(),
+        proc_compiler::ALL_CODES.len()
+    );
     assert_eq!(procc(&["explain", "E0001"]).status.code(), Some(2));
 }
 
 #[test]
 fn help_and_version() {
-    for args in [&["--help"][..], &["check", "--help"], &["explain", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["check", "--help"],
+        &["explain", "--help"],
+    ] {
         let output = procc(args);
         assert_eq!(output.status.code(), Some(0));
         assert!(String::from_utf8_lossy(&output.stdout).contains("Usage: procc"));
