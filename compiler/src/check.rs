@@ -1428,7 +1428,8 @@ impl<'a> Checker<'a> {
         match (value, result) {
             (Some(value), _) => {
                 let ty = self.expr(flow, value, Some(result));
-                if *result == Ty::Unit {
+                // A flow without a result may end with a reason: `complete "resolved on first contact"`.
+                if *result == Ty::Unit && !matches!(ty, Ty::Text | Ty::Error) {
                     self.emit(
                         Diagnostic::new(
                             Code::TypeMismatch,
@@ -1437,11 +1438,11 @@ impl<'a> Checker<'a> {
                         )
                         .with_label("unexpected value")
                         .with_help(format!(
-                            "declare it with `-> {}` after the parameters",
+                            "declare it with `-> {}` after the parameters, or give a reason as text",
                             self.ty_name(&ty)
                         )),
                     );
-                } else {
+                } else if *result != Ty::Unit {
                     self.expect_ty(file, value.span, result, &ty);
                 }
             }
