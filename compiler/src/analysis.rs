@@ -133,7 +133,13 @@ fn parse_one(index: usize, source: &SourceFile) -> (Vec<Diagnostic>, ParsedFile)
     let lexed = lexer::lex(file, &source.text);
     let (ast, parse_diagnostics) = parser::parse(file, source.text.len(), &lexed);
     diagnostics.extend(lexed.diagnostics.iter().cloned());
-    diagnostics.extend(parse_diagnostics);
+    diagnostics.extend(parse_diagnostics.into_iter().filter(|d| {
+        !(d.code == Code::Syntax
+            && lexed
+                .cuts
+                .iter()
+                .any(|cut| cut.start <= d.at.span.start && d.at.span.start <= cut.end))
+    }));
     let parsed = ParsedFile {
         ast,
         trivia: lexed.trivia,

@@ -79,6 +79,7 @@ pub fn check(files: &[FileInput<'_>]) -> CheckOutput {
         used: HashSet::default(),
         calls: HashMap::default(),
         flow_of_step: HashMap::default(),
+        duplicates: HashSet::default(),
     };
     checker.collect();
     checker.resolve_imports();
@@ -101,6 +102,8 @@ struct Checker<'a> {
     /// Procedure → procedures it calls, with where.
     calls: HashMap<DefId, Vec<(DefId, FileSpan)>>,
     flow_of_step: HashMap<DefId, DefId>,
+    /// Definitions that repeat an earlier name (reported once, never "unused").
+    duplicates: HashSet<DefId>,
 }
 
 /// State while checking one procedure or process body.
@@ -257,6 +260,7 @@ impl<'a> Checker<'a> {
                     if let Some(scope) = self.scopes.get_mut(index) {
                         scope.insert(name.name.clone(), previous);
                     }
+                    self.duplicates.insert(id);
                     self.duplicate(file, name, previous, "name");
                 }
             }
@@ -3104,6 +3108,7 @@ impl<'a> Checker<'a> {
         for (index, def) in self.out.defs.iter().enumerate() {
             let id = DefId(u32::try_from(index).unwrap_or(u32::MAX));
             if self.used.contains(&id)
+                || self.duplicates.contains(&id)
                 || self.files.get(def.file.0 as usize).is_none_or(|f| f.is_std)
             {
                 continue;

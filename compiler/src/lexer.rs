@@ -388,6 +388,9 @@ pub struct Lexed<'src> {
     pub docs: Vec<(u32, String)>,
     /// Lexical diagnostics.
     pub diagnostics: Vec<Diagnostic>,
+    /// Regions cut out for nesting too deep, each extended over the next kept token: syntax errors there are
+    /// consequences of the cut, already reported as `P0005`.
+    pub cuts: Vec<Span>,
 }
 
 impl Lexed<'_> {
@@ -544,6 +547,7 @@ fn limit_depth(file: FileId, lexed: &mut Lexed<'_>) {
         } else {
             if let Some(region) = cut.take() {
                 lexed.diagnostics.push(too_deep_diagnostic(file, region));
+                lexed.cuts.push(region.to(span));
             }
             kept.push((token, span));
         }
@@ -553,6 +557,10 @@ fn limit_depth(file: FileId, lexed: &mut Lexed<'_>) {
     }
     if let Some(region) = cut {
         lexed.diagnostics.push(too_deep_diagnostic(file, region));
+        lexed.cuts.push(Span {
+            start: region.start,
+            end: u32::MAX,
+        });
     }
     lexed.tokens = kept;
 }
