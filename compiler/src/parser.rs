@@ -71,7 +71,11 @@ pub fn parse(file: FileId, source_len: usize, lexed: &Lexed<'_>) -> (File, Vec<D
         .into_output_errors();
     let mut diagnostics: Vec<Diagnostic> = Vec::with_capacity(errors.len());
     for error in errors {
-        diagnostics.push(to_diagnostic(file, &error));
+        // Nested blocks that all lost their `}` at the same place report it once.
+        let diagnostic = to_diagnostic(file, &error);
+        if diagnostics.last().is_none_or(|last: &Diagnostic| last.at != diagnostic.at) {
+            diagnostics.push(diagnostic);
+        }
     }
     (output.unwrap_or_default(), diagnostics)
 }
@@ -702,9 +706,14 @@ where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
     E: ParseError<'t, 's, I>,
 {
-    let unit = skip_unit();
+    // Declaration keywords never occur inside a body: skipping stops there, so a missing `}` costs one diagnostic
+    // and the following declarations are still parsed.
+    let unit = any()
+        .filter(|t: &Token<'_>| !is_item_start(t))
+        .rewind()
+        .ignore_then(skip_unit());
     let not_stop = any()
-        .filter(move |t: &Token<'_>| !stop(t) && !matches!(t, Token::RBrace))
+        .filter(move |t: &Token<'_>| !stop(t) && !is_item_start(t) && !matches!(t, Token::RBrace))
         .rewind();
     unit.clone()
         .then(not_stop.ignore_then(unit).repeated())
@@ -1089,7 +1098,15 @@ where
                 span: span_of(e.span()),
             }),
         ));
-        block_of(stmt)
+        // A missing `}` shows up as a declaration keyword where a statement should be: report it there and let
+        // the declaration parse, instead of swallowing the rest of the file into this block.
+        let close = just(Token::RBrace).ignored().recover_with(via_parser(
+            any().filter(is_item_start).rewind().ignored(),
+        ));
+        just(Token::LBrace)
+            .ignore_then(stmt.repeated().collect::<Vec<_>>())
+            .then_ignore(close)
+            .map_with(|items, e| (items, span_of(e.span())))
     })
     .map(|(stmts, span)| Block { stmts, span })
 }
