@@ -54,19 +54,6 @@ const STEP_FACTS: &[(&str, Ty)] = &[
     ("done", Ty::Bool),
 ];
 const WEEKDAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-const TIME_ZONE_AREAS: &[&str] = &[
-    "Africa",
-    "America",
-    "Antarctica",
-    "Arctic",
-    "Asia",
-    "Atlantic",
-    "Australia",
-    "Europe",
-    "Indian",
-    "Pacific",
-    "Etc",
-];
 
 /// Checks a package.
 pub fn check(files: &[FileInput<'_>]) -> CheckOutput {
@@ -755,7 +742,7 @@ impl<'a> Checker<'a> {
                     }
                     zone_seen = true;
                     let zone = text_of(lit).unwrap_or_default();
-                    if !valid_zone(&zone) {
+                    if !crate::zones::is_time_zone(&zone) {
                         self.emit(
                             Diagnostic::new(
                                 Code::InvalidCalendar,
@@ -763,7 +750,10 @@ impl<'a> Checker<'a> {
                                 format!("`{zone}` is not a time zone"),
                             )
                             .with_label("unknown time zone")
-                            .with_help("use an IANA zone name such as `Europe/Berlin`, `America/New_York` or `UTC`"),
+                            .with_help(match suggest::closest(&zone, crate::zones::TIME_ZONES.iter().copied()) {
+                                Some(best) => format!("did you mean `{best}`?"),
+                                None => "use an IANA zone name such as `Europe/Berlin`, `America/New_York` or `UTC`".to_string(),
+                            }),
                         );
                     }
                 }
@@ -3178,27 +3168,6 @@ fn text_of(lit: &Literal) -> Option<String> {
         ),
         _ => None,
     }
-}
-
-fn valid_zone(zone: &str) -> bool {
-    if zone == "UTC" || zone == "GMT" {
-        return true;
-    }
-    let mut parts = zone.split('/');
-    let area = parts.next().unwrap_or("");
-    let rest: Vec<&str> = parts.collect();
-    TIME_ZONE_AREAS.contains(&area)
-        && !rest.is_empty()
-        && rest.iter().all(|part| {
-            !part.is_empty()
-                && part
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
-        })
 }
 
 /// The value of a constant duration expression, in seconds.

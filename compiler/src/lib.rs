@@ -17,6 +17,7 @@ pub mod render;
 pub mod source;
 pub mod std_lib;
 pub mod suggest;
+pub mod zones;
 
 pub use analysis::{Analysis, ParsedFile, analyze, analyze_with_std};
 pub use codes::{ALL_CODES, Code};

@@ -73,7 +73,10 @@ pub fn parse(file: FileId, source_len: usize, lexed: &Lexed<'_>) -> (File, Vec<D
     for error in errors {
         // Nested blocks that all lost their `}` at the same place report it once.
         let diagnostic = to_diagnostic(file, &error);
-        if diagnostics.last().is_none_or(|last: &Diagnostic| last.at != diagnostic.at) {
+        if diagnostics
+            .last()
+            .is_none_or(|last: &Diagnostic| last.at != diagnostic.at)
+        {
             diagnostics.push(diagnostic);
         }
     }
@@ -1100,9 +1103,9 @@ where
         ));
         // A missing `}` shows up as a declaration keyword where a statement should be: report it there and let
         // the declaration parse, instead of swallowing the rest of the file into this block.
-        let close = just(Token::RBrace).ignored().recover_with(via_parser(
-            any().filter(is_item_start).rewind().ignored(),
-        ));
+        let close = just(Token::RBrace)
+            .ignored()
+            .recover_with(via_parser(any().filter(is_item_start).rewind().ignored()));
         just(Token::LBrace)
             .ignore_then(stmt.repeated().collect::<Vec<_>>())
             .then_ignore(close)
