@@ -138,6 +138,19 @@ fn to_diagnostic(file: FileId, error: &Rich<'_, Token<'_>, SimpleSpan>) -> Diagn
         format!("expected {expected_text}, found {found}"),
     )
     .with_label(format!("unexpected {found}"));
+    let found_keyword = error.found().is_some_and(|t| {
+        !matches!(t, Token::Ident(_))
+            && t.to_string().starts_with('`')
+            && t.to_string()
+                .chars()
+                .nth(1)
+                .is_some_and(|c| c.is_ascii_alphabetic())
+    });
+    if found_keyword && expected.iter().any(|e| e == "a name") {
+        diagnostic = diagnostic.with_help(format!(
+            "{found} is a reserved word and cannot be used as a name; choose another name"
+        ));
+    }
     if let Some(Token::Ident(word)) = error.found().copied() {
         if let Some(keyword) = closest_keyword(word) {
             diagnostic = diagnostic
@@ -1298,7 +1311,19 @@ where
             ItemKind::Use(UseDecl { module, items })
         });
     let role = just(Token::Role).ignore_then(ident()).map(ItemKind::Role);
-    let fields = block_of(field().then_ignore(just(Token::Comma).or_not())).map(|(f, _)| f);
+    // A broken field list still declares its record (with the fields before the mistake), so uses of the type
+    // elsewhere do not cascade into "unknown type" errors.
+    let fields = block_of(field().then_ignore(just(Token::Comma).or_not()))
+        .map(|(f, _)| f)
+        .recover_with(via_parser(nested_delimiters(
+            Token::LBrace,
+            Token::RBrace,
+            [
+                (Token::LParen, Token::RParen),
+                (Token::LBracket, Token::RBracket),
+            ],
+            |_| Vec::new(),
+        )));
     let record = just(Token::Record)
         .ignore_then(ident())
         .then(fields.clone())
