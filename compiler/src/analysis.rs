@@ -324,6 +324,27 @@ mod tests {
     }
 
     #[test]
+    fn step_meaning_in_words() {
+        let text = "role Agent\nrole Supervisor\ncalendar Support { hours mon-fri 09:00-17:00 }\n\
+            process p() {\n  step s { by Agent within 4h on Support on breach { notify Supervisor after 4h reassign to Supervisor } }\n}\n";
+        let analysis = analyze_one(text);
+        assert!(
+            analysis.diagnostics.is_empty(),
+            "{:#?}",
+            analysis.diagnostics
+        );
+        let offset = u32::try_from(text.find("step s").unwrap() + 5).unwrap();
+        let hover = analysis.hover(FileId(0), offset).unwrap();
+        assert_eq!(
+            hover.meaning.as_deref(),
+            Some(
+                "performed by `Agent`; due 4 business hours after the step opens, on calendar `Support`; \
+                 on breach: at breach notify `Supervisor`, then 4 hours later reassign to `Supervisor`"
+            )
+        );
+    }
+
+    #[test]
     fn module_paths() {
         assert_eq!(module_path("billing/refund.proc"), "billing.refund");
         assert_eq!(module_path("./complaint.proc"), "complaint");
@@ -350,7 +371,7 @@ mod tests {
         let step = analysis.hover(FileId(0), step_offset).unwrap();
         assert_eq!(
             step.meaning.as_deref(),
-            Some("performed by a `Agent`; due 4 hours after the step opens")
+            Some("performed by `Agent`; due 4 hours after the step opens")
         );
     }
 }

@@ -1840,10 +1840,9 @@ impl<'a> Checker<'a> {
             words.push(format!("performed by {}", self.performer_words(by)));
         }
         if let Some((seconds, since, _, _)) = &within {
-            let amount = literal::describe_duration(*seconds);
             let amount = match &within_calendar {
-                Some(_) => format!("{amount} of business time"),
-                None => amount,
+                Some(_) => literal::describe_business_duration(*seconds),
+                None => literal::describe_duration(*seconds),
             };
             let anchor = match since {
                 Some(step) => format!("after step `{step}` completes"),
@@ -1893,11 +1892,11 @@ impl<'a> Checker<'a> {
         let base = match &by.kind {
             PerformerKind::Role { role, skills } => {
                 if skills.is_empty() {
-                    format!("a `{}`", role.name)
+                    format!("`{}`", role.name)
                 } else {
                     let skills: Vec<String> =
                         skills.iter().map(|s| format!("`{}`", s.name)).collect();
-                    format!("a `{}` with skill {}", role.name, skills.join(" and "))
+                    format!("`{}` with skill {}", role.name, skills.join(" and "))
                 }
             }
             PerformerKind::Person(_) => "a named person".to_string(),

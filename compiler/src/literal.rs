@@ -168,6 +168,27 @@ pub fn describe_duration(seconds: i64) -> String {
     }
 }
 
+/// A business-time duration in words. Business time is counted in working hours (`1d` on a calendar is 24
+/// working hours, not one working day), so it is described in hours and minutes only.
+pub fn describe_business_duration(seconds: i64) -> String {
+    let minutes_total = seconds.abs() / 60;
+    let (hours, minutes) = (minutes_total / 60, minutes_total % 60);
+    let mut parts = Vec::new();
+    if hours > 0 {
+        parts.push(format!(
+            "{hours} business hour{}",
+            if hours == 1 { "" } else { "s" }
+        ));
+    }
+    if minutes > 0 || hours == 0 {
+        parts.push(format!(
+            "{minutes} business minute{}",
+            if minutes == 1 { "" } else { "s" }
+        ));
+    }
+    parts.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,5 +219,10 @@ mod tests {
         assert_eq!(clock_minutes("24:00"), Ok(1440));
         assert!(clock_minutes("17:60").is_err());
         assert_eq!(describe_duration(5400), "1 hour 30 minutes");
+        assert_eq!(describe_business_duration(86_400), "24 business hours");
+        assert_eq!(
+            describe_business_duration(4 * 3600 + 60),
+            "4 business hours 1 business minute"
+        );
     }
 }
