@@ -380,8 +380,8 @@ pub struct Trivia {
 /// The lexer's output.
 #[derive(Clone, Debug, Default)]
 pub struct Lexed<'src> {
-    /// Tokens for the parser (no trivia).
-    pub tokens: Vec<(Token<'src>, Span)>,
+    /// Tokens for the parser (no trivia), with their byte ranges in the form the parser reads them.
+    pub tokens: Vec<(Token<'src>, chumsky::span::SimpleSpan)>,
     /// Comments and doc comments, in order.
     pub trivia: Vec<Trivia>,
     /// Doc comment text (without `///`, lines joined by `\n`), keyed by the start offset of the next token.
@@ -487,11 +487,12 @@ pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
                     .with_help("add a `\"` at the end of the text, on the same line"),
                 );
                 flush_doc(&mut out, &mut pending_doc, span.start);
-                out.tokens.push((Token::UnterminatedText(body), span));
+                out.tokens
+                    .push((Token::UnterminatedText(body), simple(span)));
             }
             token => {
                 flush_doc(&mut out, &mut pending_doc, span.start);
-                out.tokens.push((token, span));
+                out.tokens.push((token, simple(span)));
             }
         }
     }
@@ -508,6 +509,10 @@ pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
     }
     limit_depth(file, &mut out);
     out
+}
+
+fn simple(span: Span) -> chumsky::span::SimpleSpan {
+    chumsky::span::SimpleSpan::from(span.range())
 }
 
 fn flush_doc(out: &mut Lexed<'_>, pending: &mut Vec<&str>, next_token: u32) {
@@ -538,7 +543,8 @@ fn limit_depth(file: FileId, lexed: &mut Lexed<'_>) {
     let mut kept = Vec::with_capacity(lexed.tokens.len());
     let mut depth = 0usize;
     let mut cut: Option<Span> = None;
-    for &(token, span) in &lexed.tokens {
+    for &(token, simple_span) in &lexed.tokens {
+        let span = Span::from(simple_span);
         if token.opens() {
             depth += 1;
         }
@@ -549,7 +555,7 @@ fn limit_depth(file: FileId, lexed: &mut Lexed<'_>) {
                 lexed.diagnostics.push(too_deep_diagnostic(file, region));
                 lexed.cuts.push(region.to(span));
             }
-            kept.push((token, span));
+            kept.push((token, simple_span));
         }
         if token.closes() {
             depth = depth.saturating_sub(1);

@@ -52,11 +52,7 @@ where
 
 /// Parses a lexed file. Never fails: broken parts become `Error` nodes and diagnostics.
 pub fn parse(file: FileId, source_len: usize, lexed: &Lexed<'_>) -> (File, Vec<Diagnostic>) {
-    let tokens: Vec<(Token<'_>, SimpleSpan)> = lexed
-        .tokens
-        .iter()
-        .map(|&(token, span)| (token, SimpleSpan::from(span.range())))
-        .collect();
+    let tokens = &lexed.tokens;
     let eoi = SimpleSpan::from(source_len..source_len);
     // Fast pass: errors carry no information, so failed alternatives cost nothing. Only a file with mistakes is
     // parsed again with rich errors, to explain them.
