@@ -40,6 +40,10 @@ pub struct Analysis {
     pub members: HashMap<DefId, Vec<DefId>>,
     /// Diagnostics, sorted by file and position.
     pub diagnostics: Vec<Diagnostic>,
+    /// The type of every expression, by where it is written (only with [`analyze_for_build`]).
+    pub expr_types: HashMap<FileSpan, crate::model::Ty>,
+    /// Result types of procedures, processes and actions.
+    pub results: HashMap<DefId, crate::model::Ty>,
 }
 
 /// What a hover shows.
@@ -69,15 +73,31 @@ pub fn module_path(relative_path: &str) -> String {
 
 /// Analyses a package together with the standard library.
 pub fn analyze(files: Vec<SourceFile>) -> Analysis {
-    let std_files = STD_MODULES
+    analyze_files(files, std_files(), false)
+}
+
+/// Analyses a package for the back end: like [`analyze`], and also records the type of every expression.
+pub fn analyze_for_build(files: Vec<SourceFile>) -> Analysis {
+    analyze_files(files, std_files(), true)
+}
+
+fn std_files() -> Vec<SourceFile> {
+    STD_MODULES
         .iter()
         .map(|(module, name, text)| SourceFile::new(*name, *module, *text))
-        .collect();
-    analyze_with_std(files, std_files)
+        .collect()
 }
 
 /// Analyses a package with the given standard-library files (used by std's own tests).
-pub fn analyze_with_std(mut files: Vec<SourceFile>, std_files: Vec<SourceFile>) -> Analysis {
+pub fn analyze_with_std(files: Vec<SourceFile>, std_files: Vec<SourceFile>) -> Analysis {
+    analyze_files(files, std_files, false)
+}
+
+fn analyze_files(
+    mut files: Vec<SourceFile>,
+    std_files: Vec<SourceFile>,
+    record_types: bool,
+) -> Analysis {
     let package_files = files.len();
     files.extend(std_files);
     let (mut diagnostics, parsed) = parse_all(&files);
@@ -92,7 +112,7 @@ pub fn analyze_with_std(mut files: Vec<SourceFile>, std_files: Vec<SourceFile>) 
             is_std: index >= package_files,
         })
         .collect();
-    let checked = check::check(&inputs);
+    let checked = check::check_with(&inputs, record_types);
     diagnostics.extend(checked.diagnostics);
     diagnostics.sort_by(|a, b| {
         (a.at.file, a.at.span.start, a.code).cmp(&(b.at.file, b.at.span.start, b.code))
@@ -106,6 +126,8 @@ pub fn analyze_with_std(mut files: Vec<SourceFile>, std_files: Vec<SourceFile>) 
         references: checked.references,
         members: checked.members,
         diagnostics,
+        expr_types: checked.expr_types,
+        results: checked.results,
     }
 }
 

@@ -204,13 +204,15 @@ pub struct TestDecl {
     pub stmts: Vec<TestStmt>,
 }
 
-/// An actor in a test: `by "ann" as Agent, Supervisor`.
+/// An actor in a test: `by "ann" as Agent, Supervisor with skill billing`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Actor {
     /// The actor id.
     pub id: Literal,
     /// The roles the actor holds.
     pub roles: Vec<Ident>,
+    /// The skills the actor has.
+    pub skills: Vec<Ident>,
 }
 
 /// A completion in a test.
@@ -262,12 +264,14 @@ pub enum TestStmtKind {
     AdvanceBy(Expr),
     /// `advance to TIME`
     AdvanceTo(Expr),
-    /// `expect task step for Role due TIME`
+    /// `expect task step for Role due TIME` (or `for "person"`)
     ExpectTask {
         /// The step.
         step: Ident,
         /// Expected role.
         role: Option<Ident>,
+        /// Expected person (`for "ann"`).
+        person: Option<Literal>,
         /// Expected due time.
         due: Option<Expr>,
     },
@@ -286,6 +290,20 @@ pub enum TestStmtKind {
     ExpectCompleted(Option<Expr>),
     /// `expect failed`
     ExpectFailed,
+    /// `given "erin" reports to "ines"`: a fact of the host's directory.
+    GivenManager {
+        /// The person.
+        person: Literal,
+        /// Their manager.
+        manager: Literal,
+    },
+    /// `given send_email returns true`: how the host answers an action.
+    GivenAction {
+        /// The action.
+        action: Ident,
+        /// What it returns.
+        value: Expr,
+    },
     /// A statement that could not be parsed.
     Error,
 }

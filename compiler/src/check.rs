@@ -37,6 +37,11 @@ pub struct CheckOutput {
     pub diagnostics: Vec<Diagnostic>,
     /// Members of records, signals and enums (fields, variants), of flows (steps) and of steps (outputs).
     pub members: HashMap<DefId, Vec<DefId>>,
+    /// The type of every expression and interpolation path, by where it is written; only filled when asked
+    /// for (the back end needs it, `procc check` does not).
+    pub expr_types: HashMap<FileSpan, Ty>,
+    /// The result types of procedures, processes and actions (`Ty::Unit` when they declare none).
+    pub results: HashMap<DefId, Ty>,
 }
 
 /// Parameter names and types and the result type of a procedure, process or action.
@@ -57,8 +62,14 @@ const WEEKDAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// Checks a package.
 pub fn check(files: &[FileInput<'_>]) -> CheckOutput {
+    check_with(files, false)
+}
+
+/// Checks a package; with `record_types`, also records the type of every expression (for the back end).
+pub fn check_with(files: &[FileInput<'_>], record_types: bool) -> CheckOutput {
     let mut checker = Checker {
         files,
+        record_types,
         out: CheckOutput::default(),
         scopes: vec![HashMap::default(); files.len()],
         imports: vec![HashMap::default(); files.len()],
@@ -74,11 +85,19 @@ pub fn check(files: &[FileInput<'_>]) -> CheckOutput {
     checker.check_items();
     checker.check_recursion();
     checker.check_unused();
+    let results: HashMap<DefId, Ty> = checker
+        .signatures
+        .iter()
+        .map(|(id, signature)| (*id, signature.result.clone()))
+        .collect();
+    checker.out.results = results;
     checker.out
 }
 
 struct Checker<'a> {
     files: &'a [FileInput<'a>],
+    /// Record the type of every expression in `out.expr_types`.
+    record_types: bool,
     out: CheckOutput,
     /// Top-level names declared in each file.
     scopes: Vec<HashMap<String, DefId>>,
@@ -2409,15 +2428,29 @@ impl<'a> Checker<'a> {
             for segment in path.iter().skip(1) {
                 ty = self.field_ty(flow, &ty, segment, true);
             }
+            if self.record_types {
+                let end = path.last().map_or(first.span.end, |last| last.span.end);
+                let span = Span {
+                    start: first.span.start,
+                    end,
+                };
+                self.out.expr_types.insert(at(flow.file, span), ty);
+            }
         }
     }
 
     fn expr(&mut self, flow: &mut Flow, expr: &Expr, expected: Option<&Ty>) -> Ty {
         // Nesting is bounded by the lexer and parser, but deeply nested (accepted) expressions can still need more
         // stack than a small thread has: grow it on demand.
-        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || {
+        let ty = stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || {
             self.expr_inner(flow, expr, expected)
-        })
+        });
+        if self.record_types {
+            self.out
+                .expr_types
+                .insert(at(flow.file, expr.span), ty.clone());
+        }
+        ty
     }
 
     fn expr_inner(&mut self, flow: &mut Flow, expr: &Expr, expected: Option<&Ty>) -> Ty {
@@ -2852,7 +2885,15 @@ impl<'a> Checker<'a> {
         let mut process: Option<DefId> = None;
         let mut started = false;
         for stmt in &decl.stmts {
-            if !started && !matches!(stmt.kind, TestStmtKind::Start { .. } | TestStmtKind::Error) {
+            if !started
+                && !matches!(
+                    stmt.kind,
+                    TestStmtKind::Start { .. }
+                        | TestStmtKind::Error
+                        | TestStmtKind::GivenManager { .. }
+                        | TestStmtKind::GivenAction { .. }
+                )
+            {
                 self.emit(
                     Diagnostic::new(
                         Code::Misplaced,
@@ -2929,6 +2970,17 @@ impl<'a> Checker<'a> {
                     for role in &completion.actor.roles {
                         self.role_ref(file, role, Code::UnknownName);
                     }
+                    if completion.actor.id.kind == LiteralKind::Text(Vec::new()) {
+                        self.emit(
+                            Diagnostic::new(
+                                Code::InvalidLiteral,
+                                at(file, completion.actor.id.span),
+                                "a person's id cannot be empty",
+                            )
+                            .with_label("empty id")
+                            .with_help("write the id the host's directory uses, such as `\"ann\"`"),
+                        );
+                    }
                     if let Some(step) = step {
                         self.record_fields(
                             &mut flow,
@@ -2956,7 +3008,9 @@ impl<'a> Checker<'a> {
                     self.expect_ty(file, duration.span, &Ty::Duration, &ty);
                 }
                 TestStmtKind::AdvanceTo(time) => self.test_time(&mut flow, time),
-                TestStmtKind::ExpectTask { step, role, due } => {
+                TestStmtKind::ExpectTask {
+                    step, role, due, ..
+                } => {
                     self.test_step(&flow, step, process);
                     if let Some(role) = role {
                         self.role_ref(file, role, Code::UnknownName);
@@ -2986,6 +3040,24 @@ impl<'a> Checker<'a> {
                     }
                 }
                 TestStmtKind::ExpectFailed => {}
+                TestStmtKind::GivenManager { .. } => {}
+                TestStmtKind::GivenAction { action, value } => {
+                    let id = self.resolve_kind(
+                        file,
+                        action,
+                        &[DefKind::Action],
+                        "action",
+                        Code::UnknownName,
+                    );
+                    let expected = id
+                        .and_then(|a| self.signatures.get(&a))
+                        .map(|s| s.result.clone())
+                        .unwrap_or(Ty::Error);
+                    let ty = self.expr(&mut flow, value, Some(&expected));
+                    if expected != Ty::Unit {
+                        self.expect_ty(file, value.span, &expected, &ty);
+                    }
+                }
             }
         }
     }

@@ -88,6 +88,7 @@ codes! {
     UnusedRole = "P0033", Warning, "a role that no step, escalation or notification uses";
     UnusedProcedure = "P0034", Warning, "a procedure that nothing calls";
     UnusedType = "P0035", Warning, "a record, enum or signal that nothing uses";
+    CannotCompile = "P0036", Error, "a construct the compiler cannot turn into a workflow module";
 }
 
 impl Code {

@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod ast;
+pub mod backend;
 pub mod check;
 pub mod codes;
 pub mod diagnostic;
@@ -19,7 +20,7 @@ pub mod std_lib;
 pub mod suggest;
 pub mod zones;
 
-pub use analysis::{Analysis, ParsedFile, analyze, analyze_with_std};
+pub use analysis::{Analysis, ParsedFile, analyze, analyze_for_build, analyze_with_std};
 pub use codes::{ALL_CODES, Code};
 pub use diagnostic::{Diagnostic, FileSpan, Severity};
 pub use source::{FileId, SourceFile, Span};

@@ -1153,7 +1153,22 @@ where
                 .at_least(1)
                 .collect::<Vec<_>>(),
         )
-        .map(|(id, roles)| Actor { id, roles });
+        .then(
+            kw("with")
+                .then(kw("skill"))
+                .ignore_then(
+                    ident()
+                        .separated_by(just(Token::Comma))
+                        .at_least(1)
+                        .collect::<Vec<_>>(),
+                )
+                .or_not(),
+        )
+        .map(|((id, roles), skills)| Actor {
+            id,
+            roles,
+            skills: skills.unwrap_or_default(),
+        });
     let completion = just(Token::Complete)
         .ignore_then(ident())
         .then(actor)
@@ -1195,9 +1210,25 @@ where
             .map(TestStmtKind::ExpectRejected),
         kw("task")
             .ignore_then(ident())
-            .then(just(Token::For).ignore_then(ident()).or_not())
+            .then(
+                just(Token::For)
+                    .ignore_then(
+                        ident()
+                            .map(|role| (Some(role), None))
+                            .or(text_literal().map(|person| (None, Some(person)))),
+                    )
+                    .or_not(),
+            )
             .then(just(Token::Due).ignore_then(head.clone()).or_not())
-            .map(|((step, role), due)| TestStmtKind::ExpectTask { step, role, due }),
+            .map(|((step, performer), due)| {
+                let (role, person) = performer.unwrap_or((None, None));
+                TestStmtKind::ExpectTask {
+                    step,
+                    role,
+                    person,
+                    due,
+                }
+            }),
         kw("no")
             .then(kw("task"))
             .ignore_then(ident())
@@ -1215,10 +1246,23 @@ where
             .map(TestStmtKind::ExpectCompleted),
         kw("failed").to(TestStmtKind::ExpectFailed),
     )));
+    let given = kw("given").ignore_then(choice((
+        text_literal()
+            .then_ignore(kw("reports"))
+            .then_ignore(kw("to"))
+            .then(text_literal())
+            .map(|(person, manager)| TestStmtKind::GivenManager { person, manager }),
+        ident()
+            .then_ignore(kw("returns"))
+            .then(full.clone())
+            .map(|(action, value)| TestStmtKind::GivenAction { action, value }),
+    )));
     let is_test_start: fn(&Token<'_>) -> bool = |t| {
         matches!(
             t,
-            Token::Complete | Token::Signal | Token::Ident("start" | "advance" | "expect")
+            Token::Complete
+                | Token::Signal
+                | Token::Ident("start" | "advance" | "expect" | "given")
         )
     };
     choice((
@@ -1227,12 +1271,13 @@ where
         signal,
         advance,
         expect,
+        given,
     ))
     .map_with(|kind, e| TestStmt {
         kind,
         span: span_of(e.span()),
     })
-    .labelled("a test statement (`start`, `complete`, `signal`, `advance`, `expect`)")
+    .labelled("a test statement (`start`, `complete`, `signal`, `advance`, `expect`, `given`)")
     .recover_with(via_parser(
         recovery(is_test_start, TestStmtKind::Error).map_with(|kind, e| TestStmt {
             kind,

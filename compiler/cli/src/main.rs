@@ -6,18 +6,23 @@
     reason = "printing results is the command-line tool's job"
 )]
 
+mod build;
+mod files;
+mod run;
+mod test;
+
 use clap::{Parser, Subcommand, ValueEnum};
-use proc_compiler::analysis::module_path;
+use files::{analyze_on_big_stack, collect_packages, write_stdout};
 use proc_compiler::codes::{ALL_CODES, Code};
-use proc_compiler::{Analysis, Diagnostic, SourceFile, analyze, render};
+use proc_compiler::{Analysis, Diagnostic, render};
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The Proc toolchain: check service procedures written in `.proc` files.
+/// The Proc toolchain: check, build, run and test service procedures written in `.proc` files.
 #[derive(Parser, Debug)]
 #[command(name = "procc", version, about, long_about = None, propagate_version = true)]
 struct Cli {
@@ -45,6 +50,70 @@ enum Command {
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// Compile a package into one WebAssembly module that the Proc runtime (or any host) can run.
+    ///
+    /// Exit status: 0 when the module was written, 1 when the package has errors, 2 on usage or I/O errors.
+    Build {
+        /// The package: a directory, or `.proc` files (default: the current directory).
+        paths: Vec<PathBuf>,
+        /// Where to write the output (default: `<package>.wasm`, or `.wat`, `.ir`, `.json`); `-` for stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// What to write.
+        #[arg(long, value_enum, default_value_t = build::Emit::Wasm)]
+        emit: build::Emit,
+        /// How to print diagnostics.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// When to use colours in human output.
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
+    },
+    /// Run a compiled module on a file of events and print the effects, as a host application would.
+    ///
+    /// Events are JSON objects, one per line, e.g.
+    /// `{"at": "2026-03-02T09:30:00Z", "type": "complete", "step": "assess", "by": "ann", "roles": ["Agent"],
+    /// "outputs": {"urgency": "high"}}`. See `docs/cli.md` for every event type.
+    /// Exit status: 0 when every event was applied, 1 when one was refused, 2 on usage or I/O errors.
+    Run {
+        /// The module written by `procc build`.
+        module: PathBuf,
+        /// The process to start.
+        #[arg(long)]
+        process: Option<String>,
+        /// The process's input: a JSON object in a file (`-` for standard input).
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// The events: a file of JSON objects, one per line (`-` for standard input).
+        #[arg(long)]
+        events: Option<PathBuf>,
+        /// When the process starts (RFC 3339); default: the first event's time.
+        #[arg(long)]
+        start_at: Option<String>,
+        /// After the events, move the clock to this time (RFC 3339), firing what falls due.
+        #[arg(long)]
+        until: Option<String>,
+        /// Print effects as JSON lines instead of text.
+        #[arg(long)]
+        json: bool,
+        /// A JSON file describing people: `{"erin": {"roles": ["Engineer"], "skills": [], "manager": "ines"}}`.
+        #[arg(long)]
+        directory: Option<PathBuf>,
+    },
+    /// Run the `test` blocks of `.proc` files through the real runtime with a virtual clock.
+    ///
+    /// Ends with a line `N passed, N failed`. Exit status: 0 when every test passed, 1 otherwise, 2 on usage
+    /// or I/O errors.
+    Test {
+        /// Files or directories (default: the current directory).
+        paths: Vec<PathBuf>,
+        /// Run only tests whose name contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+        /// When to use colours in diagnostics.
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
+    },
     /// Explain a diagnostic code in detail, e.g. `procc explain P0007`; without a code, list all codes.
     Explain {
         /// The code, e.g. `P0007`.
@@ -53,7 +122,7 @@ enum Command {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     /// Source excerpts with labels, notes and help.
     Human,
     /// One line per diagnostic: `path:line:col: error[P0007]: message`.
@@ -63,7 +132,7 @@ enum Format {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum ColorChoice {
+pub(crate) enum ColorChoice {
     /// Colour when printing to a terminal and `NO_COLOR` is not set.
     Auto,
     /// Always colour.
@@ -81,13 +150,50 @@ fn main() -> ExitCode {
             color,
             deny_warnings,
         } => check(paths, format, color, deny_warnings),
+        Command::Build {
+            paths,
+            output,
+            emit,
+            format,
+            color,
+        } => build::run(&paths, output.as_deref(), emit, format, color),
+        Command::Run {
+            module,
+            process,
+            input,
+            events,
+            start_at,
+            until,
+            json,
+            directory,
+        } => run::run(run::RunArgs {
+            module,
+            process,
+            input,
+            events,
+            start_at,
+            until,
+            json,
+            directory,
+        }),
+        Command::Test {
+            paths,
+            filter,
+            color,
+        } => test::run(&paths, filter.as_deref(), color),
         Command::Explain { code } => explain(code.as_deref()),
     }
 }
 
-/// A set of files analysed together.
-struct PackageInput {
-    files: Vec<SourceFile>,
+/// Whether to colour output.
+pub(crate) fn use_color(color: ColorChoice) -> bool {
+    match color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    }
 }
 
 fn check(paths: Vec<PathBuf>, format: Format, color: ColorChoice, deny_warnings: bool) -> ExitCode {
@@ -103,13 +209,7 @@ fn check(paths: Vec<PathBuf>, format: Format, color: ColorChoice, deny_warnings:
             return ExitCode::from(2);
         }
     };
-    let use_color = match color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-        }
-    };
+    let use_color = use_color(color);
     let (mut errors, mut warnings, mut file_count) = (0usize, 0usize, 0usize);
     for package in packages {
         file_count += package.files.len();
@@ -141,7 +241,12 @@ fn check(paths: Vec<PathBuf>, format: Format, color: ColorChoice, deny_warnings:
     }
 }
 
-fn print_diagnostics(analysis: &Analysis, diagnostics: &[Diagnostic], format: Format, color: bool) {
+pub(crate) fn print_diagnostics(
+    analysis: &Analysis,
+    diagnostics: &[Diagnostic],
+    format: Format,
+    color: bool,
+) {
     let text = match format {
         Format::Human => render::human(&analysis.files, diagnostics, color),
         Format::Short => render::short(&analysis.files, diagnostics),
@@ -151,97 +256,6 @@ fn print_diagnostics(analysis: &Analysis, diagnostics: &[Diagnostic], format: Fo
             .collect(),
     };
     write_stdout(&text);
-}
-
-/// Writes to stdout; a closed pipe (`procc check | head`) ends the program quietly instead of panicking.
-fn write_stdout(text: &str) {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    if stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .is_err()
-    {
-        std::process::exit(0);
-    }
-}
-
-/// Runs the analysis on a thread with a large stack, so very deep (but accepted) nesting cannot overflow it.
-fn analyze_on_big_stack(files: Vec<SourceFile>) -> Result<Analysis, String> {
-    std::thread::Builder::new()
-        .name("analysis".to_string())
-        .stack_size(256 * 1024 * 1024)
-        .spawn(move || analyze(files))
-        .map_err(|error| format!("cannot start the analysis: {error}"))?
-        .join()
-        .map_err(|_| "the analysis crashed; please report this as a bug".to_string())
-}
-
-fn collect_packages(paths: &[PathBuf]) -> Result<Vec<PackageInput>, String> {
-    let mut packages = Vec::new();
-    let mut loose = Vec::new();
-    for path in paths {
-        let metadata = std::fs::metadata(path)
-            .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
-        if metadata.is_dir() {
-            let mut found = Vec::new();
-            walk(path, &mut found)?;
-            found.sort();
-            let mut files = Vec::new();
-            for file in found {
-                let relative = file.strip_prefix(path).unwrap_or(&file);
-                let module = module_path(&relative.to_string_lossy());
-                files.push(read_source(&file, module)?);
-            }
-            if files.is_empty() {
-                return Err(format!("no `.proc` files in `{}`", path.display()));
-            }
-            packages.push(PackageInput { files });
-        } else {
-            let stem = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            loose.push(read_source(path, stem)?);
-        }
-    }
-    if !loose.is_empty() {
-        packages.push(PackageInput { files: loose });
-    }
-    Ok(packages)
-}
-
-fn read_source(path: &Path, module: String) -> Result<SourceFile, String> {
-    let bytes = std::fs::read(path)
-        .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
-    Ok(SourceFile::from_bytes(
-        path.display().to_string(),
-        module,
-        &bytes,
-    ))
-}
-
-fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|error| format!("cannot read directory `{}`: {error}", dir.display()))?;
-    for entry in entries {
-        let entry = entry.map_err(|error| format!("cannot read `{}`: {error}", dir.display()))?;
-        let path = entry.path();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') || name == "target" || name == "node_modules" {
-            continue;
-        }
-        let file_type = entry
-            .file_type()
-            .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
-        if file_type.is_dir() {
-            walk(&path, found)?;
-        } else if path.extension().is_some_and(|ext| ext == "proc") {
-            found.push(path);
-        }
-    }
-    Ok(())
 }
 
 fn explain(code: Option<&str>) -> ExitCode {

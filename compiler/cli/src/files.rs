@@ -1,0 +1,126 @@
+//! Finding and reading `.proc` files, and running the analysis safely. Shared by every command.
+
+use proc_compiler::analysis::module_path;
+use proc_compiler::{Analysis, SourceFile, analyze, analyze_for_build};
+use std::path::{Path, PathBuf};
+
+/// A set of files analysed together.
+pub struct PackageInput {
+    /// A name for the package: its directory's or file's name.
+    pub name: String,
+    /// Its files.
+    pub files: Vec<SourceFile>,
+}
+
+/// Writes to stdout; a closed pipe (`procc check | head`) ends the program quietly instead of panicking.
+pub fn write_stdout(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        std::process::exit(0);
+    }
+}
+
+/// Runs the analysis on a thread with a large stack, so very deep (but accepted) nesting cannot overflow it.
+pub fn analyze_on_big_stack(files: Vec<SourceFile>) -> Result<Analysis, String> {
+    on_big_stack(move || analyze(files))
+}
+
+/// Like [`analyze_on_big_stack`], also recording expression types for the back end.
+pub fn analyze_for_build_on_big_stack(files: Vec<SourceFile>) -> Result<Analysis, String> {
+    on_big_stack(move || analyze_for_build(files))
+}
+
+/// Runs `work` on a thread with a large stack.
+pub fn on_big_stack<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    std::thread::Builder::new()
+        .name("analysis".to_string())
+        .stack_size(256 * 1024 * 1024)
+        .spawn(work)
+        .map_err(|error| format!("cannot start the analysis: {error}"))?
+        .join()
+        .map_err(|_| "the analysis crashed; please report this as a bug".to_string())
+}
+
+/// Reads the packages named on the command line: each directory is one package, loose files form one more.
+pub fn collect_packages(paths: &[PathBuf]) -> Result<Vec<PackageInput>, String> {
+    let mut packages = Vec::new();
+    let mut loose = Vec::new();
+    for path in paths {
+        let metadata = std::fs::metadata(path)
+            .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+        if metadata.is_dir() {
+            let mut found = Vec::new();
+            walk(path, &mut found)?;
+            found.sort();
+            let mut files = Vec::new();
+            for file in found {
+                let relative = file.strip_prefix(path).unwrap_or(&file);
+                let module = module_path(&relative.to_string_lossy());
+                files.push(read_source(&file, module)?);
+            }
+            if files.is_empty() {
+                return Err(format!("no `.proc` files in `{}`", path.display()));
+            }
+            let name = std::fs::canonicalize(path)
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "package".to_string());
+            packages.push(PackageInput { name, files });
+        } else {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            loose.push(read_source(path, stem)?);
+        }
+    }
+    if !loose.is_empty() {
+        let name = loose
+            .first()
+            .map(|f| f.module.clone())
+            .unwrap_or_else(|| "package".to_string());
+        packages.push(PackageInput { name, files: loose });
+    }
+    Ok(packages)
+}
+
+/// Reads one file.
+pub fn read_source(path: &Path, module: String) -> Result<SourceFile, String> {
+    let bytes = std::fs::read(path)
+        .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+    Ok(SourceFile::from_bytes(
+        path.display().to_string(),
+        module,
+        &bytes,
+    ))
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|error| format!("cannot read directory `{}`: {error}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|error| format!("cannot read `{}`: {error}", dir.display()))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || name == "target" || name == "node_modules" {
+            continue;
+        }
+        let file_type = entry
+            .file_type()
+            .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+        if file_type.is_dir() {
+            walk(&path, found)?;
+        } else if path.extension().is_some_and(|ext| ext == "proc") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,448 @@
+//! `procc run`: runs a compiled module on a stream of events, as a host would, and prints the effects.
+//!
+//! Events are JSON objects, one per line (see `docs/cli.md`): `{"at": TIME, "type": "complete", "step":
+//! "assess", "by": "ann", "roles": ["Agent"], "outputs": {...}}`, `"signal"`, `"advance"`, `"cancel"`,
+//! `"action_result"`, `"claim"`, `"release"`, `"delegate"`, `"reassign"`, `"suspend"`, `"resume"`, `"skip"`,
+//! `"redo"` and `"start"`.
+
+use proc_runtime::{
+    Actor, Effect, Error, InstanceId, Module, RequestRef, Runtime, StaticDirectory, TaskRef, Time,
+};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// What `procc run` was asked to do.
+pub struct RunArgs {
+    /// The module file.
+    pub module: PathBuf,
+    /// The process to start first.
+    pub process: Option<String>,
+    /// Its input file.
+    pub input: Option<PathBuf>,
+    /// The events file.
+    pub events: Option<PathBuf>,
+    /// When the first instance starts.
+    pub start_at: Option<String>,
+    /// Advance to this time at the end.
+    pub until: Option<String>,
+    /// Print JSON lines.
+    pub json: bool,
+    /// A directory file.
+    pub directory: Option<PathBuf>,
+}
+
+fn read_text(path: &Path) -> Result<String, String> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+}
+
+fn parse_time(text: &str, what: &str) -> Result<Time, String> {
+    text.parse::<Time>().map_err(|e| format!("{what}: {e}"))
+}
+
+fn directory(path: &Path) -> Result<StaticDirectory, String> {
+    let text = read_text(path)?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))?;
+    let Value::Object(people) = value else {
+        return Err(format!(
+            "`{}` should be an object mapping person ids to {{\"roles\", \"skills\", \"manager\"}}",
+            path.display()
+        ));
+    };
+    let mut directory = StaticDirectory::default();
+    for (id, person) in people {
+        let list = |key: &str| -> Vec<String> {
+            person
+                .get(key)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let roles = list("roles");
+        let skills = list("skills");
+        let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
+        let skills: Vec<&str> = skills.iter().map(String::as_str).collect();
+        let manager = person.get("manager").and_then(Value::as_str);
+        directory = directory.with(&id, &roles, &skills, manager);
+    }
+    Ok(directory)
+}
+
+/// Prints effects and remembers what happened.
+struct Printer {
+    json: bool,
+    failed: bool,
+}
+
+impl Printer {
+    fn heading(&self, at: Time, text: &str) {
+        if !self.json {
+            crate::files::write_stdout(&format!("{at}  {text}\n"));
+        }
+    }
+
+    fn effects(&self, effects: &[Effect]) {
+        let mut out = String::new();
+        for effect in effects {
+            if self.json {
+                out.push_str(&effect.to_json().to_string());
+            } else {
+                out.push_str(&format!("    {effect}"));
+            }
+            out.push('\n');
+        }
+        crate::files::write_stdout(&out);
+    }
+
+    fn refused(&mut self, line: usize, error: &Error) {
+        self.failed = true;
+        if self.json {
+            let code = match error {
+                Error::Rejected(r) => json!(r.code),
+                _ => Value::Null,
+            };
+            crate::files::write_stdout(&format!(
+                "{}\n",
+                json!({"rejected": {"line": line, "code": code, "message": error.to_string()}})
+            ));
+        } else {
+            crate::files::write_stdout(&format!("    refused: {error}\n"));
+        }
+    }
+}
+
+fn actor(event: &Value, id_key: &str, roles_key: &str, skills_key: &str) -> Result<Actor, String> {
+    let id = event
+        .get(id_key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("needs \"{id_key}\": the id of the person acting"))?;
+    let list = |key: &str| -> Vec<String> {
+        event
+            .get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Ok(Actor {
+        id: id.to_string(),
+        roles: list(roles_key),
+        skills: list(skills_key),
+    })
+}
+
+fn u32_field(event: &Value, key: &str) -> Option<u32> {
+    event
+        .get(key)
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
+}
+
+/// The task an event means: `"task": N`, or the open task of `"step": NAME` (the first one `actor` may do).
+fn task_of(
+    runtime: &mut Runtime,
+    instance: InstanceId,
+    event: &Value,
+) -> Result<Result<TaskRef, Error>, String> {
+    let open = match runtime.open_tasks(instance) {
+        Ok(open) => open,
+        Err(error) => return Ok(Err(error)),
+    };
+    if let Some(number) = u32_field(event, "task") {
+        return match open.iter().find(|t| t.task.task == number) {
+            Some(t) => Ok(Ok(t.task)),
+            None => Ok(Err(Error::Rejected(proc_runtime::Rejection {
+                code: proc_abi::reject::UNKNOWN_TASK,
+                instance,
+                task: Some(number),
+                message: format!("instance {instance} has no open task {number}"),
+            }))),
+        };
+    }
+    let step = event
+        .get("step")
+        .and_then(Value::as_str)
+        .ok_or("needs \"task\" (a task number) or \"step\" (a step name)")?;
+    match open.iter().find(|t| &*t.step == step) {
+        Some(t) => Ok(Ok(t.task)),
+        None => Ok(Err(Error::Rejected(proc_runtime::Rejection {
+            code: proc_abi::reject::UNKNOWN_TASK,
+            instance,
+            task: None,
+            message: format!("instance {instance} has no open task for step `{step}`"),
+        }))),
+    }
+}
+
+pub fn run(args: RunArgs) -> ExitCode {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
+    let bytes = std::fs::read(&args.module)
+        .map_err(|e| format!("cannot read `{}`: {e}", args.module.display()))?;
+    let module = Module::from_bytes(&bytes).map_err(|e| e.to_string())?;
+    let mut runtime = Runtime::new(&module).map_err(|e| e.to_string())?;
+    if let Some(path) = &args.directory {
+        runtime.set_directory(Arc::new(directory(path)?));
+    }
+    let events: Vec<(usize, Value)> = match &args.events {
+        Some(path) => {
+            let text = read_text(path)?;
+            let mut events = Vec::new();
+            for (index, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with("//") {
+                    continue;
+                }
+                let value: Value = serde_json::from_str(line).map_err(|e| {
+                    format!("{}:{}: not a JSON object: {e}", path.display(), index + 1)
+                })?;
+                if !value.is_object() {
+                    return Err(format!(
+                        "{}:{}: each line must be one JSON object",
+                        path.display(),
+                        index + 1
+                    ));
+                }
+                events.push((index + 1, value));
+            }
+            events
+        }
+        None => Vec::new(),
+    };
+    let first_at = events
+        .iter()
+        .find_map(|(_, e)| e.get("at").and_then(Value::as_str).map(str::to_string));
+    let start_at = match (&args.start_at, &first_at) {
+        (Some(text), _) => parse_time(text, "--start-at")?,
+        (None, Some(text)) => parse_time(text, "the first event's \"at\"")?,
+        (None, None) => parse_time("2026-01-01T00:00:00Z", "default start")?,
+    };
+    let mut printer = Printer {
+        json: args.json,
+        failed: false,
+    };
+    let effects = runtime.advance(start_at).map_err(|e| e.to_string())?;
+    printer.effects(&effects);
+    let mut current: Option<InstanceId> = None;
+    if let Some(process) = &args.process {
+        let input = match &args.input {
+            Some(path) => {
+                let text = read_text(path)?;
+                serde_json::from_str(&text)
+                    .map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))?
+            }
+            None => json!({}),
+        };
+        printer.heading(runtime.now(), &format!("start {process}"));
+        match runtime.start(process, &input) {
+            Ok((id, effects)) => {
+                current = Some(id);
+                printer.effects(&effects);
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    for (line, event) in &events {
+        let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
+        if let Some(at) = event.get("at").and_then(Value::as_str) {
+            let at = parse_time(at, &format!("line {line}"))?;
+            let effects = runtime.advance(at).map_err(|e| e.to_string())?;
+            printer.effects(&effects);
+        }
+        let instance = match u32_field(event, "instance") {
+            Some(n) => Some(InstanceId(u64::from(n))),
+            None => current,
+        };
+        let describe = |e: &str| format!("line {line}: {e}");
+        let result: Result<Vec<Effect>, Error> = match kind {
+            "advance" => {
+                printer.heading(runtime.now(), "advance");
+                Ok(Vec::new())
+            }
+            "start" => {
+                let process = event
+                    .get("process")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| describe("a \"start\" needs \"process\""))?;
+                let input = event.get("input").cloned().unwrap_or(Value::Null);
+                printer.heading(runtime.now(), &format!("start {process}"));
+                runtime.start(process, &input).map(|(id, effects)| {
+                    current = Some(id);
+                    effects
+                })
+            }
+            _ => {
+                let instance = instance.ok_or_else(|| {
+                    describe("no instance is running: give --process, or a \"start\" event first")
+                })?;
+                apply(&mut runtime, &mut printer, instance, kind, event)
+                    .map_err(|e| describe(&e))?
+            }
+        };
+        match result {
+            Ok(effects) => printer.effects(&effects),
+            Err(error) => printer.refused(*line, &error),
+        }
+    }
+    if let Some(until) = &args.until {
+        let until = parse_time(until, "--until")?;
+        printer.heading(until, "advance");
+        let effects = runtime.advance(until).map_err(|e| e.to_string())?;
+        printer.effects(&effects);
+    }
+    if !args.json {
+        for index in 1..=runtime.instance_count() {
+            let id = InstanceId(u64::try_from(index).unwrap_or(0));
+            if let Ok(info) = runtime.status(id) {
+                let open: Vec<String> = info
+                    .tasks
+                    .iter()
+                    .map(|t| format!("task {} ({})", t.task.task, t.step))
+                    .collect();
+                let tasks = if open.is_empty() {
+                    String::new()
+                } else {
+                    format!("; open: {}", open.join(", "))
+                };
+                let wake = info
+                    .next_wakeup
+                    .map_or_else(String::new, |t| format!("; next wake-up {t}"));
+                eprintln!(
+                    "instance {id} ({}): {:?}{tasks}{wake}",
+                    info.process, info.status
+                );
+            }
+        }
+    }
+    Ok(if printer.failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn apply(
+    runtime: &mut Runtime,
+    printer: &mut Printer,
+    instance: InstanceId,
+    kind: &str,
+    event: &Value,
+) -> Result<Result<Vec<Effect>, Error>, String> {
+    let now = runtime.now();
+    let empty = Value::Null;
+    Ok(match kind {
+        "complete" | "claim" | "release" | "suspend" | "resume" | "skip" | "delegate"
+        | "reassign" => {
+            let who = actor(event, "by", "roles", "skills")?;
+            let task = match task_of(runtime, instance, event)? {
+                Ok(task) => task,
+                Err(error) => return Ok(Err(error)),
+            };
+            printer.heading(now, &format!("{kind} task {} by {}", task.task, who.id));
+            match kind {
+                "complete" => runtime.complete(task, &who, event.get("outputs").unwrap_or(&empty)),
+                "claim" => runtime.claim(task, &who),
+                "release" => runtime.release(task, &who),
+                "suspend" => runtime.suspend(task, &who),
+                "resume" => runtime.resume(task, &who),
+                "skip" => runtime.skip(task, &who),
+                "delegate" => {
+                    let to = actor(event, "to", "to_roles", "to_skills")?;
+                    runtime.delegate(task, &who, &to)
+                }
+                _ => {
+                    let role = event
+                        .get("role")
+                        .and_then(Value::as_str)
+                        .ok_or("a \"reassign\" needs \"role\"")?;
+                    runtime.reassign(task, &who, role)
+                }
+            }
+        }
+        "redo" => {
+            let who = actor(event, "by", "roles", "skills")?;
+            let step = event
+                .get("step")
+                .and_then(Value::as_str)
+                .ok_or("a \"redo\" needs \"step\"")?;
+            printer.heading(now, &format!("redo {step} by {}", who.id));
+            runtime.redo(instance, step, &who)
+        }
+        "signal" => {
+            let name = event
+                .get("signal")
+                .and_then(Value::as_str)
+                .ok_or("a \"signal\" needs \"signal\": its name")?;
+            printer.heading(now, &format!("signal {name}"));
+            runtime.signal(instance, name, event.get("payload").unwrap_or(&empty))
+        }
+        "cancel" => {
+            let reason = event.get("reason").and_then(Value::as_str).unwrap_or("");
+            printer.heading(now, "cancel");
+            runtime.cancel(instance, reason)
+        }
+        "action_result" => {
+            let request =
+                u32_field(event, "request").ok_or("an \"action_result\" needs \"request\"")?;
+            let action_name = event.get("action").and_then(Value::as_str);
+            let action = match action_name {
+                Some(name) => runtime
+                    .module()
+                    .metadata()
+                    .action_id(name)
+                    .ok_or_else(|| format!("there is no action `{name}`"))?,
+                None => match runtime.module().metadata().actions.len() {
+                    1 => 0,
+                    _ => {
+                        return Err(
+                            "an \"action_result\" needs \"action\": the action's name".into()
+                        );
+                    }
+                },
+            };
+            printer.heading(now, &format!("result of action request {request}"));
+            let target = RequestRef {
+                instance,
+                request,
+                action,
+            };
+            match event.get("error").and_then(Value::as_str) {
+                Some(error) => runtime.action_result(target, Err(error)),
+                None => runtime.action_result(target, Ok(event.get("result").unwrap_or(&empty))),
+            }
+        }
+        "" => return Err("each event needs a \"type\"".to_string()),
+        other => {
+            return Err(format!(
+                "unknown event type \"{other}\" (expected complete, signal, advance, cancel, action_result, \
+                 claim, release, delegate, reassign, suspend, resume, skip, redo or start)"
+            ));
+        }
+    })
+}

@@ -1,0 +1,505 @@
+//! `procc test`: runs the `test` blocks of `.proc` files through the real runtime with a virtual clock.
+//!
+//! Each test gets a fresh runtime. Completions are tried on the open tasks of the named step until one is
+//! accepted; `expect rejected` requires every open task of the step to refuse and the instance's snapshot to
+//! stay byte for byte the same. `expect notified` and `expect escalated` match effects not yet matched by an
+//! earlier expectation. Action requests are answered by the `given … returns …` rules.
+
+use crate::build::{Built, build_packages};
+use crate::{ColorChoice, Format, print_diagnostics, use_color};
+use proc_compiler::backend::{TestAction, TestActionKind, TestCompletion, TestPlan};
+use proc_compiler::source::LineCol;
+use proc_runtime::{
+    Actor, Effect, InstanceId, InstanceStatus, Module, Runtime, StaticDirectory, TaskInfo, Time,
+};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Where a test's clock starts when its `start` gives no time.
+const DEFAULT_START: &str = "2026-01-05T09:00:00Z";
+
+pub fn run(paths: &[PathBuf], filter: Option<&str>, color: ColorChoice) -> ExitCode {
+    let built = match build_packages(paths) {
+        Ok(built) => built,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let color = use_color(color);
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for package in &built {
+        let diagnostics = package.diagnostics();
+        let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+        if errors > 0 {
+            print_diagnostics(&package.analysis, &diagnostics, Format::Human, color);
+            eprintln!(
+                "error: `{}` has {errors} error{}, so its tests cannot run",
+                package.name,
+                if errors == 1 { "" } else { "s" }
+            );
+            failed += package.build.tests.len().max(1);
+            continue;
+        }
+        let Some(wasm) = &package.build.wasm else {
+            continue;
+        };
+        let module = match Module::from_bytes(wasm) {
+            Ok(module) => module,
+            Err(error) => {
+                eprintln!("error: `{}`: {error}", package.name);
+                failed += package.build.tests.len().max(1);
+                continue;
+            }
+        };
+        for plan in &package.build.tests {
+            if filter.is_some_and(|f| !plan.name.contains(f)) {
+                continue;
+            }
+            let location = location(package, plan.at.file.0 as usize, plan.at.span.start);
+            match run_test(&module, package, plan) {
+                Ok(()) => {
+                    passed += 1;
+                    crate::files::write_stdout(&format!("ok    {location}  {}\n", plan.name));
+                }
+                Err(failure) => {
+                    failed += 1;
+                    crate::files::write_stdout(&format!(
+                        "FAIL  {location}  {}\n{failure}\n",
+                        plan.name
+                    ));
+                }
+            }
+        }
+    }
+    crate::files::write_stdout(&format!("\n{passed} passed, {failed} failed\n"));
+    if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn location(package: &Built, file: usize, offset: u32) -> String {
+    match package.analysis.files.get(file) {
+        Some(source) => {
+            let LineCol { line, .. } = source.line_col(offset);
+            format!("{}:{line}", source.name)
+        }
+        None => String::new(),
+    }
+}
+
+struct Run {
+    runtime: Runtime,
+    instance: Option<InstanceId>,
+    log: Vec<(Effect, bool)>,
+    answers: HashMap<String, Value>,
+    directory: StaticDirectory,
+}
+
+fn run_test(module: &Module, package: &Built, plan: &TestPlan) -> Result<(), String> {
+    let runtime = Runtime::new(module).map_err(|e| format!("  cannot start a runtime: {e}"))?;
+    let mut run = Run {
+        runtime,
+        instance: None,
+        log: Vec::new(),
+        answers: HashMap::new(),
+        directory: StaticDirectory::default(),
+    };
+    let start = DEFAULT_START.parse::<Time>().map_err(|e| e.to_string())?;
+    run.runtime.advance(start).map_err(|e| format!("  {e}"))?;
+    for action in &plan.actions {
+        if let Err(message) = run.step(action) {
+            let at = location(package, action.at.file.0 as usize, action.at.span.start);
+            let source = package
+                .analysis
+                .files
+                .get(action.at.file.0 as usize)
+                .and_then(|f| f.text.get(action.at.span.range()))
+                .unwrap_or("")
+                .trim();
+            return Err(format!(
+                "  at {at}: {source}\n{}\n{}",
+                indent(&message),
+                run.recent_effects()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn show_time(ms: i64) -> String {
+    Time(ms).to_string()
+}
+
+fn describe_task(t: &TaskInfo) -> String {
+    let who = match (&t.role, &t.person) {
+        (Some(role), _) => role.to_string(),
+        (None, Some(person)) => person.clone(),
+        (None, None) => "nobody".to_string(),
+    };
+    let due = t.due.map_or_else(String::new, |d| format!(", due {d}"));
+    format!("task {} `{}` for {who}{due}", t.task.task, t.step)
+}
+
+impl Run {
+    fn recent_effects(&self) -> String {
+        if self.log.is_empty() {
+            return "    (no effects so far)".to_string();
+        }
+        let skip = self.log.len().saturating_sub(12);
+        let mut out = String::from("    effects so far");
+        if skip > 0 {
+            out.push_str(&format!(" (last 12 of {})", self.log.len()));
+        }
+        out.push(':');
+        for (effect, _) in self.log.iter().skip(skip) {
+            out.push_str(&format!("\n      {effect}"));
+        }
+        out
+    }
+
+    fn instance(&self) -> Result<InstanceId, String> {
+        self.instance
+            .ok_or_else(|| "the test has not started a process".to_string())
+    }
+
+    /// Records effects and answers the action requests among them (and among the answers' effects).
+    fn record(&mut self, effects: Vec<Effect>) -> Result<(), String> {
+        let mut pending = effects;
+        while !pending.is_empty() {
+            let mut next = Vec::new();
+            for effect in pending {
+                if let Effect::ActionRequested {
+                    request, action, ..
+                } = &effect
+                {
+                    let Some(value) = self.answers.get(&**action).cloned() else {
+                        let request = *request;
+                        let name = action.to_string();
+                        self.log.push((effect, false));
+                        let _ = request;
+                        return Err(format!(
+                            "the process asked the host to perform `{name}`; say what it returns with \
+                             `given {name} returns …`"
+                        ));
+                    };
+                    let request = *request;
+                    self.log.push((effect, false));
+                    let more = self
+                        .runtime
+                        .action_result(request, Ok(&value))
+                        .map_err(|e| {
+                            format!(
+                                "answering `{action}` failed: {e}",
+                                action = name_of(&self.log)
+                            )
+                        })?;
+                    next.extend(more);
+                } else {
+                    self.log.push((effect, false));
+                }
+            }
+            pending = next;
+        }
+        Ok(())
+    }
+
+    fn advance_to(&mut self, at: Option<i64>) -> Result<(), String> {
+        if let Some(at) = at {
+            let effects = self.runtime.advance(Time(at)).map_err(|e| e.to_string())?;
+            self.record(effects)?;
+        }
+        Ok(())
+    }
+
+    fn open_tasks(&mut self, steps: &[u32]) -> Result<Vec<TaskInfo>, String> {
+        let instance = self.instance()?;
+        let tasks = self
+            .runtime
+            .open_tasks(instance)
+            .map_err(|e| e.to_string())?;
+        Ok(tasks
+            .into_iter()
+            .filter(|t| steps.contains(&t.task.step))
+            .collect())
+    }
+
+    fn all_open(&mut self) -> String {
+        let Some(instance) = self.instance else {
+            return "none".to_string();
+        };
+        match self.runtime.open_tasks(instance) {
+            Ok(tasks) if tasks.is_empty() => "none".to_string(),
+            Ok(tasks) => tasks
+                .iter()
+                .map(describe_task)
+                .collect::<Vec<_>>()
+                .join("; "),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn actor(c: &TestCompletion) -> Actor {
+        Actor {
+            id: c.actor.id.clone(),
+            roles: c.actor.roles.clone(),
+            skills: c.actor.skills.clone(),
+        }
+    }
+
+    fn step(&mut self, action: &TestAction) -> Result<(), String> {
+        match &action.kind {
+            TestActionKind::Start { process, input, at } => {
+                self.advance_to(*at)?;
+                let (id, effects) = self
+                    .runtime
+                    .start(process, input)
+                    .map_err(|e| format!("the process could not start: {e}"))?;
+                self.instance = Some(id);
+                self.record(effects)
+            }
+            TestActionKind::Complete(c) => {
+                self.advance_to(c.at)?;
+                let tasks = self.open_tasks(&c.step_ids)?;
+                if tasks.is_empty() {
+                    return Err(format!(
+                        "expected an open task for step `{}` to complete\nfound none; open tasks: {}",
+                        c.step,
+                        self.all_open()
+                    ));
+                }
+                let who = Run::actor(c);
+                let mut refusals = Vec::new();
+                for task in &tasks {
+                    match self.runtime.complete(task.task, &who, &c.outputs) {
+                        Ok(effects) => return self.record(effects),
+                        Err(error) => refusals.push(error.to_string()),
+                    }
+                }
+                Err(format!(
+                    "expected {} to complete step `{}`\nbut it was refused: {}",
+                    who.id,
+                    c.step,
+                    refusals.join("; ")
+                ))
+            }
+            TestActionKind::ExpectRejected(c) => {
+                self.advance_to(c.at)?;
+                let instance = self.instance()?;
+                let tasks = self.open_tasks(&c.step_ids)?;
+                if tasks.is_empty() {
+                    return Err(format!(
+                        "expected a completion of step `{}` to be refused\nbut no task for it is open; open \
+                         tasks: {}",
+                        c.step,
+                        self.all_open()
+                    ));
+                }
+                let who = Run::actor(c);
+                let before = self.runtime.snapshot(instance).map_err(|e| e.to_string())?;
+                for task in &tasks {
+                    if let Ok(effects) = self.runtime.complete(task.task, &who, &c.outputs) {
+                        let _ = self.record(effects);
+                        return Err(format!(
+                            "expected {} to be refused for step `{}`\nbut the completion of task {} was \
+                             accepted",
+                            who.id, c.step, task.task.task
+                        ));
+                    }
+                }
+                let after = self.runtime.snapshot(instance).map_err(|e| e.to_string())?;
+                if before != after {
+                    return Err(
+                        "the refused completion changed the instance's state (its snapshot differs)".into(),
+                    );
+                }
+                Ok(())
+            }
+            TestActionKind::Signal { name, payload } => {
+                let instance = self.instance()?;
+                let effects = self
+                    .runtime
+                    .signal(instance, name, payload)
+                    .map_err(|e| format!("the signal was refused: {e}"))?;
+                self.record(effects)
+            }
+            TestActionKind::AdvanceBy(ms) => {
+                let to = self.runtime.now().plus(*ms);
+                self.advance_to(Some(to.0))
+            }
+            TestActionKind::AdvanceTo(at) => self.advance_to(Some(*at)),
+            TestActionKind::ExpectTask {
+                step,
+                step_ids,
+                role,
+                person,
+                due,
+            } => {
+                let tasks = self.open_tasks(step_ids)?;
+                let matches = |t: &TaskInfo| {
+                    role.as_ref()
+                        .is_none_or(|r| t.role.as_deref() == Some(r.as_str()))
+                        && person.as_ref().is_none_or(|p| t.person.as_ref() == Some(p))
+                        && due.is_none_or(|d| t.due == Some(Time(d)))
+                };
+                if tasks.iter().any(matches) {
+                    return Ok(());
+                }
+                let mut wanted = format!("a task for step `{step}`");
+                if let Some(role) = role {
+                    wanted.push_str(&format!(" for {role}"));
+                }
+                if let Some(person) = person {
+                    wanted.push_str(&format!(" for {person}"));
+                }
+                if let Some(due) = due {
+                    wanted.push_str(&format!(" due {}", show_time(*due)));
+                }
+                Err(format!(
+                    "expected {wanted}\nopen tasks: {}",
+                    self.all_open()
+                ))
+            }
+            TestActionKind::ExpectNoTask { step, step_ids } => {
+                let tasks = self.open_tasks(step_ids)?;
+                match tasks.first() {
+                    None => Ok(()),
+                    Some(t) => Err(format!(
+                        "expected no open task for step `{step}`\nfound {}",
+                        describe_task(t)
+                    )),
+                }
+            }
+            TestActionKind::ExpectEscalated { step, role, .. } => {
+                let found = self.log.iter_mut().find(|(effect, used)| {
+                    !*used
+                        && matches!(effect, Effect::TaskReassigned { step: s, role: r, by: None, .. }
+                            if &**s == step && &**r == role)
+                });
+                match found {
+                    Some((_, used)) => {
+                        *used = true;
+                        Ok(())
+                    }
+                    None => Err(format!(
+                        "expected step `{step}` to be escalated to {role} (by its escalation ladder)\nno \
+                         such escalation happened"
+                    )),
+                }
+            }
+            TestActionKind::ExpectNotified { role } => {
+                let found = self.log.iter_mut().find(|(effect, used)| {
+                    !*used && matches!(effect, Effect::Notified { role: r, .. } if &**r == role)
+                });
+                match found {
+                    Some((_, used)) => {
+                        *used = true;
+                        Ok(())
+                    }
+                    None => Err(format!(
+                        "expected a notification to {role} (not already matched by an earlier `expect \
+                         notified`)\nnone was sent"
+                    )),
+                }
+            }
+            TestActionKind::ExpectCompleted(value) => {
+                let instance = self.instance()?;
+                let status = self
+                    .runtime
+                    .instance_status(instance)
+                    .map_err(|e| e.to_string())?;
+                if status != InstanceStatus::Completed {
+                    return Err(format!(
+                        "expected the process to have completed\nit is {}; open tasks: {}",
+                        status_words(status),
+                        self.all_open()
+                    ));
+                }
+                if let Some(expected) = value {
+                    let result = self
+                        .log
+                        .iter()
+                        .rev()
+                        .find_map(|(e, _)| match e {
+                            Effect::Completed { result, .. } => Some(result.clone()),
+                            _ => None,
+                        })
+                        .flatten();
+                    if result.as_ref() != Some(expected) {
+                        return Err(format!(
+                            "expected the process to complete with {expected}\nit completed with {}",
+                            result.map_or("no value".to_string(), |v| v.to_string())
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            TestActionKind::ExpectFailed => {
+                let instance = self.instance()?;
+                let status = self
+                    .runtime
+                    .instance_status(instance)
+                    .map_err(|e| e.to_string())?;
+                if status == InstanceStatus::Failed {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "expected the process to have failed\nit is {}",
+                        status_words(status)
+                    ))
+                }
+            }
+            TestActionKind::GivenManager { person, manager } => {
+                self.directory.set_manager(person, manager);
+                self.runtime.set_directory(Arc::new(self.directory.clone()));
+                Ok(())
+            }
+            TestActionKind::GivenAction { action, value } => {
+                self.answers.insert(action.clone(), value.clone());
+                Ok(())
+            }
+        }
+    }
+}
+
+fn name_of(log: &[(Effect, bool)]) -> String {
+    log.iter()
+        .rev()
+        .find_map(|(e, _)| match e {
+            Effect::ActionRequested { action, .. } => Some(action.to_string()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn status_words(status: InstanceStatus) -> &'static str {
+    match status {
+        InstanceStatus::Running => "still running",
+        InstanceStatus::Completed => "completed",
+        InstanceStatus::Failed => "failed",
+        InstanceStatus::Cancelled => "cancelled",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_start_is_a_monday_morning() {
+        let start: Time = DEFAULT_START.parse().unwrap();
+        assert_eq!(start.to_string(), "2026-01-05T09:00:00Z");
+    }
+}

@@ -1,0 +1,933 @@
+//! The host-facing runtime: instances, events, effects, queries and snapshots.
+
+use crate::Time;
+use crate::codec::{self, Reader};
+use crate::directory::{Directory, StaticDirectory};
+use crate::effect::{self, Effect, InstanceId, Name, RequestRef, TaskRef};
+use crate::error::{Error, Rejection};
+use crate::module::Module;
+use crate::worker::{CallError, Limits, Reply, Worker};
+use proc_abi::{NO_ID, NO_TIME, event, instance as status, query, reject};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Someone acting on a task: their id, and the roles and skills they act with (the host's directory may add
+/// more).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Actor {
+    /// Their id, as the directory knows them.
+    pub id: String,
+    /// Roles they hold.
+    pub roles: Vec<String>,
+    /// Skills they have.
+    pub skills: Vec<String>,
+}
+
+impl Actor {
+    /// An actor with roles.
+    pub fn new(id: &str, roles: &[&str]) -> Actor {
+        Actor {
+            id: id.to_string(),
+            roles: roles.iter().map(|r| (*r).to_string()).collect(),
+            skills: Vec::new(),
+        }
+    }
+
+    /// The same actor with skills.
+    pub fn with_skills(mut self, skills: &[&str]) -> Actor {
+        self.skills = skills.iter().map(|s| (*s).to_string()).collect();
+        self
+    }
+}
+
+/// How an instance stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstanceStatus {
+    /// Still running.
+    Running,
+    /// Completed.
+    Completed,
+    /// Failed.
+    Failed,
+    /// Cancelled.
+    Cancelled,
+}
+
+impl InstanceStatus {
+    fn from_code(code: u32) -> InstanceStatus {
+        match code {
+            status::COMPLETED => InstanceStatus::Completed,
+            status::FAILED => InstanceStatus::Failed,
+            status::CANCELLED => InstanceStatus::Cancelled,
+            _ => InstanceStatus::Running,
+        }
+    }
+}
+
+/// An open task, as a query shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskInfo {
+    /// The task.
+    pub task: TaskRef,
+    /// Its step.
+    pub step: Name,
+    /// On hold.
+    pub suspended: bool,
+    /// The role that may do it (none if it is for a person).
+    pub role: Option<Name>,
+    /// The one person who may do it.
+    pub person: Option<String>,
+    /// Who claimed it.
+    pub claimed_by: Option<String>,
+    /// When it opened.
+    pub opened: Time,
+    /// When it is due.
+    pub due: Option<Time>,
+    /// What to do.
+    pub instruction: String,
+}
+
+/// A step of the process that has run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepRecord {
+    /// The step.
+    pub step: Name,
+    /// Completed.
+    pub done: bool,
+    /// Its deadline passed.
+    pub breached: bool,
+    /// Who completed it.
+    pub done_by: Option<String>,
+    /// When.
+    pub completed_at: Option<Time>,
+    /// Its outputs (when completed).
+    pub outputs: Option<Value>,
+}
+
+/// An instance's state, as a query shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceInfo {
+    /// The instance.
+    pub instance: InstanceId,
+    /// Its process.
+    pub process: String,
+    /// Its status.
+    pub status: InstanceStatus,
+    /// When it started.
+    pub started: Time,
+    /// When it next needs `advance`.
+    pub next_wakeup: Option<Time>,
+    /// Its input.
+    pub input: Value,
+    /// Open tasks.
+    pub tasks: Vec<TaskInfo>,
+    /// Steps of the process body that have run (the latest run of each).
+    pub steps: Vec<StepRecord>,
+}
+
+/// Options of a runtime.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Roles whose holders may manage every task (reassign, suspend, resume, skip, redo).
+    pub admin_roles: Vec<String>,
+    /// Limits per event and per instance.
+    pub limits: Limits,
+}
+
+struct Case {
+    blob: Vec<u8>,
+    wake: i64,
+    status: InstanceStatus,
+}
+
+/// Runs the processes of one module: many instances, one WebAssembly instance.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let wasm = proc_runtime::doc_example_module();
+/// use proc_runtime::{Actor, Effect, Module, Runtime, Time, HOUR};
+/// use serde_json::json;
+///
+/// let module = Module::from_bytes(&wasm)?;
+/// let mut runtime = Runtime::new(&module)?;
+/// runtime.advance("2026-03-02T09:00:00Z".parse::<Time>()?)?;
+/// let (case, effects) = runtime.start("greet", &json!({ "customer": "Ada" }))?;
+/// let Some(Effect::TaskOpened(task)) = effects.first() else { panic!("a task opens") };
+/// assert_eq!(task.instruction, "Greet Ada by name");
+///
+/// // Only an agent may do it; a refusal changes nothing.
+/// assert!(runtime.complete(task.task, &Actor::new("sue", &["Supervisor"]), &json!({})).is_err());
+/// let effects = runtime.complete(task.task, &Actor::new("ann", &["Agent"]), &json!({}))?;
+/// assert!(matches!(effects.last(), Some(Effect::Completed { .. })));
+/// # let _ = (case, HOUR);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Runtime {
+    module: Module,
+    worker: Worker,
+    cases: Vec<Option<Case>>,
+    wakeups: BTreeSet<(i64, u64)>,
+    now: Time,
+    options: Options,
+    directory: Arc<dyn Directory>,
+    event: Vec<u8>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("module", &self.module)
+            .field("instances", &self.cases.len())
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
+const SNAPSHOT_MAGIC: &[u8; 8] = b"PROCSNAP";
+
+impl Runtime {
+    /// A runtime for a module, with default options and an empty directory.
+    pub fn new(module: &Module) -> Result<Runtime, Error> {
+        Runtime::with_options(module, Options::default())
+    }
+
+    /// A runtime with options.
+    pub fn with_options(module: &Module, options: Options) -> Result<Runtime, Error> {
+        let directory: Arc<dyn Directory> = Arc::new(StaticDirectory::default());
+        let worker = Worker::new(module, directory.clone(), options.limits)?;
+        Ok(Runtime {
+            module: module.clone(),
+            worker,
+            cases: Vec::new(),
+            wakeups: BTreeSet::new(),
+            now: Time(0),
+            options,
+            directory,
+            event: Vec::with_capacity(256),
+        })
+    }
+
+    /// Uses the host's directory for roles, skills and managers.
+    pub fn set_directory(&mut self, directory: Arc<dyn Directory>) {
+        self.directory = directory.clone();
+        self.worker.set_directory(directory);
+    }
+
+    /// The module.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// The runtime's clock: the time events happen at.
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
+    /// The earliest time any instance needs [`Runtime::advance`].
+    pub fn next_wakeup(&self) -> Option<Time> {
+        self.wakeups.iter().next().map(|&(t, _)| Time(t))
+    }
+
+    /// Number of instances held (running or ended, until [`Runtime::remove`]d).
+    pub fn instance_count(&self) -> usize {
+        self.cases.iter().filter(|c| c.is_some()).count()
+    }
+
+    /// Bytes of state held for instances (their blobs).
+    pub fn state_bytes(&self) -> usize {
+        self.cases.iter().flatten().map(|c| c.blob.capacity()).sum()
+    }
+
+    /// An instance's status.
+    pub fn instance_status(&self, instance: InstanceId) -> Result<InstanceStatus, Error> {
+        Ok(self.case(instance)?.status)
+    }
+
+    /// Forgets an instance.
+    pub fn remove(&mut self, instance: InstanceId) -> Result<(), Error> {
+        let case = self
+            .cases
+            .get_mut(index(instance))
+            .and_then(Option::take)
+            .ok_or(Error::UnknownInstance(instance))?;
+        self.wakeups.remove(&(case.wake, instance.0));
+        Ok(())
+    }
+
+    fn case(&self, instance: InstanceId) -> Result<&Case, Error> {
+        self.cases
+            .get(index(instance))
+            .and_then(Option::as_ref)
+            .ok_or(Error::UnknownInstance(instance))
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Events
+
+    /// Moves the clock to `now` (never backwards) and fires every deadline, escalation, timer and timeout due
+    /// by then, in time order, in every instance. Returns the effects, each naming its instance.
+    pub fn advance(&mut self, now: Time) -> Result<Vec<Effect>, Error> {
+        if now > self.now {
+            self.now = now;
+        }
+        let due: Vec<u64> = self
+            .wakeups
+            .range(..=(self.now.0, u64::MAX))
+            .map(|&(_, id)| id)
+            .collect();
+        let mut effects = Vec::new();
+        for id in due {
+            self.begin(event::ADVANCE);
+            effects.extend(self.apply(InstanceId(id), None)?);
+        }
+        Ok(effects)
+    }
+
+    /// Starts an instance of a process with its input (a JSON object with one member per parameter).
+    pub fn start(
+        &mut self,
+        process: &str,
+        input: &Value,
+    ) -> Result<(InstanceId, Vec<Effect>), Error> {
+        let meta = &self.module.inner.meta;
+        let pid = meta
+            .process_id(process)
+            .ok_or_else(|| Error::UnknownProcess {
+                name: process.to_string(),
+                known: meta.processes.iter().map(|p| p.name.clone()).collect(),
+            })?;
+        let params = meta
+            .processes
+            .get(pid as usize)
+            .map(|p| p.params.clone())
+            .unwrap_or_default();
+        self.begin(event::START);
+        self.event.extend_from_slice(&pid.to_le_bytes());
+        let meta = &self.module.inner.meta;
+        codec::encode_fields(meta, &params, input, "", &mut self.event).map_err(|error| {
+            Error::InvalidValue {
+                what: format!("the input of process `{process}`"),
+                error,
+            }
+        })?;
+        let id = InstanceId(u64::try_from(self.cases.len() + 1).unwrap_or(u64::MAX));
+        self.cases.push(Some(Case {
+            blob: Vec::new(),
+            wake: NO_TIME,
+            status: InstanceStatus::Running,
+        }));
+        match self.apply(id, None) {
+            Ok(effects) => Ok((id, effects)),
+            Err(error) => {
+                self.cases.pop();
+                Err(error)
+            }
+        }
+    }
+
+    /// Completes a task as `actor`, with the outputs the step asks for (a JSON object).
+    pub fn complete(
+        &mut self,
+        task: TaskRef,
+        actor: &Actor,
+        outputs: &Value,
+    ) -> Result<Vec<Effect>, Error> {
+        self.case(task.instance)?;
+        let meta = &self.module.inner.meta;
+        let step = meta.steps.get(task.step as usize).ok_or_else(|| {
+            Error::Rejected(Rejection {
+                code: reject::UNKNOWN_TASK,
+                instance: task.instance,
+                task: Some(task.task),
+                message: format!("instance {} has no open task {}", task.instance, task.task),
+            })
+        })?;
+        let fields = step.outputs.clone();
+        let step_name = step.name.clone();
+        self.begin(event::COMPLETE);
+        self.event.extend_from_slice(&task.task.to_le_bytes());
+        self.event.extend_from_slice(&task.step.to_le_bytes());
+        self.actor(actor);
+        let meta = &self.module.inner.meta;
+        codec::encode_fields(meta, &fields, outputs, "", &mut self.event).map_err(|error| {
+            Error::InvalidValue {
+                what: format!("the outputs of step `{step_name}`"),
+                error,
+            }
+        })?;
+        self.apply(task.instance, Some(&actor.id))
+    }
+
+    /// Sends a signal (with its payload, a JSON object) into an instance.
+    pub fn signal(
+        &mut self,
+        instance: InstanceId,
+        name: &str,
+        payload: &Value,
+    ) -> Result<Vec<Effect>, Error> {
+        self.case(instance)?;
+        let meta = &self.module.inner.meta;
+        let id = meta.signal_id(name).ok_or_else(|| Error::UnknownName {
+            what: "signal",
+            name: name.to_string(),
+            known: meta.signals.iter().map(|s| s.name.clone()).collect(),
+        })?;
+        let fields = meta
+            .signals
+            .get(id as usize)
+            .map(|s| s.fields.clone())
+            .unwrap_or_default();
+        self.begin(event::SIGNAL);
+        self.event.extend_from_slice(&id.to_le_bytes());
+        let meta = &self.module.inner.meta;
+        codec::encode_fields(meta, &fields, payload, "", &mut self.event).map_err(|error| {
+            Error::InvalidValue {
+                what: format!("the payload of signal `{name}`"),
+                error,
+            }
+        })?;
+        self.apply(instance, None)
+    }
+
+    /// Cancels an instance: its open tasks close, it ends as cancelled.
+    pub fn cancel(&mut self, instance: InstanceId, reason: &str) -> Result<Vec<Effect>, Error> {
+        self.case(instance)?;
+        self.begin(event::CANCEL);
+        text(&mut self.event, reason);
+        self.apply(instance, None)
+    }
+
+    /// Reports what the host did for an action request: its result (as JSON; `null` for actions without one),
+    /// or an error message, which fails the instance.
+    pub fn action_result(
+        &mut self,
+        request: RequestRef,
+        result: Result<&Value, &str>,
+    ) -> Result<Vec<Effect>, Error> {
+        self.case(request.instance)?;
+        let meta = &self.module.inner.meta;
+        let action = meta
+            .actions
+            .get(request.action as usize)
+            .cloned()
+            .ok_or_else(|| Error::UnknownName {
+                what: "action",
+                name: format!("#{}", request.action),
+                known: meta.actions.iter().map(|a| a.name.clone()).collect(),
+            })?;
+        self.begin(event::ACTION_RESULT);
+        self.event.extend_from_slice(&request.request.to_le_bytes());
+        self.event.extend_from_slice(&request.action.to_le_bytes());
+        match result {
+            Ok(value) => {
+                self.event.push(1);
+                if let Some(ty) = &action.result {
+                    let meta = &self.module.inner.meta;
+                    codec::encode(meta, ty, value, "", &mut self.event).map_err(|error| {
+                        Error::InvalidValue {
+                            what: format!("the result of action `{}`", action.name),
+                            error,
+                        }
+                    })?;
+                }
+            }
+            Err(message) => {
+                self.event.push(0);
+                text(&mut self.event, message);
+            }
+        }
+        self.apply(request.instance, None)
+    }
+
+    fn task_event(&mut self, kind: u32, task: TaskRef, actor: &Actor) -> Result<(), Error> {
+        self.case(task.instance)?;
+        self.begin(kind);
+        self.event.extend_from_slice(&task.task.to_le_bytes());
+        self.actor(actor);
+        Ok(())
+    }
+
+    /// The actor takes the task: from now on only they may complete it.
+    pub fn claim(&mut self, task: TaskRef, actor: &Actor) -> Result<Vec<Effect>, Error> {
+        self.task_event(event::CLAIM, task, actor)?;
+        self.apply(task.instance, Some(&actor.id))
+    }
+
+    /// The claimant (or a manager) gives the task back.
+    pub fn release(&mut self, task: TaskRef, actor: &Actor) -> Result<Vec<Effect>, Error> {
+        self.task_event(event::RELEASE, task, actor)?;
+        self.apply(task.instance, Some(&actor.id))
+    }
+
+    /// Hands the task to a named colleague, who must be allowed to do it (their roles and skills come from
+    /// `to` and the directory); they then hold the claim.
+    pub fn delegate(
+        &mut self,
+        task: TaskRef,
+        actor: &Actor,
+        to: &Actor,
+    ) -> Result<Vec<Effect>, Error> {
+        self.task_event(event::DELEGATE, task, actor)?;
+        self.actor(to);
+        self.apply(task.instance, Some(&actor.id))
+    }
+
+    /// A manager gives the task to another role.
+    pub fn reassign(
+        &mut self,
+        task: TaskRef,
+        actor: &Actor,
+        role: &str,
+    ) -> Result<Vec<Effect>, Error> {
+        let meta = &self.module.inner.meta;
+        let role_id = meta.role_id(role).ok_or_else(|| Error::UnknownName {
+            what: "role",
+            name: role.to_string(),
+            known: meta.roles.iter().map(|r| r.name.clone()).collect(),
+        })?;
+        self.task_event(event::REASSIGN, task, actor)?;
+        self.event.extend_from_slice(&role_id.to_le_bytes());
+        self.apply(task.instance, Some(&actor.id))
+    }
+
+    /// A manager puts the task on hold; its deadline stops.
+    pub fn suspend(&mut self, task: TaskRef, actor: &Actor) -> Result<Vec<Effect>, Error> {
+        self.task_event(event::SUSPEND, task, actor)?;
+        self.apply(task.instance, Some(&actor.id))
+    }
+
+    /// A manager takes the task off hold; its deadline runs again.
+    pub fn resume(&mut self, task: TaskRef, actor: &Actor) -> Result<Vec<Effect>, Error> {
+        self.task_event(event::RESUME, task, actor)?;
+        self.apply(task.instance, Some(&actor.id))
+    }
+
+    /// A manager skips a `skippable` step; the flow continues without its outputs.
+    pub fn skip(&mut self, task: TaskRef, actor: &Actor) -> Result<Vec<Effect>, Error> {
+        self.task_event(event::SKIP, task, actor)?;
+        self.apply(task.instance, Some(&actor.id))
+    }
+
+    /// A manager sends the flow back to an earlier step (which opens again); what the flow waited for is
+    /// cancelled.
+    pub fn redo(
+        &mut self,
+        instance: InstanceId,
+        step: &str,
+        actor: &Actor,
+    ) -> Result<Vec<Effect>, Error> {
+        self.case(instance)?;
+        let meta = &self.module.inner.meta;
+        let id = meta
+            .steps
+            .iter()
+            .position(|s| s.name == step)
+            .and_then(|i| u32::try_from(i).ok())
+            .ok_or_else(|| Error::UnknownName {
+                what: "step",
+                name: step.to_string(),
+                known: meta.steps.iter().map(|s| s.name.clone()).collect(),
+            })?;
+        self.begin(event::REDO);
+        self.event.extend_from_slice(&id.to_le_bytes());
+        self.actor(actor);
+        self.apply(instance, Some(&actor.id))
+    }
+
+    fn begin(&mut self, kind: u32) {
+        self.event.clear();
+        self.event.extend_from_slice(&kind.to_le_bytes());
+    }
+
+    fn actor(&mut self, actor: &Actor) {
+        let meta = &self.module.inner.meta;
+        let mut roles: Vec<u32> = actor.roles.iter().filter_map(|r| meta.role_id(r)).collect();
+        let mut skills: Vec<u32> = actor
+            .skills
+            .iter()
+            .filter_map(|s| meta.skill_id(s))
+            .collect();
+        for role in self.directory.roles_of(&actor.id) {
+            if let Some(id) = meta.role_id(&role) {
+                roles.push(id);
+            }
+        }
+        for skill in self.directory.skills_of(&actor.id) {
+            if let Some(id) = meta.skill_id(&skill) {
+                skills.push(id);
+            }
+        }
+        let admin = roles.iter().any(|&r| {
+            self.options
+                .admin_roles
+                .iter()
+                .any(|a| meta.role_id(a) == Some(r))
+        });
+        text(&mut self.event, &actor.id);
+        self.event
+            .extend_from_slice(&u32::try_from(roles.len()).unwrap_or(0).to_le_bytes());
+        for r in roles {
+            self.event.extend_from_slice(&r.to_le_bytes());
+        }
+        self.event
+            .extend_from_slice(&u32::try_from(skills.len()).unwrap_or(0).to_le_bytes());
+        for s in skills {
+            self.event.extend_from_slice(&s.to_le_bytes());
+        }
+        self.event.push(u8::from(admin));
+    }
+
+    /// Runs the prepared event against an instance and keeps the result.
+    fn apply(&mut self, instance: InstanceId, actor: Option<&str>) -> Result<Vec<Effect>, Error> {
+        let slot = index(instance);
+        let case = self
+            .cases
+            .get(slot)
+            .and_then(Option::as_ref)
+            .ok_or(Error::UnknownInstance(instance))?;
+        let result = self.worker.call(&case.blob, &self.event, self.now.0);
+        let (reply, case_len) = match result {
+            Ok(reply) => reply,
+            Err(CallError::Fault(message)) => {
+                // The workflow hit a run-time error while handling the event: the event fails the instance.
+                let mut fault = Vec::new();
+                fault.extend_from_slice(&event::FAULT.to_le_bytes());
+                text(&mut fault, &format!("run-time error: {message}"));
+                let case = self.cases.get(slot).and_then(Option::as_ref);
+                let blob = case.map(|c| c.blob.as_slice()).unwrap_or_default();
+                self.worker
+                    .call(blob, &fault, self.now.0)
+                    .map_err(|e| self.call_error(e))?
+            }
+            Err(error) => return Err(self.call_error(error)),
+        };
+        match reply {
+            Reply::Applied {
+                effects,
+                count,
+                wake,
+                status,
+            } => {
+                let blob = self.worker.blob(case_len);
+                let case = self
+                    .cases
+                    .get_mut(slot)
+                    .and_then(Option::as_mut)
+                    .ok_or(Error::UnknownInstance(instance))?;
+                case.blob.clear();
+                case.blob.extend_from_slice(blob);
+                case.status = InstanceStatus::from_code(status);
+                if case.wake != wake {
+                    self.wakeups.remove(&(case.wake, instance.0));
+                    if wake != NO_TIME {
+                        self.wakeups.insert((wake, instance.0));
+                    }
+                    case.wake = wake;
+                }
+                let inner = &self.module.inner;
+                effect::decode(&inner.meta, &inner.names, instance, &effects, count).map_err(|_| {
+                    Error::Trap("the module wrote effects this runtime cannot read".to_string())
+                })
+            }
+            Reply::Rejected(code, task, arg, detail) => {
+                Err(self.rejection(instance, code, task, arg, &detail, actor))
+            }
+            Reply::Answered(_) => Err(Error::Trap(
+                "the module answered an event as a query".to_string(),
+            )),
+        }
+    }
+
+    fn call_error(&self, error: CallError) -> Error {
+        match error {
+            CallError::BadEvent => Error::Trap(
+                "the module could not read the event (is the module from a different compiler version?)"
+                    .to_string(),
+            ),
+            CallError::Fault(message) => Error::Trap(message),
+            CallError::Limit(message) => Error::Limit(message),
+            CallError::Trap(message) => Error::Trap(message),
+        }
+    }
+
+    fn rejection(
+        &self,
+        instance: InstanceId,
+        code: u32,
+        task: u32,
+        arg: u32,
+        detail: &str,
+        actor: Option<&str>,
+    ) -> Error {
+        let meta = &self.module.inner.meta;
+        let who = actor.unwrap_or("someone");
+        let step_of_task = || {
+            meta.steps
+                .iter()
+                .enumerate()
+                .find(|(i, _)| u32::try_from(*i).ok() == Some(arg))
+                .map(|(_, s)| s.name.clone())
+        };
+        let the_task = match step_of_task() {
+            Some(step) if task != NO_ID => format!("task {task} (`{step}`)"),
+            _ => format!("task {task}"),
+        };
+        let task_word = if task == NO_ID {
+            "it".to_string()
+        } else {
+            format!("task {task}")
+        };
+        let message = match code {
+            reject::UNKNOWN_TASK => format!("instance {instance} has no open task {task}"),
+            reject::TASK_SUSPENDED => format!("{task_word} is on hold; it must be resumed first"),
+            reject::NOT_IN_ROLE => format!(
+                "{who} may not do {task_word}: it is for role `{}`, which {who} does not hold",
+                meta.role_name(arg)
+            ),
+            reject::MISSING_SKILL => format!(
+                "{who} may not do {task_word}: it needs the skill `{}`",
+                meta.skill_name(arg)
+            ),
+            reject::NOT_THE_PERSON => {
+                if detail.is_empty() {
+                    format!(
+                        "{who} may not do {task_word}: it is for a person the directory does not know"
+                    )
+                } else {
+                    format!("{who} may not do {task_word}: it is for {detail} only")
+                }
+            }
+            reject::FOUR_EYES => format!(
+                "{who} may not do {task_word}: {who} did the earlier step it checks, and someone else must do \
+                 this one (four eyes)"
+            ),
+            reject::TOO_EARLY => {
+                format!("{the_task} may not be completed yet: its waiting time has not passed")
+            }
+            reject::OUTSIDE_HOURS => format!(
+                "{task_word} may only be done while calendar `{}` is open",
+                meta.calendar_name(arg)
+            ),
+            reject::CLAIMED_BY_OTHER => format!("{task_word} is claimed by {detail}"),
+            reject::INSTANCE_ENDED => format!("instance {instance} has already ended"),
+            reject::SIGNAL_NOT_AWAITED => format!(
+                "nothing in instance {instance} is waiting for signal `{}`",
+                meta.signal_name(arg)
+            ),
+            reject::UNKNOWN_REQUEST => {
+                format!("instance {instance} has no pending action request {arg}")
+            }
+            reject::NOT_A_MANAGER => format!(
+                "{who} may not manage {task_word}: that needs a role of its escalation ladder, or an \
+                 administrator role"
+            ),
+            reject::NOT_SKIPPABLE => format!(
+                "step `{}` cannot be skipped: it is not marked `skippable`",
+                meta.step_name(arg)
+            ),
+            reject::CANNOT_REDO => format!(
+                "step `{}` cannot be redone now: it has not been done, or its flow has moved on",
+                meta.step_name(arg)
+            ),
+            reject::NOT_CLAIMED => format!("{task_word} is not claimed"),
+            reject::DELEGATE_NOT_ELIGIBLE => {
+                format!("{task_word} cannot be handed to {detail}: they may not do it")
+            }
+            reject::NOT_SUSPENDED => format!("{task_word} is not on hold"),
+            reject::UNKNOWN_PROCESS => format!("the module has no process #{arg}"),
+            other => format!("the event was refused (code {other})"),
+        };
+        Error::Rejected(Rejection {
+            code,
+            instance,
+            task: (task != NO_ID).then_some(task),
+            message,
+        })
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Queries
+
+    /// An instance's status, input, open tasks and the steps of its process that have run.
+    pub fn status(&mut self, instance: InstanceId) -> Result<InstanceInfo, Error> {
+        let slot = index(instance);
+        let case = self
+            .cases
+            .get(slot)
+            .and_then(Option::as_ref)
+            .ok_or(Error::UnknownInstance(instance))?;
+        let mut query_event = Vec::new();
+        query_event.extend_from_slice(&event::QUERY.to_le_bytes());
+        let result = self.worker.call(&case.blob, &query_event, self.now.0);
+        let (reply, _) = result.map_err(|e| self.call_error(e))?;
+        let Reply::Answered(bytes) = reply else {
+            return Err(Error::Trap("the module did not answer a query".to_string()));
+        };
+        let inner = &self.module.inner;
+        parse_query(&inner.meta, &inner.names, instance, &bytes)
+            .ok_or_else(|| Error::Trap("the module's answer to a query is malformed".to_string()))
+    }
+
+    /// The instance's open tasks.
+    pub fn open_tasks(&mut self, instance: InstanceId) -> Result<Vec<TaskInfo>, Error> {
+        Ok(self.status(instance)?.tasks)
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Snapshots
+
+    /// The instance's complete state as bytes; [`Runtime::restore`] continues it exactly as it would have gone
+    /// on (in this runtime or another one running the same module).
+    pub fn snapshot(&self, instance: InstanceId) -> Result<Vec<u8>, Error> {
+        let case = self.case(instance)?;
+        let hash = self.module.inner.meta.source_hash.as_bytes();
+        let mut out = Vec::with_capacity(64 + case.blob.len());
+        out.extend_from_slice(SNAPSHOT_MAGIC);
+        out.extend_from_slice(&proc_abi::ABI_VERSION.to_le_bytes());
+        out.extend_from_slice(&u32::try_from(hash.len()).unwrap_or(0).to_le_bytes());
+        out.extend_from_slice(hash);
+        out.extend_from_slice(&case.wake.to_le_bytes());
+        out.push(match case.status {
+            InstanceStatus::Running => 0,
+            InstanceStatus::Completed => 1,
+            InstanceStatus::Failed => 2,
+            InstanceStatus::Cancelled => 3,
+        });
+        out.extend_from_slice(&case.blob);
+        Ok(out)
+    }
+
+    /// Restores a snapshot as a new instance of this runtime.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<InstanceId, Error> {
+        let bad = |why: &str| Error::BadSnapshot(why.to_string());
+        let rest = bytes
+            .strip_prefix(SNAPSHOT_MAGIC.as_slice())
+            .ok_or_else(|| bad("it is not a Proc snapshot"))?;
+        let mut r = Reader::new(rest);
+        let abi = r.u32().map_err(|_| bad("it is cut short"))?;
+        if abi != proc_abi::ABI_VERSION {
+            return Err(bad(&format!(
+                "it was taken with ABI version {abi}, and this runtime runs version {}",
+                proc_abi::ABI_VERSION
+            )));
+        }
+        let hash = r.text().map_err(|_| bad("it is cut short"))?;
+        if hash != self.module.inner.meta.source_hash {
+            return Err(bad(
+                "it was taken from a different build of the package (its source hash differs)",
+            ));
+        }
+        let wake = r.i64().map_err(|_| bad("it is cut short"))?;
+        let status = r.u8().map_err(|_| bad("it is cut short"))?;
+        let blob = rest.get(r.position()..).unwrap_or_default().to_vec();
+        // Let the module check the blob: a query fails on a damaged one.
+        let mut query_event = Vec::new();
+        query_event.extend_from_slice(&event::QUERY.to_le_bytes());
+        match self.worker.call(&blob, &query_event, self.now.0) {
+            Ok((Reply::Answered(_), _)) => {}
+            _ => return Err(bad("its state is damaged")),
+        }
+        let id = InstanceId(u64::try_from(self.cases.len() + 1).unwrap_or(u64::MAX));
+        self.cases.push(Some(Case {
+            blob,
+            wake,
+            status: InstanceStatus::from_code(u32::from(status)),
+        }));
+        if wake != NO_TIME {
+            self.wakeups.insert((wake, id.0));
+        }
+        Ok(id)
+    }
+}
+
+fn index(instance: InstanceId) -> usize {
+    usize::try_from(instance.0.wrapping_sub(1)).unwrap_or(usize::MAX)
+}
+
+fn text(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&u32::try_from(s.len()).unwrap_or(u32::MAX).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn time(ms: i64) -> Option<Time> {
+    (ms != NO_TIME && ms != i64::MIN).then_some(Time(ms))
+}
+
+fn parse_query(
+    meta: &proc_abi::Metadata,
+    names: &effect::Names,
+    instance: InstanceId,
+    bytes: &[u8],
+) -> Option<InstanceInfo> {
+    let mut r = Reader::new(bytes);
+    let status = InstanceStatus::from_code(r.u32().ok()?);
+    let pid = r.u32().ok()?;
+    let started = Time(r.i64().ok()?);
+    let _now = r.i64().ok()?;
+    let next_wakeup = time(r.i64().ok()?);
+    let ntasks = r.u32().ok()?;
+    let mut tasks = Vec::new();
+    for _ in 0..ntasks {
+        let task = r.u32().ok()?;
+        let step = r.u32().ok()?;
+        let state = r.u8().ok()?;
+        let role = r.u32().ok()?;
+        let person = r.text().ok()?;
+        let claimed = r.text().ok()?;
+        let opened = Time(r.i64().ok()?);
+        let due = time(r.i64().ok()?);
+        let instruction = r.text().ok()?.to_string();
+        tasks.push(TaskInfo {
+            task: TaskRef {
+                instance,
+                task,
+                step,
+            },
+            step: names.step(step),
+            suspended: state == query::TASK_SUSPENDED,
+            role: (role != NO_ID).then(|| names.role(role)),
+            person: (!person.is_empty()).then(|| person.to_string()),
+            claimed_by: (!claimed.is_empty()).then(|| claimed.to_string()),
+            opened,
+            due,
+            instruction,
+        });
+    }
+    let process = meta.processes.get(pid as usize)?;
+    let input = codec::decode_fields(meta, &process.params, &mut r).ok()?;
+    let nsteps = r.u32().ok()?;
+    let mut steps = Vec::new();
+    for _ in 0..nsteps {
+        let step = r.u32().ok()?;
+        let done = r.u8().ok()? != 0;
+        let breached = r.u8().ok()? != 0;
+        let done_by = r.text().ok()?;
+        let completed_at = r.i64().ok()?;
+        let outputs = if done {
+            let fields = meta.steps.get(step as usize)?.outputs.clone();
+            Some(codec::decode_fields(meta, &fields, &mut r).ok()?)
+        } else {
+            None
+        };
+        steps.push(StepRecord {
+            step: names.step(step),
+            done,
+            breached,
+            done_by: (done && !done_by.is_empty()).then(|| done_by.to_string()),
+            completed_at: done.then_some(Time(completed_at)),
+            outputs,
+        });
+    }
+    Some(InstanceInfo {
+        instance,
+        process: process.name.clone(),
+        status,
+        started,
+        next_wakeup,
+        input,
+        tasks,
+        steps,
+    })
+}

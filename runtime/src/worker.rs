@@ -1,0 +1,305 @@
+//! One wasmtime instance of a module that runs events for many cases: each call copies a case's blob in,
+//! handles one event, and copies the new blob out. A case is data; creating one costs no instantiation.
+//!
+//! The call protocol (see `docs/abi.md`) lays memory out per call as
+//! `[case blob + heap headroom | event | output buffer]` from the module's case base. If the module runs out
+//! of heap or output space it stops on purpose; the call is simply repeated with more room (the host's copy of
+//! the blob is untouched, and the module is deterministic, so the retry does exactly what the first try would
+//! have done with enough room).
+
+use crate::directory::Directory;
+use crate::error::Error;
+use crate::module::{HostState, Module};
+use proc_abi::{abort, exports, header, status};
+use std::sync::Arc;
+use wasmtime::{Memory, Store, StoreLimitsBuilder, Trap, TypedFunc};
+
+/// Limits on what one event may cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// WebAssembly fuel (roughly, instructions) one event may use; a module that loops is stopped here.
+    pub fuel_per_event: u64,
+    /// The most bytes one instance's state may take.
+    pub max_instance_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel_per_event: 50_000_000,
+            max_instance_bytes: 16 << 20,
+        }
+    }
+}
+
+/// How an event ended.
+pub(crate) enum Reply {
+    /// Applied: the new blob, the effects and the header fields.
+    Applied {
+        /// Effects bytes.
+        effects: Vec<u8>,
+        /// Number of effects.
+        count: usize,
+        /// Next wake-up.
+        wake: i64,
+        /// Instance status.
+        status: u32,
+    },
+    /// Refused: `code, task, arg, detail`.
+    Rejected(u32, u32, u32, String),
+    /// A query's answer.
+    Answered(Vec<u8>),
+}
+
+/// Why a call did not produce a reply.
+pub(crate) enum CallError {
+    /// The module could not read the event.
+    BadEvent,
+    /// The workflow hit a run-time error; the instance should be failed with this message.
+    Fault(String),
+    /// A limit was reached.
+    Limit(String),
+    /// Anything else.
+    Trap(String),
+}
+
+pub(crate) struct Worker {
+    store: Store<HostState>,
+    memory: Memory,
+    handle: TypedFunc<(i32, i32, i32, i32, i32, i32, i64), i32>,
+    case_base: usize,
+    abort_area: usize,
+    headroom: usize,
+    out_cap: usize,
+    limits: Limits,
+}
+
+const MAX_OUT: usize = 64 << 20;
+
+fn align8(n: usize) -> usize {
+    (n + 7) & !7
+}
+
+fn i32_of(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn word(bytes: &[u8], at: usize) -> u32 {
+    bytes
+        .get(at..at + 4)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u32::from_le_bytes)
+}
+
+fn long(bytes: &[u8], at: usize) -> i64 {
+    bytes
+        .get(at..at + 8)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, i64::from_le_bytes)
+}
+
+impl Worker {
+    pub(crate) fn new(
+        module: &Module,
+        directory: Arc<dyn Directory>,
+        limits: Limits,
+    ) -> Result<Worker, Error> {
+        let inner = &module.inner;
+        let state = HostState {
+            calendars: inner.calendars.clone(),
+            directory,
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.max_instance_bytes.saturating_mul(4) + (256 << 20))
+                .instances(1)
+                .build(),
+        };
+        let mut store = Store::new(&inner.engine, state);
+        store.limiter(|state| &mut state.limits);
+        store
+            .set_fuel(limits.fuel_per_event)
+            .map_err(|e| Error::Trap(e.to_string()))?;
+        let instance = inner
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| Error::InvalidModule(format!("it cannot be instantiated: {e}")))?;
+        let missing = |name: &str| Error::InvalidModule(format!("it does not export `{name}`"));
+        let memory = instance
+            .get_memory(&mut store, exports::MEMORY)
+            .ok_or_else(|| missing(exports::MEMORY))?;
+        let get_i32 = |store: &mut Store<HostState>, name: &str| -> Result<i32, Error> {
+            let f = instance
+                .get_typed_func::<(), i32>(&mut *store, name)
+                .map_err(|_| missing(name))?;
+            f.call(&mut *store, ())
+                .map_err(|e| Error::InvalidModule(format!("`{name}` failed: {e}")))
+        };
+        let version = get_i32(&mut store, exports::ABI_VERSION)?;
+        if u32::try_from(version).ok() != Some(proc_abi::ABI_VERSION) {
+            return Err(Error::InvalidModule(format!(
+                "it reports ABI version {version}, and this runtime runs version {}",
+                proc_abi::ABI_VERSION
+            )));
+        }
+        let case_base = usize::try_from(get_i32(&mut store, exports::CASE_BASE)?).unwrap_or(0);
+        let abort_area = usize::try_from(get_i32(&mut store, exports::ABORT_AREA)?).unwrap_or(0);
+        let handle = instance
+            .get_typed_func::<(i32, i32, i32, i32, i32, i32, i64), i32>(&mut store, exports::HANDLE)
+            .map_err(|e| {
+                Error::InvalidModule(format!("`{}` has the wrong type: {e}", exports::HANDLE))
+            })?;
+        Ok(Worker {
+            store,
+            memory,
+            handle,
+            case_base,
+            abort_area,
+            headroom: 4096,
+            out_cap: 16 << 10,
+            limits,
+        })
+    }
+
+    pub(crate) fn set_directory(&mut self, directory: Arc<dyn Directory>) {
+        self.store.data_mut().directory = directory;
+    }
+
+    /// The new blob after the last [`Reply::Applied`]: `len` bytes at the case base.
+    pub(crate) fn blob(&self, len: usize) -> &[u8] {
+        self.memory
+            .data(&self.store)
+            .get(self.case_base..self.case_base + len)
+            .unwrap_or_default()
+    }
+
+    fn ensure_memory(&mut self, end: usize) -> Result<(), CallError> {
+        let size = self.memory.data_size(&self.store);
+        if end > size {
+            let pages = (end - size).div_ceil(65_536) as u64;
+            self.memory.grow(&mut self.store, pages).map_err(|_| {
+                CallError::Limit("the runtime could not give the workflow more memory".to_string())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Runs one event against a case blob. On [`Reply::Applied`] the new blob is readable with
+    /// [`Worker::blob`] (its length is the first header word, returned as `case_len`).
+    pub(crate) fn call(
+        &mut self,
+        blob: &[u8],
+        event: &[u8],
+        now: i64,
+    ) -> Result<(Reply, usize), CallError> {
+        loop {
+            let heap_limit = align8(self.case_base + blob.len() + self.headroom);
+            let in_ptr = heap_limit;
+            let out_ptr = align8(in_ptr + event.len());
+            let end = out_ptr + self.out_cap;
+            self.ensure_memory(end)?;
+            {
+                let data = self.memory.data_mut(&mut self.store);
+                if let Some(target) = data.get_mut(self.case_base..self.case_base + blob.len()) {
+                    target.copy_from_slice(blob);
+                }
+                if let Some(target) = data.get_mut(in_ptr..in_ptr + event.len()) {
+                    target.copy_from_slice(event);
+                }
+                if let Some(target) = data.get_mut(self.abort_area..self.abort_area + 8) {
+                    target.fill(0);
+                }
+            }
+            self.store
+                .set_fuel(self.limits.fuel_per_event)
+                .map_err(|e| CallError::Trap(e.to_string()))?;
+            let result = self.handle.call(
+                &mut self.store,
+                (
+                    i32_of(blob.len()),
+                    i32_of(heap_limit),
+                    i32_of(in_ptr),
+                    i32_of(event.len()),
+                    i32_of(out_ptr),
+                    i32_of(self.out_cap),
+                    now,
+                ),
+            );
+            let data = self.memory.data(&self.store);
+            match result {
+                Ok(code) => {
+                    let out = data.get(out_ptr..end).unwrap_or_default();
+                    return Ok(match code {
+                        status::OK => {
+                            let case_len = word(out, header::CASE_LEN) as usize;
+                            let effects_len = word(out, header::EFFECTS_LEN) as usize;
+                            let effects = out
+                                .get(header::SIZE..header::SIZE + effects_len)
+                                .unwrap_or_default()
+                                .to_vec();
+                            (
+                                Reply::Applied {
+                                    effects,
+                                    count: word(out, header::EFFECT_COUNT) as usize,
+                                    wake: long(out, header::NEXT_WAKEUP),
+                                    status: word(out, header::INSTANCE_STATUS),
+                                },
+                                case_len,
+                            )
+                        }
+                        status::ANSWERED => (Reply::Answered(out.to_vec()), 0),
+                        _ => {
+                            let mut r = crate::codec::Reader::new(out);
+                            let code = r.u32().unwrap_or(0);
+                            let task = r.u32().unwrap_or(0);
+                            let arg = r.u32().unwrap_or(0);
+                            let detail = r.text().unwrap_or_default().to_string();
+                            (Reply::Rejected(code, task, arg, detail), 0)
+                        }
+                    });
+                }
+                Err(error) => {
+                    let code = word(data, self.abort_area);
+                    match code {
+                        abort::NEED_HEAP => {
+                            if self.headroom >= self.limits.max_instance_bytes {
+                                return Err(CallError::Limit(format!(
+                                    "the instance would need more than {} bytes of memory, its limit",
+                                    self.limits.max_instance_bytes
+                                )));
+                            }
+                            self.headroom = (self.headroom * 4).min(self.limits.max_instance_bytes);
+                        }
+                        abort::NEED_OUT => {
+                            if self.out_cap >= MAX_OUT {
+                                return Err(CallError::Limit(
+                                    "the event produced more effects than fit in 64 MiB"
+                                        .to_string(),
+                                ));
+                            }
+                            self.out_cap = (self.out_cap * 4).min(MAX_OUT);
+                        }
+                        abort::BAD_EVENT => return Err(CallError::BadEvent),
+                        abort::FAULT => {
+                            let len = (word(data, self.abort_area + 4) as usize)
+                                .min(abort::AREA_SIZE - 8);
+                            let message = data
+                                .get(self.abort_area + 8..self.abort_area + 8 + len)
+                                .map(|b| String::from_utf8_lossy(b).into_owned())
+                                .unwrap_or_default();
+                            return Err(CallError::Fault(message));
+                        }
+                        _ => {
+                            return Err(match error.downcast_ref::<Trap>() {
+                                Some(Trap::OutOfFuel) => CallError::Limit(format!(
+                                    "the workflow did not finish the event within {} steps of work; it was \
+                                     stopped and the event was not applied",
+                                    self.limits.fuel_per_event
+                                )),
+                                _ => CallError::Trap(format!("{error:#}")),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
