@@ -1,5 +1,12 @@
 //! The back end on the examples: every one builds to a module that passes `wasmparser::validate`.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "tests fail loudly on broken fixtures"
+)]
+
 use proc_compiler::{SourceFile, analyze_for_build, backend};
 use std::path::Path;
 
@@ -8,7 +15,7 @@ fn example(name: &str) -> Vec<SourceFile> {
         .join("../examples")
         .join(name);
     let text = std::fs::read_to_string(&path).expect("example exists");
-    vec![SourceFile::new(name, &name.replace(".proc", ""), text)]
+    vec![SourceFile::new(name, name.replace(".proc", ""), text)]
 }
 
 #[test]

@@ -346,6 +346,7 @@ impl Runtime {
         })?;
         let fields = step.outputs.clone();
         let step_name = step.name.clone();
+        check_actor(actor)?;
         self.begin(event::COMPLETE);
         self.event.extend_from_slice(&task.task.to_le_bytes());
         self.event.extend_from_slice(&task.step.to_le_bytes());
@@ -443,6 +444,7 @@ impl Runtime {
 
     fn task_event(&mut self, kind: u32, task: TaskRef, actor: &Actor) -> Result<(), Error> {
         self.case(task.instance)?;
+        check_actor(actor)?;
         self.begin(kind);
         self.event.extend_from_slice(&task.task.to_le_bytes());
         self.actor(actor);
@@ -469,6 +471,7 @@ impl Runtime {
         actor: &Actor,
         to: &Actor,
     ) -> Result<Vec<Effect>, Error> {
+        check_actor(to)?;
         self.task_event(event::DELEGATE, task, actor)?;
         self.actor(to);
         self.apply(task.instance, Some(&actor.id))
@@ -530,6 +533,7 @@ impl Runtime {
                 name: step.to_string(),
                 known: meta.steps.iter().map(|s| s.name.clone()).collect(),
             })?;
+        check_actor(actor)?;
         self.begin(event::REDO);
         self.event.extend_from_slice(&id.to_le_bytes());
         self.actor(actor);
@@ -594,6 +598,14 @@ impl Runtime {
                 // The workflow hit a run-time error while handling the event: the event fails the instance.
                 let mut fault = Vec::new();
                 fault.extend_from_slice(&event::FAULT.to_le_bytes());
+                // The process id matters only when the fault happened while starting (then it is START's).
+                let starting = self.event.get(0..4) == Some(&event::START.to_le_bytes()[..]);
+                let process = if starting {
+                    self.event.get(4..8).unwrap_or(&[0; 4]).to_vec()
+                } else {
+                    vec![0; 4]
+                };
+                fault.extend_from_slice(&process);
                 text(&mut fault, &format!("run-time error: {message}"));
                 let case = self.cases.get(slot).and_then(Option::as_ref);
                 let blob = case.map(|c| c.blob.as_slice()).unwrap_or_default();
@@ -840,6 +852,20 @@ impl Runtime {
         }
         Ok(id)
     }
+}
+
+/// People are known by their ids: an actor without one cannot be authorised for anything.
+fn check_actor(actor: &Actor) -> Result<(), Error> {
+    if actor.id.trim().is_empty() {
+        return Err(Error::InvalidValue {
+            what: "the person acting".to_string(),
+            error: codec::ValueError {
+                path: String::new(),
+                message: "a person acting on a task needs an id".to_string(),
+            },
+        });
+    }
+    Ok(())
 }
 
 fn index(instance: InstanceId) -> usize {

@@ -63,10 +63,13 @@ pub(crate) enum CallError {
     Trap(String),
 }
 
+/// `proc_handle(case_len, heap_limit, in_ptr, in_len, out_ptr, out_cap, now) -> status`.
+type Handle = TypedFunc<(i32, i32, i32, i32, i32, i32, i64), i32>;
+
 pub(crate) struct Worker {
     store: Store<HostState>,
     memory: Memory,
-    handle: TypedFunc<(i32, i32, i32, i32, i32, i32, i64), i32>,
+    handle: Handle,
     case_base: usize,
     abort_area: usize,
     headroom: usize,
@@ -143,7 +146,7 @@ impl Worker {
         let case_base = usize::try_from(get_i32(&mut store, exports::CASE_BASE)?).unwrap_or(0);
         let abort_area = usize::try_from(get_i32(&mut store, exports::ABORT_AREA)?).unwrap_or(0);
         let handle = instance
-            .get_typed_func::<(i32, i32, i32, i32, i32, i32, i64), i32>(&mut store, exports::HANDLE)
+            .get_typed_func(&mut store, exports::HANDLE)
             .map_err(|e| {
                 Error::InvalidModule(format!("`{}` has the wrong type: {e}", exports::HANDLE))
             })?;

@@ -5,7 +5,7 @@
 //! Text after the code must occur in the message. The runner compares the expected and reported sets exactly.
 
 use proc_compiler::analysis::module_path;
-use proc_compiler::{Analysis, SourceFile, analyze};
+use proc_compiler::{Analysis, Diagnostic, SourceFile, analyze_for_build, backend};
 use std::path::{Path, PathBuf};
 
 /// One expected diagnostic.
@@ -84,7 +84,20 @@ pub fn analyze_files(root: &Path, files: &[PathBuf]) -> Analysis {
             SourceFile::from_bytes(path.display().to_string(), module_path(&relative), &bytes)
         })
         .collect();
-    analyze(sources)
+    analyze_for_build(sources)
+}
+
+/// The back end's diagnostics for a package that checks without errors (none otherwise); a module it emits must
+/// pass `wasmparser::validate`, or that is reported as a diagnostic-like failure.
+pub fn backend_diagnostics(analysis: &Analysis) -> Result<Vec<Diagnostic>, String> {
+    if analysis.package_diagnostics().any(Diagnostic::is_error) {
+        return Ok(Vec::new());
+    }
+    let build = backend::build(analysis, "test");
+    if let Some(wasm) = &build.wasm {
+        wasmparser::validate(wasm).map_err(|e| format!("  the emitted module is invalid: {e}"))?;
+    }
+    Ok(build.diagnostics)
 }
 
 /// Compares a package's diagnostics with the expectations in its files; returns a report of differences.
@@ -97,7 +110,11 @@ pub fn compare(analysis: &Analysis) -> Option<String> {
         .collect();
     expected.sort();
     let mut unmatched_actual = Vec::new();
-    for diagnostic in analysis.package_diagnostics() {
+    let backend = match backend_diagnostics(analysis) {
+        Ok(diagnostics) => diagnostics,
+        Err(report) => return Some(report),
+    };
+    for diagnostic in analysis.package_diagnostics().chain(&backend) {
         let Some(file) = analysis.file(diagnostic.at.file) else {
             continue;
         };

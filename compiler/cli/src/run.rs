@@ -273,6 +273,9 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
         if let Some(at) = event.get("at").and_then(Value::as_str) {
             let at = parse_time(at, &format!("line {line}"))?;
             let effects = runtime.advance(at).map_err(|e| e.to_string())?;
+            if !effects.is_empty() {
+                printer.heading(at, "time passes");
+            }
             printer.effects(&effects);
         }
         let instance = match u32_field(event, "instance") {
@@ -281,10 +284,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
         };
         let describe = |e: &str| format!("line {line}: {e}");
         let result: Result<Vec<Effect>, Error> = match kind {
-            "advance" => {
-                printer.heading(runtime.now(), "advance");
-                Ok(Vec::new())
-            }
+            "advance" => Ok(Vec::new()),
             "start" => {
                 let process = event
                     .get("process")
@@ -312,7 +312,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
     }
     if let Some(until) = &args.until {
         let until = parse_time(until, "--until")?;
-        printer.heading(until, "advance");
+        printer.heading(until, "time passes");
         let effects = runtime.advance(until).map_err(|e| e.to_string())?;
         printer.effects(&effects);
     }

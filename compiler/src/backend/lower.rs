@@ -1588,13 +1588,21 @@ impl<'a> Lowering<'a> {
             Some(DefKind::Param | DefKind::Local | DefKind::Step) => match fx.var(def) {
                 Some(var) => Ex::Var(var),
                 None => {
-                    self.unsupported(
-                        fx.file,
-                        name.span,
+                    let message = if self.kind(def) == Some(DefKind::Step) {
+                        format!(
+                            "step `{}` runs once per item of a parallel `for each`, so it cannot be named here",
+                            name.name
+                        )
+                    } else {
                         format!(
                             "`{}` belongs to one item of a parallel `for each` and cannot be read here",
                             name.name
-                        ),
+                        )
+                    };
+                    self.unsupported(
+                        fx.file,
+                        name.span,
+                        message,
                         "use it only inside the body of its `for each`",
                     );
                     Ex::Const(0)

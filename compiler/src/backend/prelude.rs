@@ -2015,6 +2015,9 @@ impl Rt {
         let mut f = Func::new("ev_fault", &[], &[I32]);
         let reason = f.l32();
         f.set(reason, call(self.in_text_ref, vec![]));
+        f.if_(ne(gget(g::IN), gget(g::IN_END)), |f| {
+            abort_with(f, self, abort::BAD_EVENT)
+        });
         f.exec(self.case_end, vec![u32c(instance::FAILED)]);
         f.exec(self.effect, vec![c32(i32::from(effect::FAILED))]);
         f.exec(self.out_text, vec![get(reason)]);
@@ -2468,6 +2471,55 @@ impl Rt {
         f
     }
 
+    /// Fires due timers, then hands the event to its handler (everything but START, QUERY and FAULT).
+    fn dispatch(&self, f: &mut Func, cx: &Cx, kind: Local, now: Local, result: Local) {
+        // Timers due before the event fire first, each at its own time.
+        f.exec(self.advance_to, vec![get(now)]);
+        f.if_(
+            and(
+                ne(ld32(cx.h(header::STATUS), 0), u32c(instance::RUNNING)),
+                ne(get(kind), u32c(event::ADVANCE)),
+            ),
+            |f| {
+                f.ret(call(
+                    self.reject,
+                    vec![
+                        u32c(reject::INSTANCE_ENDED),
+                        u32c(NO_ID),
+                        u32c(NO_ID),
+                        c32(0),
+                    ],
+                ));
+            },
+        );
+        let handlers: Vec<(u32, FnId)> = vec![
+            (event::COMPLETE, self.ev_complete),
+            (event::SIGNAL, self.ev_signal),
+            (event::CANCEL, self.ev_cancel),
+            (event::ACTION_RESULT, self.ev_action),
+            (event::CLAIM, self.ev_claim),
+            (event::RELEASE, self.ev_release),
+            (event::DELEGATE, self.ev_delegate),
+            (event::REASSIGN, self.ev_reassign),
+            (event::SUSPEND, self.ev_suspend),
+            (event::RESUME, self.ev_resume),
+            (event::SKIP, self.ev_skip),
+            (event::REDO, self.ev_redo),
+        ];
+        f.set(result, c32(-1));
+        f.if_(eq(get(kind), u32c(event::ADVANCE)), |f| {
+            f.set(result, c32(status::OK));
+        });
+        for (code, handler) in handlers {
+            f.if_(eq(get(kind), u32c(code)), |f| {
+                f.set(result, call(handler, vec![]));
+            });
+        }
+        f.if_(eq(get(result), c32(-1)), |f| {
+            abort_with(f, self, abort::BAD_EVENT);
+        });
+    }
+
     /// The one export hosts call: see `docs/abi.md`.
     fn f_handle(&self, cx: &Cx) -> Func {
         let mut f = Func::new("proc_handle", &[I32, I32, I32, I32, I32, I32, I64], &[I32]);
@@ -2495,7 +2547,10 @@ impl Rt {
         });
         f.set(kind, call(self.in_u32, vec![]));
         f.if_else(
-            eq(get(kind), u32c(event::START)),
+            or(
+                eq(get(kind), u32c(event::START)),
+                and(eq(get(kind), u32c(event::FAULT)), eqz(get(case_len))),
+            ),
             |f| {
                 f.if_(get(case_len), |f| abort_with(f, self, abort::BAD_EVENT));
                 f.gset(g::HEAP_TOP, cx.h(header::SIZE));
@@ -2504,7 +2559,18 @@ impl Rt {
                 });
                 f.zero(cx.h(0), u32c(header::SIZE));
                 f.gset(g::NOW, get(now));
-                f.set(result, call(self.ev_start, vec![]));
+                f.if_else(
+                    eq(get(kind), u32c(event::START)),
+                    |f| f.set(result, call(self.ev_start, vec![])),
+                    |f| {
+                        // A start that hit a run-time error: the instance exists, and has failed.
+                        f.st32(cx.h(header::MAGIC), 0, c32(header::MAGIC_VALUE));
+                        f.st64(cx.h(header::STARTED), 0, gget(g::NOW));
+                        f.st64(cx.h(header::DEADLINE), 0, c64(NO_TIME));
+                        f.st32(cx.h(header::PROCESS), 0, call(self.in_u32, vec![]));
+                        f.set(result, call(self.ev_fault, vec![]));
+                    },
+                );
             },
             |f| {
                 f.if_(
@@ -2539,52 +2605,16 @@ impl Rt {
                         ));
                     },
                 );
-                // Timers due before the event fire first, each at its own time.
-                f.exec(self.advance_to, vec![get(now)]);
-                f.if_(
-                    and(
-                        ne(ld32(cx.h(header::STATUS), 0), u32c(instance::RUNNING)),
-                        ne(get(kind), u32c(event::ADVANCE)),
-                    ),
+                f.if_else(
+                    eq(get(kind), u32c(event::FAULT)),
                     |f| {
-                        f.ret(call(
-                            self.reject,
-                            vec![
-                                u32c(reject::INSTANCE_ENDED),
-                                u32c(NO_ID),
-                                u32c(NO_ID),
-                                c32(0),
-                            ],
-                        ));
+                        // No timers first: if one of them caused the fault, it would fault again.
+                        f.gset(g::NOW, get(now));
+                        f.drop_value(call(self.in_u32, vec![]));
+                        f.set(result, call(self.ev_fault, vec![]));
                     },
+                    |f| self.dispatch(f, cx, kind, now, result),
                 );
-                let handlers: Vec<(u32, FnId)> = vec![
-                    (event::COMPLETE, self.ev_complete),
-                    (event::SIGNAL, self.ev_signal),
-                    (event::CANCEL, self.ev_cancel),
-                    (event::ACTION_RESULT, self.ev_action),
-                    (event::CLAIM, self.ev_claim),
-                    (event::RELEASE, self.ev_release),
-                    (event::DELEGATE, self.ev_delegate),
-                    (event::REASSIGN, self.ev_reassign),
-                    (event::SUSPEND, self.ev_suspend),
-                    (event::RESUME, self.ev_resume),
-                    (event::SKIP, self.ev_skip),
-                    (event::REDO, self.ev_redo),
-                    (event::FAULT, self.ev_fault),
-                ];
-                f.set(result, c32(-1));
-                f.if_(eq(get(kind), u32c(event::ADVANCE)), |f| {
-                    f.set(result, c32(status::OK));
-                });
-                for (code, handler) in handlers {
-                    f.if_(eq(get(kind), u32c(code)), |f| {
-                        f.set(result, call(handler, vec![]));
-                    });
-                }
-                f.if_(eq(get(result), c32(-1)), |f| {
-                    abort_with(f, self, abort::BAD_EVENT);
-                });
             },
         );
         f.if_(ne(get(result), c32(status::OK)), |f| f.ret(get(result)));

@@ -163,7 +163,8 @@ pub mod event {
     pub const SKIP: u32 = 13;
     /// `u32 step, ACTOR` — a manager sends the flow back to an earlier step of the same flow.
     pub const REDO: u32 = 14;
-    /// `TEXT message` — fail the instance after a [`crate::abort::FAULT`].
+    /// `u32 process, TEXT message` — fail the instance after a [`crate::abort::FAULT`]. With an empty blob (the
+    /// fault happened while starting) it creates the instance of `process`, failed; otherwise `process` is ignored.
     pub const FAULT: u32 = 15;
     /// (nothing) — answer with the instance's state (see [`crate::query`]); changes nothing.
     pub const QUERY: u32 = 16;

@@ -1,0 +1,1094 @@
+//! The runtime, event by event: each test compiles a small `.proc` package and drives it through
+//! `proc_runtime::Runtime`. Every refusal is checked to leave the instance's snapshot byte for byte unchanged.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+use proc_compiler::{SourceFile, analyze_for_build, backend};
+use proc_runtime::{
+    Actor, DAY, Effect, Error, HOUR, InstanceId, InstanceStatus, Limits, MINUTE, Module, Options,
+    Performer, Runtime, StaticDirectory, TaskRef, Time,
+};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+fn module(source: &str) -> Module {
+    let analysis = analyze_for_build(vec![SourceFile::new("test.proc", "test", source)]);
+    let errors: Vec<String> = analysis
+        .package_diagnostics()
+        .filter(|d| d.is_error())
+        .map(|d| d.message.clone())
+        .collect();
+    assert!(errors.is_empty(), "the test program has errors: {errors:?}");
+    let build = backend::build(&analysis, "test");
+    assert!(build.diagnostics.is_empty(), "{:?}", build.diagnostics);
+    Module::from_bytes(&build.wasm.expect("a module")).expect("the module loads")
+}
+
+fn runtime_at(source: &str, start: &str) -> Runtime {
+    let mut runtime = Runtime::new(&module(source)).unwrap();
+    runtime.advance(t(start)).unwrap();
+    runtime
+}
+
+fn t(text: &str) -> Time {
+    text.parse().unwrap()
+}
+
+fn opened(effects: &[Effect], step: &str) -> TaskRef {
+    effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::TaskOpened(o) if &*o.step == step => Some(o.task),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no task for `{step}` opened in {}", lines(effects)))
+}
+
+fn lines(effects: &[Effect]) -> String {
+    effects
+        .iter()
+        .map(|e| format!("\n  {e}"))
+        .collect::<String>()
+}
+
+fn has(effects: &[Effect], text: &str) -> bool {
+    effects.iter().any(|e| e.to_string().contains(text))
+}
+
+/// Asserts a call is refused with `code` and leaves the instance unchanged.
+fn refused(
+    runtime: &mut Runtime,
+    instance: InstanceId,
+    code: u32,
+    call: impl FnOnce(&mut Runtime) -> Result<Vec<Effect>, Error>,
+) -> String {
+    let before = runtime.snapshot(instance).unwrap();
+    let error = call(runtime).expect_err("the call should be refused");
+    let after = runtime.snapshot(instance).unwrap();
+    assert_eq!(
+        before, after,
+        "a refused call changed the instance ({error})"
+    );
+    match &error {
+        Error::Rejected(r) => assert_eq!(r.code, code, "{error}"),
+        other => assert_eq!(code, 0, "expected rejection {code}, got {other}"),
+    }
+    error.to_string()
+}
+
+fn agent(id: &str) -> Actor {
+    Actor::new(id, &["Agent"])
+}
+
+const TRIAGE: &str = r#"
+/// Answers.
+role Agent
+/// Leads.
+role Supervisor
+/// Owns.
+role Manager
+/// How urgent.
+enum Urgency { low, normal, high }
+/// A case.
+record Case { customer: Text, amount: Int, note: Text? }
+
+/// Triage.
+process triage(c: Case) -> Urgency within 3d {
+  step intake "Log the case of {c.customer} ({c.amount} EUR)" {
+    by Agent
+    within 1h
+    on breach {
+      notify Supervisor "Intake for {c.customer} is late"
+      after 2h reassign to Supervisor
+      after 4h flag "intake very late"
+    }
+  }
+  step assess "Assess {c.customer}" -> (urgency: Urgency, comment: Text?) {
+    by Agent other than intake
+    within 2h
+  }
+  complete assess.urgency
+}
+"#;
+
+fn triage() -> (Runtime, InstanceId, TaskRef) {
+    let mut runtime = runtime_at(TRIAGE, "2026-03-02T09:00:00Z");
+    let (id, effects) = runtime
+        .start("triage", &json!({"c": {"customer": "Ada", "amount": 120}}))
+        .unwrap();
+    let task = opened(&effects, "intake");
+    (runtime, id, task)
+}
+
+#[test]
+fn start_checks_its_input_and_creates_nothing_when_it_is_wrong() {
+    let mut runtime = runtime_at(TRIAGE, "2026-03-02T09:00:00Z");
+    let cases = [
+        (
+            json!({"c": {"customer": 7, "amount": 1}}),
+            "`c.customer` should be a text",
+        ),
+        (json!({"c": {"customer": "A"}}), "`c.amount` is missing"),
+        (
+            json!({"c": {"customer": "A", "amount": 1, "x": 2}}),
+            "`c.x` is not expected",
+        ),
+        (json!({"d": {}}), "`d` is not expected"),
+        (json!("text"), "should be an object"),
+    ];
+    for (input, message) in cases {
+        let error = runtime.start("triage", &input).unwrap_err();
+        assert!(error.to_string().contains(message), "{error}");
+    }
+    let error = runtime.start("triag", &json!({})).unwrap_err();
+    assert!(matches!(error, Error::UnknownProcess { .. }), "{error}");
+    assert!(error.to_string().contains("`triage`"));
+    assert_eq!(runtime.instance_count(), 0);
+}
+
+#[test]
+fn a_task_opens_with_its_instruction_due_time_and_performer() {
+    let (_, _, _) = triage();
+    let mut runtime = runtime_at(TRIAGE, "2026-03-02T09:00:00Z");
+    let (_, effects) = runtime
+        .start(
+            "triage",
+            &json!({"c": {"customer": "Ada", "amount": 120, "note": null}}),
+        )
+        .unwrap();
+    let Effect::TaskOpened(task) = &effects[0] else {
+        panic!("{}", lines(&effects))
+    };
+    assert_eq!(task.instruction, "Log the case of Ada (120 EUR)");
+    assert_eq!(task.due, Some(t("2026-03-02T10:00:00Z")));
+    assert_eq!(
+        task.performer,
+        Performer::Role {
+            role: "Agent".into(),
+            skills: vec![]
+        }
+    );
+    assert_eq!(runtime.next_wakeup(), Some(t("2026-03-02T10:00:00Z")));
+}
+
+#[test]
+fn completions_are_checked_before_they_change_anything() {
+    let (mut runtime, id, intake) = triage();
+    let wrong_role = refused(&mut runtime, id, proc_abi::reject::NOT_IN_ROLE, |r| {
+        r.complete(intake, &Actor::new("sue", &["Supervisor"]), &json!({}))
+    });
+    assert!(
+        wrong_role.contains("it is for role `Agent`"),
+        "{wrong_role}"
+    );
+    refused(&mut runtime, id, proc_abi::reject::UNKNOWN_TASK, |r| {
+        r.complete(TaskRef { task: 99, ..intake }, &agent("ann"), &json!({}))
+    });
+    let effects = runtime.complete(intake, &agent("ann"), &json!({})).unwrap();
+    let assess = opened(&effects, "assess");
+    // The same task cannot be completed twice.
+    refused(&mut runtime, id, proc_abi::reject::UNKNOWN_TASK, |r| {
+        r.complete(intake, &agent("ann"), &json!({}))
+    });
+    // Four eyes: not the person who did the intake.
+    let four_eyes = refused(&mut runtime, id, proc_abi::reject::FOUR_EYES, |r| {
+        r.complete(assess, &agent("ann"), &json!({"urgency": "high"}))
+    });
+    assert!(four_eyes.contains("four eyes"), "{four_eyes}");
+    // Outputs are checked against their types; nothing changes when they are wrong.
+    for (outputs, message) in [
+        (
+            json!({"urgency": "urgent"}),
+            "should be one of `low`, `normal`, `high`",
+        ),
+        (json!({}), "`urgency` is missing"),
+        (
+            json!({"urgency": "low", "comment": 3}),
+            "`comment` should be a text",
+        ),
+        (
+            json!({"urgency": "low", "extra": true}),
+            "`extra` is not expected",
+        ),
+    ] {
+        let before = runtime.snapshot(id).unwrap();
+        let error = runtime
+            .complete(assess, &agent("bob"), &outputs)
+            .unwrap_err();
+        assert!(error.to_string().contains(message), "{error}");
+        assert_eq!(before, runtime.snapshot(id).unwrap());
+    }
+    let effects = runtime
+        .complete(
+            assess,
+            &agent("bob"),
+            &json!({"urgency": "high", "comment": "angry"}),
+        )
+        .unwrap();
+    assert!(
+        matches!(effects.last(), Some(Effect::Completed { result: Some(v), .. }) if v == "high")
+    );
+    assert_eq!(
+        runtime.instance_status(id).unwrap(),
+        InstanceStatus::Completed
+    );
+    // After the end, every event is refused.
+    refused(&mut runtime, id, proc_abi::reject::INSTANCE_ENDED, |r| {
+        r.complete(assess, &agent("bob"), &json!({"urgency": "low"}))
+    });
+    refused(&mut runtime, id, proc_abi::reject::INSTANCE_ENDED, |r| {
+        r.cancel(id, "late")
+    });
+}
+
+#[test]
+fn deadlines_breach_and_ladders_climb_at_their_own_times() {
+    let (mut runtime, id, intake) = triage();
+    // Nothing happens before the deadline.
+    assert!(
+        runtime
+            .advance(t("2026-03-02T09:59:00Z"))
+            .unwrap()
+            .is_empty()
+    );
+    let effects = runtime.advance(t("2026-03-02T15:30:00Z")).unwrap();
+    let texts: Vec<String> = effects.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        texts,
+        [
+            "task 1 missed its deadline 2026-03-02T10:00:00Z: intake",
+            "notify Supervisor: \"Intake for Ada is late\"",
+            "task 1 escalated to Supervisor: intake",
+            "flagged: \"intake very late\"",
+        ]
+    );
+    // Escalated: now the supervisor may do it, an agent no longer.
+    refused(&mut runtime, id, proc_abi::reject::NOT_IN_ROLE, |r| {
+        r.complete(intake, &agent("ann"), &json!({}))
+    });
+    let info = runtime.status(id).unwrap();
+    assert_eq!(info.tasks[0].role.as_deref(), Some("Supervisor"));
+    assert!(
+        info.steps
+            .iter()
+            .any(|s| &*s.step == "intake" && s.breached && !s.done)
+    );
+    runtime
+        .complete(intake, &Actor::new("sue", &["Supervisor"]), &json!({}))
+        .unwrap();
+    // The process's own deadline (3 days) passes too.
+    let effects = runtime.advance(t("2026-03-05T09:00:00Z")).unwrap();
+    assert!(
+        has(&effects, "missed its deadline 2026-03-02T17:30:00Z: assess"),
+        "{}",
+        lines(&effects)
+    );
+    assert!(
+        has(
+            &effects,
+            "the case missed its overall deadline 2026-03-05T09:00:00Z"
+        ),
+        "{}",
+        lines(&effects)
+    );
+}
+
+#[test]
+fn time_never_runs_backwards() {
+    let (mut runtime, _, _) = triage();
+    runtime.advance(t("2026-03-02T09:30:00Z")).unwrap();
+    runtime.advance(t("2026-03-01T00:00:00Z")).unwrap();
+    assert_eq!(runtime.now(), t("2026-03-02T09:30:00Z"));
+}
+
+const PEOPLE: &str = r#"
+/// Agents.
+role Agent
+/// Trainers.
+role Trainer
+/// Leads.
+role Lead
+
+/// Someone new.
+record Hire { name: Text, mentor: Text }
+
+/// Several ways to choose who does a step.
+process people(h: Hire) {
+  step intake "Register {h.name}" { by Agent }
+  step again "Check {h.name} again" { by same person as intake }
+  step mentor "Mentor {h.name}" { by person h.mentor }
+  step train "Teach billing" {
+    by Trainer with skill billing
+    within 1d
+    on breach { after 1h reassign to Lead }
+  }
+  step review "Review the work of {intake.done_by}" { by manager of intake }
+  step wrap "Wrap up after a day" { by Agent after 1d since intake within 2d since intake }
+}
+"#;
+
+#[test]
+fn performers_persons_skills_managers_and_lags() {
+    let mut runtime = runtime_at(PEOPLE, "2026-03-02T09:00:00Z");
+    let directory = StaticDirectory::default().with("ann", &["Agent"], &[], Some("mo"));
+    runtime.set_directory(Arc::new(directory));
+    let (id, effects) = runtime
+        .start("people", &json!({"h": {"name": "Lin", "mentor": "mara"}}))
+        .unwrap();
+    let intake = opened(&effects, "intake");
+    let effects = runtime.complete(intake, &agent("ann"), &json!({})).unwrap();
+    let again = opened(&effects, "again");
+    let not_ann = refused(&mut runtime, id, proc_abi::reject::NOT_THE_PERSON, |r| {
+        r.complete(again, &agent("bob"), &json!({}))
+    });
+    assert!(not_ann.contains("for ann only"), "{not_ann}");
+    let effects = runtime
+        .complete(again, &Actor::new("ann", &[]), &json!({}))
+        .unwrap();
+    let mentor = opened(&effects, "mentor");
+    refused(&mut runtime, id, proc_abi::reject::NOT_THE_PERSON, |r| {
+        r.complete(mentor, &agent("ann"), &json!({}))
+    });
+    let effects = runtime
+        .complete(mentor, &Actor::new("mara", &[]), &json!({}))
+        .unwrap();
+    let train = opened(&effects, "train");
+    let skill = refused(&mut runtime, id, proc_abi::reject::MISSING_SKILL, |r| {
+        r.complete(train, &Actor::new("tia", &["Trainer"]), &json!({}))
+    });
+    assert!(skill.contains("needs the skill `billing`"), "{skill}");
+    // Once reassigned by its ladder, the skill is no longer required.
+    runtime.advance(t("2026-03-03T10:00:00Z")).unwrap();
+    let effects = runtime
+        .complete(train, &Actor::new("lee", &["Lead"]), &json!({}))
+        .unwrap();
+    // The manager comes from the host's directory.
+    let Some(Effect::TaskOpened(review)) =
+        effects.iter().find(|e| matches!(e, Effect::TaskOpened(_)))
+    else {
+        panic!("{}", lines(&effects))
+    };
+    assert_eq!(
+        review.performer,
+        Performer::ManagerOf {
+            of: "ann".into(),
+            manager: Some("mo".into())
+        }
+    );
+    assert_eq!(review.instruction, "Review the work of ann");
+    refused(&mut runtime, id, proc_abi::reject::NOT_THE_PERSON, |r| {
+        r.complete(review.task, &agent("ann"), &json!({}))
+    });
+    let effects = runtime
+        .complete(review.task, &Actor::new("mo", &[]), &json!({}))
+        .unwrap();
+    // `after 1d since intake`: intake was done at 09:00 on the 2nd; it is now 10:00 on the 3rd, so it may be done.
+    let wrap = opened(&effects, "wrap");
+    let effects = runtime.complete(wrap, &agent("bob"), &json!({})).unwrap();
+    assert!(matches!(effects.last(), Some(Effect::Completed { .. })));
+}
+
+#[test]
+fn an_after_lag_refuses_early_completions() {
+    let mut runtime = runtime_at(PEOPLE, "2026-03-02T09:00:00Z");
+    let (id, effects) = runtime
+        .start("people", &json!({"h": {"name": "Lin", "mentor": "mara"}}))
+        .unwrap();
+    let intake = opened(&effects, "intake");
+    let effects = runtime.complete(intake, &agent("ann"), &json!({})).unwrap();
+    let again = opened(&effects, "again");
+    let effects = runtime.complete(again, &agent("ann"), &json!({})).unwrap();
+    let mentor = opened(&effects, "mentor");
+    let effects = runtime
+        .complete(mentor, &Actor::new("mara", &[]), &json!({}))
+        .unwrap();
+    let train = opened(&effects, "train");
+    let effects = runtime
+        .complete(
+            train,
+            &Actor::new("tia", &["Trainer"]).with_skills(&["billing"]),
+            &json!({}),
+        )
+        .unwrap();
+    // Nobody's manager is known: the task is for nobody until a manager of the step reassigns it.
+    let Some(Effect::TaskOpened(review)) =
+        effects.iter().find(|e| matches!(e, Effect::TaskOpened(_)))
+    else {
+        panic!("{}", lines(&effects))
+    };
+    assert_eq!(
+        review.performer,
+        Performer::ManagerOf {
+            of: "ann".into(),
+            manager: None
+        }
+    );
+    // Nobody may do it: not even someone without an id.
+    let error = runtime
+        .complete(review.task, &Actor::new("", &[]), &json!({}))
+        .unwrap_err();
+    assert!(error.to_string().contains("needs an id"), "{error}");
+    refused(&mut runtime, id, proc_abi::reject::NOT_THE_PERSON, |r| {
+        r.complete(review.task, &agent("ann"), &json!({}))
+    });
+}
+
+const WAITING: &str = r#"
+/// Agents.
+role Agent
+/// Leads.
+role Lead
+/// The desk's hours.
+calendar Desk {
+  zone "Europe/Berlin"
+  hours mon-fri 09:00-17:00
+  holiday 2026-04-03
+}
+/// We asked the customer.
+signal Asked
+/// The customer answered.
+signal Replied { text: Text }
+
+/// Waits for the customer.
+process waiting() {
+  step answer "Answer" {
+    by Agent
+    within 4h on Desk
+    paused from Asked until Replied
+  }
+  let reply = await Replied within 2d
+  if reply == none {
+    fail "no reply"
+  }
+  let text = (reply ?? Replied { text: "" }).text
+  notify Lead "Replied: {text}"
+}
+"#;
+
+#[test]
+fn business_time_and_paused_deadlines() {
+    let mut runtime = runtime_at(WAITING, "2026-03-27T14:00:00Z");
+    // Friday 15:00 in Berlin: 2 hours today, 2 on Monday, which is already summer time (UTC+2).
+    let (id, effects) = runtime.start("waiting", &json!({})).unwrap();
+    let Effect::TaskOpened(answer) = &effects[0] else {
+        panic!()
+    };
+    assert_eq!(answer.due, Some(t("2026-03-30T09:00:00Z")));
+    // Paused on Friday at 16:00 Berlin (1 working hour used); resumed on Monday at 10:00 Berlin (08:00Z).
+    runtime.advance(t("2026-03-27T15:00:00Z")).unwrap();
+    let effects = runtime.signal(id, "Asked", &json!({})).unwrap();
+    assert!(has(&effects, "deadline paused"), "{}", lines(&effects));
+    assert_eq!(runtime.next_wakeup(), None);
+    runtime.advance(t("2026-03-30T08:00:00Z")).unwrap();
+    let effects = runtime
+        .signal(id, "Replied", &json!({"text": "here"}))
+        .unwrap();
+    assert!(
+        has(&effects, "deadline runs again, due 2026-03-30T11:00:00Z"),
+        "{}",
+        lines(&effects)
+    );
+    // Replied is not awaited by the flow yet (the task is still open): the signal only resumed the deadline.
+    let effects = runtime
+        .complete(answer.task, &agent("ann"), &json!({}))
+        .unwrap();
+    assert!(
+        effects
+            .iter()
+            .all(|e| !matches!(e, Effect::Notified { .. }))
+    );
+    let effects = runtime
+        .signal(id, "Replied", &json!({"text": "thanks"}))
+        .unwrap();
+    assert!(
+        has(&effects, "notify Lead: \"Replied: thanks\""),
+        "{}",
+        lines(&effects)
+    );
+    // A signal nothing waits for is refused.
+    let mut other = runtime_at(WAITING, "2026-03-27T14:00:00Z");
+    let (id, _) = other.start("waiting", &json!({})).unwrap();
+    let message = refused(&mut other, id, proc_abi::reject::SIGNAL_NOT_AWAITED, |r| {
+        r.signal(id, "Replied", &json!({"text": "early"}))
+    });
+    assert!(
+        message.contains("waiting for signal `Replied`"),
+        "{message}"
+    );
+    let error = other.signal(id, "Answered", &json!({})).unwrap_err();
+    assert!(
+        error.to_string().contains("no signal `Answered`"),
+        "{error}"
+    );
+    let error = other.signal(id, "Asked", &json!({"x": 1})).unwrap_err();
+    assert!(error.to_string().contains("`x` is not expected"), "{error}");
+}
+
+#[test]
+fn an_await_times_out_with_none() {
+    let mut runtime = runtime_at(WAITING, "2026-03-02T09:00:00Z");
+    let (id, effects) = runtime.start("waiting", &json!({})).unwrap();
+    let answer = opened(&effects, "answer");
+    runtime.complete(answer, &agent("ann"), &json!({})).unwrap();
+    let effects = runtime.advance(t("2026-03-04T09:00:00Z")).unwrap();
+    assert_eq!(lines(&effects), "\n  failed: \"no reply\"");
+    assert_eq!(runtime.instance_status(id).unwrap(), InstanceStatus::Failed);
+}
+
+const FLOWS: &str = r#"
+/// Agents.
+role Agent
+/// Managers.
+role Manager
+/// On call.
+role OnCall
+/// A request.
+record Request { items: [Text], approvers: [Text], needed: Int }
+/// The customer answered.
+signal Answered
+
+/// Adds one.
+procedure plus_one(n: Int) -> Int {
+  return n + 1
+}
+
+/// Returns as soon as one branch is done.
+procedure fastest(label: Text) -> Text {
+  parallel any {
+    branch { step quick "Quick {label}" { by Agent } return "quick" }
+    branch { step slow "Slow {label}" { by Agent } return "slow" }
+  }
+  return "none"
+}
+
+/// Many shapes of flow.
+process flows(r: Request) {
+  for each item in r.items {
+    step check "Check {item}" { by Agent }
+  }
+  let n = plus_one(plus_one(r.needed))
+  notify Manager "n is {n}"
+  for each approver in r.approvers parallel 2 of {
+    step approve "Approve for {approver}" -> ok: Bool { by person approver }
+  }
+  let which = fastest("x")
+  notify Manager "fastest was {which}"
+  first {
+    branch { await Answered }
+    branch {
+      every 15m max 3 { notify OnCall "still waiting" }
+      step chase "Chase the customer" { by Agent }
+    }
+  }
+  parallel {
+    branch side { step long "Long work" { by Agent } }
+    branch { cancel side }
+  }
+  complete
+}
+"#;
+
+#[test]
+fn loops_procedures_joins_first_of_and_cancel() {
+    let mut runtime = runtime_at(FLOWS, "2026-03-02T09:00:00Z");
+    let input = json!({"r": {"items": ["a", "b"], "approvers": ["max", "mel", "mo"], "needed": 1}});
+    let (id, effects) = runtime.start("flows", &input).unwrap();
+    let check = opened(&effects, "check");
+    assert!(has(&effects, "\"Check a\""));
+    let effects = runtime.complete(check, &agent("ann"), &json!({})).unwrap();
+    let check = opened(&effects, "check");
+    assert!(has(&effects, "\"Check b\""));
+    let effects = runtime.complete(check, &agent("ann"), &json!({})).unwrap();
+    assert!(
+        has(&effects, "notify Manager: \"n is 3\""),
+        "{}",
+        lines(&effects)
+    );
+    let approvals: Vec<TaskRef> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::TaskOpened(o) if &*o.step == "approve" => Some(o.task),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(approvals.len(), 3);
+    runtime
+        .complete(approvals[0], &Actor::new("max", &[]), &json!({"ok": true}))
+        .unwrap();
+    refused(&mut runtime, id, proc_abi::reject::NOT_THE_PERSON, |r| {
+        r.complete(approvals[1], &Actor::new("max", &[]), &json!({"ok": true}))
+    });
+    let effects = runtime
+        .complete(approvals[1], &Actor::new("mel", &[]), &json!({"ok": false}))
+        .unwrap();
+    // Two of three: the third approval is withdrawn, and the procedure's two branches open.
+    assert!(
+        has(&effects, "task 5 no longer needed: approve"),
+        "{}",
+        lines(&effects)
+    );
+    let quick = opened(&effects, "quick");
+    let effects = runtime.complete(quick, &agent("ann"), &json!({})).unwrap();
+    assert!(
+        has(&effects, "no longer needed: slow"),
+        "{}",
+        lines(&effects)
+    );
+    assert!(
+        has(&effects, "notify Manager: \"fastest was quick\""),
+        "{}",
+        lines(&effects)
+    );
+    // `every 15m max 3`: one notification per round, each at its own time, then the chase step.
+    let effects = runtime.advance(t("2026-03-02T10:00:00Z")).unwrap();
+    let times: Vec<String> = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Notified { .. }))
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(times.len(), 3, "{}", lines(&effects));
+    let chase = opened(&effects, "chase");
+    let info = runtime.status(id).unwrap();
+    assert_eq!(info.tasks.len(), 1);
+    assert_eq!(info.tasks[0].opened, t("2026-03-02T09:45:00Z"));
+    // The customer answers first: the chase is withdrawn; then `cancel side` ends the other branch.
+    let effects = runtime.signal(id, "Answered", &json!({})).unwrap();
+    assert!(
+        has(
+            &effects,
+            &format!("task {} no longer needed: chase", chase.task)
+        ),
+        "{}",
+        lines(&effects)
+    );
+    assert!(
+        has(&effects, "no longer needed: long"),
+        "{}",
+        lines(&effects)
+    );
+    assert!(
+        matches!(effects.last(), Some(Effect::Completed { .. })),
+        "{}",
+        lines(&effects)
+    );
+}
+
+const OPS: &str = r#"
+/// Agents.
+role Agent
+/// Supervisors.
+role Supervisor
+/// Checks what is sent.
+action send(to: Text) -> Bool
+
+/// Work-item operations.
+process ops() {
+  step one "First" { by Agent }
+  step two "Second" {
+    by Agent
+    within 4h
+    on breach { notify Supervisor }
+    skippable
+  }
+  let ok = send("customer@example.com")
+  if not ok { fail "not sent" }
+  step three "Third" { by Agent on breach { notify Supervisor } }
+}
+"#;
+
+#[test]
+fn claim_release_delegate_reassign_suspend_resume_skip_and_redo() {
+    let mut runtime = runtime_at(OPS, "2026-03-02T09:00:00Z");
+    let (id, effects) = runtime.start("ops", &json!({})).unwrap();
+    let first = opened(&effects, "one");
+    runtime.claim(first, &agent("ann")).unwrap();
+    let claimed = refused(&mut runtime, id, proc_abi::reject::CLAIMED_BY_OTHER, |r| {
+        r.complete(first, &agent("bob"), &json!({}))
+    });
+    assert!(claimed.contains("claimed by ann"), "{claimed}");
+    refused(&mut runtime, id, proc_abi::reject::CLAIMED_BY_OTHER, |r| {
+        r.release(first, &agent("bob"))
+    });
+    runtime
+        .delegate(first, &agent("ann"), &agent("bob"))
+        .unwrap();
+    refused(
+        &mut runtime,
+        id,
+        proc_abi::reject::DELEGATE_NOT_ELIGIBLE,
+        |r| r.delegate(first, &agent("bob"), &Actor::new("sue", &["Supervisor"])),
+    );
+    runtime.release(first, &agent("bob")).unwrap();
+    refused(&mut runtime, id, proc_abi::reject::NOT_CLAIMED, |r| {
+        r.release(first, &agent("bob"))
+    });
+    let effects = runtime.complete(first, &agent("cy"), &json!({})).unwrap();
+    let second = opened(&effects, "two");
+    // Managing needs a role of the step's ladder (Supervisor) — or an admin role.
+    refused(&mut runtime, id, proc_abi::reject::NOT_A_MANAGER, |r| {
+        r.suspend(second, &agent("ann"))
+    });
+    let sue = Actor::new("sue", &["Supervisor"]);
+    runtime.suspend(second, &sue).unwrap();
+    refused(&mut runtime, id, proc_abi::reject::TASK_SUSPENDED, |r| {
+        r.complete(second, &agent("ann"), &json!({}))
+    });
+    // Suspended for two hours: the deadline moves by two hours.
+    runtime.advance(t("2026-03-02T11:00:00Z")).unwrap();
+    let effects = runtime.resume(second, &sue).unwrap();
+    assert!(
+        has(&effects, "due 2026-03-02T15:00:00Z"),
+        "{}",
+        lines(&effects)
+    );
+    refused(&mut runtime, id, proc_abi::reject::NOT_SUSPENDED, |r| {
+        r.resume(second, &sue)
+    });
+    runtime.reassign(second, &sue, "Supervisor").unwrap();
+    refused(&mut runtime, id, proc_abi::reject::NOT_IN_ROLE, |r| {
+        r.complete(second, &agent("ann"), &json!({}))
+    });
+    let effects = runtime.skip(second, &sue).unwrap();
+    assert!(has(&effects, "skipped by sue: two"), "{}", lines(&effects));
+    let Some(Effect::ActionRequested { request, args, .. }) = effects.last() else {
+        panic!("{}", lines(&effects))
+    };
+    assert_eq!(args, &json!({"to": "customer@example.com"}));
+    let error = runtime
+        .action_result(*request, Ok(&json!("yes")))
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("should be `true` or `false`"),
+        "{error}"
+    );
+    let effects = runtime.action_result(*request, Ok(&json!(true))).unwrap();
+    let third = opened(&effects, "three");
+    refused(&mut runtime, id, proc_abi::reject::UNKNOWN_REQUEST, |r| {
+        r.action_result(*request, Ok(&json!(true)))
+    });
+    // Redo: back to `third` after it ran is not possible while it is open; back to `first` cannot be done by an
+    // agent, and `first`'s ladder has no roles, so only an admin may.
+    refused(&mut runtime, id, proc_abi::reject::NOT_A_MANAGER, |r| {
+        r.redo(id, "one", &sue)
+    });
+    let mut admin_runtime = Runtime::with_options(
+        runtime.module(),
+        Options {
+            admin_roles: vec!["Supervisor".into()],
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let restored = admin_runtime
+        .restore(&runtime.snapshot(id).unwrap())
+        .unwrap();
+    let effects = admin_runtime.redo(restored, "one", &sue).unwrap();
+    assert!(
+        has(
+            &effects,
+            &format!(
+                "task {} cancelled to redo an earlier step: three",
+                third.task
+            )
+        ),
+        "{}",
+        lines(&effects)
+    );
+    assert!(
+        has(&effects, "back to step one, by sue"),
+        "{}",
+        lines(&effects)
+    );
+    assert!(
+        has(&effects, "opened: one for Agent"),
+        "{}",
+        lines(&effects)
+    );
+    refused(
+        &mut admin_runtime,
+        restored,
+        proc_abi::reject::NOT_SKIPPABLE,
+        |r| {
+            let first = r.open_tasks(restored).unwrap()[0].task;
+            r.skip(first, &sue)
+        },
+    );
+}
+
+#[test]
+fn a_failed_action_fails_the_instance() {
+    let mut runtime = runtime_at(OPS, "2026-03-02T09:00:00Z");
+    let (id, effects) = runtime.start("ops", &json!({})).unwrap();
+    let first = opened(&effects, "one");
+    let effects = runtime.complete(first, &agent("ann"), &json!({})).unwrap();
+    let effects = runtime
+        .complete(opened(&effects, "two"), &agent("ann"), &json!({}))
+        .unwrap();
+    let Some(Effect::ActionRequested { request, .. }) = effects.last() else {
+        panic!()
+    };
+    let effects = runtime
+        .action_result(*request, Err("mail server down"))
+        .unwrap();
+    assert_eq!(lines(&effects), "\n  failed: \"mail server down\"");
+    assert_eq!(runtime.instance_status(id).unwrap(), InstanceStatus::Failed);
+}
+
+#[test]
+fn cancelling_an_instance_closes_its_tasks() {
+    let (mut runtime, id, _) = triage();
+    let effects = runtime.cancel(id, "duplicate case").unwrap();
+    assert_eq!(
+        lines(&effects),
+        "\n  task 1 closed because the case ended: intake\n  cancelled: \"duplicate case\""
+    );
+    assert_eq!(runtime.next_wakeup(), None);
+}
+
+#[test]
+fn queries_show_status_input_tasks_and_steps() {
+    let (mut runtime, id, intake) = triage();
+    runtime.complete(intake, &agent("ann"), &json!({})).unwrap();
+    let info = runtime.status(id).unwrap();
+    assert_eq!(info.process, "triage");
+    assert_eq!(info.status, InstanceStatus::Running);
+    assert_eq!(
+        info.input,
+        json!({"c": {"customer": "Ada", "amount": 120, "note": null}})
+    );
+    assert_eq!(info.tasks.len(), 1);
+    assert_eq!(&*info.tasks[0].step, "assess");
+    assert_eq!(info.tasks[0].due, Some(t("2026-03-02T11:00:00Z")));
+    let intake = info.steps.iter().find(|s| &*s.step == "intake").unwrap();
+    assert!(intake.done);
+    assert_eq!(intake.done_by.as_deref(), Some("ann"));
+    assert_eq!(intake.outputs, Some(json!({})));
+    assert_eq!(info.next_wakeup, Some(t("2026-03-02T11:00:00Z")));
+}
+
+#[test]
+fn a_snapshot_continues_exactly_like_the_original() {
+    let (mut original, id, intake) = triage();
+    original
+        .complete(intake, &agent("ann"), &json!({}))
+        .unwrap();
+    let snapshot = original.snapshot(id).unwrap();
+    let mut copy = Runtime::new(original.module()).unwrap();
+    copy.advance(original.now()).unwrap();
+    let restored = copy.restore(&snapshot).unwrap();
+    assert_eq!(copy.snapshot(restored).unwrap(), snapshot);
+    let a = original.advance(t("2026-03-02T12:00:00Z")).unwrap();
+    let b = copy.advance(t("2026-03-02T12:00:00Z")).unwrap();
+    let json = |e: &[Effect]| e.iter().map(Effect::to_json).collect::<Vec<Value>>();
+    assert_eq!(json(&a), json(&b));
+    assert!(!a.is_empty());
+    assert_eq!(
+        original.snapshot(id).unwrap(),
+        copy.snapshot(restored).unwrap()
+    );
+    // Damaged or foreign snapshots are refused.
+    let error = copy.restore(&snapshot[..20]).unwrap_err();
+    assert!(matches!(error, Error::BadSnapshot(_)), "{error}");
+    let other = runtime_at(OPS, "2026-03-02T09:00:00Z");
+    let mut other = other;
+    let error = other.restore(&snapshot).unwrap_err();
+    assert!(error.to_string().contains("different build"), "{error}");
+}
+
+#[test]
+fn the_same_events_give_the_same_bytes() {
+    let run = || {
+        let (mut runtime, id, intake) = triage();
+        let mut all = Vec::new();
+        all.extend(runtime.complete(intake, &agent("ann"), &json!({})).unwrap());
+        all.extend(runtime.advance(t("2026-03-03T00:00:00Z")).unwrap());
+        (
+            all.iter().map(Effect::to_json).collect::<Vec<_>>(),
+            runtime.snapshot(id).unwrap(),
+        )
+    };
+    assert_eq!(run(), run());
+}
+
+const FAULTS: &str = r#"
+/// Agents.
+role Agent
+/// Input.
+record Numbers { a: Int, b: Int, skip: Bool }
+
+/// Run-time errors end the instance as failed, with the reason.
+process faults(n: Numbers) {
+  if not n.skip {
+    step maybe "Maybe" -> value: Int { by Agent }
+  }
+  let q = n.a / n.b
+  step show "Show {q}" { by Agent }
+  notify Agent "{maybe.value}"
+}
+"#;
+
+#[test]
+fn run_time_errors_fail_the_instance_with_a_reason() {
+    let mut runtime = runtime_at(FAULTS, "2026-03-02T09:00:00Z");
+    let (id, effects) = runtime
+        .start("faults", &json!({"n": {"a": 1, "b": 0, "skip": true}}))
+        .unwrap();
+    assert_eq!(
+        lines(&effects),
+        "\n  failed: \"run-time error: division by zero\""
+    );
+    assert_eq!(runtime.instance_status(id).unwrap(), InstanceStatus::Failed);
+    let (_, effects) = runtime
+        .start("faults", &json!({"n": {"a": 6, "b": 3, "skip": true}}))
+        .unwrap();
+    let show = opened(&effects, "show");
+    assert!(has(&effects, "\"Show 2\""));
+    // The error happens after the completion is accepted: the whole event becomes "the instance failed" (a
+    // partial event is never kept), so the task closes with the case.
+    let effects = runtime.complete(show, &agent("ann"), &json!({})).unwrap();
+    assert_eq!(
+        lines(&effects),
+        "\n  task 1 closed because the case ended: show\n  failed: \"run-time error: step `maybe` has not been completed, so its output `value` is not known\""
+    );
+}
+
+#[test]
+fn values_are_formatted_in_texts_as_people_write_them() {
+    let source = r#"
+/// Agents.
+role Agent
+/// Kinds.
+enum Kind { refund, repair }
+/// Data.
+record Data { n: Int, d: Duration, at: Time, day: Date, yes: Bool, kind: Kind, who: Role, maybe: Text?, tags: [Text] }
+/// Shows values.
+process show(x: Data) {
+  notify Agent "{x.n}|{x.d}|{x.at}|{x.day}|{x.yes}|{x.kind}|{x.who}|{x.maybe}|{x.tags}"
+}
+"#;
+    let mut runtime = runtime_at(source, "2026-03-02T09:00:00Z");
+    let input = json!({"x": {"n": -42, "d": "1h30m", "at": "2026-03-02T09:00:05.250Z", "day": "2026-12-25",
+        "yes": true, "kind": "repair", "who": "Agent", "maybe": null, "tags": ["a", "b"]}});
+    let (_, effects) = runtime.start("show", &input).unwrap();
+    assert_eq!(
+        lines(&effects[..1]),
+        "\n  notify Agent: \"-42|1h30m|2026-03-02T09:00:05.250Z|2026-12-25|true|repair|Agent|none|a, b\""
+    );
+}
+
+#[test]
+fn modules_with_foreign_imports_are_refused() {
+    let wasm = wat::parse_str(
+        r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+           (memory (export "memory") 1))"#,
+    )
+    .unwrap();
+    let error = Module::from_bytes(&wasm).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("imports `wasi_snapshot_preview1.fd_write`"),
+        "{message}"
+    );
+    assert!(message.contains("no WASI"), "{message}");
+    let error = Module::from_bytes(b"not wasm at all").unwrap_err();
+    assert!(
+        error.to_string().contains("not a valid WebAssembly module"),
+        "{error}"
+    );
+}
+
+fn handwritten(handle_body: &str, abi: u32) -> Vec<u8> {
+    let metadata = json!({"abi_version": abi, "compiler_version": "hand", "source_hash": "h", "package": "p",
+        "roles": [], "skills": [], "records": [], "enums": [], "steps": [], "signals": [], "actions": [],
+        "calendars": [], "schedules": [],
+        "processes": [{"name": "p", "params": [], "input_schema": {}, "output_schema": null, "steps": []}]});
+    let escaped: String = metadata
+        .to_string()
+        .bytes()
+        .map(|b| format!("\\{b:02x}"))
+        .collect();
+    wat::parse_str(format!(
+        r#"(module
+             (memory (export "memory") 2)
+             (func (export "proc_abi_version") (result i32) i32.const {abi})
+             (func (export "proc_case_base") (result i32) i32.const 65536)
+             (func (export "proc_abort_area") (result i32) i32.const 16)
+             (func (export "proc_handle") (param i32 i32 i32 i32 i32 i32 i64) (result i32) {handle_body})
+             (@custom "proc.metadata" "{escaped}"))"#
+    ))
+    .unwrap()
+}
+
+#[test]
+fn a_module_that_loops_forever_is_stopped_and_the_runtime_goes_on() {
+    let wasm = handwritten("(loop $again (br $again)) i32.const 0", 1);
+    let module = Module::from_bytes(&wasm).unwrap();
+    let mut runtime = Runtime::with_options(
+        &module,
+        Options {
+            limits: Limits {
+                fuel_per_event: 1_000_000,
+                ..Limits::default()
+            },
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let error = runtime.start("p", &json!({})).unwrap_err();
+        assert!(matches!(error, Error::Limit(_)), "{error}");
+        assert!(
+            error.to_string().contains("did not finish the event"),
+            "{error}"
+        );
+    }
+    assert_eq!(runtime.instance_count(), 0);
+}
+
+#[test]
+fn modules_for_another_abi_version_are_refused() {
+    let error = Module::from_bytes(&handwritten("i32.const 0", 7)).unwrap_err();
+    assert!(error.to_string().contains("ABI version 7"), "{error}");
+}
+
+#[test]
+fn an_instance_cannot_outgrow_its_memory_cap() {
+    let source = r#"
+/// Agents.
+role Agent
+/// Items.
+record Items { list: [Text] }
+/// Copies the list into a text.
+process grow(i: Items) {
+  step look "Look at {i.list}" { by Agent }
+}
+"#;
+    let module = module(source);
+    let mut runtime = Runtime::with_options(
+        &module,
+        Options {
+            limits: Limits {
+                max_instance_bytes: 64 << 10,
+                ..Limits::default()
+            },
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let small = json!({"i": {"list": ["a", "b"]}});
+    let (_, effects) = runtime.start("grow", &small).unwrap();
+    assert!(has(&effects, "\"Look at a, b\""));
+    let big: Vec<String> = (0..20_000).map(|i| format!("item number {i}")).collect();
+    let error = runtime
+        .start("grow", &json!({"i": {"list": big}}))
+        .unwrap_err();
+    assert!(matches!(error, Error::Limit(_)), "{error}");
+    assert_eq!(runtime.instance_count(), 1);
+    let _ = (DAY, HOUR, MINUTE);
+}
