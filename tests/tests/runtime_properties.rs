@@ -1,0 +1,305 @@
+//! Properties of the runtime under random use:
+//!
+//! - random sequences of events (valid or not, by the right people or not, at random times) never panic, and
+//!   every refused event leaves the instance's snapshot byte for byte unchanged;
+//! - snapshot → restore → continue gives exactly the effects and state of continuing directly;
+//! - the module formats numbers, durations, times and dates in texts exactly as `proc_abi::text` does.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+use proc_compiler::{SourceFile, analyze_for_build, backend};
+use proc_runtime::{Actor, Effect, Error, InstanceId, MINUTE, Module, Runtime, Time};
+use proc_tests::repo_root;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use std::sync::OnceLock;
+
+fn build(name: &str, text: String) -> Module {
+    let analysis = analyze_for_build(vec![SourceFile::new(name, "example", text)]);
+    let wasm = backend::build(&analysis, "example").wasm.expect("builds");
+    Module::from_bytes(&wasm).expect("loads")
+}
+
+fn example(name: &str) -> Module {
+    let text = std::fs::read_to_string(repo_root().join("examples").join(name)).expect("example");
+    build(name, text)
+}
+
+fn complaint() -> &'static Module {
+    static MODULE: OnceLock<Module> = OnceLock::new();
+    MODULE.get_or_init(|| example("complaint.proc"))
+}
+
+fn refund() -> &'static Module {
+    static MODULE: OnceLock<Module> = OnceLock::new();
+    MODULE.get_or_init(|| example("refund.proc"))
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Complete {
+        pick: usize,
+        actor: usize,
+        outputs: u8,
+    },
+    Advance(u32),
+    Claim {
+        pick: usize,
+        actor: usize,
+    },
+    Release {
+        pick: usize,
+        actor: usize,
+    },
+    Suspend {
+        pick: usize,
+        actor: usize,
+    },
+    Resume {
+        pick: usize,
+        actor: usize,
+    },
+    Skip {
+        pick: usize,
+        actor: usize,
+    },
+    Reassign {
+        pick: usize,
+        actor: usize,
+        role: usize,
+    },
+    Delegate {
+        pick: usize,
+        actor: usize,
+        to: usize,
+    },
+    UnknownTask {
+        actor: usize,
+    },
+    Cancel,
+    Query,
+}
+
+fn ops() -> impl Strategy<Value = Vec<Op>> {
+    let pick = 0usize..4;
+    let actor = 0usize..ACTORS.len();
+    let op = prop_oneof![
+        6 => (pick.clone(), actor.clone(), 0u8..4).prop_map(|(pick, actor, outputs)| Op::Complete { pick, actor, outputs }),
+        4 => (0u32..3000).prop_map(Op::Advance),
+        1 => (pick.clone(), actor.clone()).prop_map(|(pick, actor)| Op::Claim { pick, actor }),
+        1 => (pick.clone(), actor.clone()).prop_map(|(pick, actor)| Op::Release { pick, actor }),
+        1 => (pick.clone(), actor.clone()).prop_map(|(pick, actor)| Op::Suspend { pick, actor }),
+        1 => (pick.clone(), actor.clone()).prop_map(|(pick, actor)| Op::Resume { pick, actor }),
+        1 => (pick.clone(), actor.clone()).prop_map(|(pick, actor)| Op::Skip { pick, actor }),
+        1 => (pick.clone(), actor.clone(), 0usize..ROLES.len()).prop_map(|(pick, actor, role)| Op::Reassign { pick, actor, role }),
+        1 => (pick.clone(), actor.clone(), actor.clone()).prop_map(|(pick, actor, to)| Op::Delegate { pick, actor, to }),
+        1 => actor.prop_map(|actor| Op::UnknownTask { actor }),
+        1 => Just(Op::Cancel),
+        1 => Just(Op::Query),
+    ];
+    proptest::collection::vec(op, 1..40)
+}
+
+const ACTORS: &[(&str, &[&str])] = &[
+    ("ann", &["Agent"]),
+    ("bob", &["Agent"]),
+    ("sue", &["Supervisor"]),
+    ("max", &["Manager"]),
+    ("mel", &["Manager", "Agent"]),
+    ("mo", &["Manager"]),
+    ("zed", &[]),
+];
+const ROLES: &[&str] = &["Agent", "Supervisor", "Manager", "Director"];
+
+fn actor(index: usize) -> Actor {
+    let (id, roles) = ACTORS[index % ACTORS.len()];
+    Actor::new(id, roles)
+}
+
+fn outputs(step: &str, kind: u8) -> Value {
+    match (step, kind) {
+        (_, 3) => json!({"nonsense": 1}),
+        ("assess", k) => {
+            let urgency = ["low", "normal", "high"][usize::from(k % 3)];
+            json!({ "urgency": urgency })
+        }
+        ("approve", k) => json!({"approved": k != 1, "note": null}),
+        ("manager_approval", k) => json!({"approved": k != 1}),
+        _ => json!({}),
+    }
+}
+
+/// Applies one op; returns the effects (empty when refused) after checking a refusal changed nothing.
+fn apply(runtime: &mut Runtime, id: InstanceId, op: &Op) -> Vec<Effect> {
+    let tasks = runtime.open_tasks(id).unwrap_or_default();
+    let task = |pick: usize| tasks.get(pick % tasks.len().max(1)).map(|t| t.task);
+    let before = runtime.snapshot(id).expect("snapshot");
+    let result: Result<Vec<Effect>, Error> = match op {
+        Op::Advance(minutes) => {
+            let to = runtime.now().plus(i64::from(*minutes) * MINUTE);
+            runtime.advance(to)
+        }
+        Op::Query => runtime.status(id).map(|_| Vec::new()),
+        Op::Cancel => runtime.cancel(id, "random"),
+        Op::UnknownTask { actor: a } => match tasks.first() {
+            Some(t) => {
+                let mut unknown = t.task;
+                unknown.task += 1000;
+                runtime.complete(unknown, &actor(*a), &json!({}))
+            }
+            None => Ok(Vec::new()),
+        },
+        Op::Complete {
+            pick,
+            actor: a,
+            outputs: kind,
+        } => match task(*pick) {
+            Some(t) => {
+                let step = tasks
+                    .iter()
+                    .find(|i| i.task == t)
+                    .map(|i| i.step.to_string())
+                    .unwrap_or_default();
+                runtime.complete(t, &actor(*a), &outputs(&step, *kind))
+            }
+            None => Ok(Vec::new()),
+        },
+        Op::Claim { pick, actor: a } => {
+            task(*pick).map_or(Ok(Vec::new()), |t| runtime.claim(t, &actor(*a)))
+        }
+        Op::Release { pick, actor: a } => {
+            task(*pick).map_or(Ok(Vec::new()), |t| runtime.release(t, &actor(*a)))
+        }
+        Op::Suspend { pick, actor: a } => {
+            task(*pick).map_or(Ok(Vec::new()), |t| runtime.suspend(t, &actor(*a)))
+        }
+        Op::Resume { pick, actor: a } => {
+            task(*pick).map_or(Ok(Vec::new()), |t| runtime.resume(t, &actor(*a)))
+        }
+        Op::Skip { pick, actor: a } => {
+            task(*pick).map_or(Ok(Vec::new()), |t| runtime.skip(t, &actor(*a)))
+        }
+        Op::Reassign {
+            pick,
+            actor: a,
+            role,
+        } => task(*pick).map_or(Ok(Vec::new()), |t| {
+            runtime.reassign(t, &actor(*a), ROLES[role % ROLES.len()])
+        }),
+        Op::Delegate { pick, actor: a, to } => task(*pick).map_or(Ok(Vec::new()), |t| {
+            runtime.delegate(t, &actor(*a), &actor(*to))
+        }),
+    };
+    match result {
+        Ok(effects) => effects,
+        Err(error) => {
+            assert!(
+                matches!(
+                    error,
+                    Error::Rejected(_) | Error::InvalidValue { .. } | Error::UnknownName { .. }
+                ),
+                "unexpected error for {op:?}: {error}"
+            );
+            let after = runtime.snapshot(id).expect("snapshot");
+            assert!(
+                before == after,
+                "refused {op:?} changed the instance: {error}"
+            );
+            Vec::new()
+        }
+    }
+}
+
+fn start(module: &Module, process: &str, input: &Value) -> (Runtime, InstanceId) {
+    let mut runtime = Runtime::new(module).unwrap();
+    runtime
+        .advance("2026-03-02T09:00:00Z".parse::<Time>().unwrap())
+        .unwrap();
+    let (id, _) = runtime.start(process, input).unwrap();
+    (runtime, id)
+}
+
+fn json_of(effects: &[Effect]) -> Vec<Value> {
+    effects.iter().map(Effect::to_json).collect()
+}
+
+fn check_split(module: &Module, process: &str, input: &Value, ops: &[Op], split: usize) {
+    let split = split % (ops.len() + 1);
+    let (mut direct, id) = start(module, process, input);
+    for op in &ops[..split] {
+        apply(&mut direct, id, op);
+    }
+    let snapshot = direct.snapshot(id).unwrap();
+    let mut restored = Runtime::new(module).unwrap();
+    restored.advance(direct.now()).unwrap();
+    let copy = restored.restore(&snapshot).unwrap();
+    assert_eq!(copy, id, "a fresh runtime numbers its first instance 1");
+    for op in &ops[split..] {
+        let a = apply(&mut direct, id, op);
+        let b = apply(&mut restored, copy, op);
+        assert_eq!(json_of(&a), json_of(&b), "after {op:?}");
+    }
+    assert!(direct.snapshot(id).unwrap() == restored.snapshot(copy).unwrap());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, .. ProptestConfig::default() })]
+
+    #[test]
+    fn random_complaint_events_never_panic_and_restore_equals_continue(ops in ops(), split in 0usize..40) {
+        let input = json!({"c": {"customer": "Ada", "summary": "charged twice"}});
+        check_split(complaint(), "complaint", &input, &ops, split);
+    }
+
+    #[test]
+    fn random_refund_events_never_panic_and_restore_equals_continue(ops in ops(), split in 0usize..40, big in any::<bool>()) {
+        let input = json!({"r": {"customer": "Acme", "amount": if big { 25_000 } else { 800 },
+            "reason": "outage", "approvers": ["max", "mel", "mo"]}});
+        check_split(refund(), "refund", &input, &ops, split);
+    }
+}
+
+fn formats() -> &'static Module {
+    static MODULE: OnceLock<Module> = OnceLock::new();
+    MODULE.get_or_init(|| {
+        build(
+            "formats.proc",
+            r#"
+/// Agents.
+role Agent
+/// Values to show.
+record Values { n: Int, d: Duration, t: Time, day: Date }
+/// Shows values in a text.
+process show(v: Values) { notify Agent "{v.n}|{v.d}|{v.t}|{v.day}" }
+"#
+            .to_string(),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    #[test]
+    fn texts_show_values_as_the_abi_formats_them(
+        n in any::<i64>(),
+        d in -10_000_000_000_000i64..10_000_000_000_000,
+        t in -2_000_000_000_000i64..250_000_000_000_000,
+        day in -700_000i64..2_900_000,
+    ) {
+        use proc_abi::text::{format_date, format_duration, format_time_compact, format_time_rfc3339};
+        let mut runtime = Runtime::new(formats()).unwrap();
+        let input = json!({"v": {"n": n, "d": format_duration(d), "t": format_time_rfc3339(t), "day": format_date(day)}});
+        let (_, effects) = runtime.start("show", &input).unwrap();
+        let Some(Effect::Notified { message, .. }) = effects.first() else {
+            panic!("no notification: {effects:?}");
+        };
+        let expected = format!("{n}|{}|{}|{}", format_duration(d), format_time_compact(t), format_date(day));
+        prop_assert_eq!(message, &expected);
+    }
+}
