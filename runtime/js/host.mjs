@@ -9,10 +9,17 @@
 //   node runtime/js/host.mjs MODULE.wasm --process NAME --input input.json --events events.jsonl \
 //        [--directory dir.json] [--start-at TIME] [--until TIME]
 //
-// Events are the JSON lines `procc run` reads (compiler/cli/src/run.rs). As a library:
+// Events are the JSON lines `procc run` reads (compiler/cli/src/run.rs); the directory is
+// `{"erin": {"roles": [...], "skills": [...], "manager": "ines"}}`. Exit status as `procc run`: 0 when every event
+// was applied, 1 when one was refused, 2 on usage errors. As a library:
+//
 //   import { runEvents, toJson } from "./host.mjs";
-//   const lines = runEvents({ wasmBytes, process, input, events, startAt, directory }); // effect objects
-// Unlike the Rust runtime this host meters no fuel: a module that loops forever hangs it.
+//   const printed = runEvents({ wasmBytes, process, input, events, startAt, directory }); // effect objects
+//   for (const effect of printed) console.log(toJson(effect)); // `Int` values are BigInts: print with toJson
+//
+// Where it differs from the Rust runtime: it meters no fuel (a module that loops forever hangs it); time zones
+// come from Node's ICU data instead of jiff's; `Int` inputs must be safe JavaScript integers (|n| < 2^53);
+// refusal messages are worded differently (the codes are the same).
 
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -593,6 +600,9 @@ export class Host {
     if (reply.fault !== undefined) { // a run-time error in the workflow fails the instance
       const w = new Writer();
       w.u32(EVENT.FAULT);
+      // The process matters only for a fault while starting: then the module creates the instance, failed.
+      const starting = new DataView(event.buffer, event.byteOffset).getUint32(0, true) === EVENT.START;
+      w.u32(starting ? new DataView(event.buffer, event.byteOffset).getUint32(4, true) : 0);
       w.text(`run-time error: ${reply.fault}`);
       reply = this.call(c.blob, w.done());
       if (reply.fault !== undefined) throw new Error(reply.fault);
@@ -634,6 +644,7 @@ export class Host {
 
   // Roles and skills as ids the module knows, with the directory's added; admin is never set.
   actor(w, person) {
+    if (person.id.trim() === "") throw new Refused("a person acting on a task needs an id");
     const ids = (list, names) => names.map((n) => indexOf(list, n)).filter((i) => i !== null);
     const entry = this.person(person.id);
     const strings = (v) => (Array.isArray(v) ? v.filter((x) => typeof x === "string") : []);
@@ -700,6 +711,10 @@ function applyEvent(host, id, kind, event) {
   if (["complete", "claim", "release", "suspend", "resume", "skip", "delegate", "reassign"].includes(kind)) {
     const who = actorOf(event, "by", "roles", "skills");
     const t = taskOf(host, id, event);
+    const to = kind === "delegate" ? actorOf(event, "to", "to_roles", "to_skills") : null;
+    if (kind === "reassign" && typeof event.role !== "string") throw new Fatal(`a "reassign" needs "role"`);
+    const role = kind === "reassign" ? indexOf(meta.roles, event.role) : null;
+    if (kind === "reassign" && role === null) throw new Refused(`there is no role \`${event.role}\``);
     const kinds = { complete: EVENT.COMPLETE, claim: EVENT.CLAIM, release: EVENT.RELEASE, suspend: EVENT.SUSPEND,
       resume: EVENT.RESUME, skip: EVENT.SKIP, delegate: EVENT.DELEGATE, reassign: EVENT.REASSIGN };
     w.u32(kinds[kind]);
@@ -707,13 +722,8 @@ function applyEvent(host, id, kind, event) {
     if (kind === "complete") w.u32(t.step);
     host.actor(w, who);
     if (kind === "complete") encodeFields(meta, meta.steps[t.step].outputs, event.outputs ?? null, "", w);
-    if (kind === "delegate") host.actor(w, actorOf(event, "to", "to_roles", "to_skills"));
-    if (kind === "reassign") {
-      if (typeof event.role !== "string") throw new Fatal(`a "reassign" needs "role"`);
-      const role = indexOf(meta.roles, event.role);
-      if (role === null) throw new Refused(`there is no role \`${event.role}\``);
-      w.u32(role);
-    }
+    if (to) host.actor(w, to);
+    if (role !== null) w.u32(role);
   } else if (kind === "redo") {
     const who = actorOf(event, "by", "roles", "skills");
     if (typeof event.step !== "string") throw new Fatal(`a "redo" needs "step"`);

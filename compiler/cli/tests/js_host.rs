@@ -1,0 +1,152 @@
+//! The JavaScript host (`runtime/js/host.mjs`, run with Node's built-in `WebAssembly`) prints exactly the effect
+//! lines that `procc run --json` prints, for the example scenarios in `examples/runs/`.
+//!
+//! Each test builds an example with `procc build`, runs the same process, input and events through both hosts,
+//! and compares their output. The tests need `node` (Node.js 20 or later) on `PATH`; without it they fail.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository's root directory.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository root exists")
+}
+
+fn procc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_procc"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("procc runs")
+}
+
+/// Runs `node` with the arguments; fails the test with an explanation when Node.js is not installed.
+fn node(args: &[&str]) -> Output {
+    match Command::new("node").args(args).current_dir(root()).output() {
+        Ok(output) => output,
+        Err(error) => panic!(
+            "this test runs the JavaScript host `runtime/js/host.mjs` and needs `node` (Node.js 20 or later) on \
+             PATH, but `node` could not be started: {error}"
+        ),
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The lines of a host's output that are effects (not `{"rejected": …}` lines), each checked to be one JSON
+/// object.
+fn effect_lines(host: &str, stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter(|line| {
+            let value: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{host} printed a line that is not JSON ({e}): {line}"));
+            assert!(
+                value.is_object(),
+                "{host} printed a line that is not a JSON object: {line}"
+            );
+            value.get("effect").is_some()
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Builds `examples/{example}.proc`, runs `process` with `examples/runs/{scenario}.input.json` and
+/// `.events.jsonl` through `procc run --json` and through the JavaScript host, and compares the effect lines.
+fn same_effects(example: &str, process: &str, scenario: &str) {
+    let version = node(&["--version"]);
+    assert!(
+        version.status.success(),
+        "`node --version` failed: {}",
+        text(&version.stderr)
+    );
+    let dir = std::env::temp_dir().join(format!("procc-js-host-{scenario}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let module = dir.join(format!("{example}.wasm"));
+    let module = module.to_str().unwrap();
+    let source = format!("examples/{example}.proc");
+    let built = procc(&["build", &source, "-o", module]);
+    assert!(
+        built.status.success(),
+        "procc build {source} failed:\n{}{}",
+        text(&built.stdout),
+        text(&built.stderr)
+    );
+
+    let input = format!("examples/runs/{scenario}.input.json");
+    let events = format!("examples/runs/{scenario}.events.jsonl");
+    let run_args = ["--process", process, "--input", &input, "--events", &events];
+    let mut rust_args = vec!["run", module];
+    rust_args.extend(run_args);
+    rust_args.push("--json");
+    let rust = procc(&rust_args);
+    let mut js_args = vec!["runtime/js/host.mjs", module];
+    js_args.extend(run_args);
+    let js = node(&js_args);
+
+    let (rust_out, js_out) = (text(&rust.stdout), text(&js.stdout));
+    assert!(
+        rust.status.success(),
+        "procc run refused an event of {events} or failed ({}):\n{rust_out}{}",
+        rust.status,
+        text(&rust.stderr)
+    );
+    assert!(
+        js.status.success(),
+        "the JavaScript host refused an event of {events} or failed ({}):\n{js_out}{}",
+        js.status,
+        text(&js.stderr)
+    );
+    let rust_effects = effect_lines("procc run", &rust_out);
+    let js_effects = effect_lines("the JavaScript host", &js_out);
+    assert!(
+        !rust_effects.is_empty(),
+        "procc run printed no effects for {events}"
+    );
+    for (index, (r, j)) in rust_effects.iter().zip(&js_effects).enumerate() {
+        assert_eq!(
+            r,
+            j,
+            "effect {} of {events} differs between procc run (left) and the JavaScript host (right)",
+            index + 1
+        );
+    }
+    assert_eq!(
+        rust_effects.len(),
+        js_effects.len(),
+        "procc run printed {} effects for {events} and the JavaScript host {}:\n{rust_out}\n---\n{js_out}",
+        rust_effects.len(),
+        js_effects.len()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn complaint_on_the_urgent_path() {
+    same_effects("complaint", "complaint", "complaint");
+}
+
+#[test]
+fn complaint_that_nobody_acknowledges_escalates() {
+    same_effects("complaint", "complaint", "complaint_late");
+}
+
+#[test]
+fn inquiry_in_business_hours_with_paused_deadlines() {
+    same_effects("inquiry", "inquiry", "inquiry");
+}
