@@ -382,11 +382,12 @@ fn opt_text(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
-/// Decodes `count` effects of an instance.
+/// Decodes `count` effects of an instance of process `process`.
 pub fn decode(
     meta: &Metadata,
     names: &Names,
     instance: InstanceId,
+    process: u32,
     bytes: &[u8],
     count: usize,
 ) -> Result<Vec<Effect>, Malformed> {
@@ -532,8 +533,8 @@ pub fn decode(
                     1 => {
                         let ty = meta
                             .processes
-                            .iter()
-                            .find_map(|p| p.result.clone())
+                            .get(process as usize)
+                            .and_then(|p| p.result.clone())
                             .ok_or(Malformed)?;
                         (Some(codec::decode(meta, &ty, &mut r)?), None)
                     }

@@ -192,7 +192,8 @@ impl Module {
                 imports::MODULE,
                 imports::CALENDAR_BETWEEN,
                 |caller: Caller<'_, HostState>, cal: i32, from: i64, to: i64| -> i64 {
-                    calendar(&caller, cal).map_or(to.saturating_sub(from), |c| c.between(from, to))
+                    calendar(&caller, cal)
+                        .map_or(to.saturating_sub(from).max(0), |c| c.between(from, to))
                 },
             )
             .map_err(wrap)?;

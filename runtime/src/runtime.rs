@@ -139,6 +139,7 @@ struct Case {
     blob: Vec<u8>,
     wake: i64,
     status: InstanceStatus,
+    process: u32,
 }
 
 /// Runs the processes of one module: many instances, one WebAssembly instance.
@@ -317,6 +318,7 @@ impl Runtime {
             blob: Vec::new(),
             wake: NO_TIME,
             status: InstanceStatus::Running,
+            process: pid,
         }));
         match self.apply(id, None) {
             Ok(effects) => Ok((id, effects)),
@@ -638,8 +640,17 @@ impl Runtime {
                     }
                     case.wake = wake;
                 }
+                let process = case.process;
                 let inner = &self.module.inner;
-                effect::decode(&inner.meta, &inner.names, instance, &effects, count).map_err(|_| {
+                effect::decode(
+                    &inner.meta,
+                    &inner.names,
+                    instance,
+                    process,
+                    &effects,
+                    count,
+                )
+                .map_err(|_| {
                     Error::Trap("the module wrote effects this runtime cannot read".to_string())
                 })
             }
@@ -837,15 +848,24 @@ impl Runtime {
         // Let the module check the blob: a query fails on a damaged one.
         let mut query_event = Vec::new();
         query_event.extend_from_slice(&event::QUERY.to_le_bytes());
-        match self.worker.call(&blob, &query_event, self.now.0) {
-            Ok((Reply::Answered(_), _)) => {}
+        let process = match self.worker.call(&blob, &query_event, self.now.0) {
+            // The answer starts with `u32 status, u32 process`.
+            Ok((Reply::Answered(answer), _)) => {
+                let mut r = Reader::new(&answer);
+                let _ = r.u32();
+                r.u32().map_err(|_| bad("its state is damaged"))?
+            }
             _ => return Err(bad("its state is damaged")),
+        };
+        if process as usize >= self.module.inner.meta.processes.len() {
+            return Err(bad("its state is damaged"));
         }
         let id = InstanceId(u64::try_from(self.cases.len() + 1).unwrap_or(u64::MAX));
         self.cases.push(Some(Case {
             blob,
             wake,
             status: InstanceStatus::from_code(u32::from(status)),
+            process,
         }));
         if wake != NO_TIME {
             self.wakeups.insert((wake, id.0));

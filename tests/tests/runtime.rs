@@ -1092,3 +1092,70 @@ process grow(i: Items) {
     assert_eq!(runtime.instance_count(), 1);
     let _ = (DAY, HOUR, MINUTE);
 }
+
+#[test]
+fn each_process_completes_with_a_value_of_its_own_result_type() {
+    let source = r#"
+/// Agents.
+role Agent
+/// Says yes.
+process one() -> Bool {
+  step a "A" { by Agent }
+  complete true
+}
+/// Counts.
+process second() -> Int {
+  step b "B" { by Agent }
+  complete 258
+}
+"#;
+    let mut runtime = runtime_at(source, "2026-03-02T09:00:00Z");
+    let (id, effects) = runtime.start("second", &json!({})).unwrap();
+    let effects = runtime
+        .complete(opened(&effects, "b"), &agent("ann"), &json!({}))
+        .unwrap();
+    assert!(
+        matches!(effects.last(), Some(Effect::Completed { result: Some(v), .. }) if v == 258),
+        "{}",
+        lines(&effects)
+    );
+    // Also after a restore.
+    let (other, effects) = runtime.start("second", &json!({})).unwrap();
+    let task = opened(&effects, "b");
+    let mut copy = Runtime::new(runtime.module()).unwrap();
+    copy.advance(runtime.now()).unwrap();
+    let restored = copy.restore(&runtime.snapshot(other).unwrap()).unwrap();
+    let task = TaskRef {
+        instance: restored,
+        ..task
+    };
+    let effects = copy.complete(task, &agent("ann"), &json!({})).unwrap();
+    assert!(
+        matches!(effects.last(), Some(Effect::Completed { result: Some(v), .. }) if v == 258),
+        "{}",
+        lines(&effects)
+    );
+    let _ = id;
+}
+
+#[test]
+fn effects_print_as_json_with_sorted_members() {
+    let (mut runtime, _, intake) = triage();
+    let mut effects = runtime.complete(intake, &agent("ann"), &json!({})).unwrap();
+    effects.extend(runtime.advance(t("2026-03-03T09:00:00Z")).unwrap());
+    for effect in &effects {
+        let text = effect.to_json().to_string();
+        let Value::Object(map) = serde_json::from_str::<Value>(&text).unwrap() else {
+            panic!("{text}")
+        };
+        let mut keys: Vec<&String> = map.keys().collect();
+        keys.sort();
+        let order: Vec<usize> = keys
+            .iter()
+            .map(|k| text.find(&format!("\"{k}\":")).unwrap())
+            .collect();
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(order, sorted, "members of {text} are not in sorted order");
+    }
+}

@@ -153,7 +153,8 @@ fn u32_field(event: &Value, key: &str) -> Option<u32> {
         .and_then(|n| u32::try_from(n).ok())
 }
 
-/// The task an event means: `"task": N`, or the open task of `"step": NAME` (the first one `actor` may do).
+/// The task an event means: `"task": N`, or the first open task of `"step": NAME` (the oldest; give `"task"`
+/// when several tasks of one step are open, as with a parallel `for each`).
 fn task_of(
     runtime: &mut Runtime,
     instance: InstanceId,

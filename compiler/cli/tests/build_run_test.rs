@@ -1,0 +1,381 @@
+//! `procc build`, `procc run` and `procc test` from the outside: outputs, exit codes and messages.
+//!
+//! Every example has a scenario in `examples/runs/` (`NAME.input.json`, `NAME.events.jsonl`, optionally
+//! `NAME.directory.json`), and the text `procc run` prints for it is kept in `NAME.expected`. After a deliberate
+//! change, regenerate those files with `PROC_BLESS=1 cargo test -p procc --test build_run_test` and read the diff.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository root")
+}
+
+fn procc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_procc"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("procc runs")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("procc-brt-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Builds an example into `dir` and returns the module's path and its only process's name.
+fn build_example(example: &str, dir: &Path) -> (PathBuf, String) {
+    let wasm = dir.join(format!("{example}.wasm"));
+    let source = format!("examples/{example}.proc");
+    let output = procc(&["build", &source, "-o", wasm.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let meta = procc(&["build", &source, "--emit", "metadata", "-o", "-"]);
+    let meta: Value = serde_json::from_slice(&meta.stdout).expect("metadata is JSON");
+    let process = meta["processes"][0]["name"].as_str().unwrap().to_string();
+    (wasm, process)
+}
+
+#[test]
+fn every_scenario_prints_its_expected_effects() {
+    let runs = root().join("examples/runs");
+    let dir = temp_dir("scenarios");
+    let mut scenarios: Vec<String> = std::fs::read_dir(&runs)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".events.jsonl"))
+                .map(str::to_string)
+        })
+        .collect();
+    scenarios.sort();
+    assert!(
+        scenarios.len() >= 7,
+        "a scenario per example: {scenarios:?}"
+    );
+    let mut examples_seen = Vec::new();
+    for scenario in &scenarios {
+        let example = scenario.split('_').next().unwrap();
+        let example = if root().join(format!("examples/{scenario}.proc")).exists() {
+            scenario.as_str()
+        } else {
+            example
+        };
+        examples_seen.push(example.to_string());
+        let (wasm, process) = build_example(example, &dir);
+        let input = format!("examples/runs/{scenario}.input.json");
+        let events = format!("examples/runs/{scenario}.events.jsonl");
+        let directory = format!("examples/runs/{scenario}.directory.json");
+        let mut args = vec![
+            "run",
+            wasm.to_str().unwrap(),
+            "--process",
+            &process,
+            "--input",
+            &input,
+            "--events",
+            &events,
+        ];
+        if root().join(&directory).exists() {
+            args.extend(["--directory", directory.as_str()]);
+        }
+        let output = procc(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{scenario}: every event should be accepted\n{}\n{}",
+            text(&output.stdout),
+            text(&output.stderr)
+        );
+        let printed = text(&output.stdout);
+        let expected_path = runs.join(format!("{scenario}.expected"));
+        if std::env::var_os("PROC_BLESS").is_some() {
+            std::fs::write(&expected_path, &printed).unwrap();
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        assert!(
+            printed == expected,
+            "{scenario}: `procc run` printed something else than {}:\n{printed}\n(bless with PROC_BLESS=1 after \
+             checking the difference)",
+            expected_path.display()
+        );
+        assert!(
+            printed.contains("completed"),
+            "{scenario} should run to its end"
+        );
+    }
+    for example in [
+        "complaint",
+        "incident",
+        "inquiry",
+        "onboarding",
+        "procedure_review",
+        "refund",
+        "survey",
+    ] {
+        assert!(
+            examples_seen.iter().any(|e| e == example),
+            "no scenario for {example}"
+        );
+    }
+}
+
+#[test]
+fn build_writes_a_module_its_text_ir_and_metadata() {
+    let dir = temp_dir("build");
+    let wasm = dir.join("out.wasm");
+    let output = procc(&[
+        "build",
+        "examples/complaint.proc",
+        "-o",
+        wasm.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("built `complaint`"), "{stderr}");
+    assert!(stderr.contains("1 process, 8 steps"), "{stderr}");
+    let bytes = std::fs::read(&wasm).unwrap();
+    assert!(bytes.starts_with(b"\0asm"));
+    let wat = procc(&[
+        "build",
+        "examples/complaint.proc",
+        "--emit",
+        "wat",
+        "-o",
+        "-",
+    ]);
+    assert!(text(&wat.stdout).contains("(export \"proc_handle\""));
+    let ir = procc(&[
+        "build",
+        "examples/complaint.proc",
+        "--emit",
+        "ir",
+        "-o",
+        "-",
+    ]);
+    assert!(
+        text(&ir.stdout).contains("process #0 complaint"),
+        "{}",
+        text(&ir.stdout)
+    );
+    let meta = procc(&[
+        "build",
+        "examples/complaint.proc",
+        "--emit",
+        "metadata",
+        "-o",
+        "-",
+    ]);
+    let meta: Value = serde_json::from_slice(&meta.stdout).unwrap();
+    assert_eq!(meta["abi_version"], 1);
+    assert_eq!(
+        meta["processes"][0]["input_schema"]["properties"]["c"]["$ref"],
+        "#/$defs/Complaint"
+    );
+    let assess = meta["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "assess")
+        .unwrap();
+    assert_eq!(assess["outputs"][0]["name"], "urgency");
+    assert_eq!(
+        assess["outputs_schema"]["properties"]["urgency"]["enum"][2],
+        "high"
+    );
+}
+
+#[test]
+fn build_refuses_broken_packages_and_two_packages() {
+    let dir = temp_dir("broken-build");
+    std::fs::write(
+        dir.join("a.proc"),
+        "role Agent\nprocess p() {\n  step s { by Agnet }\n}\n",
+    )
+    .unwrap();
+    let output = procc(&[
+        "build",
+        dir.to_str().unwrap(),
+        "-o",
+        dir.join("a.wasm").to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stdout).contains("unknown role `Agnet`"));
+    assert!(text(&output.stderr).contains("could not build"));
+    assert!(!dir.join("a.wasm").exists());
+    let other = temp_dir("other-build");
+    std::fs::write(other.join("b.proc"), "role A\n").unwrap();
+    let output = procc(&["build", dir.to_str().unwrap(), other.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("one package at a time"));
+}
+
+#[test]
+fn test_runs_every_example_test_and_ends_with_a_summary() {
+    let output = procc(&["test", "examples/"]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let last = stdout.trim_end().lines().last().unwrap();
+    assert!(last.ends_with(" passed, 0 failed"), "{last}");
+    let passed: usize = last.split(' ').next().unwrap().parse().unwrap();
+    assert!(passed >= 22, "{last}");
+}
+
+#[test]
+fn a_failing_test_shows_what_was_expected_and_what_happened() {
+    let dir = temp_dir("failing");
+    std::fs::write(
+        dir.join("t.proc"),
+        r#"/// Agents.
+role Agent
+/// Leads.
+role Lead
+/// One step.
+process p() {
+  step s "Do it" { by Agent within 1h }
+}
+test "passes" {
+  start p() at 2026-03-02T09:00Z
+  expect task s for Agent due 2026-03-02T10:00Z
+}
+test "expects the wrong due time" {
+  start p() at 2026-03-02T09:00Z
+  expect task s for Agent due 2026-03-02T11:00Z
+}
+test "expects a refusal that does not come" {
+  start p() at 2026-03-02T09:00Z
+  expect rejected complete s by "ann" as Agent
+}
+test "completes with the wrong role" {
+  start p() at 2026-03-02T09:00Z
+  complete s by "lee" as Lead
+}
+"#,
+    )
+    .unwrap();
+    let output = procc(&["test", dir.to_str().unwrap()]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("ok    "), "{stdout}");
+    assert!(
+        stdout.contains("expected a task for step `s` for Agent due 2026-03-02T11:00:00Z"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("open tasks: task 1 `s` for Agent, due 2026-03-02T10:00:00Z"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("but the completion of task 1 was accepted"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("lee may not do task 1: it is for role `Agent`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("1 passed, 3 failed"),
+        "{stdout}"
+    );
+    let filtered = procc(&["test", dir.to_str().unwrap(), "--filter", "passes"]);
+    assert_eq!(filtered.status.code(), Some(0));
+    assert!(
+        text(&filtered.stdout)
+            .trim_end()
+            .ends_with("1 passed, 0 failed")
+    );
+}
+
+#[test]
+fn run_reports_refused_events_and_bad_input() {
+    let dir = temp_dir("run");
+    let (wasm, process) = build_example("complaint", &dir);
+    let events = dir.join("events.jsonl");
+    std::fs::write(
+        &events,
+        "{\"at\": \"2026-03-02T09:00:00Z\", \"type\": \"complete\", \"step\": \"acknowledge\", \"by\": \"sue\", \"roles\": [\"Supervisor\"]}\n",
+    )
+    .unwrap();
+    let input = "examples/runs/complaint.input.json";
+    let output = procc(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--process",
+        &process,
+        "--input",
+        input,
+        "--events",
+        events.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stdout).contains("refused: sue may not do task 1"),
+        "{}",
+        text(&output.stdout)
+    );
+    std::fs::write(&events, "{\"type\": \"complete\", \"task\": 1}\nnot json\n").unwrap();
+    let output = procc(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--process",
+        &process,
+        "--input",
+        input,
+        "--events",
+        events.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains(":2: not a JSON object"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = procc(&["run", "missing.wasm"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("cannot read `missing.wasm`"));
+    std::fs::write(dir.join("bad.json"), "{\"c\": {\"customer\": 1}}").unwrap();
+    let output = procc(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--process",
+        &process,
+        "--input",
+        dir.join("bad.json").to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("`c.customer` should be a text"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn every_command_has_help() {
+    for command in ["build", "run", "test"] {
+        let output = procc(&[command, "--help"]);
+        assert_eq!(output.status.code(), Some(0), "{command}");
+        assert!(text(&output.stdout).contains("Usage: procc"), "{command}");
+    }
+}
