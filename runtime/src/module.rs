@@ -172,7 +172,10 @@ impl Module {
             .collect::<Result<Vec<_>, _>>()
             .map_err(invalid)?;
         let mut config = Config::new();
-        config.consume_fuel(true);
+        config.consume_fuel(std::env::var_os("PROC_NO_FUEL").is_none());
+        if std::env::var_os("PROC_PERF_MAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(|e| invalid(e.to_string()))?;
         let module = wasmtime::Module::new(&engine, bytes).map_err(|e| invalid(e.to_string()))?;
         let mut linker: Linker<HostState> = Linker::new(&engine);

@@ -171,8 +171,10 @@ pub struct Runtime {
     cases: Vec<Option<Case>>,
     wakeups: BTreeSet<(i64, u64)>,
     now: Time,
-    options: Options,
-    directory: Arc<dyn Directory>,
+    /// The host's directory, if it set one.
+    directory: Option<Arc<dyn Directory>>,
+    /// Ids of the roles whose holders are admins.
+    admin_roles: Vec<u32>,
     event: Vec<u8>,
 }
 
@@ -197,22 +199,27 @@ impl Runtime {
     /// A runtime with options.
     pub fn with_options(module: &Module, options: Options) -> Result<Runtime, Error> {
         let directory: Arc<dyn Directory> = Arc::new(StaticDirectory::default());
-        let worker = Worker::new(module, directory.clone(), options.limits)?;
+        let worker = Worker::new(module, directory, options.limits)?;
+        let admin_roles = options
+            .admin_roles
+            .iter()
+            .filter_map(|r| module.inner.meta.role_id(r))
+            .collect();
         Ok(Runtime {
             module: module.clone(),
             worker,
             cases: Vec::new(),
             wakeups: BTreeSet::new(),
             now: Time(0),
-            options,
-            directory,
+            directory: None,
+            admin_roles,
             event: Vec::with_capacity(256),
         })
     }
 
     /// Uses the host's directory for roles, skills and managers.
     pub fn set_directory(&mut self, directory: Arc<dyn Directory>) {
-        self.directory = directory.clone();
+        self.directory = Some(directory.clone());
         self.worker.set_directory(directory);
     }
 
@@ -252,7 +259,7 @@ impl Runtime {
             .cases
             .get_mut(index(instance))
             .and_then(Option::take)
-            .ok_or(Error::UnknownInstance(instance))?;
+            .ok_or_else(|| Error::UnknownInstance(instance))?;
         self.wakeups.remove(&(case.wake, instance.0));
         Ok(())
     }
@@ -261,7 +268,7 @@ impl Runtime {
         self.cases
             .get(index(instance))
             .and_then(Option::as_ref)
-            .ok_or(Error::UnknownInstance(instance))
+            .ok_or_else(|| Error::UnknownInstance(instance))
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -555,22 +562,19 @@ impl Runtime {
             .iter()
             .filter_map(|s| meta.skill_id(s))
             .collect();
-        for role in self.directory.roles_of(&actor.id) {
-            if let Some(id) = meta.role_id(&role) {
-                roles.push(id);
+        if let Some(directory) = &self.directory {
+            for role in directory.roles_of(&actor.id) {
+                if let Some(id) = meta.role_id(&role) {
+                    roles.push(id);
+                }
+            }
+            for skill in directory.skills_of(&actor.id) {
+                if let Some(id) = meta.skill_id(&skill) {
+                    skills.push(id);
+                }
             }
         }
-        for skill in self.directory.skills_of(&actor.id) {
-            if let Some(id) = meta.skill_id(&skill) {
-                skills.push(id);
-            }
-        }
-        let admin = roles.iter().any(|&r| {
-            self.options
-                .admin_roles
-                .iter()
-                .any(|a| meta.role_id(a) == Some(r))
-        });
+        let admin = roles.iter().any(|r| self.admin_roles.contains(r));
         text(&mut self.event, &actor.id);
         self.event
             .extend_from_slice(&u32::try_from(roles.len()).unwrap_or(0).to_le_bytes());
@@ -592,8 +596,10 @@ impl Runtime {
             .cases
             .get(slot)
             .and_then(Option::as_ref)
-            .ok_or(Error::UnknownInstance(instance))?;
-        let result = self.worker.call(&case.blob, &self.event, self.now.0);
+            .ok_or_else(|| Error::UnknownInstance(instance))?;
+        let result = self
+            .worker
+            .call(Some(instance.0), &case.blob, &self.event, self.now.0);
         let (reply, case_len) = match result {
             Ok(reply) => reply,
             Err(CallError::Fault(message)) => {
@@ -612,7 +618,7 @@ impl Runtime {
                 let case = self.cases.get(slot).and_then(Option::as_ref);
                 let blob = case.map(|c| c.blob.as_slice()).unwrap_or_default();
                 self.worker
-                    .call(blob, &fault, self.now.0)
+                    .call(None, blob, &fault, self.now.0)
                     .map_err(|e| self.call_error(e))?
             }
             Err(error) => return Err(self.call_error(error)),
@@ -629,7 +635,7 @@ impl Runtime {
                     .cases
                     .get_mut(slot)
                     .and_then(Option::as_mut)
-                    .ok_or(Error::UnknownInstance(instance))?;
+                    .ok_or_else(|| Error::UnknownInstance(instance))?;
                 case.blob.clear();
                 case.blob.extend_from_slice(blob);
                 case.status = InstanceStatus::from_code(status);
@@ -642,17 +648,12 @@ impl Runtime {
                 }
                 let process = case.process;
                 let inner = &self.module.inner;
-                effect::decode(
-                    &inner.meta,
-                    &inner.names,
-                    instance,
-                    process,
-                    &effects,
-                    count,
+                let bytes = self.worker.bytes(effects);
+                effect::decode(&inner.meta, &inner.names, instance, process, bytes, count).map_err(
+                    |_| {
+                        Error::Trap("the module wrote effects this runtime cannot read".to_string())
+                    },
                 )
-                .map_err(|_| {
-                    Error::Trap("the module wrote effects this runtime cannot read".to_string())
-                })
             }
             Reply::Rejected(code, task, arg, detail) => {
                 Err(self.rejection(instance, code, task, arg, &detail, actor))
@@ -780,10 +781,10 @@ impl Runtime {
             .cases
             .get(slot)
             .and_then(Option::as_ref)
-            .ok_or(Error::UnknownInstance(instance))?;
+            .ok_or_else(|| Error::UnknownInstance(instance))?;
         let mut query_event = Vec::new();
         query_event.extend_from_slice(&event::QUERY.to_le_bytes());
-        let result = self.worker.call(&case.blob, &query_event, self.now.0);
+        let result = self.worker.call(None, &case.blob, &query_event, self.now.0);
         let (reply, _) = result.map_err(|e| self.call_error(e))?;
         let Reply::Answered(bytes) = reply else {
             return Err(Error::Trap("the module did not answer a query".to_string()));
@@ -848,7 +849,7 @@ impl Runtime {
         // Let the module check the blob: a query fails on a damaged one.
         let mut query_event = Vec::new();
         query_event.extend_from_slice(&event::QUERY.to_le_bytes());
-        let process = match self.worker.call(&blob, &query_event, self.now.0) {
+        let process = match self.worker.call(None, &blob, &query_event, self.now.0) {
             // The answer starts with `u32 status, u32 process`.
             Ok((Reply::Answered(answer), _)) => {
                 let mut r = Reader::new(&answer);

@@ -34,10 +34,10 @@ impl Default for Limits {
 
 /// How an event ended.
 pub(crate) enum Reply {
-    /// Applied: the new blob, the effects and the header fields.
+    /// Applied: where the effects are, and the header fields.
     Applied {
-        /// Effects bytes.
-        effects: Vec<u8>,
+        /// Where the effects' bytes are in the module's memory (read them with [`Worker::bytes`]).
+        effects: std::ops::Range<usize>,
         /// Number of effects.
         count: usize,
         /// Next wake-up.
@@ -74,6 +74,10 @@ pub(crate) struct Worker {
     abort_area: usize,
     headroom: usize,
     out_cap: usize,
+    memory_size: usize,
+    /// The case whose blob memory holds right now, unchanged since an applied event wrote it: its copy-in can be
+    /// skipped. Anything but an applied event (a refusal may have changed the copy) forgets it.
+    resident: Option<u64>,
     limits: Limits,
 }
 
@@ -118,9 +122,7 @@ impl Worker {
         };
         let mut store = Store::new(&inner.engine, state);
         store.limiter(|state| &mut state.limits);
-        store
-            .set_fuel(limits.fuel_per_event)
-            .map_err(|e| Error::Trap(e.to_string()))?;
+        let _ = store.set_fuel(limits.fuel_per_event);
         let instance = inner
             .pre
             .instantiate(&mut store)
@@ -158,6 +160,8 @@ impl Worker {
             abort_area,
             headroom: 4096,
             out_cap: 16 << 10,
+            memory_size: 0,
+            resident: None,
             limits,
         })
     }
@@ -175,6 +179,9 @@ impl Worker {
     }
 
     fn ensure_memory(&mut self, end: usize) -> Result<(), CallError> {
+        if end <= self.memory_size {
+            return Ok(());
+        }
         let size = self.memory.data_size(&self.store);
         if end > size {
             let pages = (end - size).div_ceil(65_536) as u64;
@@ -182,17 +189,25 @@ impl Worker {
                 CallError::Limit("the runtime could not give the workflow more memory".to_string())
             })?;
         }
+        self.memory_size = self.memory.data_size(&self.store);
         Ok(())
+    }
+
+    /// Bytes of the module's memory (effects after a call).
+    pub(crate) fn bytes(&self, range: std::ops::Range<usize>) -> &[u8] {
+        self.memory.data(&self.store).get(range).unwrap_or_default()
     }
 
     /// Runs one event against a case blob. On [`Reply::Applied`] the new blob is readable with
     /// [`Worker::blob`] (its length is the first header word, returned as `case_len`).
     pub(crate) fn call(
         &mut self,
+        case: Option<u64>,
         blob: &[u8],
         event: &[u8],
         now: i64,
     ) -> Result<(Reply, usize), CallError> {
+        let mut resident = case.is_some() && case == self.resident.take();
         loop {
             let heap_limit = align8(self.case_base + blob.len() + self.headroom);
             let in_ptr = heap_limit;
@@ -201,8 +216,11 @@ impl Worker {
             self.ensure_memory(end)?;
             {
                 let data = self.memory.data_mut(&mut self.store);
-                if let Some(target) = data.get_mut(self.case_base..self.case_base + blob.len()) {
-                    target.copy_from_slice(blob);
+                if !resident {
+                    if let Some(target) = data.get_mut(self.case_base..self.case_base + blob.len())
+                    {
+                        target.copy_from_slice(blob);
+                    }
                 }
                 if let Some(target) = data.get_mut(in_ptr..in_ptr + event.len()) {
                     target.copy_from_slice(event);
@@ -211,9 +229,7 @@ impl Worker {
                     target.fill(0);
                 }
             }
-            self.store
-                .set_fuel(self.limits.fuel_per_event)
-                .map_err(|e| CallError::Trap(e.to_string()))?;
+            let _ = self.store.set_fuel(self.limits.fuel_per_event);
             let result = self.handle.call(
                 &mut self.store,
                 (
@@ -234,10 +250,9 @@ impl Worker {
                         status::OK => {
                             let case_len = word(out, header::CASE_LEN) as usize;
                             let effects_len = word(out, header::EFFECTS_LEN) as usize;
-                            let effects = out
-                                .get(header::SIZE..header::SIZE + effects_len)
-                                .unwrap_or_default()
-                                .to_vec();
+                            let start = out_ptr + header::SIZE;
+                            let effects = start..(start + effects_len).min(end);
+                            self.resident = case;
                             (
                                 Reply::Applied {
                                     effects,
@@ -260,6 +275,8 @@ impl Worker {
                     });
                 }
                 Err(error) => {
+                    // The copy in memory may have changed: copy the blob in again on a retry.
+                    resident = false;
                     let code = word(data, self.abort_area);
                     match code {
                         abort::NEED_HEAP => {

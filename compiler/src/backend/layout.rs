@@ -74,8 +74,10 @@ pub mod header {
     pub const DEADLINE: u32 = 80;
     /// `u32` the process's root frame.
     pub const ROOT_FRAME: u32 = 88;
+    /// `i64` the next wake-up, as computed at the end of the last event (no timer fires before it).
+    pub const WAKE: u32 = 96;
     /// The header's size; the heap starts after it.
-    pub const SIZE: u32 = 96;
+    pub const SIZE: u32 = 104;
     /// "PRC1".
     pub const MAGIC_VALUE: i32 = 0x3143_5250;
 }

@@ -115,6 +115,8 @@ impl Imports {
 
 runtime_fns! {
     alloc: "alloc" (I32) -> (I32);
+    alloc_raw: "alloc_raw" (I32) -> (I32);
+    copy: "copy" (I32, I32, I32) -> ();
     free: "free" (I32, I32) -> ();
     abort: "abort" (I32) -> ();
     fault: "fault" (I32) -> ();
@@ -211,6 +213,19 @@ fn each(f: &mut Func, node: Local, head: E, body: impl FnOnce(&mut Func, Label))
     });
 }
 
+/// Zeroes `size` bytes (a multiple of 8) at `p` with plain stores: for small blocks this is much cheaper than
+/// `memory.fill`, which engines implement as a call out of the module.
+fn zero_small(f: &mut Func, p: Local, size: Local) {
+    let end = f.l32();
+    let at = f.l32();
+    f.set(at, get(p));
+    f.set(end, add(get(p), get(size)));
+    f.while_(lt_u(get(at), get(end)), |f, _| {
+        f.st64(get(at), 0, c64(0));
+        f.set(at, add(get(at), c32(8)));
+    });
+}
+
 fn abort_with(f: &mut Func, rt: &Rt, code: u32) {
     f.exec(rt.abort, vec![u32c(code)]);
 }
@@ -219,7 +234,9 @@ impl Rt {
     /// Defines every support function.
     pub fn define(&self, mb: &mut ModuleBuilder, cx: &Cx, hooks: &Hooks, imports: &Imports) {
         let defs: Vec<(FnId, Func)> = vec![
-            (self.alloc, self.f_alloc(cx)),
+            (self.alloc, self.f_alloc()),
+            (self.alloc_raw, self.f_alloc_raw(cx)),
+            (self.copy, self.f_copy()),
             (self.free, self.f_free(cx)),
             (self.abort, self.f_abort()),
             (self.fault, self.f_fault()),
@@ -328,38 +345,88 @@ impl Rt {
     // ---------------------------------------------------------------------------------------------------------
     // Memory
 
-    /// Size classes of 16 … 512 bytes with free lists; bigger blocks are never freed. Memory is zeroed.
-    fn f_alloc(&self, cx: &Cx) -> Func {
+    /// Zeroed memory (for frames, fibers, tasks and step records, which rely on zero defaults).
+    fn f_alloc(&self) -> Func {
         let mut f = Func::new("alloc", &[I32], &[I32]);
         let size = f.param(0);
+        let p = f.l32();
+        f.set(p, call(self.alloc_raw, vec![get(size)]));
+        f.set(size, and(add(get(size), c32(7)), c32(-8)));
+        f.if_else(
+            le_u(get(size), c32(512)),
+            |f| zero_small(f, p, size),
+            |f| f.zero(get(p), get(size)),
+        );
+        f.ret(get(p));
+        f
+    }
+
+    /// Size classes of 16 … 512 bytes with free lists; bigger blocks are never freed. Not zeroed: for values
+    /// that are written in full (texts, records, lists).
+    fn f_alloc_raw(&self, cx: &Cx) -> Func {
+        let mut f = Func::new("alloc_raw", &[I32], &[I32]);
+        let size = f.param(0);
         let class = f.l32();
-        let class_size = f.l32();
         let head = f.l32();
         let p = f.l32();
         f.set(size, and(add(get(size), c32(7)), c32(-8)));
         f.if_(le_u(get(size), c32(512)), |f| {
-            f.set(class, c32(0));
-            f.set(class_size, c32(16));
-            f.while_(lt_u(get(class_size), get(size)), |f, _| {
-                f.set(class_size, shl(get(class_size), c32(1)));
-                f.set(class, add(get(class), c32(1)));
-            });
+            // class = ceil(log2(size)) - 4, at least 0: 16 bytes is class 0, 512 bytes class 5.
+            f.set(
+                class,
+                sub(
+                    c32(28),
+                    E::Op(
+                        wasm_encoder::Instruction::I32Clz,
+                        vec![sub(get(size), c32(1))],
+                    ),
+                ),
+            );
+            f.if_(lt_s(get(class), c32(0)), |f| f.set(class, c32(0)));
             f.set(head, add(cx.h(header::FREE), shl(get(class), c32(2))));
             f.set(p, ld32(get(head), 0));
             f.if_(ne(get(p), c32(0)), |f| {
                 f.st32(get(head), 0, ld32(get(p), 0));
-                f.zero(get(p), get(class_size));
                 f.ret(get(p));
             });
-            f.set(size, get(class_size));
+            f.set(size, shl(c32(16), get(class)));
         });
         f.set(p, gget(g::HEAP_TOP));
         f.if_(gt_u(get(size), sub(gget(g::HEAP_LIMIT), get(p))), |f| {
             abort_with(f, self, abort::NEED_HEAP)
         });
         f.gset(g::HEAP_TOP, add(get(p), get(size)));
-        f.zero(get(p), get(size));
         f.ret(get(p));
+        f
+    }
+
+    /// `(dst, src, len)`: small copies with plain loads and stores (engines implement `memory.copy` as a call
+    /// out of the module, which costs more than copying a short text), longer ones with `memory.copy`.
+    fn f_copy(&self) -> Func {
+        let mut f = Func::new("copy", &[I32, I32, I32], &[]);
+        let (dst, src, len) = (f.param(0), f.param(1), f.param(2));
+        f.if_(gt_u(get(len), c32(64)), |f| {
+            f.copy(get(dst), get(src), get(len));
+            f.ret_void();
+        });
+        f.while_(ge_u(get(len), c32(8)), |f, _| {
+            f.st64(get(dst), 0, ld64(get(src), 0));
+            f.set(dst, add(get(dst), c32(8)));
+            f.set(src, add(get(src), c32(8)));
+            f.set(len, sub(get(len), c32(8)));
+        });
+        f.if_(ge_u(get(len), c32(4)), |f| {
+            f.st32(get(dst), 0, ld32(get(src), 0));
+            f.set(dst, add(get(dst), c32(4)));
+            f.set(src, add(get(src), c32(4)));
+            f.set(len, sub(get(len), c32(4)));
+        });
+        f.while_(get(len), |f, _| {
+            f.st8(get(dst), 0, ld8(get(src), 0));
+            f.set(dst, add(get(dst), c32(1)));
+            f.set(src, add(get(src), c32(1)));
+            f.set(len, sub(get(len), c32(1)));
+        });
         f
     }
 
@@ -468,23 +535,32 @@ impl Rt {
         f
     }
 
+    /// Writes a scalar; the bounds check is inlined (these are the most called functions of an event).
     fn f_out_scalar(&self, name: &str, width: u32) -> Func {
         let ty = if width == 8 { I64 } else { I32 };
         let mut f = Func::new(name, &[ty], &[]);
         let v = f.param(0);
-        let at = call(self.out_reserve, vec![u32c(width)]);
+        let p = f.l32();
+        f.set(p, gget(g::OUT));
+        f.if_(gt_u(u32c(width), sub(gget(g::OUT_END), get(p))), |f| {
+            abort_with(f, self, abort::NEED_OUT);
+        });
         match width {
-            1 => f.st8(at, 0, get(v)),
-            4 => f.st32(at, 0, get(v)),
-            _ => f.st64(at, 0, get(v)),
+            1 => f.st8(get(p), 0, get(v)),
+            4 => f.st32(get(p), 0, get(v)),
+            _ => f.st64(get(p), 0, get(v)),
         }
+        f.gset(g::OUT, add(get(p), u32c(width)));
         f
     }
 
     fn f_out_raw(&self) -> Func {
         let mut f = Func::new("out_raw", &[I32, I32], &[]);
         let (p, len) = (f.param(0), f.param(1));
-        f.copy(call(self.out_reserve, vec![get(len)]), get(p), get(len));
+        f.exec(
+            self.copy,
+            vec![call(self.out_reserve, vec![get(len)]), get(p), get(len)],
+        );
         f
     }
 
@@ -523,11 +599,16 @@ impl Rt {
     fn f_in_scalar(&self, name: &str, width: u32) -> Func {
         let ty = if width == 8 { I64 } else { I32 };
         let mut f = Func::new(name, &[], &[ty]);
-        let at = call(self.in_take, vec![u32c(width)]);
+        let p = f.l32();
+        f.set(p, gget(g::IN));
+        f.if_(gt_u(u32c(width), sub(gget(g::IN_END), get(p))), |f| {
+            abort_with(f, self, abort::BAD_EVENT);
+        });
+        f.gset(g::IN, add(get(p), u32c(width)));
         match width {
-            1 => f.emit(&ld8(at, 0)),
-            4 => f.emit(&ld32(at, 0)),
-            _ => f.emit(&ld64(at, 0)),
+            1 => f.emit(&ld8(get(p), 0)),
+            4 => f.emit(&ld32(get(p), 0)),
+            _ => f.emit(&ld64(get(p), 0)),
         }
         f
     }
@@ -614,17 +695,23 @@ impl Rt {
         f.set(lb, cond(I32, get(b), ld32(get(b), 0), c32(0)));
         f.set(
             p,
-            call(self.alloc, vec![add(add(get(la), get(lb)), c32(4))]),
+            call(self.alloc_raw, vec![add(add(get(la), get(lb)), c32(4))]),
         );
         f.st32(get(p), 0, add(get(la), get(lb)));
         f.if_(get(a), |f| {
-            f.copy(add(get(p), c32(4)), add(get(a), c32(4)), get(la))
+            f.exec(
+                self.copy,
+                vec![add(get(p), c32(4)), add(get(a), c32(4)), get(la)],
+            )
         });
         f.if_(get(b), |f| {
-            f.copy(
-                add(add(get(p), c32(4)), get(la)),
-                add(get(b), c32(4)),
-                get(lb),
+            f.exec(
+                self.copy,
+                vec![
+                    add(add(get(p), c32(4)), get(la)),
+                    add(get(b), c32(4)),
+                    get(lb),
+                ],
             );
         });
         f.ret(get(p));
@@ -637,8 +724,8 @@ impl Rt {
         let (len, p) = (f.l32(), f.l32());
         f.if_(eqz(get(t)), |f| f.ret(c32(0)));
         f.set(len, add(ld32(get(t), 0), c32(4)));
-        f.set(p, call(self.alloc, vec![get(len)]));
-        f.copy(get(p), get(t), get(len));
+        f.set(p, call(self.alloc_raw, vec![get(len)]));
+        f.exec(self.copy, vec![get(p), get(t), get(len)]);
         f.ret(get(p));
         f
     }
@@ -676,7 +763,10 @@ impl Rt {
     fn f_sb_raw(&self) -> Func {
         let mut f = Func::new("sb_raw", &[I32, I32], &[]);
         let (p, len) = (f.param(0), f.param(1));
-        f.copy(call(self.sb_reserve, vec![get(len)]), get(p), get(len));
+        f.exec(
+            self.copy,
+            vec![call(self.sb_reserve, vec![get(len)]), get(p), get(len)],
+        );
         f
     }
 
@@ -1166,11 +1256,15 @@ impl Rt {
         f.st32(get(fb), fiber::WAIT_ARG, get(t));
         f.st32(get(fb), fiber::STATUS, c32(fiber::BLOCKED));
         f.set(entry, cx.step_entry(get(st)));
-        f.exec(self.effect, vec![c32(i32::from(effect::TASK_OPENED))]);
-        f.exec(self.out_u32, vec![get(id)]);
-        f.exec(self.out_u32, vec![get(st)]);
-        f.exec(self.out_u8, vec![get(kind)]);
-        f.exec(self.out_u32, vec![get(role)]);
+        // tag, task, step, performer, role: one reservation for the fixed-size part.
+        let at = f.l32();
+        f.set(at, call(self.out_reserve, vec![c32(14)]));
+        f.gset(g::COUNT, add(gget(g::COUNT), c32(1)));
+        f.st8(get(at), 0, c32(i32::from(effect::TASK_OPENED)));
+        f.st32(get(at), 1, get(id));
+        f.st32(get(at), 5, get(st));
+        f.st8(get(at), 9, get(kind));
+        f.st32(get(at), 10, get(role));
         f.exec(self.out_text, vec![get(person)]);
         f.exec(self.out_text, vec![get(basis)]);
         f.exec(self.out_text, vec![get(excluded)]);
@@ -2473,8 +2567,13 @@ impl Rt {
 
     /// Fires due timers, then hands the event to its handler (everything but START, QUERY and FAULT).
     fn dispatch(&self, f: &mut Func, cx: &Cx, kind: Local, now: Local, result: Local) {
-        // Timers due before the event fire first, each at its own time.
-        f.exec(self.advance_to, vec![get(now)]);
+        // Timers due before the event fire first, each at its own time (none can be due before the wake-up
+        // computed at the end of the last event).
+        f.if_else(
+            ge64(get(now), ld64(cx.h(header::WAKE), 0)),
+            |f| f.exec(self.advance_to, vec![get(now)]),
+            |f| f.gset(g::NOW, get(now)),
+        );
         f.if_(
             and(
                 ne(ld32(cx.h(header::STATUS), 0), u32c(instance::RUNNING)),
@@ -2532,6 +2631,7 @@ impl Rt {
         let now = f.param(6);
         let kind = f.l32();
         let result = f.l32();
+        let wake = f.l64();
         f.gset(g::IN, get(in_ptr));
         f.gset(g::IN_END, add(get(in_ptr), get(in_len)));
         f.gset(g::OUT_START, get(out_ptr));
@@ -2618,7 +2718,13 @@ impl Rt {
             },
         );
         f.if_(ne(get(result), c32(status::OK)), |f| f.ret(get(result)));
-        f.exec(self.advance_to, vec![gget(g::NOW)]);
+        // Timers that became due while handling the event (a `wait` of zero, a deadline in the past).
+        f.set(wake, call(self.next_wakeup, vec![]));
+        f.if_(le64(get(wake), gget(g::NOW)), |f| {
+            f.exec(self.advance_to, vec![gget(g::NOW)]);
+            f.set(wake, call(self.next_wakeup, vec![]));
+        });
+        f.st64(cx.h(header::WAKE), 0, get(wake));
         f.st64(cx.h(header::NOW), 0, gget(g::NOW));
         f.st32(cx.h(header::HEAP_TOP), 0, gget(g::HEAP_TOP));
         f.st32(get(out_ptr), 0, sub(gget(g::HEAP_TOP), cx.h(0)));
@@ -2630,7 +2736,7 @@ impl Rt {
                 u32c(proc_abi::header::SIZE as u32),
             ),
         );
-        f.st64(get(out_ptr), 8, call(self.next_wakeup, vec![]));
+        f.st64(get(out_ptr), 8, get(wake));
         f.st32(get(out_ptr), 16, ld32(cx.h(header::STATUS), 0));
         f.st32(get(out_ptr), 20, gget(g::COUNT));
         f.ret(c32(status::OK));
