@@ -613,8 +613,14 @@ export class Host {
       throw Object.assign(new Refused(`instance ${id}${task === NO_ID ? "" : `, task ${task}`}: ${what}`), { code });
     }
     if (reply.answer) throw new Error("the module answered an event as a query");
+    const wakeChanged = reply.wake !== c.wake;
     Object.assign(c, { blob: reply.blob, wake: reply.wake, status: reply.status });
-    return decodeEffects(this.meta, c.process, id, reply.effects, reply.count);
+    const effects = decodeEffects(this.meta, c.process, id, reply.effects, reply.count);
+    // Like the Rust runtime: a running instance's new wake-up time, whenever it changes.
+    if (wakeChanged && reply.status === 0) {
+      effects.push({ effect: "next_wakeup", instance: id, at: reply.wake === NO_TIME ? null : formatTime(reply.wake) });
+    }
+    return effects;
   }
 
   // Moves the clock (never backwards) and sends ADVANCE to every instance due, by (wake-up, instance id).

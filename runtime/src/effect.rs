@@ -319,6 +319,14 @@ pub enum Effect {
         /// The deadline.
         due: Time,
     },
+    /// A running instance's next wake-up changed: call [`crate::Runtime::advance`] by then (`None`: it only
+    /// waits for people and signals now). Added by the runtime after the module's own effects.
+    NextWakeup {
+        /// The instance.
+        instance: InstanceId,
+        /// When.
+        at: Option<Time>,
+    },
 }
 
 /// Names resolved once per module, shared by all effects.
@@ -655,7 +663,8 @@ impl Effect {
             | Effect::Failed { instance, .. }
             | Effect::Cancelled { instance, .. }
             | Effect::StepRedone { instance, .. }
-            | Effect::ProcessBreached { instance, .. } => *instance,
+            | Effect::ProcessBreached { instance, .. }
+            | Effect::NextWakeup { instance, .. } => *instance,
         }
     }
 
@@ -762,6 +771,9 @@ impl Effect {
                 "instance": instance, "task": task.task, "due": t(*due)}),
             Effect::ProcessBreached { due, .. } => json!({"effect": "process_breached",
                 "instance": instance, "due": due.to_string()}),
+            Effect::NextWakeup { at, .. } => {
+                json!({"effect": "next_wakeup", "instance": instance, "at": t(*at)})
+            }
         }
     }
 }
@@ -882,6 +894,10 @@ impl fmt::Display for Effect {
             Effect::ProcessBreached { due, .. } => {
                 write!(f, "the case missed its overall deadline {due}")
             }
+            Effect::NextWakeup { at, .. } => match at {
+                Some(at) => write!(f, "next wake-up {at}"),
+                None => write!(f, "no timer pending"),
+            },
         }
     }
 }

@@ -259,7 +259,7 @@ impl Runtime {
             .cases
             .get_mut(index(instance))
             .and_then(Option::take)
-            .ok_or_else(|| Error::UnknownInstance(instance))?;
+            .ok_or(Error::UnknownInstance(instance))?;
         self.wakeups.remove(&(case.wake, instance.0));
         Ok(())
     }
@@ -268,7 +268,7 @@ impl Runtime {
         self.cases
             .get(index(instance))
             .and_then(Option::as_ref)
-            .ok_or_else(|| Error::UnknownInstance(instance))
+            .ok_or(Error::UnknownInstance(instance))
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -596,7 +596,7 @@ impl Runtime {
             .cases
             .get(slot)
             .and_then(Option::as_ref)
-            .ok_or_else(|| Error::UnknownInstance(instance))?;
+            .ok_or(Error::UnknownInstance(instance))?;
         let result = self
             .worker
             .call(Some(instance.0), &case.blob, &self.event, self.now.0);
@@ -635,25 +635,36 @@ impl Runtime {
                     .cases
                     .get_mut(slot)
                     .and_then(Option::as_mut)
-                    .ok_or_else(|| Error::UnknownInstance(instance))?;
+                    .ok_or(Error::UnknownInstance(instance))?;
                 case.blob.clear();
                 case.blob.extend_from_slice(blob);
                 case.status = InstanceStatus::from_code(status);
-                if case.wake != wake {
+                let wake_changed = case.wake != wake;
+                if wake_changed {
                     self.wakeups.remove(&(case.wake, instance.0));
                     if wake != NO_TIME {
                         self.wakeups.insert((wake, instance.0));
                     }
                     case.wake = wake;
                 }
+                let running = case.status == InstanceStatus::Running;
                 let process = case.process;
                 let inner = &self.module.inner;
                 let bytes = self.worker.bytes(effects);
-                effect::decode(&inner.meta, &inner.names, instance, process, bytes, count).map_err(
-                    |_| {
-                        Error::Trap("the module wrote effects this runtime cannot read".to_string())
-                    },
-                )
+                let mut effects =
+                    effect::decode(&inner.meta, &inner.names, instance, process, bytes, count)
+                        .map_err(|_| {
+                            Error::Trap(
+                                "the module wrote effects this runtime cannot read".to_string(),
+                            )
+                        })?;
+                if wake_changed && running {
+                    effects.push(Effect::NextWakeup {
+                        instance,
+                        at: (wake != NO_TIME).then_some(Time(wake)),
+                    });
+                }
+                Ok(effects)
             }
             Reply::Rejected(code, task, arg, detail) => {
                 Err(self.rejection(instance, code, task, arg, &detail, actor))
@@ -781,7 +792,7 @@ impl Runtime {
             .cases
             .get(slot)
             .and_then(Option::as_ref)
-            .ok_or_else(|| Error::UnknownInstance(instance))?;
+            .ok_or(Error::UnknownInstance(instance))?;
         let mut query_event = Vec::new();
         query_event.extend_from_slice(&event::QUERY.to_le_bytes());
         let result = self.worker.call(None, &case.blob, &query_event, self.now.0);
