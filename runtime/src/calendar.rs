@@ -68,12 +68,22 @@ impl Calendar {
         &self.name
     }
 
-    fn local_date(&self, at: i64) -> Option<Date> {
+    /// The calendar's time zone.
+    pub(crate) fn zone(&self) -> &TimeZone {
+        &self.zone
+    }
+
+    /// Whether a local date has any working time.
+    pub(crate) fn is_working_day(&self, date: Date) -> bool {
+        !self.intervals(date).is_empty()
+    }
+
+    pub(crate) fn local_date(&self, at: i64) -> Option<Date> {
         let ts = Timestamp::from_millisecond(at).ok()?;
         Some(ts.to_zoned(self.zone.clone()).date())
     }
 
-    fn instant(&self, date: Date, minute: u32) -> Option<i64> {
+    pub(crate) fn instant(&self, date: Date, minute: u32) -> Option<i64> {
         let (date, minute) = if minute >= 1440 {
             (date.tomorrow().ok()?, 0)
         } else {

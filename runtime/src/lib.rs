@@ -22,6 +22,7 @@ mod effect;
 mod error;
 mod module;
 mod runtime;
+mod schedule;
 mod time;
 mod worker;
 

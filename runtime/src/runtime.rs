@@ -811,6 +811,43 @@ impl Runtime {
     }
 
     // ---------------------------------------------------------------------------------------------------------
+    // Schedules
+
+    /// The first time strictly after `after` when a schedule fires (`None`: it never does), in its calendar's
+    /// zone and working days. A host keeps this for each schedule of [`proc_abi::Metadata::schedules`] and starts
+    /// an instance of the schedule's process (with no input) when its clock passes it.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let wasm = proc_runtime::doc_example_module();
+    /// # let module = proc_runtime::Module::from_bytes(&wasm)?;
+    /// # let runtime = proc_runtime::Runtime::new(&module)?;
+    /// for schedule in &runtime.module().metadata().schedules {
+    ///     let next = runtime.next_occurrence(&schedule.name, runtime.now())?;
+    ///     println!("{} next starts {} at {next:?}", schedule.name, schedule.process);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn next_occurrence(&self, schedule: &str, after: Time) -> Result<Option<Time>, Error> {
+        let meta = &self.module.inner.meta;
+        let info = meta
+            .schedules
+            .iter()
+            .find(|s| s.name == schedule)
+            .ok_or_else(|| Error::UnknownName {
+                what: "schedule",
+                name: schedule.to_string(),
+                known: meta.schedules.iter().map(|s| s.name.clone()).collect(),
+            })?;
+        let calendar = info.calendar.as_ref().and_then(|name| {
+            let index = meta.calendars.iter().position(|c| &c.name == name)?;
+            self.module.inner.calendars.get(index)
+        });
+        Ok(crate::schedule::next_occurrence(info, calendar, after.0).map(Time))
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
     // Snapshots
 
     /// The instance's complete state as bytes; [`Runtime::restore`] continues it exactly as it would have gone

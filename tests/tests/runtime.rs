@@ -1166,3 +1166,31 @@ fn effects_print_as_json_with_sorted_members() {
         assert_eq!(order, sorted, "members of {text} are not in sorted order");
     }
 }
+
+#[test]
+fn schedules_fire_in_their_calendars_zone_on_working_days() {
+    let text =
+        std::fs::read_to_string(proc_tests::repo_root().join("examples/procedure_review.proc"))
+            .unwrap();
+    let module = module(&text);
+    let runtime = Runtime::new(&module).unwrap();
+    let schedule = &module.metadata().schedules[0];
+    assert_eq!(
+        (schedule.unit.as_str(), schedule.count, schedule.at_minute),
+        ("month", 6, 9 * 60)
+    );
+    // July 1st, 2026 is a Wednesday; 09:00 in London is 08:00 UTC in summer.
+    let next = runtime
+        .next_occurrence("twice_a_year", t("2026-03-02T09:00:00Z"))
+        .unwrap();
+    assert_eq!(next, Some(t("2026-07-01T08:00:00Z")));
+    // January 1st, 2027 is a Friday and not a holiday of this calendar.
+    let after = runtime
+        .next_occurrence("twice_a_year", next.unwrap())
+        .unwrap();
+    assert_eq!(after, Some(t("2027-01-01T09:00:00Z")));
+    let error = runtime
+        .next_occurrence("daily", t("2026-03-02T09:00:00Z"))
+        .unwrap_err();
+    assert!(error.to_string().contains("no schedule `daily`"), "{error}");
+}

@@ -428,15 +428,36 @@ fn schedules(analysis: &Analysis) -> Vec<ScheduleMeta> {
                 match clause {
                     ScheduleClause::Every { count, words, .. } => {
                         let mut text = vec!["every".to_string()];
+                        meta.count = 1;
                         if let Some(LiteralKind::Int(n)) = count.as_ref().map(|c| &c.kind) {
                             text.push(n.clone());
+                            meta.count = literal::int_value(n)
+                                .ok()
+                                .and_then(|n| u32::try_from(n).ok())
+                                .unwrap_or(1)
+                                .max(1);
                         }
                         text.extend(words.iter().map(|w| w.name.clone()));
                         meta.every = text.join(" ");
+                        let words: Vec<&str> = words.iter().map(|w| w.name.as_str()).collect();
+                        meta.unit = match words.as_slice() {
+                            ["first", "business", "day", "of", "month"] => {
+                                "first_business_day".to_string()
+                            }
+                            ["last", "business", "day", "of", "month"] => {
+                                "last_business_day".to_string()
+                            }
+                            [unit] => unit.trim_end_matches('s').to_string(),
+                            _ => String::new(),
+                        };
                     }
                     ScheduleClause::At(lit) => {
                         if let LiteralKind::Clock(text) = &lit.kind {
                             meta.at = Some(text.clone());
+                            meta.at_minute = literal::clock_minutes(text)
+                                .ok()
+                                .and_then(|m| u32::try_from(m).ok())
+                                .unwrap_or(0);
                         }
                     }
                     ScheduleClause::On(calendar) => meta.calendar = Some(calendar.name.clone()),

@@ -216,9 +216,16 @@ pub struct ScheduleMeta {
     pub name: String,
     /// The repetition as written, e.g. `every 6 months`.
     pub every: String,
+    /// The repetition's unit: `minute`, `hour`, `day`, `week`, `month`, `year`, a weekday (`monday` …),
+    /// `first_business_day` or `last_business_day` (of the month).
+    pub unit: String,
+    /// How many units between occurrences (1 for weekdays and business days).
+    pub count: u32,
     /// The local clock time, e.g. `09:00`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<String>,
+    /// Minutes after local midnight of `at` (0 without one).
+    pub at_minute: u32,
     /// The calendar whose zone and working days apply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calendar: Option<String>,
