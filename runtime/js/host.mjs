@@ -390,6 +390,24 @@ export function toJson(v) {
 const CANCEL_REASONS = ["breach", "branch_ended", "cancelled", "instance_ended", "redo"];
 const PERFORMER = { ROLE: 0, PERSON: 1, DYNAMIC_ROLE: 2, MANAGER_OF: 3, SAME_PERSON: 4 };
 
+// A type as people write it (runtime/src/codec.rs `type_name`): `Urgency`, `Text?`, `[Int]`.
+function typeName(meta, ty) {
+  switch (ty.kind) {
+    case "int": return "Int";
+    case "bool": return "Bool";
+    case "text": return "Text";
+    case "duration": return "Duration";
+    case "time": return "Time";
+    case "date": return "Date";
+    case "role": return "Role";
+    case "enum": return meta.enums[ty.id]?.name ?? "enum";
+    case "record": return meta.records[ty.id]?.name ?? "record";
+    case "optional": return `${typeName(meta, ty.of)}?`;
+    case "list": return `[${typeName(meta, ty.of)}]`;
+    default: return "?";
+  }
+}
+
 function decodeEffects(meta, processId, instance, bytes, count) {
   const r = new Reader(bytes);
   const name = (list, id, what) => (list[id] === undefined ? `${what} #${id}` : (list[id].name ?? list[id]));
@@ -413,8 +431,9 @@ function decodeEffects(meta, processId, instance, bytes, count) {
     else if (kind === PERFORMER.PERSON || kind === PERFORMER.SAME_PERSON || roleId === NO_ID) {
       who = { role: null, person, skills: [], manager_of: null };
     }
+    const form = Object.fromEntries((meta.steps[stepId]?.outputs ?? []).map((o) => [o.name, typeName(meta, o.type)]));
     return { task, step: name(meta.steps, stepId, "step"), ...who, excluded: optText(excluded), due: time(due),
-      earliest: time(earliest), instruction };
+      earliest: time(earliest), instruction, form };
   };
   const decoders = {
     1: ["task_opened", taskOpened],

@@ -144,6 +144,19 @@ pub struct OpenedTask {
     pub earliest: Option<Time>,
     /// What to do, with the case's data filled in.
     pub instruction: String,
+    /// The form the performer fills in: the step's outputs.
+    pub form: Arc<[FormField]>,
+}
+
+/// One field of a task's form: an output of its step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormField {
+    /// The output's name.
+    pub name: String,
+    /// Its type.
+    pub ty: proc_abi::TypeDesc,
+    /// Its type as people write it, e.g. `Urgency` or `Text?`.
+    pub type_name: String,
 }
 
 /// Something an event made happen.
@@ -340,6 +353,8 @@ pub struct Names {
     pub skills: Vec<Name>,
     /// Action names by id.
     pub actions: Vec<Name>,
+    /// Output forms by step id.
+    pub forms: Vec<Arc<[FormField]>>,
 }
 
 impl Names {
@@ -362,7 +377,31 @@ impl Names {
                 .iter()
                 .map(|a| Name::from(a.name.as_str()))
                 .collect(),
+            forms: meta
+                .steps
+                .iter()
+                .map(|s| {
+                    let fields: Vec<FormField> = s
+                        .outputs
+                        .iter()
+                        .map(|o| FormField {
+                            name: o.name.clone(),
+                            ty: o.ty.clone(),
+                            type_name: codec::type_name(meta, &o.ty),
+                        })
+                        .collect();
+                    Arc::from(fields.into_boxed_slice())
+                })
+                .collect(),
         }
+    }
+
+    /// A step's output form.
+    pub fn form(&self, step: u32) -> Arc<[FormField]> {
+        self.forms
+            .get(step as usize)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(Vec::new().into_boxed_slice()))
     }
 
     fn get(list: &[Name], id: u32, what: &str) -> Name {
@@ -446,6 +485,7 @@ pub fn decode(
                     due: time(due),
                     earliest: time(earliest),
                     instruction: instruction.to_string(),
+                    form: names.form(step),
                 })
             }
             tag::TASK_COMPLETED => {
@@ -699,11 +739,16 @@ impl Effect {
                         Value::String(of.clone()),
                     ),
                 };
+                let form: serde_json::Map<String, Value> = o
+                    .form
+                    .iter()
+                    .map(|f| (f.name.clone(), Value::String(f.type_name.clone())))
+                    .collect();
                 json!({
                     "effect": "task_opened", "instance": instance, "task": o.task.task, "step": &*o.step,
                     "role": role, "person": person, "skills": skills, "manager_of": manager_of,
                     "excluded": o.excluded, "due": t(o.due), "earliest": t(o.earliest),
-                    "instruction": o.instruction,
+                    "instruction": o.instruction, "form": form,
                 })
             }
             Effect::TaskCompleted {
@@ -803,6 +848,14 @@ impl fmt::Display for Effect {
                 }
                 if !o.instruction.is_empty() {
                     write!(f, " — \"{}\"", o.instruction)?;
+                }
+                if !o.form.is_empty() {
+                    let fields: Vec<String> = o
+                        .form
+                        .iter()
+                        .map(|field| format!("{}: {}", field.name, field.type_name))
+                        .collect();
+                    write!(f, " (fill in {})", fields.join(", "))?;
                 }
                 Ok(())
             }

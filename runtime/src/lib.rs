@@ -29,7 +29,7 @@ mod worker;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use directory::{Directory, Person, StaticDirectory};
 pub use effect::{
-    CancelReason, Effect, InstanceId, Name, OpenedTask, Performer, RequestRef, TaskRef,
+    CancelReason, Effect, FormField, InstanceId, Name, OpenedTask, Performer, RequestRef, TaskRef,
 };
 pub use error::{Error, Rejection};
 pub use module::Module;

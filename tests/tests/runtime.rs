@@ -1194,3 +1194,116 @@ fn schedules_fire_in_their_calendars_zone_on_working_days() {
         .unwrap_err();
     assert!(error.to_string().contains("no schedule `daily`"), "{error}");
 }
+
+const DUE: &str = r#"
+/// Agents.
+role Agent
+/// Leads.
+role Lead
+/// When things are promised.
+record Promise { by_time: Time, by_day: Date, maybe: Time? }
+/// The customer confirmed.
+signal Confirmed
+
+/// Absolute deadlines, and a choice between a signal and a timeout.
+process promises(p: Promise) {
+  step exact "Deliver by the promised time" { by Agent due p.by_time on breach { notify Lead } }
+  step daily "Deliver on the promised day" { by Agent due p.by_day }
+  step open_ended "Whenever" { by Agent due p.maybe }
+  first {
+    branch { await Confirmed notify Lead "confirmed" }
+    branch { wait 2h notify Lead "no confirmation" }
+  }
+}
+"#;
+
+#[test]
+fn absolute_deadlines_and_a_signal_racing_a_timeout() {
+    let mut runtime = runtime_at(DUE, "2026-03-02T09:00:00Z");
+    let input = json!({"p": {"by_time": "2026-03-02T17:30:00+01:00", "by_day": "2026-03-04"}});
+    let (id, effects) = runtime.start("promises", &input).unwrap();
+    let Effect::TaskOpened(exact) = &effects[0] else {
+        panic!()
+    };
+    assert_eq!(exact.due, Some(t("2026-03-02T16:30:00Z")));
+    let effects = runtime.advance(t("2026-03-02T16:31:00Z")).unwrap();
+    assert!(has(&effects, "notify Lead"), "{}", lines(&effects));
+    let effects = runtime
+        .complete(exact.task, &agent("ann"), &json!({}))
+        .unwrap();
+    // A date means the end of that day (UTC).
+    let Some(Effect::TaskOpened(daily)) =
+        effects.iter().find(|e| matches!(e, Effect::TaskOpened(_)))
+    else {
+        panic!()
+    };
+    assert_eq!(daily.due, Some(t("2026-03-05T00:00:00Z")));
+    let effects = runtime
+        .complete(daily.task, &agent("ann"), &json!({}))
+        .unwrap();
+    // An empty optional time means no deadline.
+    let Some(Effect::TaskOpened(open_ended)) =
+        effects.iter().find(|e| matches!(e, Effect::TaskOpened(_)))
+    else {
+        panic!()
+    };
+    assert_eq!(open_ended.due, None);
+    runtime
+        .complete(open_ended.task, &agent("ann"), &json!({}))
+        .unwrap();
+    // The signal comes first: the timeout branch is cancelled.
+    let mut other = Runtime::new(runtime.module()).unwrap();
+    other.restore(&runtime.snapshot(id).unwrap()).unwrap();
+    let effects = runtime.signal(id, "Confirmed", &json!({})).unwrap();
+    assert!(
+        has(&effects, "notify Lead: \"confirmed\""),
+        "{}",
+        lines(&effects)
+    );
+    assert!(
+        runtime
+            .advance(t("2026-03-03T09:00:00Z"))
+            .unwrap()
+            .is_empty()
+    );
+    // The timeout comes first: the signal is no longer awaited.
+    other.advance(runtime.now()).unwrap();
+    let restored = InstanceId(1);
+    let effects = other.advance(t("2026-03-04T09:00:00Z")).unwrap();
+    let _ = effects;
+    let message = refused(
+        &mut other,
+        restored,
+        proc_abi::reject::INSTANCE_ENDED,
+        |r| r.signal(restored, "Confirmed", &json!({})),
+    );
+    assert!(message.contains("already ended"), "{message}");
+}
+
+#[test]
+fn task_opened_effects_carry_the_form_to_fill_in() {
+    let (mut runtime, _, intake) = triage();
+    let effects = runtime.complete(intake, &agent("ann"), &json!({})).unwrap();
+    let Some(Effect::TaskOpened(assess)) =
+        effects.iter().find(|e| matches!(e, Effect::TaskOpened(_)))
+    else {
+        panic!()
+    };
+    let form: Vec<(String, String)> = assess
+        .form
+        .iter()
+        .map(|f| (f.name.clone(), f.type_name.clone()))
+        .collect();
+    assert_eq!(
+        form,
+        [
+            ("urgency".to_string(), "Urgency".to_string()),
+            ("comment".to_string(), "Text?".to_string())
+        ]
+    );
+    let json = Effect::TaskOpened(assess.clone()).to_json();
+    assert_eq!(
+        json["form"],
+        json!({"urgency": "Urgency", "comment": "Text?"})
+    );
+}

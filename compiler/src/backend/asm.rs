@@ -178,7 +178,16 @@ pub struct Func {
     locals: Vec<ValType>,
     code: Vec<I<'static>>,
     depth: u32,
+    /// Locals handed out since the function began (for [`Func::release_since`]).
+    live: Vec<Local>,
+    /// Released locals, ready to be handed out again.
+    free32: Vec<Local>,
+    free64: Vec<Local>,
 }
+
+/// A point in the allocation of locals, to release the ones handed out after it.
+#[derive(Clone, Copy, Debug)]
+pub struct Mark(usize);
 
 impl Func {
     /// A new function.
@@ -190,7 +199,36 @@ impl Func {
             locals: Vec::new(),
             code: Vec::new(),
             depth: 0,
+            live: Vec::new(),
+            free32: Vec::new(),
+            free64: Vec::new(),
         }
+    }
+
+    /// The current point of local allocation.
+    pub fn mark(&self) -> Mark {
+        Mark(self.live.len())
+    }
+
+    /// Makes the locals handed out since `mark` available again. Only for code whose locals are dead after it
+    /// (the generated flows keep nothing in locals across blocks), so functions stay within the engines' limits
+    /// on locals however long a flow is.
+    pub fn release_since(&mut self, mark: Mark) {
+        let released: Vec<Local> = self.live.drain(mark.0..).collect();
+        for local in released {
+            match self.local_type(local) {
+                Some(ValType::I64) => self.free64.push(local),
+                _ => self.free32.push(local),
+            }
+        }
+    }
+
+    fn local_type(&self, local: Local) -> Option<ValType> {
+        let index = local.0 as usize;
+        if index < self.params.len() {
+            return self.params.get(index).copied();
+        }
+        self.locals.get(index - self.params.len()).copied()
     }
 
     /// Parameter `index`.
@@ -204,14 +242,24 @@ impl Func {
         Local(u32::try_from(index).unwrap_or(u32::MAX))
     }
 
-    /// A new `i32` local.
+    /// A new `i32` local (or a released one).
     pub fn l32(&mut self) -> Local {
-        self.local(ValType::I32)
+        let local = match self.free32.pop() {
+            Some(local) => local,
+            None => self.local(ValType::I32),
+        };
+        self.live.push(local);
+        local
     }
 
-    /// A new `i64` local.
+    /// A new `i64` local (or a released one).
     pub fn l64(&mut self) -> Local {
-        self.local(ValType::I64)
+        let local = match self.free64.pop() {
+            Some(local) => local,
+            None => self.local(ValType::I64),
+        };
+        self.live.push(local);
+        local
     }
 
     /// The non-parameter locals.

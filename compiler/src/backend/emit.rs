@@ -206,6 +206,10 @@ impl Gen<'_> {
 
     /// Pushes the `i64` value of `e`, evaluated in frame `fr`.
     fn ex(&mut self, f: &mut Func, fr: Local, e: &Ex) {
+        stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || self.ex_inner(f, fr, e));
+    }
+
+    fn ex_inner(&mut self, f: &mut Func, fr: Local, e: &Ex) {
         let rt = self.rt;
         match e {
             Ex::Const(v) => f.emit(&c64(*v)),
@@ -540,10 +544,13 @@ impl Gen<'_> {
         };
         for (index, block) in unit.blocks.iter().enumerate() {
             f.end();
+            // Nothing stays in locals from one block to the next: reuse them.
+            let mark = f.mark();
             for st in &block.stmts {
                 self.stmt(&mut f, fr, st);
             }
             self.term(&mut f, &cx, to_u32(index), &block.term);
+            f.release_since(mark);
         }
         if unit.blocks.is_empty() {
             f.end();

@@ -548,6 +548,24 @@ impl<'a> Lowering<'a> {
                 }
             }
         }
+        // Every procedure of the package is in the module, also those no process calls (yet).
+        let package_procedures: Vec<DefId> = self
+            .analysis
+            .defs
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.kind == DefKind::Procedure && (d.file.0 as usize) < package_files)
+            .map(|(i, _)| DefId(to_u32(i)))
+            .filter(|id| self.items.contains_key(id))
+            .collect();
+        for procedure in package_procedures {
+            self.procedure_unit(procedure);
+            while let Some(procedure) = self.pending.pop() {
+                if let Some(&unit) = self.procedure_units.get(&procedure) {
+                    self.flow(procedure, unit, false);
+                }
+            }
+        }
         // The steps each process can open: its own and those of every procedure it reaches.
         for &process in &processes {
             let mut seen: Vec<DefId> = vec![process];
