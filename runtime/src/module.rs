@@ -172,7 +172,8 @@ impl Module {
             .collect::<Result<Vec<_>, _>>()
             .map_err(invalid)?;
         let mut config = Config::new();
-        config.consume_fuel(std::env::var_os("PROC_NO_FUEL").is_none());
+        config.consume_fuel(true);
+        // For profiling only: names the JIT code for `perf` (see docs/performance.md).
         if std::env::var_os("PROC_PERF_MAP").is_some() {
             config.profiler(wasmtime::ProfilingStrategy::PerfMap);
         }
