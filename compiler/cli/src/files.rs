@@ -91,6 +91,28 @@ pub fn collect_packages(paths: &[PathBuf]) -> Result<Vec<PackageInput>, String> 
     Ok(packages)
 }
 
+/// Every `.proc` file named on the command line: files as given, directories searched (hidden directories,
+/// `target` and `node_modules` skipped). Sorted, each once.
+pub fn proc_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut found = Vec::new();
+    for path in paths {
+        let metadata = std::fs::metadata(path)
+            .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+        if metadata.is_dir() {
+            let before = found.len();
+            walk(path, &mut found)?;
+            if found.len() == before {
+                return Err(format!("no `.proc` files in `{}`", path.display()));
+            }
+        } else {
+            found.push(path.clone());
+        }
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
 /// Reads one file.
 pub fn read_source(path: &Path, module: String) -> Result<SourceFile, String> {
     let bytes = std::fs::read(path)

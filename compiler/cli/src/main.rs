@@ -8,6 +8,7 @@
 
 mod build;
 mod files;
+mod fmt;
 mod run;
 mod test;
 
@@ -114,6 +115,21 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
     },
+    /// Rewrite `.proc` files in the one canonical layout (comments are kept; the meaning never changes).
+    ///
+    /// Directories are searched for `.proc` files; `-` reads standard input and writes standard output.
+    /// Files with syntax errors are reported and left alone. Exit status: 0 when every file is (now) formatted,
+    /// 1 when `--check` found files to reformat or a file has syntax errors, 2 on usage or I/O errors.
+    Fmt {
+        /// Files or directories (default: the current directory); `-` for standard input.
+        paths: Vec<PathBuf>,
+        /// Change nothing: print the difference for each file that is not formatted and exit with 1.
+        #[arg(long)]
+        check: bool,
+        /// When to use colours in diagnostics.
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
+    },
     /// Explain a diagnostic code in detail, e.g. `procc explain P0007`; without a code, list all codes.
     Explain {
         /// The code, e.g. `P0007`.
@@ -181,6 +197,11 @@ fn main() -> ExitCode {
             filter,
             color,
         } => test::run(&paths, filter.as_deref(), color),
+        Command::Fmt {
+            paths,
+            check,
+            color,
+        } => fmt::run(&paths, check, color),
         Command::Explain { code } => explain(code.as_deref()),
     }
 }

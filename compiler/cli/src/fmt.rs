@@ -1,0 +1,130 @@
+//! `procc fmt`: rewrite `.proc` files in the canonical layout, or check that they already are.
+
+use crate::files::{proc_files, read_source, write_stdout};
+use crate::{ColorChoice, use_color};
+use proc_compiler::{SourceFile, format, render};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Runs `procc fmt`.
+pub fn run(paths: &[PathBuf], check: bool, color: ColorChoice) -> ExitCode {
+    let color = use_color(color);
+    if paths.iter().any(|p| p.as_os_str() == "-") {
+        if paths.len() > 1 {
+            eprintln!("error: `-` (standard input) cannot be combined with other paths");
+            return ExitCode::from(2);
+        }
+        return stdin(check, color);
+    }
+    let default = [PathBuf::from(".")];
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
+    let files = match proc_files(paths) {
+        Ok(files) => files,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let (mut changed, mut unchanged, mut broken) = (0usize, 0usize, 0usize);
+    for path in &files {
+        let source = match read_source(path, String::new()) {
+            Ok(source) => source,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::from(2);
+            }
+        };
+        match format::format(&source) {
+            Err(errors) => {
+                broken += 1;
+                write_stdout(&render::human(
+                    std::slice::from_ref(&source),
+                    &errors,
+                    color,
+                ));
+                eprintln!(
+                    "error: `{}` was not formatted: it has syntax errors",
+                    path.display()
+                );
+            }
+            Ok(formatted) if formatted == source.text => unchanged += 1,
+            Ok(formatted) => {
+                changed += 1;
+                if check {
+                    write_stdout(&diff(path, &source.text, &formatted));
+                } else if let Err(error) = std::fs::write(path, formatted) {
+                    eprintln!("error: cannot write `{}`: {error}", path.display());
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
+    let plural = |n: usize| if n == 1 { "file" } else { "files" };
+    let mut summary = if check {
+        format!(
+            "{changed} {} would be reformatted, {unchanged} already formatted",
+            plural(changed)
+        )
+    } else {
+        format!(
+            "{changed} {} reformatted, {unchanged} left unchanged",
+            plural(changed)
+        )
+    };
+    if broken > 0 {
+        summary.push_str(&format!(", {broken} with syntax errors"));
+    }
+    eprintln!("{summary}");
+    if broken > 0 || (check && changed > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `procc fmt -`: standard input to standard output (for editors and pipes).
+fn stdin(check: bool, color: bool) -> ExitCode {
+    let mut bytes = Vec::new();
+    if let Err(error) = std::io::stdin().read_to_end(&mut bytes) {
+        eprintln!("error: cannot read standard input: {error}");
+        return ExitCode::from(2);
+    }
+    let source = SourceFile::from_bytes("<stdin>", "stdin", &bytes);
+    match format::format(&source) {
+        Err(errors) => {
+            eprint!(
+                "{}",
+                render::human(std::slice::from_ref(&source), &errors, color)
+            );
+            eprintln!("error: standard input was not formatted: it has syntax errors");
+            ExitCode::from(1)
+        }
+        Ok(formatted) if check => {
+            if formatted == source.text {
+                ExitCode::SUCCESS
+            } else {
+                write_stdout(&diff(Path::new("<stdin>"), &source.text, &formatted));
+                ExitCode::from(1)
+            }
+        }
+        Ok(formatted) => {
+            write_stdout(&formatted);
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// A unified diff from the file as it is to the file as it would be.
+fn diff(path: &Path, old: &str, new: &str) -> String {
+    let name = path.display().to_string();
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(2)
+        .header(&name, &format!("{name} (formatted)"))
+        .to_string()
+}
