@@ -434,7 +434,70 @@ impl<'a> Checker<'a> {
         } else if what == "role" {
             diagnostic = diagnostic.with_help(format!("declare it: `role {}`", name.name));
         }
+        if what == "role" {
+            if let Some(insert) = self.role_insertion_point(file) {
+                diagnostic = diagnostic.with_suggestion(
+                    at(file, insert.0),
+                    format!("role {}\n{}", name.name, insert.1),
+                    format!("declare role `{}`", name.name),
+                );
+            }
+        }
         self.emit(diagnostic);
+    }
+
+    /// The spaces and tabs that start the line holding `offset`.
+    fn indentation_at(&self, file: FileId, offset: u32) -> Option<String> {
+        let text = self.file(file)?.source.text.as_str();
+        let line_start = text
+            .get(..offset as usize)?
+            .rfind('\n')
+            .map_or(0, |newline| newline + 1);
+        let line = text.get(line_start..)?;
+        Some(line.chars().take_while(|c| *c == ' ' || *c == '\t').collect())
+    }
+
+    /// Where a new `role` declaration goes in a file: before its first role, or else before its first
+    /// declaration that is not a `use` (then followed by a blank line). `None` for the standard library.
+    fn role_insertion_point(&self, file: FileId) -> Option<(Span, &'static str)> {
+        let input = self.file(file)?;
+        if input.is_std {
+            return None;
+        }
+        let items = &input.ast.items;
+        let (start, after) = match items.iter().find(|i| matches!(i.kind, ItemKind::Role(_))) {
+            Some(role) => (role.span.start, ""),
+            None => {
+                let first = items.iter().find(|i| !matches!(i.kind, ItemKind::Use(_)))?;
+                (first.span.start, "\n")
+            }
+        };
+        // Before the declaration's doc comment, if it has one: at the start of its first `///` line.
+        let text = input.source.text.as_str();
+        let mut line_start = text
+            .get(..start as usize)
+            .and_then(|before| before.rfind('\n'))
+            .map_or(0, |newline| newline + 1);
+        while line_start > 0 {
+            let previous_start = text
+                .get(..line_start - 1)
+                .and_then(|before| before.rfind('\n'))
+                .map_or(0, |newline| newline + 1);
+            let previous = text.get(previous_start..line_start).unwrap_or("");
+            if previous.trim_start().starts_with("///") {
+                line_start = previous_start;
+            } else {
+                break;
+            }
+        }
+        let point = u32::try_from(line_start).ok()?;
+        Some((
+            Span {
+                start: point,
+                end: point,
+            },
+            after,
+        ))
     }
 
     /// Resolves a name that must be a top-level definition of one of `kinds`.
@@ -1637,7 +1700,14 @@ impl<'a> Checker<'a> {
                 .collect();
             if !missing.is_empty() {
                 let enum_name = self.def_name(enum_id);
-                let arms_text: String = missing.iter().map(|m| format!("{m} => {{ }}\n")).collect();
+                let indent = arms
+                    .last()
+                    .and_then(|arm| self.indentation_at(file, arm.span.start))
+                    .unwrap_or_default();
+                let arms_text: String = missing
+                    .iter()
+                    .map(|m| format!("\n{indent}{m} => {{}}"))
+                    .collect();
                 let insert_at = arms.last().map_or(keyword, |arm| Span {
                     start: arm.span.end,
                     end: arm.span.end,
@@ -1653,11 +1723,7 @@ impl<'a> Checker<'a> {
                     )
                     .with_label(format!("missing {}", backticked(&missing)))
                     .with_help("add an arm for each missing variant, or `_ => { ... }`")
-                    .with_suggestion(
-                        at(file, insert_at),
-                        format!("\n{arms_text}"),
-                        "add the missing arms",
-                    ),
+                    .with_suggestion(at(file, insert_at), arms_text, "add the missing arms"),
                 );
             }
         }
