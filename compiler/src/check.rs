@@ -454,7 +454,11 @@ impl<'a> Checker<'a> {
             .rfind('\n')
             .map_or(0, |newline| newline + 1);
         let line = text.get(line_start..)?;
-        Some(line.chars().take_while(|c| *c == ' ' || *c == '\t').collect())
+        Some(
+            line.chars()
+                .take_while(|c| *c == ' ' || *c == '\t')
+                .collect(),
+        )
     }
 
     /// Where a new `role` declaration goes in a file: before its first role, or else before its first
@@ -1723,7 +1727,11 @@ impl<'a> Checker<'a> {
                     )
                     .with_label(format!("missing {}", backticked(&missing)))
                     .with_help("add an arm for each missing variant, or `_ => { ... }`")
-                    .with_suggestion(at(file, insert_at), arms_text, "add the missing arms"),
+                    .with_suggestion(
+                        at(file, insert_at),
+                        arms_text,
+                        "add the missing arms",
+                    ),
                 );
             }
         }

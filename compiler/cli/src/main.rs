@@ -130,6 +130,16 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
     },
+    /// Run the language server: LSP over standard input and output, for editors (VS Code, Neovim, Emacs).
+    ///
+    /// The server offers diagnostics while typing, hover, go to definition, references, rename, completion,
+    /// signature help, outline, workspace symbols, semantic tokens, folding, formatting and quick fixes.
+    /// Exit status: 0 after the client's `shutdown` and `exit`, 1 if the connection ended without `shutdown`.
+    Lsp {
+        /// Talk over standard input and output (the only transport; accepted because editors pass it).
+        #[arg(long)]
+        stdio: bool,
+    },
     /// Explain a diagnostic code in detail, e.g. `procc explain P0007`; without a code, list all codes.
     Explain {
         /// The code, e.g. `P0007`.
@@ -202,6 +212,10 @@ fn main() -> ExitCode {
             check,
             color,
         } => fmt::run(&paths, check, color),
+        Command::Lsp { stdio: _ } => match proc_lsp::run_stdio() {
+            0 => ExitCode::SUCCESS,
+            _ => ExitCode::FAILURE,
+        },
         Command::Explain { code } => explain(code.as_deref()),
     }
 }

@@ -1,0 +1,381 @@
+//! The editor's view of the files: open documents (their latest text and version) over the files on disk, which
+//! package each file belongs to, and which files must be analysed together after a change.
+//!
+//! A package is a directory tree of `.proc` files, as for `procc check DIR`: modules are named by their path
+//! inside it. The package root of a file is found by walking up from its directory while the parent directory
+//! also holds `.proc` files (without leaving the workspace folder).
+//!
+//! Only what a change can affect is analysed again: the changed file, the files that import it (directly or
+//! through others), and what those import. Other files keep their last results.
+
+use proc_compiler::SourceFile;
+use proc_compiler::analysis::module_path;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use tower_lsp::lsp_types::Url;
+
+/// An open document.
+#[derive(Clone, Debug)]
+pub struct OpenDocument {
+    /// Its latest text.
+    pub text: String,
+    /// Its latest version, as the client numbers them.
+    pub version: i32,
+}
+
+/// Open documents and workspace folders.
+#[derive(Debug, Default)]
+pub struct Workspace {
+    /// The workspace folders the client named (may be empty).
+    pub folders: Vec<PathBuf>,
+    /// Open documents by URI.
+    pub open: HashMap<Url, OpenDocument>,
+}
+
+/// One file of a unit of analysis.
+#[derive(Clone, Debug)]
+pub struct UnitFile {
+    /// Its URI.
+    pub uri: Url,
+    /// Its module path.
+    pub module: String,
+    /// The text analysed.
+    pub text: String,
+    /// The version analysed, for open documents.
+    pub version: Option<i32>,
+}
+
+/// Files analysed together.
+#[derive(Clone, Debug, Default)]
+pub struct Unit {
+    /// The files, in a stable order (by path).
+    pub files: Vec<UnitFile>,
+    /// The files whose diagnostics this analysis decides: the changed file and the files that depend on it.
+    pub targets: Vec<Url>,
+}
+
+impl Unit {
+    /// A hash of everything the analysis reads, to reuse an analysis of identical input.
+    pub fn fingerprint(&self) -> u64 {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for file in &self.files {
+            file.uri.as_str().hash(&mut hasher);
+            file.module.hash(&mut hasher);
+            file.text.hash(&mut hasher);
+        }
+        hasher.finish()
+    }
+
+    /// The files as the compiler takes them (named by their path, or their URI when they have none).
+    pub fn sources(&self) -> Vec<SourceFile> {
+        self.files
+            .iter()
+            .map(|file| SourceFile::new(display_name(&file.uri), &file.module, &file.text))
+            .collect()
+    }
+}
+
+/// How a file is named in messages: its path for `file:` URIs, else the URI.
+pub fn display_name(uri: &Url) -> String {
+    uri.to_file_path()
+        .map(|path| path.display().to_string())
+        .unwrap_or_else(|()| uri.to_string())
+}
+
+/// Most files a package may have before the server analyses a file alone (a workspace opened at `/`).
+const MAX_PACKAGE_FILES: usize = 5_000;
+
+impl Workspace {
+    /// The unit to analyse for a file: the file, its dependents, and their imports.
+    pub fn unit_for(&self, uri: &Url) -> Unit {
+        let package = self.package_of(uri);
+        let Some(index) = package.iter().position(|file| &file.uri == uri) else {
+            return Unit::default();
+        };
+        let imports = import_graph(&package);
+        // Dependents: reverse edges, breadth first from the changed file.
+        let mut dependents = vec![false; package.len()];
+        let mut queue = VecDeque::from([index]);
+        if let Some(seen) = dependents.get_mut(index) {
+            *seen = true;
+        }
+        while let Some(current) = queue.pop_front() {
+            for (file, targets) in imports.iter().enumerate() {
+                if targets.contains(&current) && !dependents.get(file).copied().unwrap_or(true) {
+                    if let Some(seen) = dependents.get_mut(file) {
+                        *seen = true;
+                    }
+                    queue.push_back(file);
+                }
+            }
+        }
+        // Then everything those files import.
+        let mut included = dependents.clone();
+        let mut queue: VecDeque<usize> = (0..package.len())
+            .filter(|&file| dependents.get(file).copied().unwrap_or(false))
+            .collect();
+        while let Some(current) = queue.pop_front() {
+            for &target in imports.get(current).map_or(&[][..], Vec::as_slice) {
+                if !included.get(target).copied().unwrap_or(true) {
+                    if let Some(seen) = included.get_mut(target) {
+                        *seen = true;
+                    }
+                    queue.push_back(target);
+                }
+            }
+        }
+        let targets = package
+            .iter()
+            .enumerate()
+            .filter(|(file, _)| dependents.get(*file).copied().unwrap_or(false))
+            .map(|(_, file)| file.uri.clone())
+            .collect();
+        let files = package
+            .into_iter()
+            .enumerate()
+            .filter(|(file, _)| included.get(*file).copied().unwrap_or(false))
+            .map(|(_, file)| file)
+            .collect();
+        Unit { files, targets }
+    }
+
+    /// The whole package a file belongs to (for references and rename, which must see every use).
+    pub fn package_unit(&self, uri: &Url) -> Unit {
+        let files = self.package_of(uri);
+        let targets = files.iter().map(|file| file.uri.clone()).collect();
+        Unit { files, targets }
+    }
+
+    /// Every package in the workspace folders and every package of an open document.
+    pub fn all_packages(&self) -> Vec<Unit> {
+        let mut roots: Vec<PathBuf> = Vec::new();
+        let mut loose: Vec<Url> = Vec::new();
+        for folder in &self.folders {
+            let mut found = Vec::new();
+            walk(folder, &mut found, MAX_PACKAGE_FILES);
+            for path in found {
+                if let Some(root) = self.package_root(&path) {
+                    roots.push(root);
+                }
+            }
+        }
+        for uri in self.open.keys() {
+            match uri
+                .to_file_path()
+                .ok()
+                .and_then(|path| self.package_root(&path))
+            {
+                Some(root) => roots.push(root),
+                None => loose.push(uri.clone()),
+            }
+        }
+        roots.sort();
+        roots.dedup();
+        let mut units: Vec<Unit> = roots
+            .iter()
+            .map(|root| {
+                let files = self.files_under(root);
+                let targets = files.iter().map(|file| file.uri.clone()).collect();
+                Unit { files, targets }
+            })
+            .collect();
+        loose.sort();
+        for uri in loose {
+            units.push(self.package_unit(&uri));
+        }
+        units
+    }
+
+    /// The text of a file: the open document's, else the file on disk.
+    pub fn text_of(&self, uri: &Url) -> Option<(String, Option<i32>)> {
+        if let Some(document) = self.open.get(uri) {
+            return Some((document.text.clone(), Some(document.version)));
+        }
+        let path = uri.to_file_path().ok()?;
+        let bytes = std::fs::read(path).ok()?;
+        Some((String::from_utf8_lossy(&bytes).into_owned(), None))
+    }
+
+    /// Every file of the package of `uri`, the file itself included even if it is not on disk.
+    fn package_of(&self, uri: &Url) -> Vec<UnitFile> {
+        let root = uri
+            .to_file_path()
+            .ok()
+            .and_then(|path| self.package_root(&path));
+        let mut files = match &root {
+            Some(root) => self.files_under(root),
+            None => Vec::new(),
+        };
+        if !files.iter().any(|file| &file.uri == uri) {
+            if let Some((text, version)) = self.text_of(uri) {
+                let module = uri
+                    .to_file_path()
+                    .ok()
+                    .and_then(|path| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                    .unwrap_or_else(|| "main".to_string());
+                files.push(UnitFile {
+                    uri: uri.clone(),
+                    module,
+                    text,
+                    version,
+                });
+            }
+        }
+        files
+    }
+
+    /// The package root of a file on disk.
+    fn package_root(&self, path: &Path) -> Option<PathBuf> {
+        let mut root = path.parent()?.to_path_buf();
+        let folder = self
+            .folders
+            .iter()
+            .filter(|folder| root.starts_with(folder))
+            .max_by_key(|folder| folder.components().count());
+        let folder = folder?;
+        while root != *folder {
+            let Some(parent) = root.parent() else { break };
+            if !parent.starts_with(folder) || !has_proc_files(parent) {
+                break;
+            }
+            root = parent.to_path_buf();
+        }
+        Some(root)
+    }
+
+    /// The files of the package rooted at `root`: on disk, plus open documents under it.
+    fn files_under(&self, root: &Path) -> Vec<UnitFile> {
+        let mut paths = Vec::new();
+        walk(root, &mut paths, MAX_PACKAGE_FILES);
+        for uri in self.open.keys() {
+            if let Ok(path) = uri.to_file_path() {
+                if path.starts_with(root)
+                    && path.extension().is_some_and(|ext| ext == "proc")
+                    && !paths.contains(&path)
+                {
+                    paths.push(path);
+                }
+            }
+        }
+        paths.sort();
+        paths.dedup();
+        paths
+            .into_iter()
+            .filter_map(|path| {
+                let uri = Url::from_file_path(&path).ok()?;
+                let (text, version) = self.text_of(&uri)?;
+                let relative = path.strip_prefix(root).unwrap_or(&path);
+                Some(UnitFile {
+                    uri,
+                    module: module_path(&relative.to_string_lossy()),
+                    text,
+                    version,
+                })
+            })
+            .collect()
+    }
+}
+
+/// For each file, the files of the package it imports. Read from `use` lines without parsing: a `use` names a
+/// module path, perhaps followed by an item, so every prefix of the path that names a module counts.
+fn import_graph(files: &[UnitFile]) -> Vec<Vec<usize>> {
+    let by_module: HashMap<&str, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(index, file)| (file.module.as_str(), index))
+        .collect();
+    files
+        .iter()
+        .map(|file| {
+            let mut targets = HashSet::default();
+            for line in file.text.lines() {
+                let Some(rest) = line.trim_start().strip_prefix("use") else {
+                    continue;
+                };
+                if !rest.starts_with(char::is_whitespace) {
+                    continue;
+                }
+                let path: String = rest
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+                    .collect();
+                let mut prefix = String::new();
+                for segment in path.split('.') {
+                    if !prefix.is_empty() {
+                        prefix.push('.');
+                    }
+                    prefix.push_str(segment);
+                    if let Some(&target) = by_module.get(prefix.as_str()) {
+                        targets.insert(target);
+                    }
+                }
+            }
+            let mut targets: Vec<usize> = targets.into_iter().collect();
+            targets.sort_unstable();
+            targets
+        })
+        .collect()
+}
+
+fn has_proc_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|entry| entry.path().extension().is_some_and(|ext| ext == "proc"))
+    })
+}
+
+/// `.proc` files under a directory, skipping hidden directories, `target` and `node_modules`; at most `limit`.
+fn walk(dir: &Path, found: &mut Vec<PathBuf>, limit: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        if found.len() >= limit {
+            return;
+        }
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || name == "target" || name == "node_modules" {
+            continue;
+        }
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => walk(&path, found, limit),
+            Ok(kind) if kind.is_file() && path.extension().is_some_and(|ext| ext == "proc") => {
+                found.push(path);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(module: &str, text: &str) -> UnitFile {
+        UnitFile {
+            uri: Url::parse(&format!("file:///p/{}.proc", module.replace('.', "/")))
+                .unwrap_or_else(|_| Url::parse("file:///p/x.proc").expect("a valid URI")),
+            module: module.to_string(),
+            text: text.to_string(),
+            version: None,
+        }
+    }
+
+    #[test]
+    fn imports_are_read_from_use_lines() {
+        let files = vec![
+            file("a", "use billing.refund.{Refund}\nuse std.calendar.*\n"),
+            file("billing.refund", "use c.X\n"),
+            file("c", "// use a.b is a comment\nrole X\n"),
+        ];
+        assert_eq!(import_graph(&files), vec![vec![1], vec![2], vec![]]);
+    }
+}
