@@ -18,7 +18,7 @@ use tower_lsp::lsp_types::*;
 use tower_lsp::{Client, LanguageServer, LspService, Server};
 
 /// The analyses kept for reuse (one per unit of files, most recent first).
-const CACHED_ANALYSES: usize = 16;
+const CACHED_ANALYSES: usize = 4;
 
 /// An analysis and the URIs of its package files.
 pub struct Analysed {
@@ -750,6 +750,11 @@ where
 
     fn call(&mut self, request: tower_lsp::jsonrpc::Request) -> Self::Future {
         let is_exit = request.method() == "exit";
+        // Requests are handled concurrently: note `shutdown` on arrival, so an `exit` sent right behind it (without
+        // waiting for its answer) still ends with 0.
+        if request.method() == "shutdown" {
+            self.shutdown.store(true, Ordering::SeqCst);
+        }
         let shutdown = Arc::clone(&self.shutdown);
         let future = self.inner.call(request);
         Box::pin(async move {

@@ -234,7 +234,10 @@ impl Workspace {
             .iter()
             .filter(|folder| root.starts_with(folder))
             .max_by_key(|folder| folder.components().count());
-        let folder = folder?;
+        // Outside every workspace folder, the file's own directory is its package (as `procc check DIR`).
+        let Some(folder) = folder else {
+            return Some(root);
+        };
         while root != *folder {
             let Some(parent) = root.parent() else { break };
             if !parent.starts_with(folder) || !has_proc_files(parent) {
@@ -328,15 +331,24 @@ fn has_proc_files(dir: &Path) -> bool {
     })
 }
 
+/// Most directory entries one search looks at (a file opened in a home directory must not scan the disk).
+const MAX_ENTRIES_SEEN: usize = 50_000;
+
 /// `.proc` files under a directory, skipping hidden directories, `target` and `node_modules`; at most `limit`.
 fn walk(dir: &Path, found: &mut Vec<PathBuf>, limit: usize) {
+    let mut seen = 0;
+    walk_counted(dir, found, limit, &mut seen);
+}
+
+fn walk_counted(dir: &Path, found: &mut Vec<PathBuf>, limit: usize, seen: &mut usize) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     let mut entries: Vec<_> = entries.flatten().collect();
     entries.sort_by_key(std::fs::DirEntry::file_name);
     for entry in entries {
-        if found.len() >= limit {
+        *seen += 1;
+        if found.len() >= limit || *seen > MAX_ENTRIES_SEEN {
             return;
         }
         let name = entry.file_name();
@@ -346,7 +358,7 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>, limit: usize) {
         }
         let path = entry.path();
         match entry.file_type() {
-            Ok(kind) if kind.is_dir() => walk(&path, found, limit),
+            Ok(kind) if kind.is_dir() => walk_counted(&path, found, limit, seen),
             Ok(kind) if kind.is_file() && path.extension().is_some_and(|ext| ext == "proc") => {
                 found.push(path);
             }
