@@ -11,6 +11,7 @@ pub mod check;
 pub mod codes;
 pub mod diagnostic;
 pub mod format;
+pub mod graph;
 pub mod lexer;
 pub mod literal;
 pub mod model;

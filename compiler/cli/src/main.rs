@@ -9,6 +9,7 @@
 mod build;
 mod files;
 mod fmt;
+mod graph;
 mod run;
 mod test;
 
@@ -130,6 +131,28 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
     },
+    /// Draw a flowchart of each process and procedure: swimlanes by role, decisions, parallel work, waits and
+    /// escalations.
+    ///
+    /// Mermaid and DOT go to standard output (all charts, one after another) unless `-o DIR` is given; SVG needs
+    /// `-o DIR` when there is more than one chart. Files are named `MODULE.NAME.EXT`. Exit status: 0 when the
+    /// charts were written, 1 when the package has errors, 2 on usage or I/O errors.
+    Graph {
+        /// Files or directories (default: the current directory).
+        paths: Vec<PathBuf>,
+        /// What to write.
+        #[arg(long, value_enum, default_value_t = graph::GraphFormat::Mermaid)]
+        format: graph::GraphFormat,
+        /// A directory to write one file per chart into.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Only this process or procedure.
+        #[arg(long)]
+        process: Option<String>,
+        /// When to use colours in diagnostics.
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
+    },
     /// Run the language server: LSP over standard input and output, for editors (VS Code, Neovim, Emacs).
     ///
     /// The server offers diagnostics while typing, hover, go to definition, references, rename, completion,
@@ -212,6 +235,13 @@ fn main() -> ExitCode {
             check,
             color,
         } => fmt::run(&paths, check, color),
+        Command::Graph {
+            paths,
+            format,
+            output,
+            process,
+            color,
+        } => graph::run(&paths, format, output.as_deref(), process.as_deref(), color),
         Command::Lsp { stdio: _ } => match proc_lsp::run_stdio() {
             0 => ExitCode::SUCCESS,
             _ => ExitCode::FAILURE,

@@ -1,0 +1,147 @@
+//! `procc graph`: a flowchart per process and procedure, as Mermaid, Graphviz DOT or a standalone SVG.
+
+use crate::files::{analyze_on_big_stack, collect_packages, write_stdout};
+use crate::{ColorChoice, use_color};
+use clap::ValueEnum;
+use proc_compiler::graph::{self, Flowchart};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// What `procc graph` writes.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum GraphFormat {
+    /// Mermaid `flowchart` text (GitHub, GitLab and many wikis draw it).
+    Mermaid,
+    /// Graphviz DOT text (`dot -Tpng`).
+    Dot,
+    /// A standalone SVG image, laid out by procc (no Graphviz needed).
+    Svg,
+}
+
+impl GraphFormat {
+    fn extension(self) -> &'static str {
+        match self {
+            GraphFormat::Mermaid => "mmd",
+            GraphFormat::Dot => "dot",
+            GraphFormat::Svg => "svg",
+        }
+    }
+
+    fn render(self, chart: &Flowchart) -> String {
+        match self {
+            GraphFormat::Mermaid => graph::to_mermaid(chart),
+            GraphFormat::Dot => graph::to_dot(chart),
+            GraphFormat::Svg => graph::to_svg(chart),
+        }
+    }
+}
+
+/// Runs `procc graph`.
+pub fn run(
+    paths: &[PathBuf],
+    format: GraphFormat,
+    output: Option<&Path>,
+    only: Option<&str>,
+    color: ColorChoice,
+) -> ExitCode {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let packages = match collect_packages(&paths) {
+        Ok(packages) => packages,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut charts = Vec::new();
+    let mut failed = false;
+    for package in packages {
+        let name = package.name.clone();
+        let analysis = match analyze_on_big_stack(package.files) {
+            Ok(analysis) => analysis,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::from(2);
+            }
+        };
+        let errors: Vec<_> = analysis
+            .package_diagnostics()
+            .filter(|d| d.is_error())
+            .cloned()
+            .collect();
+        if !errors.is_empty() {
+            // Standard output carries the charts; the reasons there are none go to standard error.
+            eprint!(
+                "{}",
+                proc_compiler::render::human(&analysis.files, &errors, use_color(color))
+            );
+            eprintln!(
+                "error: `{name}` has {} error{}: fix {} to draw its flowcharts",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" },
+                if errors.len() == 1 { "it" } else { "them" }
+            );
+            failed = true;
+            continue;
+        }
+        charts.extend(graph::flowcharts(&analysis));
+    }
+    if failed {
+        return ExitCode::from(1);
+    }
+    if let Some(only) = only {
+        charts.retain(|chart| chart.name == only);
+        if charts.is_empty() {
+            eprintln!("error: no process or procedure named `{only}`");
+            return ExitCode::from(2);
+        }
+    }
+    if charts.is_empty() {
+        eprintln!("error: there is no process or procedure to draw");
+        return ExitCode::from(1);
+    }
+    match output {
+        None => {
+            if format == GraphFormat::Svg && charts.len() > 1 {
+                eprintln!(
+                    "error: {} flowcharts cannot go to standard output as one SVG",
+                    charts.len()
+                );
+                eprintln!(
+                    "help: write them to a directory with `-o DIR`, or pick one with `--process NAME`"
+                );
+                return ExitCode::from(2);
+            }
+            let text: Vec<String> = charts.iter().map(|chart| format.render(chart)).collect();
+            write_stdout(&text.join("\n"));
+        }
+        Some(dir) => {
+            if let Err(error) = std::fs::create_dir_all(dir) {
+                eprintln!("error: cannot create `{}`: {error}", dir.display());
+                return ExitCode::from(2);
+            }
+            for chart in &charts {
+                let file = dir.join(format!(
+                    "{}.{}.{}",
+                    chart.module,
+                    chart.name,
+                    format.extension()
+                ));
+                if let Err(error) = std::fs::write(&file, format.render(chart)) {
+                    eprintln!("error: cannot write `{}`: {error}", file.display());
+                    return ExitCode::from(2);
+                }
+            }
+            eprintln!(
+                "wrote {} flowchart{} to `{}`",
+                charts.len(),
+                if charts.len() == 1 { "" } else { "s" },
+                dir.display()
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}

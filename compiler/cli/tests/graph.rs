@@ -1,0 +1,119 @@
+//! `procc graph` from the outside: formats, one file per chart, choosing a chart, broken packages, exit codes.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository root")
+}
+
+fn procc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_procc"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("procc runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn mermaid_and_dot_go_to_standard_output() {
+    let out = procc(&["graph", "examples/complaint.proc"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mermaid = text(&out.stdout);
+    assert!(
+        mermaid.starts_with("%% process complaint (complaint)\nflowchart TD\n"),
+        "{mermaid}"
+    );
+    assert!(mermaid.contains("subgraph lane1[\"Agent\"]"), "{mermaid}");
+    let out = procc(&["graph", "examples/complaint.proc", "--format", "dot"]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("digraph \"complaint\" {"));
+}
+
+#[test]
+fn every_chart_of_a_package_is_written_to_a_directory() {
+    let dir = std::env::temp_dir().join(format!("procc-graph-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = procc(&[
+        "graph",
+        "examples",
+        "--format",
+        "svg",
+        "-o",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("wrote "),
+        "{}",
+        text(&out.stderr)
+    );
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert!(
+        files.contains(&"complaint.complaint.svg".to_string()),
+        "{files:?}"
+    );
+    assert!(files.len() >= 7, "{files:?}");
+    let svg = std::fs::read_to_string(dir.join("complaint.complaint.svg")).unwrap();
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn one_chart_can_be_chosen_and_usage_errors_exit_with_2() {
+    let out = procc(&[
+        "graph",
+        "examples",
+        "--process",
+        "incident",
+        "--format",
+        "svg",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("<title>process incident</title>"));
+    let out = procc(&["graph", "examples", "--format", "svg"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("help: write them to a directory with `-o DIR`"));
+    let out = procc(&["graph", "examples", "--process", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no process or procedure named `nope`"));
+}
+
+#[test]
+fn a_package_with_errors_is_not_drawn() {
+    let dir = std::env::temp_dir().join(format!("procc-graph-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("broken.proc");
+    std::fs::write(
+        &file,
+        "role Agent\nprocess p() {\n  step s \"Do it\" { by Agnet }\n}\n",
+    )
+    .unwrap();
+    let out = procc(&["graph", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("unknown role `Agnet`"), "{stderr}");
+    assert!(stderr.contains("fix it to draw its flowcharts"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
