@@ -10,6 +10,7 @@ pub mod backend;
 pub mod check;
 pub mod codes;
 pub mod diagnostic;
+pub mod doc;
 pub mod format;
 pub mod graph;
 pub mod lexer;

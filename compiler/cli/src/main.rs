@@ -7,6 +7,7 @@
 )]
 
 mod build;
+mod doc;
 mod files;
 mod fmt;
 mod graph;
@@ -131,6 +132,22 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
     },
+    /// Write the SOP manual of each package: Markdown and a standalone HTML page per package, and an index.
+    ///
+    /// For every process and procedure: its purpose (doc comments), who performs, approves, takes over and is
+    /// informed, the flowchart, and the numbered steps with who does them, by when, what happens when they are
+    /// late and what is recorded; then the roles and the calendars. Exit status: 0 when written, 1 when a
+    /// package has errors, 2 on usage or I/O errors.
+    Doc {
+        /// Files or directories (default: the current directory); each directory is one package.
+        paths: Vec<PathBuf>,
+        /// The directory to write into.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// When to use colours in diagnostics.
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
+    },
     /// Draw a flowchart of each process and procedure: swimlanes by role, decisions, parallel work, waits and
     /// escalations.
     ///
@@ -235,6 +252,11 @@ fn main() -> ExitCode {
             check,
             color,
         } => fmt::run(&paths, check, color),
+        Command::Doc {
+            paths,
+            output,
+            color,
+        } => doc::run(&paths, &output, color),
         Command::Graph {
             paths,
             format,

@@ -1,0 +1,102 @@
+//! `procc doc`: the SOP manual of each package, as Markdown and as a standalone HTML page, plus an index.
+
+use crate::files::{analyze_on_big_stack, collect_packages};
+use crate::{ColorChoice, use_color};
+use proc_compiler::doc;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Runs `procc doc`.
+pub fn run(paths: &[PathBuf], output: &Path, color: ColorChoice) -> ExitCode {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let packages = match collect_packages(&paths) {
+        Ok(packages) => packages,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut manuals = Vec::new();
+    let mut failed = false;
+    for package in packages {
+        let name = package.name.clone();
+        let analysis = match analyze_on_big_stack(package.files) {
+            Ok(analysis) => analysis,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::from(2);
+            }
+        };
+        let errors: Vec<_> = analysis
+            .package_diagnostics()
+            .filter(|d| d.is_error())
+            .cloned()
+            .collect();
+        if !errors.is_empty() {
+            eprint!(
+                "{}",
+                proc_compiler::render::human(&analysis.files, &errors, use_color(color))
+            );
+            eprintln!(
+                "error: `{name}` has {} error{}: a manual of a broken package would mislead, so none was written",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            );
+            failed = true;
+            continue;
+        }
+        manuals.push((name.clone(), doc::manual(&analysis, &name)));
+    }
+    if failed {
+        return ExitCode::from(1);
+    }
+    if let Err(error) = std::fs::create_dir_all(output) {
+        eprintln!("error: cannot create `{}`: {error}", output.display());
+        return ExitCode::from(2);
+    }
+    let mut index_md = String::from("# Standard operating procedures\n\n");
+    let mut index_html = String::new();
+    for (name, manual) in &manuals {
+        for (extension, text) in [
+            ("md", doc::to_markdown(manual)),
+            ("html", doc::to_html(manual)),
+        ] {
+            let file = output.join(format!("{name}.{extension}"));
+            if let Err(error) = std::fs::write(&file, text) {
+                eprintln!("error: cannot write `{}`: {error}", file.display());
+                return ExitCode::from(2);
+            }
+        }
+        let _ = writeln!(index_md, "- [{}]({name}.md)", manual.title);
+        let _ = writeln!(
+            index_html,
+            "<li><a href=\"{name}.html\">{}</a></li>",
+            manual.title.replace('&', "&amp;").replace('<', "&lt;")
+        );
+    }
+    let index_html = format!(
+        "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n\
+         <title>Standard operating procedures</title>\n<style>body {{ font-family: system-ui, sans-serif; max-width: 800px; \
+         margin: 40px auto; }}</style>\n</head>\n<body>\n<h1>Standard operating procedures</h1>\n<ul>\n{index_html}</ul>\n</body>\n</html>\n"
+    );
+    for (file, text) in [("index.md", index_md), ("index.html", index_html)] {
+        let path = output.join(file);
+        if let Err(error) = std::fs::write(&path, text) {
+            eprintln!("error: cannot write `{}`: {error}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    eprintln!(
+        "wrote the manual{} of {} package{} to `{}` (Markdown and HTML, with index.md and index.html)",
+        if manuals.len() == 1 { "" } else { "s" },
+        manuals.len(),
+        if manuals.len() == 1 { "" } else { "s" },
+        output.display()
+    );
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,177 @@
+//! SOP manuals (`procc doc`): the Markdown of every example matches its snapshot in `tests/doc/` (bless with
+//! `PROC_BLESS=1`); the HTML is well-formed XHTML with no external assets, one flowchart per process and
+//! procedure, working internal links, and every step of the package listed.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+use proc_compiler::doc;
+use proc_compiler::model::DefKind;
+use proc_compiler::{SourceFile, analyze};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn examples() -> Vec<(String, String)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "proc"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            (stem, std::fs::read_to_string(&path).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn markdown_snapshots_of_every_example() {
+    let bless = std::env::var("PROC_BLESS").is_ok_and(|v| v == "1");
+    let dir = root().join("tests/doc");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut failures = Vec::new();
+    for (module, text) in examples() {
+        let analysis = analyze(vec![SourceFile::new(
+            format!("{module}.proc"),
+            module.as_str(),
+            text,
+        )]);
+        let markdown = doc::to_markdown(&doc::manual(&analysis, &module));
+        let path = dir.join(format!("{module}.md"));
+        if bless {
+            std::fs::write(&path, &markdown).unwrap();
+        } else if std::fs::read_to_string(&path).unwrap_or_default() != markdown {
+            failures.push(path.display().to_string());
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "manuals differ from their snapshots (PROC_BLESS=1 to accept): {failures:?}"
+    );
+}
+
+#[test]
+fn html_is_standalone_well_formed_and_complete() {
+    for (module, text) in examples() {
+        let analysis = analyze(vec![SourceFile::new(
+            format!("{module}.proc"),
+            module.as_str(),
+            text,
+        )]);
+        let manual = doc::manual(&analysis, &module);
+        let html = doc::to_html(&manual);
+        let document = roxmltree::Document::parse_with_options(
+            &html,
+            roxmltree::ParsingOptions {
+                allow_dtd: true,
+                ..roxmltree::ParsingOptions::default()
+            },
+        )
+        .unwrap_or_else(|error| panic!("{module}: {error}"));
+        let elements: Vec<roxmltree::Node<'_, '_>> =
+            document.descendants().filter(|n| n.is_element()).collect();
+        // No external assets: no scripts, stylesheets or images from elsewhere, links only within the page.
+        for element in &elements {
+            let name = element.tag_name().name();
+            assert!(
+                !matches!(name, "script" | "link" | "img" | "iframe"),
+                "{module}: <{name}>"
+            );
+            if let Some(href) = element.attribute("href") {
+                assert!(href.starts_with('#'), "{module}: external link {href}");
+                let target = &href[1..];
+                assert!(
+                    elements.iter().any(|e| e.attribute("id") == Some(target)),
+                    "{module}: link to a missing anchor #{target}"
+                );
+            }
+        }
+        // One flowchart per process and procedure.
+        let flows = analysis
+            .defs
+            .iter()
+            .filter(|d| d.file.0 == 0 && matches!(d.kind, DefKind::Process | DefKind::Procedure))
+            .count();
+        let charts = elements
+            .iter()
+            .filter(|e| e.tag_name().name() == "svg")
+            .count();
+        assert_eq!(charts, flows, "{module}");
+        // Every step of the package is named in a list item.
+        let listed: String = elements
+            .iter()
+            .filter(|e| e.tag_name().name() == "strong")
+            .filter_map(|e| e.text())
+            .collect::<Vec<_>>()
+            .join(" ");
+        for step in analysis
+            .defs
+            .iter()
+            .filter(|d| d.file.0 == 0 && d.kind == DefKind::Step)
+        {
+            assert!(
+                listed.split(' ').any(|w| w == step.name),
+                "{module}: step {} missing",
+                step.name
+            );
+        }
+    }
+}
+
+#[test]
+fn the_complaint_manual_says_who_does_what_and_by_when() {
+    let text = std::fs::read_to_string(root().join("examples/complaint.proc")).unwrap();
+    let analysis = analyze(vec![SourceFile::new("complaint.proc", "complaint", text)]);
+    let markdown = doc::to_markdown(&doc::manual(&analysis, "support"));
+    assert!(markdown.starts_with("# support: standard operating procedures"));
+    assert!(markdown.contains(
+        "| [Supervisor](#role-supervisor) | `escalate`, `resolve_by_supervisor` | – | `resolve_by_agent` | `escalate (late)`, `resolve_by_agent (late)` |"
+    ), "{markdown}");
+    assert!(
+        markdown.contains(
+            "   - Who and by when: performed by `Agent`; due 2 hours after the step opens.\n"
+        ),
+        "{markdown}"
+    );
+    assert!(markdown.contains(
+        "        - If late: at breach notify `Supervisor`, then 4 hours later reassign to `Supervisor`, then 1 day later notify `Manager`.\n"
+    ), "{markdown}");
+    assert!(
+        markdown.contains("   - Records: `urgency: Urgency`.\n"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("```mermaid\n%% process complaint (complaint)\nflowchart TD\n"));
+}
+
+#[test]
+fn the_readme_shows_the_current_outputs() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let text = std::fs::read_to_string(root().join("examples/complaint.proc")).unwrap();
+    let analysis = analyze(vec![SourceFile::new("complaint.proc", "complaint", text)]);
+    let chart = &proc_compiler::graph::flowcharts(&analysis)[0];
+    let mermaid = proc_compiler::graph::to_mermaid(chart);
+    assert!(
+        readme.contains(&format!("```mermaid\n{mermaid}```")),
+        "README.md's flowchart of the complaint process is out of date"
+    );
+    let markdown = doc::to_markdown(&doc::manual(&analysis, "complaint"));
+    let first_step = markdown
+        .lines()
+        .find(|line| line.starts_with("1. **acknowledge**"))
+        .unwrap();
+    assert!(
+        readme.contains(&format!("> {first_step}")),
+        "README.md's manual excerpt is out of date"
+    );
+}
