@@ -8,12 +8,37 @@
     reason = "tests fail loudly on broken fixtures"
 )]
 
-use proc_compiler::{Code, SourceFile, analyze};
+use proc_compiler::{Code, SourceFile, analyze, doc, graph};
 use proc_tests::{fixture_files, repo_root};
 use proptest::prelude::*;
 
 fn analyze_bytes(bytes: &[u8]) -> proc_compiler::Analysis {
     analyze(vec![SourceFile::from_bytes("fuzz.proc", "fuzz", bytes)])
+}
+
+/// The flowcharts and the manual of whatever the analysis holds (broken trees included) in every format: none of
+/// them may panic, and the SVG and HTML stay well-formed.
+fn draw_and_document(analysis: &proc_compiler::Analysis) {
+    for chart in graph::flowcharts(analysis) {
+        let _ = graph::to_mermaid(&chart);
+        let _ = graph::to_dot(&chart);
+        let svg = graph::to_svg(&chart);
+        assert!(
+            roxmltree::Document::parse(&svg).is_ok(),
+            "malformed SVG:\n{svg}"
+        );
+    }
+    let manual = doc::manual(analysis, "fuzz");
+    let _ = doc::to_markdown(&manual);
+    let html = doc::to_html(&manual);
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..roxmltree::ParsingOptions::default()
+    };
+    assert!(
+        roxmltree::Document::parse_with_options(&html, options).is_ok(),
+        "malformed HTML:\n{html}"
+    );
 }
 
 fn codes(text: &str) -> Vec<Code> {
@@ -51,7 +76,8 @@ proptest! {
         Just("use"), Just("std"), Just("*"), Just("+"), Just("not"), Just("2026-01-01T00:00Z"), Just("record"),
     ], 0..200)) {
         let text = words.join(" ");
-        let _ = analyze_bytes(text.as_bytes());
+        let analysis = analyze_bytes(text.as_bytes());
+        draw_and_document(&analysis);
     }
 
     #[test]
@@ -71,7 +97,8 @@ proptest! {
                 _ => bytes.push(byte),
             }
         }
-        let _ = analyze_bytes(&bytes);
+        let analysis = analyze_bytes(&bytes);
+        draw_and_document(&analysis);
     }
 }
 
@@ -165,4 +192,10 @@ fn blocks_nested_to_the_limit_fit_a_small_thread() {
         "}\n".repeat(n)
     );
     assert_eq!(codes(&text), Vec::<Code>::new());
+    // Drawing and documenting the same program also fits.
+    draw_and_document(&analyze(vec![SourceFile::new(
+        "t.proc",
+        "t",
+        text.as_str(),
+    )]));
 }
