@@ -160,6 +160,18 @@ pub fn repo_root() -> PathBuf {
         .unwrap_or_default()
 }
 
+/// Every example as `(module name, text)`, sorted by file name.
+pub fn examples() -> Vec<(String, String)> {
+    fixture_files(&repo_root().join("examples"))
+        .into_iter()
+        .filter_map(|path| {
+            let stem = path.file_stem()?.to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path).ok()?;
+            Some((stem, text))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

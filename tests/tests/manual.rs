@@ -13,26 +13,11 @@
 use proc_compiler::doc;
 use proc_compiler::model::DefKind;
 use proc_compiler::{SourceFile, analyze};
-use std::path::{Path, PathBuf};
+use proc_tests::examples;
+use std::path::PathBuf;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn examples() -> Vec<(String, String)> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "proc"))
-        .collect();
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|path| {
-            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
-            (stem, std::fs::read_to_string(&path).unwrap())
-        })
-        .collect()
+    proc_tests::repo_root()
 }
 
 #[test]

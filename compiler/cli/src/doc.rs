@@ -1,6 +1,6 @@
 //! `procc doc`: the SOP manual of each package, as Markdown and as a standalone HTML page, plus an index.
 
-use crate::files::{analyze_on_big_stack, collect_packages};
+use crate::files::error_free_packages;
 use crate::{ColorChoice, use_color};
 use proc_compiler::doc;
 use std::fmt::Write as _;
@@ -9,52 +9,18 @@ use std::process::ExitCode;
 
 /// Runs `procc doc`.
 pub fn run(paths: &[PathBuf], output: &Path, color: ColorChoice) -> ExitCode {
-    let paths = if paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        paths.to_vec()
-    };
-    let packages = match collect_packages(&paths) {
+    let packages = match error_free_packages(
+        paths,
+        use_color(color),
+        "a manual of a broken package would mislead, so none was written",
+    ) {
         Ok(packages) => packages,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    let mut manuals = Vec::new();
-    let mut failed = false;
-    for package in packages {
-        let name = package.name.clone();
-        let analysis = match analyze_on_big_stack(package.files) {
-            Ok(analysis) => analysis,
-            Err(message) => {
-                eprintln!("error: {message}");
-                return ExitCode::from(2);
-            }
-        };
-        let errors: Vec<_> = analysis
-            .package_diagnostics()
-            .filter(|d| d.is_error())
-            .cloned()
-            .collect();
-        if !errors.is_empty() {
-            eprint!(
-                "{}",
-                proc_compiler::render::human(&analysis.files, &errors, use_color(color))
-            );
-            eprintln!(
-                "error: `{name}` has {} error{}: a manual of a broken package would mislead, so none was written",
-                errors.len(),
-                if errors.len() == 1 { "" } else { "s" }
-            );
-            failed = true;
-            continue;
-        }
-        manuals.push((name.clone(), doc::manual(&analysis, &name)));
-    }
-    if failed {
-        return ExitCode::from(1);
-    }
+    let manuals: Vec<(String, doc::Manual)> = packages
+        .iter()
+        .map(|(name, analysis)| (name.clone(), doc::manual(analysis, name)))
+        .collect();
     if let Err(error) = std::fs::create_dir_all(output) {
         eprintln!("error: cannot create `{}`: {error}", output.display());
         return ExitCode::from(2);

@@ -146,3 +146,55 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Analyses every package named by `paths` (default: the current directory) for a command that needs programs
+/// without errors (`procc doc`, `procc graph`). A package with errors has them printed to standard error, with
+/// `refusal` saying what was not done; then the whole command fails with exit status 1 (2 for I/O errors).
+pub fn error_free_packages(
+    paths: &[PathBuf],
+    color: bool,
+    refusal: &str,
+) -> Result<Vec<(String, Analysis)>, std::process::ExitCode> {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let packages = collect_packages(&paths).map_err(|message| {
+        eprintln!("error: {message}");
+        std::process::ExitCode::from(2)
+    })?;
+    let mut analysed = Vec::new();
+    let mut failed = false;
+    for package in packages {
+        let analysis = analyze_on_big_stack(package.files).map_err(|message| {
+            eprintln!("error: {message}");
+            std::process::ExitCode::from(2)
+        })?;
+        let errors: Vec<_> = analysis
+            .package_diagnostics()
+            .filter(|d| d.is_error())
+            .cloned()
+            .collect();
+        if errors.is_empty() {
+            analysed.push((package.name, analysis));
+            continue;
+        }
+        // Standard output may carry the command's result; the reasons there is none go to standard error.
+        eprint!(
+            "{}",
+            proc_compiler::render::human(&analysis.files, &errors, color)
+        );
+        eprintln!(
+            "error: `{}` has {} error{}: {refusal}",
+            package.name,
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" }
+        );
+        failed = true;
+    }
+    if failed {
+        return Err(std::process::ExitCode::from(1));
+    }
+    Ok(analysed)
+}

@@ -1,6 +1,6 @@
 //! `procc graph`: a flowchart per process and procedure, as Mermaid, Graphviz DOT or a standalone SVG.
 
-use crate::files::{analyze_on_big_stack, collect_packages, write_stdout};
+use crate::files::{error_free_packages, write_stdout};
 use crate::{ColorChoice, use_color};
 use clap::ValueEnum;
 use proc_compiler::graph::{self, Flowchart};
@@ -44,53 +44,14 @@ pub fn run(
     only: Option<&str>,
     color: ColorChoice,
 ) -> ExitCode {
-    let paths = if paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        paths.to_vec()
-    };
-    let packages = match collect_packages(&paths) {
-        Ok(packages) => packages,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    let mut charts = Vec::new();
-    let mut failed = false;
-    for package in packages {
-        let name = package.name.clone();
-        let analysis = match analyze_on_big_stack(package.files) {
-            Ok(analysis) => analysis,
-            Err(message) => {
-                eprintln!("error: {message}");
-                return ExitCode::from(2);
-            }
+    let packages =
+        match error_free_packages(paths, use_color(color), "fix them to draw its flowcharts") {
+            Ok(packages) => packages,
+            Err(code) => return code,
         };
-        let errors: Vec<_> = analysis
-            .package_diagnostics()
-            .filter(|d| d.is_error())
-            .cloned()
-            .collect();
-        if !errors.is_empty() {
-            // Standard output carries the charts; the reasons there are none go to standard error.
-            eprint!(
-                "{}",
-                proc_compiler::render::human(&analysis.files, &errors, use_color(color))
-            );
-            eprintln!(
-                "error: `{name}` has {} error{}: fix {} to draw its flowcharts",
-                errors.len(),
-                if errors.len() == 1 { "" } else { "s" },
-                if errors.len() == 1 { "it" } else { "them" }
-            );
-            failed = true;
-            continue;
-        }
-        charts.extend(graph::flowcharts(&analysis));
-    }
-    if failed {
-        return ExitCode::from(1);
+    let mut charts = Vec::new();
+    for (_, analysis) in &packages {
+        charts.extend(graph::flowcharts(analysis));
     }
     if let Some(only) = only {
         charts.retain(|chart| chart.name == only);

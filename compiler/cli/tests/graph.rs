@@ -113,7 +113,10 @@ fn a_package_with_errors_is_not_drawn() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("unknown role `Agnet`"), "{stderr}");
-    assert!(stderr.contains("fix it to draw its flowcharts"), "{stderr}");
+    assert!(
+        stderr.contains("fix them to draw its flowcharts"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
