@@ -887,6 +887,28 @@ fn markdown_block(out: &mut String, block: &Block, indent: usize) {
     }
 }
 
+/// The index of several manuals `(package, manual)`, as Markdown and as an XHTML page linking `PACKAGE.md` and
+/// `PACKAGE.html`.
+pub fn index(manuals: &[(String, Manual)]) -> (String, String) {
+    let mut markdown = String::from("# Standard operating procedures\n\n");
+    let mut items = String::new();
+    for (name, manual) in manuals {
+        let _ = writeln!(markdown, "- [{}]({name}.md)", manual.title);
+        let _ = writeln!(
+            items,
+            "<li><a href=\"{}.html\">{}</a></li>",
+            escape(name),
+            escape(&manual.title)
+        );
+    }
+    let html = format!(
+        "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n\
+         <title>Standard operating procedures</title>\n<style>body {{ font-family: system-ui, sans-serif; max-width: 800px; \
+         margin: 40px auto; }}</style>\n</head>\n<body>\n<h1>Standard operating procedures</h1>\n<ul>\n{items}</ul>\n</body>\n</html>\n"
+    );
+    (markdown, html)
+}
+
 /// The manual as one standalone XHTML page: inline CSS, flowcharts as inline SVG, no external assets.
 pub fn to_html(manual: &Manual) -> String {
     let mut body = String::new();
@@ -916,18 +938,7 @@ a { color: #0969da; text-decoration: none; }\n\
 a:hover { text-decoration: underline; }\n";
 
 fn escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for ch in value.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
+    graph::xml_escape(value)
 }
 
 fn html_inline(inlines: &[Inline]) -> String {

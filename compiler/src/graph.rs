@@ -487,12 +487,7 @@ fn performer_lane(performer: &Performer) -> String {
 
 /// At most [`MAX_LABEL`] characters, with `…` when cut.
 fn shorten(text: &str) -> String {
-    if text.chars().count() <= MAX_LABEL {
-        return text.to_string();
-    }
-    let mut short: String = text.chars().take(MAX_LABEL - 1).collect();
-    short.push('…');
-    short
+    shorten_to(text, MAX_LABEL)
 }
 
 fn lane_title(lane: &Option<String>, chart: &Flowchart) -> String {
@@ -710,8 +705,8 @@ pub fn to_svg(chart: &Flowchart) -> String {
          <title>{} {}</title>\n\
          <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" \
          orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#444\"/></marker></defs>\n",
-        xml(chart.kind),
-        xml(&chart.name)
+        xml_escape(chart.kind),
+        xml_escape(&chart.name)
     );
     for (lane_index, lane) in chart.lanes.iter().enumerate() {
         let x = lane_x.get(lane_index).copied().unwrap_or(0);
@@ -727,7 +722,7 @@ pub fn to_svg(chart: &Flowchart) -> String {
             "<g class=\"lane\"><rect x=\"{x}\" y=\"0\" width=\"{width}\" height=\"{total_height}\" fill=\"{fill}\" \
              stroke=\"#c9d1d9\"/><text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-weight=\"bold\">{}</text></g>",
             x + width / 2,
-            xml(&lane_title(lane, chart))
+            xml_escape(&lane_title(lane, chart))
         );
     }
     for edge in &chart.edges {
@@ -779,7 +774,7 @@ pub fn to_svg(chart: &Flowchart) -> String {
                 "<text class=\"edge-label\" x=\"{}\" y=\"{}\" font-size=\"9\" fill=\"{color}\">{}</text>",
                 (x1 + x2) / 2 + 4,
                 (y1 + y2) / 2 - 3,
-                xml(label)
+                xml_escape(label)
             );
         }
     }
@@ -831,7 +826,7 @@ pub fn to_svg(chart: &Flowchart) -> String {
             let _ = write!(
                 text,
                 "<tspan x=\"{cx}\" dy=\"{dy}\"{weight}>{}</tspan>",
-                xml(&shorten_to(line, 30))
+                xml_escape(&shorten_to(line, 30))
             );
         }
         text.push_str("</text>");
@@ -870,8 +865,8 @@ fn shorten_to(text: &str, limit: usize) -> String {
     short
 }
 
-/// Text escaped for XML.
-fn xml(text: &str) -> String {
+/// Text escaped for XML (SVG here, XHTML in the manual).
+pub(crate) fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {

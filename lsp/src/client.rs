@@ -61,6 +61,20 @@ fn read_message(reader: &mut impl BufRead) -> Option<Value> {
     serde_json::from_slice(&body).ok()
 }
 
+/// The LSP position (line, UTF-16 column) of a byte offset in `text`, as JSON.
+pub fn position(text: &str, offset: usize) -> Value {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let character: usize = before
+        .get(line_start..)
+        .unwrap_or("")
+        .chars()
+        .map(char::len_utf16)
+        .sum();
+    json!({"line": line, "character": character})
+}
+
 impl Client {
     /// Starts `program args...` and reads its stdout on a background thread.
     pub fn start(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<Client> {

@@ -2,6 +2,7 @@
 //! values (stable codes, labels, help, suggested edits) converted to the protocol's shapes.
 
 use crate::convert;
+use crate::navigation::capitalise;
 use crate::view::View;
 use proc_compiler::{Code, Diagnostic, FileId, Severity, Span};
 use std::collections::HashMap;
@@ -122,12 +123,4 @@ pub fn code_actions(view: &View<'_>, file: FileId, span: Span) -> Vec<CodeAction
         }
     }
     actions
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }

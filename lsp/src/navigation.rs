@@ -587,7 +587,8 @@ pub fn formatting(source: &SourceFile) -> Option<Vec<TextEdit>> {
     Some(edits)
 }
 
-fn capitalise(text: &str) -> String {
+/// The text with its first letter in upper case.
+pub(crate) fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

@@ -810,7 +810,6 @@ pub fn run_stdio() -> i32 {
     let shutdown_flag = Arc::clone(&shutdown);
     let exit_flag = Arc::clone(&shutdown);
     runtime.block_on(async move {
-        let mut worker = Some(worker);
         let (service, socket) = LspService::build(|client| Backend {
             client,
             state: Mutex::new(State {
@@ -818,12 +817,7 @@ pub fn run_stdio() -> i32 {
                 cache: Vec::new(),
                 generation: HashMap::default(),
             }),
-            worker: worker.take().unwrap_or_else(|| {
-                // `build` calls this closure once; a second call would get a fresh worker.
-                Worker::start().unwrap_or(Worker {
-                    jobs: std::sync::mpsc::channel().0,
-                })
-            }),
+            worker,
             analysing: tokio::sync::Mutex::new(()),
             changes: AtomicU64::new(0),
             snippets: AtomicBool::new(false),

@@ -3,7 +3,6 @@
 use crate::files::error_free_packages;
 use crate::{ColorChoice, use_color};
 use proc_compiler::doc;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -25,8 +24,6 @@ pub fn run(paths: &[PathBuf], output: &Path, color: ColorChoice) -> ExitCode {
         eprintln!("error: cannot create `{}`: {error}", output.display());
         return ExitCode::from(2);
     }
-    let mut index_md = String::from("# Standard operating procedures\n\n");
-    let mut index_html = String::new();
     for (name, manual) in &manuals {
         for (extension, text) in [
             ("md", doc::to_markdown(manual)),
@@ -38,18 +35,8 @@ pub fn run(paths: &[PathBuf], output: &Path, color: ColorChoice) -> ExitCode {
                 return ExitCode::from(2);
             }
         }
-        let _ = writeln!(index_md, "- [{}]({name}.md)", manual.title);
-        let _ = writeln!(
-            index_html,
-            "<li><a href=\"{name}.html\">{}</a></li>",
-            manual.title.replace('&', "&amp;").replace('<', "&lt;")
-        );
     }
-    let index_html = format!(
-        "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n\
-         <title>Standard operating procedures</title>\n<style>body {{ font-family: system-ui, sans-serif; max-width: 800px; \
-         margin: 40px auto; }}</style>\n</head>\n<body>\n<h1>Standard operating procedures</h1>\n<ul>\n{index_html}</ul>\n</body>\n</html>\n"
-    );
+    let (index_md, index_html) = doc::index(&manuals);
     for (file, text) in [("index.md", index_md), ("index.html", index_html)] {
         let path = output.join(file);
         if let Err(error) = std::fs::write(&path, text) {

@@ -14,34 +14,14 @@
     reason = "tests fail loudly"
 )]
 
-use proc_lsp::client::Client;
+mod common;
+
+use common::{root, start_server, temp_dir, uri};
+use proc_lsp::client::{Client, position};
+use proc_lsp::convert;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use tower_lsp::lsp_types::Url;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("the repository root")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("procc-lsp-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.canonicalize().unwrap()
-}
-
-fn start(envs: &[(&str, &str)]) -> Client {
-    Client::start(env!("CARGO_BIN_EXE_procc"), &["lsp", "--stdio"], envs)
-        .expect("the server starts")
-}
-
-fn uri(path: &Path) -> String {
-    Url::from_file_path(path).unwrap().to_string()
-}
 
 /// A fixture: its files (path, text without the marker) and the cursor.
 struct Fixture {
@@ -87,28 +67,9 @@ fn parse_fixture(text: &str) -> Fixture {
     }
 }
 
-/// The LSP position of a byte offset (UTF-16 columns).
-fn position(text: &str, offset: usize) -> Value {
-    let before = &text[..offset];
-    let line = before.matches('\n').count();
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let character: usize = before[line_start..].chars().map(char::len_utf16).sum();
-    json!({"line": line, "character": character})
-}
-
-/// The byte offset of an LSP position.
+/// The byte offset of an LSP position given as JSON.
 fn offset(text: &str, position: &Value) -> usize {
-    let line = position["line"].as_u64().unwrap() as usize;
-    let character = position["character"].as_u64().unwrap() as usize;
-    let line_start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
-    let mut units = 0;
-    for (index, ch) in text[line_start..].char_indices() {
-        if units >= character || ch == '\n' {
-            return line_start + index;
-        }
-        units += ch.len_utf16();
-    }
-    text.len()
+    convert::text_offset(text, serde_json::from_value(position.clone()).unwrap())
 }
 
 /// Draws labelled ranges under the source lines they cover.
@@ -176,13 +137,13 @@ fn apply(text: &str, edits: &[Value]) -> String {
 fn run_case(path: &Path) -> String {
     let fixture = parse_fixture(&std::fs::read_to_string(path).unwrap());
     let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-    let dir = temp_dir(&name);
+    let dir = temp_dir(&format!("lsp-{name}"));
     for (file, text) in &fixture.files {
         let path = dir.join(file);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     }
-    let mut client = start(&[]);
+    let mut client = start_server(&["lsp", "--stdio"], &[]);
     client.initialize(&uri(&dir)).unwrap();
     let (file, text) = &fixture.files[fixture.cursor_file];
     let file_uri = uri(&dir.join(file));

@@ -9,31 +9,14 @@
     reason = "tests fail loudly"
 )]
 
-use proc_lsp::client::Client;
+mod common;
+
+use common::{root, temp_dir, uri};
+use proc_lsp::client::{Client, position};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use tower_lsp::lsp_types::Url;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("the repository root")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("procc-lsp-session-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.canonicalize().unwrap()
-}
 
 fn start(envs: &[(&str, &str)]) -> Client {
-    Client::start(env!("CARGO_BIN_EXE_procc"), &["lsp"], envs).expect("the server starts")
-}
-
-fn uri(path: &Path) -> String {
-    Url::from_file_path(path).unwrap().to_string()
+    common::start_server(&["lsp"], envs)
 }
 
 fn change(client: &mut Client, uri: &str, version: i64, range: Option<Value>, text: &str) {
@@ -51,7 +34,7 @@ fn change(client: &mut Client, uri: &str, version: i64, range: Option<Value>, te
 
 #[test]
 fn exits_promptly_after_exit_with_stdin_open() {
-    let dir = temp_dir("exit");
+    let dir = temp_dir("lsp-session-exit");
     let mut client = start(&[]);
     client.initialize(&uri(&dir)).unwrap();
     // `Client::shutdown` keeps stdin open and waits for the process to end by itself.
@@ -66,7 +49,7 @@ fn exits_promptly_after_exit_with_stdin_open() {
 
 #[test]
 fn a_failing_request_is_answered_with_an_error_and_the_server_keeps_serving() {
-    let dir = temp_dir("panic");
+    let dir = temp_dir("lsp-session-panic");
     let text = "/// Answers.\nrole Agent\nprocess p() {\n  step s \"Do it\" { by Agent }\n}\n";
     std::fs::write(dir.join("main.proc"), text).unwrap();
     let file = uri(&dir.join("main.proc"));
@@ -116,7 +99,7 @@ fn a_failing_request_is_answered_with_an_error_and_the_server_keeps_serving() {
 
 #[test]
 fn a_change_re_analyses_the_file_and_its_dependents_only() {
-    let dir = temp_dir("dependents");
+    let dir = temp_dir("lsp-session-dependents");
     let roles = "role Agent\n";
     let user = "use roles.Agent\nprocess p() {\n  step s \"Do it\" { by Agent }\n}\n";
     let other = "role Clerk\nprocess q() {\n  step t \"File it\" { by Clerk }\n}\n";
@@ -169,7 +152,7 @@ fn a_change_re_analyses_the_file_and_its_dependents_only() {
 
 #[test]
 fn results_for_old_versions_are_dropped() {
-    let dir = temp_dir("stale");
+    let dir = temp_dir("lsp-session-stale");
     let base = std::fs::read_to_string(root().join("examples/complaint.proc")).unwrap();
     let file = uri(&dir.join("complaint.proc"));
     let mut client = start(&[]);
@@ -219,15 +202,6 @@ impl Random {
     }
 }
 
-/// The LSP position of a byte offset.
-fn position(text: &str, offset: usize) -> Value {
-    let before = &text[..offset];
-    let line = before.matches('\n').count();
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let character: usize = before[line_start..].chars().map(char::len_utf16).sum();
-    json!({"line": line, "character": character})
-}
-
 fn char_boundary(text: &str, mut offset: usize) -> usize {
     while !text.is_char_boundary(offset) {
         offset -= 1;
@@ -241,7 +215,7 @@ fn thousands_of_random_edits_never_crash_the_server() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(3000);
-    let dir = temp_dir("random");
+    let dir = temp_dir("lsp-session-random");
     let examples = root().join("examples");
     let mut text = std::fs::read_to_string(examples.join("complaint.proc")).unwrap();
     let donor = std::fs::read_to_string(examples.join("incident.proc")).unwrap();

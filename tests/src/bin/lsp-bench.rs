@@ -23,7 +23,7 @@
 )]
 
 use proc_compiler::SourceFile;
-use proc_lsp::client::Client;
+use proc_lsp::client::{Client, position};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -38,8 +38,10 @@ fn generate(lines: usize) -> String {
          record Complaint {\n  customer: Text\n  summary: Text\n}\n",
     );
     let mut index = 0;
-    while text.lines().count() < lines {
-        text.push_str(&format!(
+    let mut count = text.lines().count();
+    while count < lines {
+        // `text` ends with a newline, so each block adds one line per newline it holds.
+        let block = format!(
             "\n/// Complaint flow number {index}.\nprocess complaint_{index}(c: Complaint) within 5d {{\n  \
              step acknowledge \"Greet {{c.customer}} and confirm\" {{\n    by Agent\n    within 4h on Support\n    \
              on breach {{\n      notify Supervisor \"Late for {{c.customer}}\"\n      after 4h reassign to Supervisor\n    }}\n  }}\n  \
@@ -49,7 +51,9 @@ fn generate(lines: usize) -> String {
              parallel {{\n    branch {{\n      step survey \"Send the survey\" {{\n        by Agent\n        within 24h\n      }}\n    }}\n    \
              branch {{\n      step log \"Log the case\" {{\n        by Agent\n      }}\n    }}\n  }}\n  \
              step close \"Close the case\" {{\n    by Manager\n  }}\n}}\n"
-        ));
+        );
+        count += block.matches('\n').count();
+        text.push_str(&block);
         index += 1;
     }
     text
@@ -72,15 +76,6 @@ fn summary(samples: &mut [f64]) -> (f64, f64, f64) {
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
-}
-
-/// The LSP position (line, UTF-16 column) of a byte offset.
-fn position(text: &str, offset: usize) -> serde_json::Value {
-    let before = &text[..offset];
-    let line = before.matches('\n').count();
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let character: usize = before[line_start..].chars().map(char::len_utf16).sum();
-    json!({"line": line, "character": character})
 }
 
 fn main() {
