@@ -44,6 +44,8 @@ pub struct Analysis {
     pub expr_types: HashMap<FileSpan, crate::model::Ty>,
     /// Result types of procedures, processes and actions.
     pub results: HashMap<DefId, crate::model::Ty>,
+    /// The processes each KPI measures.
+    pub kpi_processes: HashMap<DefId, Vec<DefId>>,
 }
 
 /// What a hover shows.
@@ -128,6 +130,7 @@ fn analyze_files(
         diagnostics,
         expr_types: checked.expr_types,
         results: checked.results,
+        kpi_processes: checked.kpi_processes,
     }
 }
 

@@ -54,6 +54,8 @@ pub enum ItemKind {
     Process(FlowDecl),
     /// `schedule name { ... }`
     Schedule(ScheduleDecl),
+    /// `kpi name for process { measure ... target ... }`
+    Kpi(KpiDecl),
     /// `test "name" { ... }`
     Test(TestDecl),
     /// Something that could not be parsed.
@@ -193,6 +195,92 @@ pub enum ScheduleClause {
     Start(Ident),
     /// A clause that could not be parsed.
     Error(Span),
+}
+
+/// `kpi first_response for complaint { measure time from start to acknowledge  target < 4h }`
+#[derive(Clone, Debug, PartialEq)]
+pub struct KpiDecl {
+    /// Its name.
+    pub name: Ident,
+    /// The processes it measures (`for a, b`); empty: every process that can see it.
+    pub processes: Vec<Ident>,
+    /// Its clauses.
+    pub clauses: Vec<KpiClause>,
+}
+
+/// One clause of a KPI.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KpiClause {
+    /// `measure ...`
+    Measure(Measure, Span),
+    /// `target < 4h`
+    Target(KpiTarget),
+    /// A clause that could not be parsed.
+    Error(Span),
+}
+
+/// What a KPI measures for each instance.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Measure {
+    /// `time from POINT to POINT`
+    Time {
+        /// Where the clock starts.
+        from: MeasurePoint,
+        /// Where it stops.
+        to: MeasurePoint,
+    },
+    /// `count breaches [of step]`, `count escalations [of step]`
+    Count {
+        /// `breaches` or `escalations` (checked).
+        what: Ident,
+        /// Only this step's.
+        step: Option<Ident>,
+    },
+    /// `value step.output` or `value Signal.field.field`
+    Value(Vec<Ident>),
+}
+
+/// A moment in an instance's life.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MeasurePoint {
+    /// `start`: the instance started.
+    Start(Span),
+    /// `end`: the instance completed, failed or was cancelled.
+    End(Span),
+    /// `first completion [by Role]`: the first task completed (by someone acting as the role).
+    FirstCompletion {
+        /// The role, if given.
+        role: Option<Ident>,
+        /// The whole point.
+        span: Span,
+    },
+    /// `step`: the step's first completion.
+    Step(Ident),
+}
+
+impl MeasurePoint {
+    /// Where it is written.
+    pub fn span(&self) -> Span {
+        match self {
+            MeasurePoint::Start(span)
+            | MeasurePoint::End(span)
+            | MeasurePoint::FirstCompletion { span, .. } => *span,
+            MeasurePoint::Step(step) => step.span,
+        }
+    }
+}
+
+/// `target < 4h`: the value an instance must have to meet the target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KpiTarget {
+    /// One of `<`, `<=`, `>`, `>=`, `==`.
+    pub op: BinaryOp,
+    /// A minus sign before the number.
+    pub negative: bool,
+    /// The value.
+    pub value: Literal,
+    /// The whole clause.
+    pub span: Span,
 }
 
 /// `test "name" { ... }`

@@ -42,6 +42,8 @@ pub struct CheckOutput {
     pub expr_types: HashMap<FileSpan, Ty>,
     /// The result types of procedures, processes and actions (`Ty::Unit` when they declare none).
     pub results: HashMap<DefId, Ty>,
+    /// The processes each KPI measures: those named by `for`, or every process of the package that can see it.
+    pub kpi_processes: HashMap<DefId, Vec<DefId>>,
 }
 
 /// Parameter names and types and the result type of a procedure, process or action.
@@ -239,6 +241,7 @@ impl<'a> Checker<'a> {
                     ItemKind::Procedure(decl) => (DefKind::Procedure, &decl.name),
                     ItemKind::Process(decl) => (DefKind::Process, &decl.name),
                     ItemKind::Schedule(decl) => (DefKind::Schedule, &decl.name),
+                    ItemKind::Kpi(decl) => (DefKind::Kpi, &decl.name),
                     ItemKind::Use(_) | ItemKind::Test(_) | ItemKind::Error => continue,
                 };
                 if BUILTIN_TYPES.contains(&name.name.as_str()) {
@@ -797,6 +800,15 @@ impl<'a> Checker<'a> {
             for item in &input.ast.items {
                 if let ItemKind::Test(decl) = &item.kind {
                     self.check_test(file, item, decl);
+                }
+                if let ItemKind::Kpi(decl) = &item.kind {
+                    let owner = self.lookup_global(file, &decl.name.name).filter(|&id| {
+                        self.def(id)
+                            .is_some_and(|d| d.span == item.span && d.file == file)
+                    });
+                    if let Some(id) = owner {
+                        self.check_kpi(file, id, decl);
+                    }
                 }
             }
         }
@@ -2937,6 +2949,348 @@ impl<'a> Checker<'a> {
     }
 
     // -----------------------------------------------------------------------------------------------------------
+    // KPIs
+
+    fn check_kpi(&mut self, file: FileId, id: DefId, decl: &KpiDecl) {
+        let mut processes = Vec::new();
+        for name in &decl.processes {
+            if let Some(process) = self.resolve_kind(
+                file,
+                name,
+                &[DefKind::Process],
+                "process",
+                Code::UnknownName,
+            ) {
+                processes.push(process);
+            }
+        }
+        let explicit = !decl.processes.is_empty();
+        let mut measure = None;
+        let mut target = None;
+        let mut broken = false;
+        for clause in &decl.clauses {
+            match clause {
+                KpiClause::Measure(m, span) => {
+                    if measure.is_some() {
+                        self.invalid_kpi(
+                            file,
+                            *span,
+                            "a KPI has one `measure` clause".to_string(),
+                            "declare a second KPI for the other measure",
+                        );
+                    } else {
+                        measure = Some(m);
+                    }
+                }
+                KpiClause::Target(t) => {
+                    if target.is_some() {
+                        self.invalid_kpi(
+                            file,
+                            t.span,
+                            "a KPI has at most one `target`".to_string(),
+                            "keep the target the team has agreed on",
+                        );
+                    } else {
+                        target = Some(t);
+                    }
+                }
+                KpiClause::Error(_) => broken = true,
+            }
+        }
+        let for_text = if explicit {
+            let names: Vec<&str> = decl.processes.iter().map(|p| p.name.as_str()).collect();
+            format!(" for {}", names.join(", "))
+        } else {
+            String::new()
+        };
+        self.set_signature(id, format!("kpi {}{for_text}", decl.name.name));
+        let Some(measure) = measure else {
+            if !broken {
+                self.invalid_kpi(
+                    file,
+                    decl.name.span,
+                    format!("KPI `{}` has no `measure` clause", decl.name.name),
+                    "add one, e.g. `measure time from start to end`",
+                );
+            }
+            return;
+        };
+        let is_time = match measure {
+            Measure::Time { from, to } => {
+                self.kpi_point(file, from, &processes, explicit);
+                self.kpi_point(file, to, &processes, explicit);
+                true
+            }
+            Measure::Count { what, step } => {
+                if !matches!(what.name.as_str(), "breaches" | "escalations") {
+                    self.invalid_kpi(
+                        file,
+                        what.span,
+                        format!("`count {}` is not something the runtime counts", what.name),
+                        "count `breaches` (missed deadlines) or `escalations`",
+                    );
+                }
+                if let Some(step) = step {
+                    self.kpi_step(file, step, &processes, explicit);
+                }
+                false
+            }
+            Measure::Value(path) => {
+                self.kpi_value(file, path, &processes, explicit);
+                false
+            }
+        };
+        if let Some(target) = target {
+            let fits = match &target.value.kind {
+                LiteralKind::Duration(_) => is_time && !target.negative,
+                LiteralKind::Int(_) => !is_time,
+                _ => false,
+            };
+            if !fits {
+                let (message, help) = if is_time {
+                    (
+                        "this KPI measures a time, so its target is a duration",
+                        "write it with a unit, e.g. `target < 4h`",
+                    )
+                } else {
+                    (
+                        "this KPI measures a number, so its target is a whole number",
+                        "e.g. `target == 0` or `target >= 4`",
+                    )
+                };
+                self.invalid_kpi(file, target.value.span, message.to_string(), help);
+            } else if crate::kpi::target_value(target).is_none() {
+                self.literal_error(
+                    file,
+                    target.value.span,
+                    "this value is out of range".to_string(),
+                );
+            }
+        }
+        if let Some(words) = crate::kpi::words(decl) {
+            if let Some(def) = self.out.defs.get_mut(id.0 as usize) {
+                def.meaning = Some(words);
+            }
+        }
+        let measured = if explicit {
+            processes
+        } else {
+            // Every process of the package that can see the KPI: in its module, or importing it.
+            let name = decl.name.name.clone();
+            (0..self.out.defs.len())
+                .map(|i| DefId(u32::try_from(i).unwrap_or(u32::MAX)))
+                .filter(|&p| {
+                    self.def(p).is_some_and(|d| {
+                        d.kind == DefKind::Process
+                            && self.files.get(d.file.0 as usize).is_some_and(|f| !f.is_std)
+                            && self.lookup_global(d.file, &name) == Some(id)
+                    })
+                })
+                .collect()
+        };
+        self.out.kpi_processes.insert(id, measured);
+    }
+
+    fn invalid_kpi(&mut self, file: FileId, span: Span, message: String, help: &str) {
+        self.emit(
+            Diagnostic::new(Code::InvalidKpi, at(file, span), message)
+                .with_label("cannot be measured")
+                .with_help(help.to_string()),
+        );
+    }
+
+    fn kpi_point(
+        &mut self,
+        file: FileId,
+        point: &MeasurePoint,
+        processes: &[DefId],
+        explicit: bool,
+    ) {
+        match point {
+            MeasurePoint::Start(_) | MeasurePoint::End(_) => {}
+            MeasurePoint::FirstCompletion { role, .. } => {
+                if let Some(role) = role {
+                    self.role_ref(file, role, Code::UnknownName);
+                }
+            }
+            MeasurePoint::Step(step) => {
+                self.kpi_step(file, step, processes, explicit);
+            }
+        }
+    }
+
+    /// Resolves a step named by a KPI: every measured process must reach it.
+    fn kpi_step(
+        &mut self,
+        file: FileId,
+        step: &Ident,
+        processes: &[DefId],
+        explicit: bool,
+    ) -> Option<DefId> {
+        if !explicit {
+            self.invalid_kpi(
+                file,
+                step.span,
+                format!(
+                    "a KPI without `for` measures every process that can see it, so it cannot name the step `{}`",
+                    step.name
+                ),
+                "name the processes it measures: `kpi name for process_name { ... }`",
+            );
+            return None;
+        }
+        let mut found = None;
+        for &process in processes {
+            let steps = self.reachable_steps(process);
+            match steps.iter().find(|&&s| self.def_name(s) == step.name) {
+                Some(&s) => {
+                    found.get_or_insert(s);
+                }
+                None => {
+                    let names: Vec<String> = steps.iter().map(|&s| self.def_name(s)).collect();
+                    let mut diagnostic = Diagnostic::new(
+                        Code::InvalidKpi,
+                        at(file, step.span),
+                        format!(
+                            "process `{}` has no step `{}`",
+                            self.def_name(process),
+                            step.name
+                        ),
+                    )
+                    .with_label("unknown step");
+                    if let Some(best) =
+                        suggest::closest(&step.name, names.iter().map(String::as_str))
+                    {
+                        diagnostic = diagnostic
+                            .with_help(format!("did you mean `{best}`?"))
+                            .with_suggestion(at(file, step.span), best, format!("use `{best}`"));
+                    } else {
+                        diagnostic = diagnostic.with_help(
+                            "a KPI can name the steps of the processes it measures and of the procedures they call",
+                        );
+                    }
+                    self.emit(diagnostic);
+                    return None;
+                }
+            }
+        }
+        if let Some(s) = found {
+            self.reference(file, step.span, s);
+        }
+        found
+    }
+
+    /// Resolves `value step.output.field` or `value Signal.field`: it must lead to an `Int`.
+    fn kpi_value(&mut self, file: FileId, path: &[Ident], processes: &[DefId], explicit: bool) {
+        let Some((head, rest)) = path.split_first() else {
+            return;
+        };
+        let signal = self
+            .lookup_global(file, &head.name)
+            .filter(|&id| self.def_kind(id) == Some(DefKind::Signal));
+        let mut ty = match signal {
+            Some(signal) => {
+                self.reference(file, head.span, signal);
+                Ty::Named(signal)
+            }
+            None => match self.kpi_step(file, head, processes, explicit) {
+                Some(step) => Ty::Step(step),
+                None => return,
+            },
+        };
+        if rest.is_empty() {
+            self.invalid_kpi(
+                file,
+                head.span,
+                format!("`{}` is not a number", head.name),
+                "name the output or field that holds the number, e.g. `value rate.score`",
+            );
+            return;
+        }
+        for name in rest {
+            while let Ty::Optional(inner) = ty {
+                ty = *inner;
+            }
+            let owner = match &ty {
+                Ty::Named(id) | Ty::Step(id) => *id,
+                Ty::Error => return,
+                other => {
+                    let text = self.ty_name(other);
+                    self.invalid_kpi(
+                        file,
+                        name.span,
+                        format!("`{text}` has no fields, so `.{}` does not exist", name.name),
+                        "a KPI value is a path of fields that ends at an `Int`",
+                    );
+                    return;
+                }
+            };
+            let members = self.out.members.get(&owner).cloned().unwrap_or_default();
+            let wanted = if matches!(ty, Ty::Step(_)) {
+                DefKind::Output
+            } else {
+                DefKind::Field
+            };
+            let members: Vec<DefId> = members
+                .into_iter()
+                .filter(|&m| self.def_kind(m) == Some(wanted))
+                .collect();
+            match members.iter().find(|&&m| self.def_name(m) == name.name) {
+                Some(&member) => {
+                    self.reference(file, name.span, member);
+                    ty = self.def(member).map(|d| d.ty.clone()).unwrap_or(Ty::Error);
+                }
+                None => {
+                    let names: Vec<String> = members.iter().map(|&m| self.def_name(m)).collect();
+                    let mut diagnostic = Diagnostic::new(
+                        Code::UnknownField,
+                        at(file, name.span),
+                        format!(
+                            "`{}` has no {} `{}`",
+                            self.def_name(owner),
+                            wanted.word(),
+                            name.name
+                        ),
+                    )
+                    .with_label(format!("unknown {}", wanted.word()));
+                    match suggest::closest(&name.name, names.iter().map(String::as_str)) {
+                        Some(best) => {
+                            diagnostic = diagnostic
+                                .with_help(format!("did you mean `{best}`?"))
+                                .with_suggestion(
+                                    at(file, name.span),
+                                    best,
+                                    format!("use `{best}`"),
+                                );
+                        }
+                        None if !names.is_empty() => {
+                            diagnostic =
+                                diagnostic.with_help(format!("it has {}", backticked(&names)));
+                        }
+                        None => {}
+                    }
+                    self.emit(diagnostic);
+                    return;
+                }
+            }
+        }
+        while let Ty::Optional(inner) = ty {
+            ty = *inner;
+        }
+        if !matches!(ty, Ty::Int | Ty::Error) {
+            let text = self.ty_name(&ty);
+            if let Some(last) = path.last() {
+                self.invalid_kpi(
+                    file,
+                    last.span,
+                    format!("a KPI value must be an `Int`, but this is `{text}`"),
+                    "measure a score or a count, such as a survey's `score: Int`",
+                );
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------------------------
     // Tests
 
     fn check_test(&mut self, file: FileId, item: &Item, decl: &TestDecl) {
@@ -2993,8 +3347,8 @@ impl<'a> Checker<'a> {
                     process = self.resolve_kind(
                         file,
                         name,
-                        &[DefKind::Process],
-                        "process",
+                        &[DefKind::Process, DefKind::Procedure],
+                        "process or procedure",
                         Code::UnknownName,
                     );
                     if let Some(id) = process {
@@ -3293,6 +3647,7 @@ fn item_name(item: &Item) -> Option<&str> {
         ItemKind::Calendar(decl) => &decl.name.name,
         ItemKind::Procedure(decl) | ItemKind::Process(decl) => &decl.name.name,
         ItemKind::Schedule(decl) => &decl.name.name,
+        ItemKind::Kpi(decl) => &decl.name.name,
         ItemKind::Use(_) | ItemKind::Test(_) | ItemKind::Error => return None,
     })
 }

@@ -222,6 +222,55 @@ impl Writer<'_> {
         })
     }
 
+    /// The KPIs measuring a process, as table rows: name, measure, target, documentation.
+    fn kpis_of(&self, process: &Definition) -> Vec<Vec<Vec<Inline>>> {
+        let mut rows = Vec::new();
+        for (index, parsed) in self.analysis.parsed.iter().enumerate() {
+            for item in &parsed.ast.items {
+                let ItemKind::Kpi(decl) = &item.kind else {
+                    continue;
+                };
+                let Some((id, def)) = self.analysis.defs.iter().enumerate().find(|(_, d)| {
+                    d.kind == DefKind::Kpi
+                        && d.file.0 as usize == index
+                        && d.name_span == decl.name.span
+                }) else {
+                    continue;
+                };
+                let id = crate::model::DefId(u32::try_from(id).unwrap_or(u32::MAX));
+                let measures = self
+                    .analysis
+                    .kpi_processes
+                    .get(&id)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| self.analysis.defs.get(p.0 as usize))
+                    .any(|p| p.file == process.file && p.name_span == process.name_span);
+                let Some(measure) = crate::kpi::measure(decl).filter(|_| measures) else {
+                    continue;
+                };
+                let target = crate::kpi::target(decl)
+                    .map_or_else(|| "–".to_string(), crate::kpi::target_words);
+                let docs = def
+                    .docs
+                    .as_deref()
+                    .map(|d| d.replace('\n', " "))
+                    .unwrap_or_default();
+                let mut name = vec![code(decl.name.name.clone())];
+                if index >= self.analysis.package_files {
+                    name.push(text(" (std)"));
+                }
+                rows.push(vec![
+                    name,
+                    words(&capitalised(&crate::kpi::measure_words(measure))),
+                    vec![text(target)],
+                    words(&docs),
+                ]);
+            }
+        }
+        rows
+    }
+
     fn step_def(&self, file: FileId, step: &StepDecl) -> Option<(usize, &Definition)> {
         self.analysis.defs.iter().enumerate().find(|(_, def)| {
             def.file == file && def.kind == DefKind::Step && def.name_span == step.name.span
@@ -313,6 +362,27 @@ impl Writer<'_> {
                     "Is notified (informed)".to_string(),
                 ],
                 rows,
+            ));
+        }
+        let kpis = def.map(|def| self.kpis_of(def)).unwrap_or_default();
+        if !kpis.is_empty() {
+            blocks.push(Block::Heading(
+                3,
+                format!("{}-kpis", anchor(kind, name)),
+                "KPIs".to_string(),
+            ));
+            blocks.push(Block::Paragraph(words(
+                "The runtime measures these on every case; `procc run` reports each case's values and a summary \
+                 (count, mean, median, 90th percentile, share meeting the target).",
+            )));
+            blocks.push(Block::Table(
+                vec![
+                    "KPI".to_string(),
+                    "What is measured".to_string(),
+                    "Target".to_string(),
+                    "Why".to_string(),
+                ],
+                kpis,
             ));
         }
         if let Some(chart) = chart {

@@ -499,6 +499,23 @@ impl<'a> Printer<'a> {
                     Self::schedule_clause,
                 );
             }
+            ItemKind::Kpi(decl) => {
+                self.push("kpi ");
+                self.ident(&decl.name);
+                if !decl.processes.is_empty() {
+                    self.push(" for ");
+                    self.idents(&decl.processes, ", ");
+                }
+                let after = decl.processes.last().unwrap_or(&decl.name).span.end;
+                let open = self.open_after(after, Token::LBrace).unwrap_or(close);
+                self.members(
+                    open,
+                    close,
+                    &decl.clauses,
+                    kpi_clause_span,
+                    Self::kpi_clause,
+                );
+            }
             ItemKind::Test(decl) => {
                 self.push("test ");
                 self.literal(&decl.name);
@@ -611,6 +628,59 @@ impl<'a> Printer<'a> {
                 self.ident(process);
             }
             ScheduleClause::Error(_) => self.broken = true,
+        }
+    }
+
+    fn kpi_clause(&mut self, clause: &KpiClause) {
+        match clause {
+            KpiClause::Measure(measure, _) => {
+                self.push("measure ");
+                match measure {
+                    Measure::Time { from, to } => {
+                        self.push("time from ");
+                        self.measure_point(from);
+                        self.push(" to ");
+                        self.measure_point(to);
+                    }
+                    Measure::Count { what, step } => {
+                        self.push("count ");
+                        self.ident(what);
+                        if let Some(step) = step {
+                            self.push(" of ");
+                            self.ident(step);
+                        }
+                    }
+                    Measure::Value(path) => {
+                        self.push("value ");
+                        self.idents(path, ".");
+                    }
+                }
+            }
+            KpiClause::Target(target) => {
+                self.push("target ");
+                self.push(target.op.symbol());
+                self.push(" ");
+                if target.negative {
+                    self.push("-");
+                }
+                self.literal(&target.value);
+            }
+            KpiClause::Error(_) => self.broken = true,
+        }
+    }
+
+    fn measure_point(&mut self, point: &MeasurePoint) {
+        match point {
+            MeasurePoint::Start(_) => self.push("start"),
+            MeasurePoint::End(_) => self.push("end"),
+            MeasurePoint::FirstCompletion { role, .. } => {
+                self.push("first completion");
+                if let Some(role) = role {
+                    self.push(" by ");
+                    self.ident(role);
+                }
+            }
+            MeasurePoint::Step(step) => self.ident(step),
         }
     }
 
@@ -1236,6 +1306,13 @@ fn calendar_entry_span(entry: &CalendarEntry) -> Span {
     match entry {
         CalendarEntry::Zone(literal) | CalendarEntry::Holiday(literal) => literal.span,
         CalendarEntry::Hours { span, .. } | CalendarEntry::Error(span) => *span,
+    }
+}
+
+fn kpi_clause_span(clause: &KpiClause) -> Span {
+    match clause {
+        KpiClause::Measure(_, span) | KpiClause::Error(span) => *span,
+        KpiClause::Target(target) => target.span,
     }
 }
 

@@ -57,6 +57,9 @@ pub enum Token<'src> {
     /// Keyword `schedule`.
     #[token("schedule")]
     Schedule,
+    /// Keyword `kpi`.
+    #[token("kpi")]
+    Kpi,
     /// Keyword `test`.
     #[token("test")]
     Test,
@@ -288,6 +291,7 @@ impl fmt::Display for Token<'_> {
             Token::Procedure => "`procedure`",
             Token::Process => "`process`",
             Token::Schedule => "`schedule`",
+            Token::Kpi => "`kpi`",
             Token::Test => "`test`",
             Token::Use => "`use`",
             Token::Step => "`step`",

@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod doc;
 pub mod format;
 pub mod graph;
+pub mod kpi;
 pub mod lexer;
 pub mod literal;
 pub mod model;

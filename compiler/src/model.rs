@@ -34,6 +34,8 @@ pub enum DefKind {
     Process,
     /// `schedule`
     Schedule,
+    /// `kpi`
+    Kpi,
     /// `test`
     Test,
     /// A step of a procedure or process.
@@ -63,6 +65,7 @@ impl DefKind {
             DefKind::Procedure => "procedure",
             DefKind::Process => "process",
             DefKind::Schedule => "schedule",
+            DefKind::Kpi => "KPI",
             DefKind::Test => "test",
             DefKind::Step => "step",
             DefKind::Output => "output",

@@ -704,6 +704,7 @@ fn is_item_start(token: &Token<'_>) -> bool {
             | Token::Procedure
             | Token::Process
             | Token::Schedule
+            | Token::Kpi
             | Token::Test
             | Token::Use
     )
@@ -1305,6 +1306,7 @@ where
         Token::Signal => "signal",
         Token::Action => "action",
         Token::Schedule => "schedule",
+        Token::Kpi => "kpi",
         Token::Test => "test",
         Token::Record => "record",
         Token::Enum => "enum",
@@ -1516,13 +1518,96 @@ where
         .ignore_then(ident())
         .then(block_of(schedule_clause))
         .map(|(name, (clauses, _))| ItemKind::Schedule(ScheduleDecl { name, clauses }));
+    let kpi_point = choice((
+        kw("start").map_with(|(), e| MeasurePoint::Start(span_of(e.span()))),
+        kw("end").map_with(|(), e| MeasurePoint::End(span_of(e.span()))),
+        just(Token::First)
+            .then(kw("completion"))
+            .ignore_then(just(Token::By).ignore_then(ident()).or_not())
+            .map_with(|role, e| MeasurePoint::FirstCompletion {
+                role,
+                span: span_of(e.span()),
+            }),
+        ident().map(MeasurePoint::Step),
+    ));
+    let measure = choice((
+        kw("time")
+            .ignore_then(kw("from"))
+            .ignore_then(kpi_point.clone())
+            .then_ignore(kw("to"))
+            .then(kpi_point)
+            .map(|(from, to)| Measure::Time { from, to }),
+        kw("count")
+            .ignore_then(ident())
+            .then(kw("of").ignore_then(ident()).or_not())
+            .map(|(what, step)| Measure::Count { what, step }),
+        kw("value")
+            .ignore_then(
+                ident()
+                    .separated_by(just(Token::Dot))
+                    .at_least(1)
+                    .collect::<Vec<_>>(),
+            )
+            .map(Measure::Value),
+    ));
+    let target_op = select! {
+        Token::Lt => BinaryOp::Lt,
+        Token::LtEq => BinaryOp::LtEq,
+        Token::Gt => BinaryOp::Gt,
+        Token::GtEq => BinaryOp::GtEq,
+        Token::EqEq => BinaryOp::Eq,
+    }
+    .labelled("a comparison (`<`, `<=`, `>`, `>=`, `==`)");
+    let kpi_clause = choice((
+        kw("measure")
+            .ignore_then(measure)
+            .map_with(|m, e| KpiClause::Measure(m, span_of(e.span()))),
+        kw("target")
+            .ignore_then(target_op)
+            .then(just(Token::Minus).or_not())
+            .then(literal_token())
+            .map_with(|((op, minus), value), e| {
+                KpiClause::Target(KpiTarget {
+                    op,
+                    negative: minus.is_some(),
+                    value,
+                    span: span_of(e.span()),
+                })
+            }),
+    ))
+    .labelled("a KPI clause (`measure`, `target`)")
+    .recover_with(via_parser(
+        recovery(|t| matches!(t, Token::Ident("measure" | "target")), ())
+            .map_with(|(), e| KpiClause::Error(span_of(e.span()))),
+    ));
+    let kpi = just(Token::Kpi)
+        .ignore_then(ident())
+        .then(
+            just(Token::For)
+                .ignore_then(
+                    ident()
+                        .separated_by(just(Token::Comma))
+                        .at_least(1)
+                        .collect::<Vec<_>>(),
+                )
+                .or_not(),
+        )
+        .then(block_of(kpi_clause))
+        .map(|((name, processes), (clauses, _))| {
+            ItemKind::Kpi(KpiDecl {
+                name,
+                processes: processes.unwrap_or_default(),
+                clauses,
+            })
+        });
     let test = just(Token::Test)
         .ignore_then(text_literal())
         .then(block_of(test_stmt(full, head)))
         .map(|(name, (stmts, _))| ItemKind::Test(TestDecl { name, stmts }));
 
     let item = choice((
-        use_, role, record, enum_, signal, action, calendar, procedure, process, schedule, test,
+        use_, role, record, enum_, signal, action, calendar, procedure, process, schedule, kpi,
+        test,
     ))
     .map_with(|kind, e| Item {
         kind,

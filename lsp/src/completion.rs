@@ -47,6 +47,7 @@ enum Block {
     Match,
     Test,
     Schedule,
+    Kpi,
     Braces,
 }
 
@@ -73,6 +74,7 @@ fn block_of(source: &SourceFile, toks: &[Tok<'_>]) -> Vec<Block> {
                     Some(Token::Match) => Block::Match,
                     Some(Token::Test) => Block::Test,
                     Some(Token::Schedule) => Block::Schedule,
+                    Some(Token::Kpi) => Block::Kpi,
                     Some(Token::Ident("on")) => Block::Breach,
                     // `with { ... }` of a test completion, a record literal `Name { ... }`: fields and values.
                     _ if previous
@@ -545,6 +547,7 @@ fn item_kind(kind: DefKind) -> CompletionItemKind {
             CompletionItemKind::FUNCTION
         }
         DefKind::Calendar | DefKind::Schedule => CompletionItemKind::MODULE,
+        DefKind::Kpi => CompletionItemKind::VALUE,
         DefKind::Step => CompletionItemKind::METHOD,
         DefKind::Param | DefKind::Local | DefKind::Branch => CompletionItemKind::VARIABLE,
     }
@@ -560,6 +563,7 @@ const ITEM_KEYWORDS: &[&str] = &[
     "procedure",
     "process",
     "schedule",
+    "kpi",
     "test",
     "use",
 ];
@@ -646,6 +650,7 @@ pub fn completion(
         ctx.modules(&path);
         return ctx.items;
     }
+    let in_kpi = block_of(source, before_tokens).last() == Some(&Block::Kpi);
     match last.map(|t| t.token) {
         Some(Token::Dot) => {
             if let Some(name) = second.filter(|t| matches!(t.token, Token::Ident(_))) {
@@ -655,12 +660,12 @@ pub fn completion(
         }
         Some(Token::By | Token::Notify) => {
             ctx.push_visible(&[DefKind::Role]);
-            if last.is_some_and(|t| t.token == Token::By) {
+            if last.is_some_and(|t| t.token == Token::By) && !in_kpi {
                 ctx.keywords(&["person", "role", "manager of", "same person as"]);
             }
             return ctx.items;
         }
-        Some(Token::Ident("to" | "as")) => {
+        Some(Token::Ident("to" | "as")) if !in_kpi => {
             ctx.push_visible(&[DefKind::Role]);
             return ctx.items;
         }
@@ -742,6 +747,17 @@ pub fn completion(
                 ctx.push_visible(&[DefKind::Process, DefKind::Calendar]);
             }
         }
+        Block::Kpi => match last.filter(|_| !line_start).map(|t| t.text) {
+            None => ctx.keywords(&["measure", "target"]),
+            Some("measure") => ctx.keywords(&["time", "count", "value"]),
+            Some("time") => ctx.keywords(&["from"]),
+            Some("count") => ctx.keywords(&["breaches", "escalations"]),
+            Some("from" | "to") => ctx.keywords(&["start", "end", "first"]),
+            Some("first") => ctx.keywords(&["completion"]),
+            Some("by") => ctx.push_visible(&[DefKind::Role]),
+            Some("value") => ctx.push_visible(&[DefKind::Signal]),
+            _ => {}
+        },
         Block::Fields | Block::Enum => {}
         Block::Match => {
             if line_start || last.is_some_and(|t| t.token == Token::Pipe) {

@@ -286,6 +286,11 @@ impl<'a> Reader<'a> {
         Ok(slice)
     }
 
+    /// The next `n` bytes.
+    pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], Malformed> {
+        self.take(n)
+    }
+
     /// A byte.
     pub fn u8(&mut self) -> Result<u8, Malformed> {
         self.take(1)?.first().copied().ok_or(Malformed)

@@ -20,6 +20,7 @@ pub mod codec;
 mod directory;
 mod effect;
 mod error;
+pub mod kpi;
 mod module;
 mod runtime;
 mod schedule;
@@ -32,6 +33,7 @@ pub use effect::{
     CancelReason, Effect, FormField, InstanceId, Name, OpenedTask, Performer, RequestRef, TaskRef,
 };
 pub use error::{Error, Rejection};
+pub use kpi::{KpiUnit, KpiValue};
 pub use module::Module;
 pub use runtime::{Actor, InstanceInfo, InstanceStatus, Options, Runtime, StepRecord, TaskInfo};
 pub use time::{BadTime, DAY, HOUR, MINUTE, SECOND, Time};

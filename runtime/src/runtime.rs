@@ -5,6 +5,7 @@ use crate::codec::{self, Reader};
 use crate::directory::{Directory, StaticDirectory};
 use crate::effect::{self, Effect, InstanceId, Name, RequestRef, TaskRef};
 use crate::error::{Error, Rejection};
+use crate::kpi::{KpiValue, Kpis, Slot};
 use crate::module::Module;
 use crate::worker::{CallError, Limits, Reply, Worker};
 use proc_abi::{NO_ID, NO_TIME, event, instance as status, query, reject};
@@ -140,6 +141,8 @@ struct Case {
     wake: i64,
     status: InstanceStatus,
     process: u32,
+    /// What the instance has measured for the KPIs of its process (empty without KPIs).
+    kpi: Box<[Slot]>,
 }
 
 /// Runs the processes of one module: many instances, one WebAssembly instance.
@@ -176,6 +179,7 @@ pub struct Runtime {
     /// Ids of the roles whose holders are admins.
     admin_roles: Vec<u32>,
     event: Vec<u8>,
+    kpis: Kpis,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -214,6 +218,7 @@ impl Runtime {
             directory: None,
             admin_roles,
             event: Vec::with_capacity(256),
+            kpis: Kpis::new(&module.inner.meta),
         })
     }
 
@@ -262,6 +267,13 @@ impl Runtime {
             .ok_or(Error::UnknownInstance(instance))?;
         self.wakeups.remove(&(case.wake, instance.0));
         Ok(())
+    }
+
+    /// The instance's KPI values: one per KPI that measures its process, in the module's order.
+    pub fn kpis(&self, instance: InstanceId) -> Result<Vec<KpiValue>, Error> {
+        let case = self.case(instance)?;
+        let ended = case.status != InstanceStatus::Running;
+        Ok(self.kpis.values(case.process, &case.kpi, ended))
     }
 
     fn case(&self, instance: InstanceId) -> Result<&Case, Error> {
@@ -326,6 +338,7 @@ impl Runtime {
             wake: NO_TIME,
             status: InstanceStatus::Running,
             process: pid,
+            kpi: self.kpis.start(pid, self.now.0),
         }));
         match self.apply(id, None) {
             Ok(effects) => Ok((id, effects)),
@@ -367,7 +380,7 @@ impl Runtime {
                 error,
             }
         })?;
-        self.apply(task.instance, Some(&actor.id))
+        self.apply(task.instance, Some(actor))
     }
 
     /// Sends a signal (with its payload, a JSON object) into an instance.
@@ -398,7 +411,14 @@ impl Runtime {
                 error,
             }
         })?;
-        self.apply(instance, None)
+        let effects = self.apply(instance, None)?;
+        if let Some(case) = self.cases.get_mut(index(instance)).and_then(Option::as_mut) {
+            if !case.kpi.is_empty() {
+                self.kpis
+                    .observe_signal(case.process, &mut case.kpi, id, payload);
+            }
+        }
+        Ok(effects)
     }
 
     /// Cancels an instance: its open tasks close, it ends as cancelled.
@@ -463,13 +483,13 @@ impl Runtime {
     /// The actor takes the task: from now on only they may complete it.
     pub fn claim(&mut self, task: TaskRef, actor: &Actor) -> Result<Vec<Effect>, Error> {
         self.task_event(event::CLAIM, task, actor)?;
-        self.apply(task.instance, Some(&actor.id))
+        self.apply(task.instance, Some(actor))
     }
 
     /// The claimant (or a manager) gives the task back.
     pub fn release(&mut self, task: TaskRef, actor: &Actor) -> Result<Vec<Effect>, Error> {
         self.task_event(event::RELEASE, task, actor)?;
-        self.apply(task.instance, Some(&actor.id))
+        self.apply(task.instance, Some(actor))
     }
 
     /// Hands the task to a named colleague, who must be allowed to do it (their roles and skills come from
@@ -483,7 +503,7 @@ impl Runtime {
         check_actor(to)?;
         self.task_event(event::DELEGATE, task, actor)?;
         self.actor(to);
-        self.apply(task.instance, Some(&actor.id))
+        self.apply(task.instance, Some(actor))
     }
 
     /// A manager gives the task to another role.
@@ -501,25 +521,25 @@ impl Runtime {
         })?;
         self.task_event(event::REASSIGN, task, actor)?;
         self.event.extend_from_slice(&role_id.to_le_bytes());
-        self.apply(task.instance, Some(&actor.id))
+        self.apply(task.instance, Some(actor))
     }
 
     /// A manager puts the task on hold; its deadline stops.
     pub fn suspend(&mut self, task: TaskRef, actor: &Actor) -> Result<Vec<Effect>, Error> {
         self.task_event(event::SUSPEND, task, actor)?;
-        self.apply(task.instance, Some(&actor.id))
+        self.apply(task.instance, Some(actor))
     }
 
     /// A manager takes the task off hold; its deadline runs again.
     pub fn resume(&mut self, task: TaskRef, actor: &Actor) -> Result<Vec<Effect>, Error> {
         self.task_event(event::RESUME, task, actor)?;
-        self.apply(task.instance, Some(&actor.id))
+        self.apply(task.instance, Some(actor))
     }
 
     /// A manager skips a `skippable` step; the flow continues without its outputs.
     pub fn skip(&mut self, task: TaskRef, actor: &Actor) -> Result<Vec<Effect>, Error> {
         self.task_event(event::SKIP, task, actor)?;
-        self.apply(task.instance, Some(&actor.id))
+        self.apply(task.instance, Some(actor))
     }
 
     /// A manager sends the flow back to an earlier step (which opens again); what the flow waited for is
@@ -546,7 +566,7 @@ impl Runtime {
         self.begin(event::REDO);
         self.event.extend_from_slice(&id.to_le_bytes());
         self.actor(actor);
-        self.apply(instance, Some(&actor.id))
+        self.apply(instance, Some(actor))
     }
 
     fn begin(&mut self, kind: u32) {
@@ -590,7 +610,7 @@ impl Runtime {
     }
 
     /// Runs the prepared event against an instance and keeps the result.
-    fn apply(&mut self, instance: InstanceId, actor: Option<&str>) -> Result<Vec<Effect>, Error> {
+    fn apply(&mut self, instance: InstanceId, actor: Option<&Actor>) -> Result<Vec<Effect>, Error> {
         let slot = index(instance);
         let case = self
             .cases
@@ -664,9 +684,17 @@ impl Runtime {
                         at: (wake != NO_TIME).then_some(Time(wake)),
                     });
                 }
+                if let Some(case) = self.cases.get_mut(slot).and_then(Option::as_mut) {
+                    if !case.kpi.is_empty() {
+                        let now = self.now.0;
+                        self.kpis
+                            .observe(case.process, &mut case.kpi, now, &effects, actor);
+                    }
+                }
                 Ok(effects)
             }
             Reply::Rejected(code, task, arg, detail) => {
+                let actor = actor.map(|a| a.id.as_str());
                 Err(self.rejection(instance, code, task, arg, &detail, actor))
             }
             Reply::Answered(_) => Err(Error::Trap(
@@ -867,6 +895,10 @@ impl Runtime {
             InstanceStatus::Failed => 2,
             InstanceStatus::Cancelled => 3,
         });
+        out.extend_from_slice(&u32::try_from(case.kpi.len()).unwrap_or(0).to_le_bytes());
+        for slot in &case.kpi {
+            slot.write(&mut out);
+        }
         out.extend_from_slice(&case.blob);
         Ok(out)
     }
@@ -893,6 +925,12 @@ impl Runtime {
         }
         let wake = r.i64().map_err(|_| bad("it is cut short"))?;
         let status = r.u8().map_err(|_| bad("it is cut short"))?;
+        let slots = r.u32().map_err(|_| bad("it is cut short"))? as usize;
+        let mut kpi = Vec::new();
+        for _ in 0..slots.min(rest.len() / Slot::SIZE) {
+            let bytes = r.bytes(Slot::SIZE).map_err(|_| bad("it is cut short"))?;
+            kpi.push(Slot::read(bytes).ok_or_else(|| bad("it is cut short"))?);
+        }
         let blob = rest.get(r.position()..).unwrap_or_default().to_vec();
         // Let the module check the blob: a query fails on a damaged one.
         let mut query_event = Vec::new();
@@ -906,7 +944,9 @@ impl Runtime {
             }
             _ => return Err(bad("its state is damaged")),
         };
-        if process as usize >= self.module.inner.meta.processes.len() {
+        if process as usize >= self.module.inner.meta.processes.len()
+            || kpi.len() != self.kpis.count(process)
+        {
             return Err(bad("its state is damaged"));
         }
         let id = InstanceId(u64::try_from(self.cases.len() + 1).unwrap_or(u64::MAX));
@@ -915,6 +955,7 @@ impl Runtime {
             wake,
             status: InstanceStatus::from_code(u32::from(status)),
             process,
+            kpi: kpi.into_boxed_slice(),
         }));
         if wake != NO_TIME {
             self.wakeups.insert((wake, id.0));

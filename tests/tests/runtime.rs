@@ -1307,3 +1307,134 @@ fn task_opened_effects_carry_the_form_to_fill_in() {
         json!({"urgency": "Urgency", "comment": "Text?"})
     );
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// KPIs
+
+const KPI_SOURCE: &str = r#"
+role Agent
+role Supervisor
+role Manager
+record Case { customer: Text }
+signal Rated { score: Int, comment: Text? }
+process handle(c: Case) {
+  step triage "Triage the case of {c.customer}" -> priority: Int { by Agent }
+  step answer "Answer {c.customer}" {
+    by Agent
+    within 1h
+    on breach { after 30m reassign to Supervisor }
+  }
+  let rating = await Rated within 7d
+}
+kpi reply_by_agent for handle { measure time from start to first completion by Agent  target < 30m }
+kpi reply_by_supervisor for handle { measure time from start to first completion by Supervisor }
+kpi answered for handle { measure time from triage to answer }
+kpi priority for handle { measure value triage.priority  target <= 2 }
+kpi rating for handle { measure value Rated.score  target >= 4 }
+kpi answer_escalations for handle { measure count escalations of answer  target == 0 }
+kpi breaches for handle { measure count breaches }
+kpi whole_case for handle { measure time from start to end }
+"#;
+
+fn kpi(runtime: &Runtime, instance: InstanceId, name: &str) -> proc_runtime::KpiValue {
+    runtime
+        .kpis(instance)
+        .unwrap()
+        .into_iter()
+        .find(|k| &*k.name == name)
+        .unwrap_or_else(|| panic!("no KPI {name}"))
+}
+
+#[test]
+fn kpis_are_measured_from_events() {
+    let mut runtime = runtime_at(KPI_SOURCE, "2026-03-02T09:00:00Z");
+    let (case, effects) = runtime
+        .start("handle", &json!({"c": {"customer": "Ada"}}))
+        .unwrap();
+    assert_eq!(kpi(&runtime, case, "reply_by_agent").value, None);
+    assert_eq!(kpi(&runtime, case, "breaches").value, Some(0));
+    assert!(
+        !kpi(&runtime, case, "breaches").fixed,
+        "a count is not final while the case runs"
+    );
+    let triage = opened(&effects, "triage");
+    // A completion by someone holding both roles counts for both "first completion by" KPIs.
+    runtime.advance(t("2026-03-02T09:20:00Z")).unwrap();
+    let both = Actor::new("ann", &["Agent", "Supervisor"]);
+    let effects = runtime
+        .complete(triage, &both, &json!({"priority": 3}))
+        .unwrap();
+    let reply = kpi(&runtime, case, "reply_by_agent");
+    assert_eq!((reply.value, reply.met), (Some(20 * MINUTE), Some(true)));
+    assert_eq!(
+        kpi(&runtime, case, "reply_by_supervisor").value,
+        Some(20 * MINUTE)
+    );
+    let priority = kpi(&runtime, case, "priority");
+    assert_eq!((priority.value, priority.met), (Some(3), Some(false)));
+    // `answer` misses its hour at 10:20 and is reassigned to a supervisor at 10:50: one breach, one escalation.
+    let answer = opened(&effects, "answer");
+    runtime.advance(t("2026-03-02T11:00:00Z")).unwrap();
+    assert_eq!(kpi(&runtime, case, "breaches").value, Some(1));
+    assert_eq!(kpi(&runtime, case, "answer_escalations").value, Some(1));
+    // A refused completion measures nothing.
+    refused(&mut runtime, case, proc_abi::reject::NOT_IN_ROLE, |r| {
+        r.complete(answer, &Actor::new("bob", &["Agent"]), &json!({}))
+    });
+    runtime
+        .complete(answer, &Actor::new("sue", &["Supervisor"]), &json!({}))
+        .unwrap();
+    assert_eq!(
+        kpi(&runtime, case, "answered").value,
+        Some(HOUR + 40 * MINUTE)
+    );
+    // A snapshot carries the measurements: the restored case goes on measuring where the original was.
+    let copy = runtime.restore(&runtime.snapshot(case).unwrap()).unwrap();
+    assert_eq!(runtime.kpis(copy).unwrap(), runtime.kpis(case).unwrap());
+    runtime.advance(t("2026-03-03T09:00:00Z")).unwrap();
+    for instance in [case, copy] {
+        runtime
+            .signal(instance, "Rated", &json!({"score": 5, "comment": null}))
+            .unwrap();
+        let rating = kpi(&runtime, instance, "rating");
+        assert_eq!((rating.value, rating.met), (Some(5), Some(true)));
+        let whole = kpi(&runtime, instance, "whole_case");
+        assert_eq!(whole.value, Some(DAY));
+        let breaches = kpi(&runtime, instance, "breaches");
+        assert_eq!((breaches.value, breaches.fixed), (Some(1), true));
+        let escalations = kpi(&runtime, instance, "answer_escalations");
+        assert_eq!(escalations.met, Some(false));
+    }
+}
+
+#[test]
+fn kpi_summaries_use_nearest_rank_percentiles() {
+    let meta = proc_abi::meta::KpiMeta {
+        name: "first_response".to_string(),
+        measure: proc_abi::meta::MeasureMeta::Time {
+            from: proc_abi::meta::PointMeta::Start,
+            to: proc_abi::meta::PointMeta::End,
+        },
+        target: Some(proc_abi::meta::TargetMeta {
+            op: "<".to_string(),
+            value: 4 * HOUR,
+        }),
+        ..proc_abi::meta::KpiMeta::default()
+    };
+    // 1h..10h: mean 5.5h, p50 = 5th = 5h, p90 = 9th = 9h, under 4h: 3 of 10.
+    let values: Vec<i64> = (1..=10).rev().map(|h| h * HOUR).collect();
+    let summary = proc_runtime::kpi::Summary::of(&meta, &values);
+    assert_eq!(summary.count, 10);
+    assert_eq!(summary.mean, Some(5.5 * 3_600_000.0));
+    assert_eq!((summary.p50, summary.p90), (Some(5 * HOUR), Some(9 * HOUR)));
+    assert_eq!(summary.met, Some(3));
+    assert_eq!(
+        summary.to_string(),
+        "first_response: 10 instances, mean 5h 30m, p50 5h, p90 9h, 3 of 10 (30.0%) meet the target < 4h"
+    );
+    let empty = proc_runtime::kpi::Summary::of(&meta, &[]);
+    assert_eq!(
+        (empty.count, empty.mean, empty.p50, empty.met_percent()),
+        (0, None, None, None)
+    );
+}

@@ -341,11 +341,68 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             }
         }
     }
+    print_kpis(&runtime, args.json);
     Ok(if printer.failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Prints every instance's KPI values, then a summary of each KPI over the instances whose value is final.
+fn print_kpis(runtime: &Runtime, json: bool) {
+    let kpis = &runtime.module().metadata().kpis;
+    if kpis.is_empty() {
+        return;
+    }
+    let mut finals: Vec<Vec<i64>> = vec![Vec::new(); kpis.len()];
+    let mut out = String::new();
+    if !json {
+        out.push_str("\nKPIs\n");
+    }
+    for index in 1..=runtime.instance_count() {
+        let id = InstanceId(u64::try_from(index).unwrap_or(0));
+        let Ok(values) = runtime.kpis(id) else {
+            continue;
+        };
+        if values.is_empty() {
+            continue;
+        }
+        for value in &values {
+            if let (Some(v), true) = (value.value, value.fixed) {
+                if let Some(list) = kpis
+                    .iter()
+                    .position(|k| *k.name == *value.name)
+                    .and_then(|k| finals.get_mut(k))
+                {
+                    list.push(v);
+                }
+            }
+        }
+        if json {
+            let values: Vec<Value> = values.iter().map(proc_runtime::KpiValue::to_json).collect();
+            out.push_str(&json!({"kpis": {"instance": id.0, "values": values}}).to_string());
+            out.push('\n');
+        } else {
+            out.push_str(&format!("  instance {id}\n"));
+            for value in &values {
+                out.push_str(&format!("    {value}\n"));
+            }
+        }
+    }
+    if !json {
+        out.push_str("\nKPI summary (instances with a final value)\n");
+    }
+    for (kpi, values) in kpis.iter().zip(&finals) {
+        let summary = proc_runtime::kpi::Summary::of(kpi, values);
+        if json {
+            out.push_str(&json!({"kpi_summary": summary.to_json()}).to_string());
+            out.push('\n');
+        } else {
+            out.push_str(&format!("  {summary}\n"));
+        }
+    }
+    crate::files::write_stdout(&out);
 }
 
 fn apply(

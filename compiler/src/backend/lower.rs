@@ -548,6 +548,73 @@ impl<'a> Lowering<'a> {
                 }
             }
         }
+        // A procedure that a `test` block starts can be started on its own: a process that calls it and
+        // completes with its result. (So the standard library's procedures are tested like processes.)
+        let mut processes = processes;
+        for procedure in self.tested_procedures() {
+            if self.ids.of(procedure).is_some() {
+                continue;
+            }
+            let ids = &mut self.ids;
+            Ids::add(&mut ids.processes, &mut ids.index, procedure);
+            processes.push(procedure);
+            let name = self.name(procedure);
+            let unit = self.new_unit(format!("{name} (started on its own)"), UnitKind::Process);
+            let params: Vec<Ty> = self
+                .members(procedure, DefKind::Param)
+                .into_iter()
+                .map(|p| {
+                    let ty = self.def(p).map(|d| d.ty.clone()).unwrap_or(MTy::Error);
+                    self.ty(&ty)
+                })
+                .collect();
+            let count = to_u32(params.len());
+            let result = self
+                .analysis
+                .results
+                .get(&procedure)
+                .filter(|t| !matches!(t, MTy::Unit | MTy::Error))
+                .map(|t| self.ty(t));
+            let callee = self.procedure_unit(procedure);
+            self.calls.entry(procedure).or_default();
+            let dest = VarRef {
+                depth: 0,
+                slot: count,
+            };
+            let completion = match result {
+                Some(ty) => Completion::Value(Ex::Var(dest), ty),
+                None => Completion::Nothing,
+            };
+            let blocks = vec![
+                Block {
+                    stmts: Vec::new(),
+                    term: Term::Call {
+                        unit: callee,
+                        args: (0..count)
+                            .map(|slot| Ex::Var(VarRef { depth: 0, slot }))
+                            .collect(),
+                        dest: matches!(completion, Completion::Value(..)).then_some(dest),
+                        next: 1,
+                    },
+                },
+                Block {
+                    stmts: Vec::new(),
+                    term: Term::Complete(completion),
+                },
+            ];
+            if let Some(u) = self.program.units.get_mut(unit as usize) {
+                u.blocks = blocks;
+                u.slots = count + 1;
+            }
+            self.program
+                .processes
+                .push(ProcessIr { name, unit, params });
+            while let Some(procedure) = self.pending.pop() {
+                if let Some(&unit) = self.procedure_units.get(&procedure) {
+                    self.flow(procedure, unit, false);
+                }
+            }
+        }
         // Every procedure of the package is in the module, also those no process calls (yet).
         let package_procedures: Vec<DefId> = self
             .analysis
@@ -582,6 +649,35 @@ impl<'a> Lowering<'a> {
             steps.sort_unstable();
             self.ids.process_steps.push(steps);
         }
+    }
+
+    /// Procedures of the package that its `test` blocks start.
+    fn tested_procedures(&self) -> Vec<DefId> {
+        let mut found = Vec::new();
+        for (index, parsed) in self
+            .analysis
+            .parsed
+            .iter()
+            .enumerate()
+            .take(self.analysis.package_files)
+        {
+            let file = FileId(to_u32(index));
+            for item in &parsed.ast.items {
+                let ast::ItemKind::Test(test) = &item.kind else {
+                    continue;
+                };
+                for stmt in &test.stmts {
+                    if let ast::TestStmtKind::Start { process, .. } = &stmt.kind {
+                        if let Some(def) = self.ref_at(file, process.span) {
+                            if self.kind(def) == Some(DefKind::Procedure) && !found.contains(&def) {
+                                found.push(def);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        found
     }
 
     fn steps_of(&self, flow: DefId) -> Vec<u32> {

@@ -1,10 +1,12 @@
 //! The module's metadata ([`proc_abi::Metadata`]): names for every id the encodings use, the types of inputs
-//! and outputs (as type descriptors and as JSON Schema), calendars and schedules.
+//! and outputs (as type descriptors and as JSON Schema), calendars, schedules and KPIs.
 
 use super::ir::{Program, Ty};
 use super::lower::Ids;
 use crate::analysis::Analysis;
-use crate::ast::{CalendarEntry, ItemKind, LiteralKind, ScheduleClause, TextPart};
+use crate::ast::{
+    CalendarEntry, ItemKind, LiteralKind, Measure, MeasurePoint, ScheduleClause, TextPart,
+};
 use crate::literal;
 use crate::model::DefKind;
 use proc_abi::meta::*;
@@ -172,6 +174,8 @@ pub fn metadata(analysis: &Analysis, program: &Program, ids: &Ids, package: &str
         .map(|&def| calendar(analysis, def))
         .collect();
     meta.schedules = schedules(analysis);
+    let process_names: Vec<String> = meta.processes.iter().map(|p| p.name.clone()).collect();
+    meta.kpis = kpis(analysis, &process_names);
     meta
 }
 
@@ -411,6 +415,97 @@ fn calendar(analysis: &Analysis, def: crate::model::DefId) -> CalendarMeta {
         }
     }
     meta
+}
+
+/// The KPIs that measure at least one process of the package (declared in it, or in `std` and imported).
+fn kpis(analysis: &Analysis, processes: &[String]) -> Vec<KpiMeta> {
+    let mut out = Vec::new();
+    for (index, parsed) in analysis.parsed.iter().enumerate() {
+        for item in &parsed.ast.items {
+            let ItemKind::Kpi(decl) = &item.kind else {
+                continue;
+            };
+            let Some(def) = analysis.defs.iter().position(|d| {
+                d.kind == DefKind::Kpi
+                    && d.file.0 as usize == index
+                    && d.name_span == decl.name.span
+            }) else {
+                continue;
+            };
+            let def = crate::model::DefId(u32::try_from(def).unwrap_or(u32::MAX));
+            let measured: Vec<String> = analysis
+                .kpi_processes
+                .get(&def)
+                .into_iter()
+                .flatten()
+                .filter_map(|&p| analysis.defs.get(p.0 as usize))
+                .map(|p| p.name.clone())
+                .filter(|name| processes.contains(name))
+                .collect();
+            let Some(measure) = crate::kpi::measure(decl) else {
+                continue;
+            };
+            if measured.is_empty() {
+                continue;
+            }
+            let point = |p: &MeasurePoint| match p {
+                MeasurePoint::Start(_) => PointMeta::Start,
+                MeasurePoint::End(_) => PointMeta::End,
+                MeasurePoint::FirstCompletion { role, .. } => PointMeta::FirstCompletion {
+                    role: role.as_ref().map(|r| r.name.clone()),
+                },
+                MeasurePoint::Step(step) => PointMeta::Step {
+                    step: step.name.clone(),
+                },
+            };
+            let measure = match measure {
+                Measure::Time { from, to } => MeasureMeta::Time {
+                    from: point(from),
+                    to: point(to),
+                },
+                Measure::Count { what, step } => MeasureMeta::Count {
+                    what: what.name.clone(),
+                    step: step.as_ref().map(|s| s.name.clone()),
+                },
+                Measure::Value(path) => {
+                    let Some((head, rest)) = path.split_first() else {
+                        continue;
+                    };
+                    let file = crate::source::FileId(u32::try_from(index).unwrap_or(u32::MAX));
+                    let is_signal = analysis
+                        .references
+                        .iter()
+                        .find(|(at, _)| at.file == file && at.span == head.span)
+                        .and_then(|(_, d)| analysis.defs.get(d.0 as usize))
+                        .is_some_and(|d| d.kind == DefKind::Signal);
+                    MeasureMeta::Value {
+                        source: if is_signal { "signal" } else { "step" }.to_string(),
+                        name: head.name.clone(),
+                        path: rest.iter().map(|p| p.name.clone()).collect(),
+                    }
+                }
+            };
+            let target = crate::kpi::target(decl).and_then(|t| {
+                Some(TargetMeta {
+                    op: t.op.symbol().to_string(),
+                    value: crate::kpi::target_value(t)?,
+                })
+            });
+            let docs = analysis
+                .defs
+                .get(def.0 as usize)
+                .and_then(|d| d.docs.clone());
+            out.push(KpiMeta {
+                name: decl.name.name.clone(),
+                docs,
+                description: crate::kpi::words(decl).unwrap_or_default(),
+                processes: measured,
+                measure,
+                target,
+            });
+        }
+    }
+    out
 }
 
 fn schedules(analysis: &Analysis) -> Vec<ScheduleMeta> {

@@ -37,6 +37,9 @@ pub struct Metadata {
     pub calendars: Vec<CalendarMeta>,
     /// Schedules.
     pub schedules: Vec<ScheduleMeta>,
+    /// KPIs: what the runtime measures on each instance of the processes they name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kpis: Vec<KpiMeta>,
 }
 
 /// A role.
@@ -231,6 +234,107 @@ pub struct ScheduleMeta {
     pub calendar: Option<String>,
     /// The process it starts.
     pub process: String,
+}
+
+/// A KPI: a number measured on each instance of some processes, with an optional target.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KpiMeta {
+    /// Its name.
+    pub name: String,
+    /// Its doc comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docs: Option<String>,
+    /// What it measures and its target, in words.
+    pub description: String,
+    /// The processes it measures, by name.
+    pub processes: Vec<String>,
+    /// What it measures.
+    pub measure: MeasureMeta,
+    /// What an instance's value must be to meet the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetMeta>,
+}
+
+/// What a KPI measures. Times are in milliseconds; counts and values are whole numbers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MeasureMeta {
+    /// The time between two moments of the instance; known once both have happened.
+    Time {
+        /// The first moment.
+        from: PointMeta,
+        /// The second moment.
+        to: PointMeta,
+    },
+    /// How many deadlines were missed (`breaches`) or tasks escalated (`escalations`, reassigned by a ladder).
+    Count {
+        /// `breaches` or `escalations`.
+        what: String,
+        /// Only this step's, if given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+    },
+    /// A number read from a completed step's outputs or an accepted signal's payload (the latest one).
+    Value {
+        /// `step` or `signal`.
+        source: String,
+        /// The step's or signal's name.
+        name: String,
+        /// The fields leading to the number.
+        path: Vec<String>,
+    },
+}
+
+impl Default for MeasureMeta {
+    fn default() -> MeasureMeta {
+        MeasureMeta::Count {
+            what: "breaches".to_string(),
+            step: None,
+        }
+    }
+}
+
+/// A moment in an instance's life.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PointMeta {
+    /// The instance started.
+    Start,
+    /// The instance completed, failed or was cancelled.
+    End,
+    /// The first task completed, by anyone or by someone holding `role`.
+    FirstCompletion {
+        /// The role the person completing must hold.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
+    },
+    /// A task of this step was completed for the first time.
+    Step {
+        /// The step's name.
+        step: String,
+    },
+}
+
+/// A KPI's target: an instance meets it when `value op target` holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetMeta {
+    /// `<`, `<=`, `>`, `>=` or `==`.
+    pub op: String,
+    /// The value compared with (milliseconds for times).
+    pub value: i64,
+}
+
+impl TargetMeta {
+    /// Whether a value meets the target.
+    pub fn met_by(&self, value: i64) -> bool {
+        match self.op.as_str() {
+            "<" => value < self.value,
+            "<=" => value <= self.value,
+            ">" => value > self.value,
+            ">=" => value >= self.value,
+            _ => value == self.value,
+        }
+    }
 }
 
 impl Metadata {

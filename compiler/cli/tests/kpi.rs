@@ -1,0 +1,210 @@
+//! KPI figures printed by `procc run` over an events file with many instances, compared with values worked out
+//! by hand from the event times in `examples/runs/complaint_kpis.events.jsonl`.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::float_cmp,
+    reason = "tests fail loudly; the means compared are exact in binary"
+)]
+
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository root")
+}
+
+fn procc(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_procc"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("procc runs")
+}
+
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+
+/// Runs the five-complaint scenario with `--json` and returns its KPI lines.
+fn kpi_lines() -> (Vec<Value>, Vec<Value>) {
+    let dir = std::env::temp_dir().join(format!("procc-kpi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wasm = dir.join("complaint.wasm");
+    let built = procc(&[
+        "build",
+        "examples/complaint.proc",
+        "-o",
+        wasm.to_str().unwrap(),
+    ]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let run = procc(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--process",
+        "complaint",
+        "--input",
+        "examples/runs/complaint_kpis.input.json",
+        "--events",
+        "examples/runs/complaint_kpis.events.jsonl",
+        "--json",
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON lines"))
+        .collect();
+    let per_instance = lines
+        .iter()
+        .filter_map(|l| l.get("kpis").cloned())
+        .collect();
+    let summaries = lines
+        .iter()
+        .filter_map(|l| l.get("kpi_summary").cloned())
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    (per_instance, summaries)
+}
+
+fn summary<'a>(summaries: &'a [Value], name: &str) -> &'a Value {
+    summaries
+        .iter()
+        .find(|s| s["kpi"] == name)
+        .unwrap_or_else(|| panic!("no summary for {name}: {summaries:?}"))
+}
+
+#[test]
+fn per_instance_values_match_the_event_times() {
+    let (per_instance, _) = kpi_lines();
+    assert_eq!(per_instance.len(), 5, "one line per instance");
+    // Every complaint starts at 09:00 on 2 March. First response = the first completed task:
+    // 1 acknowledged 09:30, 2 at 10:00, 3 nobody (a supervisor completed `escalate` at 13:30), 4 at 09:10, 5 at 11:00.
+    let first: Vec<Value> = per_instance
+        .iter()
+        .map(|i| i["values"][0]["value"].clone())
+        .collect();
+    assert_eq!(
+        first,
+        [
+            30 * MINUTE,
+            HOUR,
+            4 * HOUR + 30 * MINUTE,
+            10 * MINUTE,
+            2 * HOUR
+        ]
+        .map(|v| json!(v))
+    );
+    // Time to close: 1 closed 3 March 11:00 (26h), 2 on 2 March 16:00 (7h), 3 on 3 March 13:00 (28h),
+    // 4 on 4 March 15:00 (54h); 5 is still open.
+    let close: Vec<Value> = per_instance
+        .iter()
+        .map(|i| i["values"][1]["value"].clone())
+        .collect();
+    assert_eq!(
+        close,
+        [
+            json!(26 * HOUR),
+            json!(7 * HOUR),
+            json!(28 * HOUR),
+            json!(54 * HOUR),
+            Value::Null
+        ]
+    );
+    assert_eq!(per_instance[4]["values"][1]["final"], false);
+    // Instance 5's `assess` missed its deadline at 13:00, but the case is still running: a count so far.
+    assert_eq!(per_instance[4]["values"][2]["value"], 1);
+    assert_eq!(per_instance[4]["values"][2]["final"], false);
+    assert_eq!(per_instance[4]["values"][2]["met"], Value::Null);
+    assert_eq!(
+        per_instance[3]["values"][3]["value"], 1,
+        "instance 4's resolution was escalated"
+    );
+}
+
+#[test]
+fn summaries_match_hand_computed_figures() {
+    let (_, summaries) = kpi_lines();
+    // first_response over 10m, 30m, 1h, 2h, 4h30m: mean 490m / 5 = 98m; nearest rank p50 = 3rd = 1h,
+    // p90 = ceil(4.5) = 5th = 4h30m; under 4h: 4 of 5.
+    let first = summary(&summaries, "first_response");
+    assert_eq!(first["count"], 5);
+    assert_eq!(first["mean"], json!((98 * MINUTE) as f64));
+    assert_eq!(first["p50"], HOUR);
+    assert_eq!(first["p90"], 4 * HOUR + 30 * MINUTE);
+    assert_eq!(first["met"], 4);
+    assert_eq!(first["met_percent"], json!(80.0));
+    // time_to_close over 7h, 26h, 28h, 54h (instance 5 has no value yet): mean 115h / 4 = 28.75h;
+    // p50 = 2nd = 26h, p90 = ceil(3.6) = 4th = 54h; at most 48h: 3 of 4.
+    let close = summary(&summaries, "time_to_close");
+    assert_eq!(close["count"], 4);
+    assert_eq!(close["mean"], json!((28 * HOUR + 45 * MINUTE) as f64));
+    assert_eq!(close["p50"], 26 * HOUR);
+    assert_eq!(close["p90"], 54 * HOUR);
+    assert_eq!(close["met"], 3);
+    assert_eq!(close["met_percent"], json!(75.0));
+    // deadline_breaches (std.kpi) over the four ended cases: 0, 0, 1 (acknowledge), 1 (resolve_by_agent).
+    let breaches = summary(&summaries, "deadline_breaches");
+    assert_eq!(breaches["count"], 4);
+    assert_eq!(breaches["mean"], json!(0.5));
+    assert_eq!(
+        (breaches["p50"].clone(), breaches["p90"].clone()),
+        (json!(0), json!(1))
+    );
+    assert_eq!(breaches["met"], 2);
+    // escalations (std.kpi): only instance 4's resolution went up its ladder; no target.
+    let escalations = summary(&summaries, "escalations");
+    assert_eq!(escalations["mean"], json!(0.25));
+    assert_eq!(escalations["met"], Value::Null);
+}
+
+#[test]
+fn people_see_a_summary_line_per_kpi() {
+    let dir = std::env::temp_dir().join(format!("procc-kpi-text-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wasm = dir.join("complaint.wasm");
+    assert!(
+        procc(&[
+            "build",
+            "examples/complaint.proc",
+            "-o",
+            wasm.to_str().unwrap()
+        ])
+        .status
+        .success()
+    );
+    let run = procc(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--process",
+        "complaint",
+        "--input",
+        "examples/runs/complaint_kpis.input.json",
+        "--events",
+        "examples/runs/complaint_kpis.events.jsonl",
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains(
+            "first_response: 5 instances, mean 1h 38m, p50 1h, p90 4h 30m, 4 of 5 (80.0%) meet the target < 4h"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("time_to_close: not yet known"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

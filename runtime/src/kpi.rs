@@ -1,0 +1,517 @@
+//! KPIs, measured as instances run.
+//!
+//! A module's metadata lists its KPIs ([`proc_abi::meta::KpiMeta`]): a time between two moments of an
+//! instance, a count of missed deadlines or escalations, or a number from a step's outputs or a signal's
+//! payload, each with an optional target. The runtime keeps, per instance, two numbers per KPI that measures
+//! its process and updates them from the effects of every accepted event; nothing is measured on rejected
+//! events, so a refusal leaves the measurements unchanged too. [`Runtime::kpis`](crate::Runtime::kpis) reads
+//! an instance's values and [`Summary::of`] summarises many instances' values (count, mean, percentiles,
+//! share meeting the target).
+
+use crate::effect::Effect;
+use crate::runtime::Actor;
+use proc_abi::meta::{KpiMeta, MeasureMeta, Metadata, PointMeta, TargetMeta};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// The unit of a KPI's values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KpiUnit {
+    /// A time, in milliseconds.
+    Milliseconds,
+    /// A whole number (a count or a score).
+    Number,
+}
+
+impl KpiUnit {
+    /// Formats a value of this unit for people: `2h 30m` or `3`.
+    pub fn format(self, value: f64) -> String {
+        match self {
+            KpiUnit::Number => {
+                if value.fract() == 0.0 {
+                    format!("{value:.0}")
+                } else {
+                    format!("{value:.2}")
+                }
+            }
+            KpiUnit::Milliseconds => format_duration(value),
+        }
+    }
+}
+
+/// One KPI's value for one instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KpiValue {
+    /// The KPI's name.
+    pub name: Arc<str>,
+    /// Its unit.
+    pub unit: KpiUnit,
+    /// The value, once known: a time when both moments have happened, a value once reported; a count always
+    /// (so far).
+    pub value: Option<i64>,
+    /// Whether the value is final: times and values once known, counts once the instance has ended.
+    pub fixed: bool,
+    /// Whether the value meets the KPI's target (`None` without a target or a value).
+    pub met: Option<bool>,
+}
+
+impl KpiValue {
+    /// The value as a JSON object: `{"kpi", "value", "unit", "final", "met"}`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "kpi": &*self.name,
+            "value": self.value,
+            "unit": match self.unit { KpiUnit::Milliseconds => "ms", KpiUnit::Number => "number" },
+            "final": self.fixed,
+            "met": self.met,
+        })
+    }
+}
+
+impl std::fmt::Display for KpiValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.value {
+            None => write!(f, "{}: not yet known", self.name)?,
+            Some(value) => {
+                #[allow(clippy::cast_precision_loss, reason = "values are far below 2^52")]
+                let text = self.unit.format(value as f64);
+                write!(f, "{}: {text}", self.name)?;
+                if !self.fixed {
+                    write!(f, " so far")?;
+                }
+            }
+        }
+        match self.met {
+            Some(true) => write!(f, " (meets the target)"),
+            Some(false) => write!(f, " (misses the target)"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What one instance has measured for one KPI: two moments for a time, the count, or the latest value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Slot {
+    a: Option<i64>,
+    b: Option<i64>,
+}
+
+impl Slot {
+    /// The slot as 17 bytes: a presence byte and two numbers.
+    pub(crate) fn write(self, out: &mut Vec<u8>) {
+        out.push(u8::from(self.a.is_some()) | (u8::from(self.b.is_some()) << 1));
+        out.extend_from_slice(&self.a.unwrap_or(0).to_le_bytes());
+        out.extend_from_slice(&self.b.unwrap_or(0).to_le_bytes());
+    }
+
+    /// Reads what [`Slot::write`] wrote.
+    pub(crate) fn read(bytes: &[u8]) -> Option<Slot> {
+        let flags = *bytes.first()?;
+        let a = i64::from_le_bytes(bytes.get(1..9)?.try_into().ok()?);
+        let b = i64::from_le_bytes(bytes.get(9..17)?.try_into().ok()?);
+        Some(Slot {
+            a: (flags & 1 != 0).then_some(a),
+            b: (flags & 2 != 0).then_some(b),
+        })
+    }
+
+    /// Bytes per slot in a snapshot.
+    pub(crate) const SIZE: usize = 17;
+}
+
+/// The KPIs of a module, ready to be updated from effects.
+#[derive(Debug, Default)]
+pub(crate) struct Kpis {
+    defs: Vec<KpiMeta>,
+    names: Vec<Arc<str>>,
+    /// For each process id, the KPIs that measure it.
+    by_process: Vec<Vec<usize>>,
+    /// For each KPI, the signal id its value comes from.
+    signals: Vec<Option<u32>>,
+}
+
+impl Kpis {
+    pub(crate) fn new(meta: &Metadata) -> Kpis {
+        let by_process = meta
+            .processes
+            .iter()
+            .map(|p| {
+                meta.kpis
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, k)| k.processes.contains(&p.name))
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .collect();
+        let signals = meta
+            .kpis
+            .iter()
+            .map(|k| match &k.measure {
+                MeasureMeta::Value { source, name, .. } if source == "signal" => {
+                    meta.signal_id(name)
+                }
+                _ => None,
+            })
+            .collect();
+        Kpis {
+            names: meta
+                .kpis
+                .iter()
+                .map(|k| Arc::from(k.name.as_str()))
+                .collect(),
+            defs: meta.kpis.clone(),
+            by_process,
+            signals,
+        }
+    }
+
+    fn of(&self, process: u32) -> &[usize] {
+        self.by_process
+            .get(process as usize)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Fresh slots for a new instance of the process started at `now`.
+    pub(crate) fn start(&self, process: u32, now: i64) -> Box<[Slot]> {
+        self.of(process)
+            .iter()
+            .map(|&k| {
+                let mut slot = Slot::default();
+                if let Some(MeasureMeta::Time { from, to }) = self.defs.get(k).map(|d| &d.measure) {
+                    if *from == PointMeta::Start {
+                        slot.a = Some(now);
+                    }
+                    if *to == PointMeta::Start {
+                        slot.b = Some(now);
+                    }
+                }
+                slot
+            })
+            .collect()
+    }
+
+    /// How many slots an instance of the process has.
+    pub(crate) fn count(&self, process: u32) -> usize {
+        self.of(process).len()
+    }
+
+    /// Updates an instance's slots from the effects of an accepted event.
+    pub(crate) fn observe(
+        &self,
+        process: u32,
+        slots: &mut [Slot],
+        now: i64,
+        effects: &[Effect],
+        actor: Option<&Actor>,
+    ) {
+        for (slot, &k) in slots.iter_mut().zip(self.of(process)) {
+            let Some(def) = self.defs.get(k) else {
+                continue;
+            };
+            for effect in effects {
+                match &def.measure {
+                    MeasureMeta::Time { from, to } => {
+                        if slot.a.is_none() && happened(from, effect, actor) {
+                            slot.a = Some(now);
+                        }
+                        if slot.b.is_none() && happened(to, effect, actor) {
+                            slot.b = Some(now);
+                        }
+                    }
+                    MeasureMeta::Count { what, step } => {
+                        let counted = match effect {
+                            Effect::TaskBreached { step: s, .. } => {
+                                what == "breaches" && step.as_deref().is_none_or(|w| w == &**s)
+                            }
+                            Effect::TaskReassigned {
+                                step: s, by: None, ..
+                            } => what == "escalations" && step.as_deref().is_none_or(|w| w == &**s),
+                            _ => false,
+                        };
+                        if counted {
+                            slot.a = Some(slot.a.unwrap_or(0).saturating_add(1));
+                        }
+                    }
+                    MeasureMeta::Value { source, name, path } => {
+                        if let Effect::TaskCompleted { step, outputs, .. } = effect {
+                            if source == "step" && **step == **name {
+                                if let Some(value) = read_path(outputs, path) {
+                                    slot.b = Some(value);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Updates an instance's slots from an accepted signal.
+    pub(crate) fn observe_signal(
+        &self,
+        process: u32,
+        slots: &mut [Slot],
+        signal: u32,
+        payload: &Value,
+    ) {
+        for (slot, &k) in slots.iter_mut().zip(self.of(process)) {
+            if self.signals.get(k).copied().flatten() != Some(signal) {
+                continue;
+            }
+            if let Some(MeasureMeta::Value { path, .. }) = self.defs.get(k).map(|d| &d.measure) {
+                if let Some(value) = read_path(payload, path) {
+                    slot.b = Some(value);
+                }
+            }
+        }
+    }
+
+    /// An instance's values.
+    pub(crate) fn values(&self, process: u32, slots: &[Slot], ended: bool) -> Vec<KpiValue> {
+        slots
+            .iter()
+            .zip(self.of(process))
+            .filter_map(|(slot, &k)| {
+                let def = self.defs.get(k)?;
+                let (value, fixed, unit) = match &def.measure {
+                    MeasureMeta::Time { .. } => {
+                        let value = match (slot.a, slot.b) {
+                            (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+                            _ => None,
+                        };
+                        (value, value.is_some(), KpiUnit::Milliseconds)
+                    }
+                    MeasureMeta::Count { .. } => {
+                        (Some(slot.a.unwrap_or(0)), ended, KpiUnit::Number)
+                    }
+                    MeasureMeta::Value { .. } => (slot.b, slot.b.is_some(), KpiUnit::Number),
+                };
+                Some(KpiValue {
+                    name: self.names.get(k).cloned().unwrap_or_else(|| Arc::from("")),
+                    unit,
+                    value,
+                    fixed,
+                    met: match (&def.target, value) {
+                        (Some(target), Some(value)) if fixed => Some(target.met_by(value)),
+                        _ => None,
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+fn happened(point: &PointMeta, effect: &Effect, actor: Option<&Actor>) -> bool {
+    match (point, effect) {
+        (PointMeta::Start, _) => false,
+        (
+            PointMeta::End,
+            Effect::Completed { .. } | Effect::Failed { .. } | Effect::Cancelled { .. },
+        ) => true,
+        (PointMeta::FirstCompletion { role }, Effect::TaskCompleted { .. }) => match role {
+            None => true,
+            Some(role) => actor.is_some_and(|a| a.roles.iter().any(|r| r == role)),
+        },
+        (PointMeta::Step { step }, Effect::TaskCompleted { step: s, .. }) => **s == **step,
+        _ => false,
+    }
+}
+
+fn read_path(value: &Value, path: &[String]) -> Option<i64> {
+    let mut value = value;
+    for field in path {
+        value = value.get(field)?;
+    }
+    value.as_i64()
+}
+
+/// A KPI summarised over many instances' final values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    /// The KPI's name.
+    pub name: String,
+    /// The unit of the values.
+    pub unit: KpiUnit,
+    /// How many instances had a final value.
+    pub count: usize,
+    /// Their mean (`None` without values).
+    pub mean: Option<f64>,
+    /// The median, by the nearest-rank method: the smallest value at least half the values are at or below.
+    pub p50: Option<i64>,
+    /// The 90th percentile, by the nearest-rank method.
+    pub p90: Option<i64>,
+    /// How many of the values meet the target (`None` without a target).
+    pub met: Option<usize>,
+    /// The target, if the KPI has one.
+    pub target: Option<TargetMeta>,
+}
+
+impl Summary {
+    /// Summarises the final values of a KPI.
+    pub fn of(kpi: &KpiMeta, values: &[i64]) -> Summary {
+        let mut sorted = values.to_vec();
+        sorted.sort_unstable();
+        let count = sorted.len();
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "sums and counts are far below 2^52"
+        )]
+        let mean =
+            (count > 0).then(|| sorted.iter().map(|&v| v as f64).sum::<f64>() / count as f64);
+        Summary {
+            name: kpi.name.clone(),
+            unit: match kpi.measure {
+                MeasureMeta::Time { .. } => KpiUnit::Milliseconds,
+                _ => KpiUnit::Number,
+            },
+            count,
+            mean,
+            p50: percentile(&sorted, 50),
+            p90: percentile(&sorted, 90),
+            met: kpi
+                .target
+                .as_ref()
+                .map(|t| sorted.iter().filter(|&&v| t.met_by(v)).count()),
+            target: kpi.target.clone(),
+        }
+    }
+
+    /// The share of values meeting the target, in percent.
+    pub fn met_percent(&self) -> Option<f64> {
+        #[allow(clippy::cast_precision_loss, reason = "counts are far below 2^52")]
+        self.met
+            .filter(|_| self.count > 0)
+            .map(|met| met as f64 * 100.0 / self.count as f64)
+    }
+
+    /// The summary as a JSON object.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "kpi": self.name,
+            "unit": match self.unit { KpiUnit::Milliseconds => "ms", KpiUnit::Number => "number" },
+            "count": self.count,
+            "mean": self.mean,
+            "p50": self.p50,
+            "p90": self.p90,
+            "met": self.met,
+            "met_percent": self.met_percent(),
+            "target": self.target.as_ref().map(|t| json!({"op": t.op, "value": t.value})),
+        })
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = self.unit;
+        #[allow(clippy::cast_precision_loss, reason = "values are far below 2^52")]
+        let show = |v: Option<i64>| v.map_or_else(|| "-".to_string(), |v| unit.format(v as f64));
+        write!(
+            f,
+            "{}: {} instance{}, mean {}, p50 {}, p90 {}",
+            self.name,
+            self.count,
+            if self.count == 1 { "" } else { "s" },
+            self.mean
+                .map_or_else(|| "-".to_string(), |m| unit.format(m)),
+            show(self.p50),
+            show(self.p90),
+        )?;
+        if let (Some(target), Some(met)) = (&self.target, self.met) {
+            #[allow(clippy::cast_precision_loss, reason = "values are far below 2^52")]
+            let value = unit.format(target.value as f64);
+            match self.met_percent() {
+                Some(percent) => write!(
+                    f,
+                    ", {met} of {} ({percent:.1}%) meet the target {} {value}",
+                    self.count, target.op
+                )?,
+                None => write!(f, ", target {} {value}", target.op)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The nearest-rank percentile of sorted values: the value at rank ⌈p/100 · n⌉ (1-based).
+fn percentile(sorted: &[i64], p: usize) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len()).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}
+
+/// `2h 30m`, `45s`, `1d 2h`, `250ms`; fractions of a millisecond are rounded.
+fn format_duration(ms: f64) -> String {
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "rounded, and far below 2^63"
+    )]
+    let total = ms.round() as i64;
+    if total == 0 {
+        return "0s".to_string();
+    }
+    let sign = if total < 0 { "-" } else { "" };
+    let mut rest = total.unsigned_abs();
+    let mut parts = Vec::new();
+    for (size, unit) in [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1000, "s"),
+        (1, "ms"),
+    ] {
+        let n = rest / size;
+        if n > 0 {
+            parts.push(format!("{n}{unit}"));
+            rest -= n * size;
+        }
+    }
+    format!("{sign}{}", parts.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let values = [15, 20, 35, 40, 50];
+        assert_eq!(percentile(&values, 50), Some(35));
+        assert_eq!(percentile(&values, 90), Some(50));
+        assert_eq!(percentile(&[7], 90), Some(7));
+        assert_eq!(percentile(&[], 50), None);
+        let ten: Vec<i64> = (1..=10).collect();
+        assert_eq!(percentile(&ten, 50), Some(5));
+        assert_eq!(percentile(&ten, 90), Some(9));
+    }
+
+    #[test]
+    fn durations_for_people() {
+        assert_eq!(format_duration(9_000_000.0), "2h 30m");
+        assert_eq!(format_duration(90_061_001.0), "1d 1h 1m 1s 1ms");
+        assert_eq!(format_duration(0.4), "0s");
+        assert_eq!(format_duration(-60_000.0), "-1m");
+    }
+
+    #[test]
+    fn slots_round_trip() {
+        for slot in [
+            Slot::default(),
+            Slot {
+                a: Some(-5),
+                b: None,
+            },
+            Slot {
+                a: None,
+                b: Some(i64::MAX),
+            },
+        ] {
+            let mut bytes = Vec::new();
+            slot.write(&mut bytes);
+            assert_eq!(bytes.len(), Slot::SIZE);
+            assert_eq!(Slot::read(&bytes), Some(slot));
+        }
+    }
+}
