@@ -18,6 +18,11 @@ pub const STD_MODULES: &[(&str, &str, &str)] = &[
         include_str!("../../std/survey.proc"),
     ),
     (
+        "std.support",
+        "std/support.proc",
+        include_str!("../../std/support.proc"),
+    ),
+    (
         "std.kpi",
         "std/kpi.proc",
         include_str!("../../std/kpi.proc"),

@@ -1438,3 +1438,46 @@ fn kpi_summaries_use_nearest_rank_percentiles() {
         (0, None, None, None)
     );
 }
+
+#[test]
+fn std_holiday_calendars_skip_public_holidays() {
+    // Christmas Eve 2026 is a Thursday; 25 December (Friday) and 28 December (Monday, for Boxing Day) are bank
+    // holidays in England, so eight working hours from 16:00 on the 24th end at 16:00 on Tuesday the 29th.
+    let source = r#"
+use std.calendar.{EnglandWorkingDays, UsFederalWorkingDays}
+role Agent
+process p() {
+  step england "Answer" { by Agent  within 8h on EnglandWorkingDays }
+  step us "Answer" { by Agent  within 8h on UsFederalWorkingDays }
+}
+"#;
+    let mut runtime = runtime_at(source, "2026-12-24T16:00:00Z");
+    let (_, effects) = runtime.start("p", &json!({})).unwrap();
+    let due = |effects: &[Effect]| {
+        effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::TaskOpened(o) => o.due,
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_eq!(
+        due(&effects),
+        t("2026-12-29T16:00:00Z"),
+        "{}",
+        lines(&effects)
+    );
+    // In New York (UTC-5 in winter) it is 11:00 on the 24th when the task opens; the 25th is a federal holiday:
+    // 6 hours on the 24th, then 2 hours on Monday the 28th, so due 11:00 New York time, 16:00 UTC.
+    let task = opened(&effects, "england");
+    let effects = runtime
+        .complete(task, &Actor::new("ann", &["Agent"]), &json!({}))
+        .unwrap();
+    assert_eq!(
+        due(&effects),
+        t("2026-12-28T16:00:00Z"),
+        "{}",
+        lines(&effects)
+    );
+}

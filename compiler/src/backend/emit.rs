@@ -1222,6 +1222,7 @@ impl Gen<'_> {
                     .enumerate()
                     .filter(|(_, s)| {
                         s.flow == process.name
+                            && !process.wraps_procedure
                             && s.in_flow_frame
                             && self.program.units.get(s.unit as usize).is_some_and(|u| {
                                 matches!(u.kind, UnitKind::Process | UnitKind::Branch)

@@ -474,6 +474,9 @@ pub struct ProcessIr {
     pub unit: UnitId,
     /// Parameter types (slots 0..n of the root frame).
     pub params: Vec<Ty>,
+    /// A procedure started on its own (by a `test` block): the body only calls it, so the steps named after
+    /// it live in the procedure's frame, not in this root frame.
+    pub wraps_procedure: bool,
 }
 
 /// A record type (records and signal payloads).

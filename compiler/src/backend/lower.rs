@@ -539,6 +539,7 @@ impl<'a> Lowering<'a> {
                 name: self.name(process),
                 unit,
                 params,
+                wraps_procedure: false,
             });
             self.flow(process, unit, true);
             // Procedures are lowered once, on first use.
@@ -606,9 +607,12 @@ impl<'a> Lowering<'a> {
                 u.blocks = blocks;
                 u.slots = count + 1;
             }
-            self.program
-                .processes
-                .push(ProcessIr { name, unit, params });
+            self.program.processes.push(ProcessIr {
+                name,
+                unit,
+                params,
+                wraps_procedure: true,
+            });
             while let Some(procedure) = self.pending.pop() {
                 if let Some(&unit) = self.procedure_units.get(&procedure) {
                     self.flow(procedure, unit, false);
