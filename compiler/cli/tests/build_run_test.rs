@@ -379,3 +379,32 @@ fn every_command_has_help() {
         assert!(text(&output.stdout).contains("Usage: procc"), "{command}");
     }
 }
+
+#[test]
+fn the_standard_library_passes_its_own_tests() {
+    let output = procc(&["test", "std/"]);
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        text(&output.stderr)
+    );
+    let summary = stdout.lines().last().unwrap_or_default();
+    let passed: usize = summary
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        passed >= 15 && summary.ends_with("passed, 0 failed"),
+        "std's tests: {summary}"
+    );
+    // Every module of the standard library with procedures has tests.
+    for module in ["escalation.proc", "survey.proc", "support.proc"] {
+        assert!(
+            stdout.contains(&format!("std/{module}:")),
+            "no tests ran for std/{module}:\n{stdout}"
+        );
+    }
+}

@@ -30,12 +30,18 @@ fn procc(args: &[&str]) -> std::process::Output {
         .expect("procc runs")
 }
 
+static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 
 /// Runs the five-complaint scenario with `--json` and returns its KPI lines.
 fn kpi_lines() -> (Vec<Value>, Vec<Value>) {
-    let dir = std::env::temp_dir().join(format!("procc-kpi-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "procc-kpi-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let wasm = dir.join("complaint.wasm");
     let built = procc(&[

@@ -125,7 +125,7 @@ ${indent(s, 4)}
 };
 const CONTEXT_OF = {
   Process: 'top', Procedure: 'top', Role: 'none', Record: 'none', Enum: 'none', Signal: 'none', Action: 'none',
-  Calendar: 'none', Schedule: 'top', Test: 'top', Use: 'top',
+  Calendar: 'none', Schedule: 'top', KPI: 'top', Test: 'top', Use: 'top',
   Step: 'flow', 'Step with outputs': 'flow', Match: 'flow', If: 'flow', 'If else': 'flow', Parallel: 'flow',
   'First with timeout': 'flow', 'For each': 'flow', Repeat: 'flow', Await: 'flow', 'On breach': 'stepBody',
 };
