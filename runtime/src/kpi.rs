@@ -90,18 +90,31 @@ impl std::fmt::Display for KpiValue {
 }
 
 /// What one instance has measured for one KPI: two moments for a time, the count, or the latest value.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// `i64::MIN` means "not yet" (no time, count or value is that small), so a slot is 16 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Slot {
-    a: Option<i64>,
-    b: Option<i64>,
+    a: i64,
+    b: i64,
+}
+
+const UNSET: i64 = i64::MIN;
+
+impl Default for Slot {
+    fn default() -> Slot {
+        Slot { a: UNSET, b: UNSET }
+    }
 }
 
 impl Slot {
-    /// The slot as 17 bytes: a presence byte and two numbers.
+    fn get(value: i64) -> Option<i64> {
+        (value != UNSET).then_some(value)
+    }
+
+    /// The slot as 17 bytes in a snapshot: a presence byte and two numbers.
     pub(crate) fn write(self, out: &mut Vec<u8>) {
-        out.push(u8::from(self.a.is_some()) | (u8::from(self.b.is_some()) << 1));
-        out.extend_from_slice(&self.a.unwrap_or(0).to_le_bytes());
-        out.extend_from_slice(&self.b.unwrap_or(0).to_le_bytes());
+        out.push(u8::from(self.a != UNSET) | (u8::from(self.b != UNSET) << 1));
+        out.extend_from_slice(&Slot::get(self.a).unwrap_or(0).to_le_bytes());
+        out.extend_from_slice(&Slot::get(self.b).unwrap_or(0).to_le_bytes());
     }
 
     /// Reads what [`Slot::write`] wrote.
@@ -110,8 +123,16 @@ impl Slot {
         let a = i64::from_le_bytes(bytes.get(1..9)?.try_into().ok()?);
         let b = i64::from_le_bytes(bytes.get(9..17)?.try_into().ok()?);
         Some(Slot {
-            a: (flags & 1 != 0).then_some(a),
-            b: (flags & 2 != 0).then_some(b),
+            a: if flags & 1 != 0 {
+                a.max(UNSET + 1)
+            } else {
+                UNSET
+            },
+            b: if flags & 2 != 0 {
+                b.max(UNSET + 1)
+            } else {
+                UNSET
+            },
         })
     }
 
@@ -180,10 +201,10 @@ impl Kpis {
                 let mut slot = Slot::default();
                 if let Some(MeasureMeta::Time { from, to }) = self.defs.get(k).map(|d| &d.measure) {
                     if *from == PointMeta::Start {
-                        slot.a = Some(now);
+                        slot.a = now;
                     }
                     if *to == PointMeta::Start {
-                        slot.b = Some(now);
+                        slot.b = now;
                     }
                 }
                 slot
@@ -212,11 +233,11 @@ impl Kpis {
             for effect in effects {
                 match &def.measure {
                     MeasureMeta::Time { from, to } => {
-                        if slot.a.is_none() && happened(from, effect, actor) {
-                            slot.a = Some(now);
+                        if slot.a == UNSET && happened(from, effect, actor) {
+                            slot.a = now;
                         }
-                        if slot.b.is_none() && happened(to, effect, actor) {
-                            slot.b = Some(now);
+                        if slot.b == UNSET && happened(to, effect, actor) {
+                            slot.b = now;
                         }
                     }
                     MeasureMeta::Count { what, step } => {
@@ -230,14 +251,14 @@ impl Kpis {
                             _ => false,
                         };
                         if counted {
-                            slot.a = Some(slot.a.unwrap_or(0).saturating_add(1));
+                            slot.a = Slot::get(slot.a).unwrap_or(0).saturating_add(1);
                         }
                     }
                     MeasureMeta::Value { source, name, path } => {
                         if let Effect::TaskCompleted { step, outputs, .. } = effect {
                             if source == "step" && **step == **name {
                                 if let Some(value) = read_path(outputs, path) {
-                                    slot.b = Some(value);
+                                    slot.b = value.max(UNSET + 1);
                                 }
                             }
                         }
@@ -261,7 +282,7 @@ impl Kpis {
             }
             if let Some(MeasureMeta::Value { path, .. }) = self.defs.get(k).map(|d| &d.measure) {
                 if let Some(value) = read_path(payload, path) {
-                    slot.b = Some(value);
+                    slot.b = value.max(UNSET + 1);
                 }
             }
         }
@@ -276,16 +297,19 @@ impl Kpis {
                 let def = self.defs.get(k)?;
                 let (value, fixed, unit) = match &def.measure {
                     MeasureMeta::Time { .. } => {
-                        let value = match (slot.a, slot.b) {
+                        let value = match (Slot::get(slot.a), Slot::get(slot.b)) {
                             (Some(a), Some(b)) => Some(b.saturating_sub(a)),
                             _ => None,
                         };
                         (value, value.is_some(), KpiUnit::Milliseconds)
                     }
                     MeasureMeta::Count { .. } => {
-                        (Some(slot.a.unwrap_or(0)), ended, KpiUnit::Number)
+                        (Some(Slot::get(slot.a).unwrap_or(0)), ended, KpiUnit::Number)
                     }
-                    MeasureMeta::Value { .. } => (slot.b, slot.b.is_some(), KpiUnit::Number),
+                    MeasureMeta::Value { .. } => {
+                        let value = Slot::get(slot.b);
+                        (value, value.is_some(), KpiUnit::Number)
+                    }
                 };
                 Some(KpiValue {
                     name: self.names.get(k).cloned().unwrap_or_else(|| Arc::from("")),
@@ -499,13 +523,10 @@ mod tests {
     fn slots_round_trip() {
         for slot in [
             Slot::default(),
+            Slot { a: -5, b: UNSET },
             Slot {
-                a: Some(-5),
-                b: None,
-            },
-            Slot {
-                a: None,
-                b: Some(i64::MAX),
+                a: UNSET,
+                b: i64::MAX,
             },
         ] {
             let mut bytes = Vec::new();
