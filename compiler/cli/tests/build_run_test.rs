@@ -401,7 +401,12 @@ fn the_standard_library_passes_its_own_tests() {
         "std's tests: {summary}"
     );
     // Every module of the standard library with procedures has tests.
-    for module in ["calendar.proc", "escalation.proc", "survey.proc", "support.proc"] {
+    for module in [
+        "calendar.proc",
+        "escalation.proc",
+        "survey.proc",
+        "support.proc",
+    ] {
         assert!(
             stdout.contains(&format!("std/{module}:")),
             "no tests ran for std/{module}:\n{stdout}"
