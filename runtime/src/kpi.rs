@@ -42,6 +42,8 @@ impl KpiUnit {
 /// One KPI's value for one instance.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KpiValue {
+    /// The KPI's index in the metadata's `kpis`.
+    pub index: usize,
     /// The KPI's name.
     pub name: Arc<str>,
     /// Its unit.
@@ -312,6 +314,7 @@ impl Kpis {
                     }
                 };
                 Some(KpiValue {
+                    index: k,
                     name: self.names.get(k).cloned().unwrap_or_else(|| Arc::from("")),
                     unit,
                     value,

@@ -370,11 +370,7 @@ fn print_kpis(runtime: &Runtime, json: bool) {
         }
         for value in &values {
             if let (Some(v), true) = (value.value, value.fixed) {
-                if let Some(list) = kpis
-                    .iter()
-                    .position(|k| *k.name == *value.name)
-                    .and_then(|k| finals.get_mut(k))
-                {
+                if let Some(list) = finals.get_mut(value.index) {
                     list.push(v);
                 }
             }
