@@ -147,6 +147,8 @@ pub enum CalendarEntry {
     },
     /// `holiday 2026-12-25`
     Holiday(Literal),
+    /// `include EnglandWorkingDays`: another calendar's hours and holidays (and its zone, unless this one has one).
+    Include(Ident),
     /// An entry that could not be parsed.
     Error(Span),
 }

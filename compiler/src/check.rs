@@ -928,6 +928,32 @@ impl<'a> Checker<'a> {
                         );
                     }
                 },
+                CalendarEntry::Include(name) => {
+                    let Some(other) = self.resolve_kind(
+                        file,
+                        name,
+                        &[DefKind::Calendar],
+                        "calendar",
+                        Code::UnknownName,
+                    ) else {
+                        working_minutes = working_minutes.max(1);
+                        continue;
+                    };
+                    // The included calendar is checked on its own; its hours count here.
+                    working_minutes = working_minutes.max(1);
+                    let own = self.lookup_global(file, &decl.name.name);
+                    if own.is_some_and(|own| own == other || self.calendar_reaches(other, own)) {
+                        self.emit(
+                            Diagnostic::new(
+                                Code::InvalidCalendar,
+                                at(file, name.span),
+                                format!("calendar `{}` would include itself", decl.name.name),
+                            )
+                            .with_label("an include cycle")
+                            .with_help("include calendars that do not include this one"),
+                        );
+                    }
+                }
                 CalendarEntry::Error(_) => working_minutes = working_minutes.max(1),
             }
         }
@@ -942,6 +968,41 @@ impl<'a> Checker<'a> {
                 .with_help("add working hours, e.g. `hours mon-fri 09:00-17:00`"),
             );
         }
+    }
+
+    /// Whether calendar `from` includes `target`, directly or through other calendars.
+    fn calendar_reaches(&self, from: DefId, target: DefId) -> bool {
+        let mut pending = vec![from];
+        let mut seen: HashSet<DefId> = HashSet::default();
+        while let Some(current) = pending.pop() {
+            if !seen.insert(current) {
+                continue;
+            }
+            let Some(def) = self.def(current) else {
+                continue;
+            };
+            let Some(input) = self.file(def.file) else {
+                continue;
+            };
+            for item in &input.ast.items {
+                let ItemKind::Calendar(decl) = &item.kind else {
+                    continue;
+                };
+                if item.span != def.span {
+                    continue;
+                }
+                for entry in &decl.entries {
+                    if let CalendarEntry::Include(name) = entry {
+                        match self.lookup_global(def.file, &name.name) {
+                            Some(next) if next == target => return true,
+                            Some(next) => pending.push(next),
+                            None => {}
+                        }
+                    }
+                }
+            }
+        }
+        false
     }
 
     fn weekday(&mut self, file: FileId, day: &Ident) -> Option<usize> {

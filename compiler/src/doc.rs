@@ -197,6 +197,7 @@ pub fn manual(analysis: &Analysis, package: &str) -> Manual {
                     CalendarEntry::Holiday(literal) => {
                         Some(format!("holiday {}", source.slice(literal.span)))
                     }
+                    CalendarEntry::Include(name) => Some(format!("include {}", name.name)),
                     CalendarEntry::Error(_) => None,
                 })
                 .collect();

@@ -601,6 +601,10 @@ impl<'a> Printer<'a> {
                 self.push("holiday ");
                 self.literal(day);
             }
+            CalendarEntry::Include(calendar) => {
+                self.push("include ");
+                self.ident(calendar);
+            }
             CalendarEntry::Error(_) => self.broken = true,
         }
     }
@@ -1305,6 +1309,7 @@ fn same_kind(a: &Item, b: &Item) -> bool {
 fn calendar_entry_span(entry: &CalendarEntry) -> Span {
     match entry {
         CalendarEntry::Zone(literal) | CalendarEntry::Holiday(literal) => literal.span,
+        CalendarEntry::Include(name) => name.span,
         CalendarEntry::Hours { span, .. } | CalendarEntry::Error(span) => *span,
     }
 }

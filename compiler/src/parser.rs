@@ -1428,11 +1428,14 @@ where
         kw("holiday")
             .ignore_then(literal_token())
             .map(CalendarEntry::Holiday),
+        kw("include")
+            .ignore_then(ident())
+            .map(CalendarEntry::Include),
     ))
-    .labelled("a calendar entry (`zone`, `hours`, `holiday`)")
+    .labelled("a calendar entry (`zone`, `hours`, `holiday`, `include`)")
     .recover_with(via_parser(
         recovery(
-            |t| matches!(t, Token::Ident("zone" | "hours" | "holiday")),
+            |t| matches!(t, Token::Ident("zone" | "hours" | "holiday" | "include")),
             (),
         )
         .map_with(|(), e| CalendarEntry::Error(span_of(e.span()))),

@@ -583,7 +583,7 @@ const STEP_CLAUSES: &[&str] = &[
     "skippable",
 ];
 const BREACH_ACTIONS: &[&str] = &["after", "notify", "reassign to", "cancel", "flag"];
-const CALENDAR_ENTRIES: &[&str] = &["zone", "hours", "holiday"];
+const CALENDAR_ENTRIES: &[&str] = &["zone", "hours", "holiday", "include"];
 const TEST_STATEMENTS: &[&str] = &["start", "complete", "expect", "advance", "signal", "given"];
 const SCHEDULE_CLAUSES: &[&str] = &["every", "at", "on", "start"];
 
@@ -738,6 +738,8 @@ pub fn completion(
         Block::Calendar => {
             if line_start {
                 ctx.keywords(CALENDAR_ENTRIES);
+            } else if last.is_some_and(|t| t.text == "include") {
+                ctx.push_visible(&[DefKind::Calendar]);
             }
         }
         Block::Schedule => {

@@ -1481,3 +1481,37 @@ process p() {
         lines(&effects)
     );
 }
+
+#[test]
+fn a_calendar_includes_another_and_adds_its_own_days_off() {
+    // `Support` takes London's hours, zone and bank holidays from std and adds Christmas Eve as a company day off.
+    let source = r#"
+use std.calendar.EnglandWorkingDays
+role Agent
+calendar Support {
+  include EnglandWorkingDays
+  holiday 2026-12-24
+}
+process p() {
+  step answer "Answer" { by Agent  within 8h on Support }
+}
+"#;
+    // 23 December, 16:00: one working hour that day; the 24th (company), 25th and 28th (bank holidays) and the
+    // weekend are closed, so the other seven hours run on the 29th from 09:00.
+    let mut runtime = runtime_at(source, "2026-12-23T16:00:00Z");
+    let (_, effects) = runtime.start("p", &json!({})).unwrap();
+    let due = effects.iter().find_map(|e| match e {
+        Effect::TaskOpened(o) => o.due,
+        _ => None,
+    });
+    assert_eq!(due, Some(t("2026-12-29T16:00:00Z")), "{}", lines(&effects));
+    // In summer the included zone applies (British Summer Time): Friday 28 August 2026, 15:00 UTC is 16:00 in
+    // London; Monday the 31st is a bank holiday, so seven hours from 09:00 BST (08:00 UTC) on 1 September.
+    let mut runtime = runtime_at(source, "2026-08-28T15:00:00Z");
+    let (_, effects) = runtime.start("p", &json!({})).unwrap();
+    let due = effects.iter().find_map(|e| match e {
+        Effect::TaskOpened(o) => o.due,
+        _ => None,
+    });
+    assert_eq!(due, Some(t("2026-09-01T15:00:00Z")), "{}", lines(&effects));
+}

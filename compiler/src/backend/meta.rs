@@ -337,10 +337,22 @@ fn weekday(name: &str) -> Option<u8> {
 }
 
 fn calendar(analysis: &Analysis, def: crate::model::DefId) -> CalendarMeta {
+    calendar_with_includes(analysis, def, 0)
+}
+
+/// A calendar with the hours and holidays of the calendars it includes (their zone too, unless it names its
+/// own). The checker refuses include cycles; the depth limit only keeps a broken package from looping.
+fn calendar_with_includes(
+    analysis: &Analysis,
+    def: crate::model::DefId,
+    depth: u32,
+) -> CalendarMeta {
     let mut meta = CalendarMeta {
         zone: "UTC".to_string(),
         ..CalendarMeta::default()
     };
+    let mut own_zone = false;
+    let mut included_zone: Option<String> = None;
     let Some(definition) = analysis.defs.get(def.0 as usize) else {
         return meta;
     };
@@ -359,6 +371,7 @@ fn calendar(analysis: &Analysis, def: crate::model::DefId) -> CalendarMeta {
             match entry {
                 CalendarEntry::Zone(lit) => {
                     if let LiteralKind::Text(parts) = &lit.kind {
+                        own_zone = true;
                         meta.zone = parts
                             .iter()
                             .filter_map(|p| match p {
@@ -410,9 +423,29 @@ fn calendar(analysis: &Analysis, def: crate::model::DefId) -> CalendarMeta {
                         }
                     }
                 }
+                CalendarEntry::Include(name) => {
+                    let included = analysis
+                        .references
+                        .iter()
+                        .find(|(at, _)| at.file == definition.file && at.span == name.span)
+                        .map(|(_, d)| *d);
+                    if let (Some(included), true) = (included, depth < 16) {
+                        let other = calendar_with_includes(analysis, included, depth + 1);
+                        included_zone.get_or_insert(other.zone);
+                        meta.hours.extend(other.hours);
+                        for day in other.holidays {
+                            if !meta.holidays.contains(&day) {
+                                meta.holidays.push(day);
+                            }
+                        }
+                    }
+                }
                 CalendarEntry::Error(_) => {}
             }
         }
+    }
+    if let (false, Some(zone)) = (own_zone, included_zone) {
+        meta.zone = zone;
     }
     meta
 }
