@@ -260,6 +260,35 @@ impl Analysis {
         self.files.get(id.0 as usize)
     }
 
+    /// What the name written exactly at `span` refers to.
+    pub fn reference_at(&self, file: FileId, span: Span) -> Option<DefId> {
+        self.references
+            .iter()
+            .find(|(site, _)| site.file == file && site.span == span)
+            .map(|(_, id)| *id)
+    }
+
+    /// Every `kpi` declaration (package and standard library) with its definition.
+    pub fn kpis(&self) -> Vec<(DefId, &ast::KpiDecl)> {
+        let mut kpis = Vec::new();
+        for (index, parsed) in self.parsed.iter().enumerate() {
+            for item in &parsed.ast.items {
+                let ast::ItemKind::Kpi(decl) = &item.kind else {
+                    continue;
+                };
+                let def = self.defs.iter().position(|d| {
+                    d.kind == crate::model::DefKind::Kpi
+                        && d.file.0 as usize == index
+                        && d.name_span == decl.name.span
+                });
+                if let Some(def) = def {
+                    kpis.push((DefId(u32::try_from(def).unwrap_or(u32::MAX)), decl));
+                }
+            }
+        }
+        kpis
+    }
+
     /// True if any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)

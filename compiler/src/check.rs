@@ -130,6 +130,39 @@ fn at(file: FileId, span: Span) -> FileSpan {
     FileSpan { file, span }
 }
 
+/// Adds "did you mean `x`?" and its quick fix when one of `candidates` is close to `name`; otherwise applies
+/// `otherwise` (another hint, or none).
+fn did_you_mean(
+    diagnostic: Diagnostic,
+    file: FileId,
+    name: &Ident,
+    candidates: &[String],
+    otherwise: impl FnOnce(Diagnostic) -> Diagnostic,
+) -> Diagnostic {
+    match suggest::closest(&name.name, candidates.iter().map(String::as_str)) {
+        Some(best) => diagnostic
+            .with_help(format!("did you mean `{best}`?"))
+            .with_suggestion(at(file, name.span), best, format!("use `{best}`")),
+        None => otherwise(diagnostic),
+    }
+}
+
+/// [`did_you_mean`], or else the list of what there is.
+fn did_you_mean_or_list(
+    diagnostic: Diagnostic,
+    file: FileId,
+    name: &Ident,
+    candidates: &[String],
+) -> Diagnostic {
+    did_you_mean(diagnostic, file, name, candidates, |diagnostic| {
+        if candidates.is_empty() {
+            diagnostic
+        } else {
+            diagnostic.with_help(format!("it has {}", backticked(candidates)))
+        }
+    })
+}
+
 impl<'a> Checker<'a> {
     // -----------------------------------------------------------------------------------------------------------
     // Definitions
@@ -424,19 +457,19 @@ impl<'a> Checker<'a> {
         what: &str,
         candidates: &[String],
     ) {
-        let mut diagnostic = Diagnostic::new(
+        let diagnostic = Diagnostic::new(
             code,
             at(file, name.span),
             format!("unknown {what} `{}`", name.name),
         )
         .with_label(format!("no {what} with this name"));
-        if let Some(best) = suggest::closest(&name.name, candidates.iter().map(String::as_str)) {
-            diagnostic = diagnostic
-                .with_help(format!("did you mean `{best}`?"))
-                .with_suggestion(at(file, name.span), best, format!("use `{best}`"));
-        } else if what == "role" {
-            diagnostic = diagnostic.with_help(format!("declare it: `role {}`", name.name));
-        }
+        let mut diagnostic = did_you_mean(diagnostic, file, name, candidates, |diagnostic| {
+            if what == "role" {
+                diagnostic.with_help(format!("declare it: `role {}`", name.name))
+            } else {
+                diagnostic
+            }
+        });
         if what == "role" {
             if let Some(insert) = self.role_insertion_point(file) {
                 diagnostic = diagnostic.with_suggestion(
@@ -2521,24 +2554,13 @@ impl<'a> Checker<'a> {
         } else {
             "field"
         };
-        let mut diagnostic = Diagnostic::new(
+        let diagnostic = Diagnostic::new(
             unknown_code,
             at(file, name.span),
             format!("{owner_text} has no {what} `{}`", name.name),
         )
         .with_label(format!("unknown {what}"));
-        match suggest::closest(&name.name, candidates.iter().map(String::as_str)) {
-            Some(best) => {
-                diagnostic = diagnostic
-                    .with_help(format!("did you mean `{best}`?"))
-                    .with_suggestion(at(file, name.span), best, format!("use `{best}`"));
-            }
-            None if !candidates.is_empty() => {
-                diagnostic = diagnostic.with_help(format!("it has {}", backticked(&candidates)));
-            }
-            None => {}
-        }
-        self.emit(diagnostic);
+        self.emit(did_you_mean_or_list(diagnostic, file, name, &candidates));
         Ty::Error
     }
 
@@ -3209,7 +3231,7 @@ impl<'a> Checker<'a> {
                 }
                 None => {
                     let names: Vec<String> = steps.iter().map(|&s| self.def_name(s)).collect();
-                    let mut diagnostic = Diagnostic::new(
+                    let diagnostic = Diagnostic::new(
                         Code::InvalidKpi,
                         at(file, step.span),
                         format!(
@@ -3219,17 +3241,11 @@ impl<'a> Checker<'a> {
                         ),
                     )
                     .with_label("unknown step");
-                    if let Some(best) =
-                        suggest::closest(&step.name, names.iter().map(String::as_str))
-                    {
-                        diagnostic = diagnostic
-                            .with_help(format!("did you mean `{best}`?"))
-                            .with_suggestion(at(file, step.span), best, format!("use `{best}`"));
-                    } else {
-                        diagnostic = diagnostic.with_help(
+                    let diagnostic = did_you_mean(diagnostic, file, step, &names, |d| {
+                        d.with_help(
                             "a KPI can name the steps of the processes it measures and of the procedures they call",
-                        );
-                    }
+                        )
+                    });
                     self.emit(diagnostic);
                     return None;
                 }
@@ -3303,7 +3319,7 @@ impl<'a> Checker<'a> {
                 }
                 None => {
                     let names: Vec<String> = members.iter().map(|&m| self.def_name(m)).collect();
-                    let mut diagnostic = Diagnostic::new(
+                    let diagnostic = Diagnostic::new(
                         Code::UnknownField,
                         at(file, name.span),
                         format!(
@@ -3314,23 +3330,7 @@ impl<'a> Checker<'a> {
                         ),
                     )
                     .with_label(format!("unknown {}", wanted.word()));
-                    match suggest::closest(&name.name, names.iter().map(String::as_str)) {
-                        Some(best) => {
-                            diagnostic = diagnostic
-                                .with_help(format!("did you mean `{best}`?"))
-                                .with_suggestion(
-                                    at(file, name.span),
-                                    best,
-                                    format!("use `{best}`"),
-                                );
-                        }
-                        None if !names.is_empty() => {
-                            diagnostic =
-                                diagnostic.with_help(format!("it has {}", backticked(&names)));
-                        }
-                        None => {}
-                    }
-                    self.emit(diagnostic);
+                    self.emit(did_you_mean_or_list(diagnostic, file, name, &names));
                     return;
                 }
             }

@@ -226,48 +226,38 @@ impl Writer<'_> {
     /// The KPIs measuring a process, as table rows: name, measure, target, documentation.
     fn kpis_of(&self, process: &Definition) -> Vec<Vec<Vec<Inline>>> {
         let mut rows = Vec::new();
-        for (index, parsed) in self.analysis.parsed.iter().enumerate() {
-            for item in &parsed.ast.items {
-                let ItemKind::Kpi(decl) = &item.kind else {
-                    continue;
-                };
-                let Some((id, def)) = self.analysis.defs.iter().enumerate().find(|(_, d)| {
-                    d.kind == DefKind::Kpi
-                        && d.file.0 as usize == index
-                        && d.name_span == decl.name.span
-                }) else {
-                    continue;
-                };
-                let id = crate::model::DefId(u32::try_from(id).unwrap_or(u32::MAX));
-                let measures = self
-                    .analysis
-                    .kpi_processes
-                    .get(&id)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|p| self.analysis.defs.get(p.0 as usize))
-                    .any(|p| p.file == process.file && p.name_span == process.name_span);
-                let Some(measure) = crate::kpi::measure(decl).filter(|_| measures) else {
-                    continue;
-                };
-                let target = crate::kpi::target(decl)
-                    .map_or_else(|| "–".to_string(), crate::kpi::target_words);
-                let docs = def
-                    .docs
-                    .as_deref()
-                    .map(|d| d.replace('\n', " "))
-                    .unwrap_or_default();
-                let mut name = vec![code(decl.name.name.clone())];
-                if index >= self.analysis.package_files {
-                    name.push(text(" (std)"));
-                }
-                rows.push(vec![
-                    name,
-                    words(&capitalised(&crate::kpi::measure_words(measure))),
-                    vec![text(target)],
-                    words(&docs),
-                ]);
+        for (id, decl) in self.analysis.kpis() {
+            let Some(def) = self.analysis.def(id) else {
+                continue;
+            };
+            let measures = self
+                .analysis
+                .kpi_processes
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .filter_map(|p| self.analysis.def(*p))
+                .any(|p| p.file == process.file && p.name_span == process.name_span);
+            let Some(measure) = crate::kpi::measure(decl).filter(|_| measures) else {
+                continue;
+            };
+            let target =
+                crate::kpi::target(decl).map_or_else(|| "–".to_string(), crate::kpi::target_words);
+            let docs = def
+                .docs
+                .as_deref()
+                .map(|d| d.replace('\n', " "))
+                .unwrap_or_default();
+            let mut name = vec![code(decl.name.name.clone())];
+            if def.file.0 as usize >= self.analysis.package_files {
+                name.push(text(" (std)"));
             }
+            rows.push(vec![
+                name,
+                words(&capitalised(&crate::kpi::measure_words(measure))),
+                vec![text(target)],
+                words(&docs),
+            ]);
         }
         rows
     }

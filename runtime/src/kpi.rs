@@ -24,6 +24,22 @@ pub enum KpiUnit {
 }
 
 impl KpiUnit {
+    /// The unit of a measure's values.
+    pub fn of(measure: &MeasureMeta) -> KpiUnit {
+        match measure {
+            MeasureMeta::Time { .. } => KpiUnit::Milliseconds,
+            _ => KpiUnit::Number,
+        }
+    }
+
+    /// The unit's name in JSON: `ms` or `number`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KpiUnit::Milliseconds => "ms",
+            KpiUnit::Number => "number",
+        }
+    }
+
     /// Formats a value of this unit for people: `2h 30m` or `3`.
     pub fn format(self, value: f64) -> String {
         match self {
@@ -63,7 +79,7 @@ impl KpiValue {
         json!({
             "kpi": &*self.name,
             "value": self.value,
-            "unit": match self.unit { KpiUnit::Milliseconds => "ms", KpiUnit::Number => "number" },
+            "unit": self.unit.as_str(),
             "final": self.fixed,
             "met": self.met,
         })
@@ -297,26 +313,24 @@ impl Kpis {
             .zip(self.of(process))
             .filter_map(|(slot, &k)| {
                 let def = self.defs.get(k)?;
-                let (value, fixed, unit) = match &def.measure {
+                let (value, fixed) = match &def.measure {
                     MeasureMeta::Time { .. } => {
                         let value = match (Slot::get(slot.a), Slot::get(slot.b)) {
                             (Some(a), Some(b)) => Some(b.saturating_sub(a)),
                             _ => None,
                         };
-                        (value, value.is_some(), KpiUnit::Milliseconds)
+                        (value, value.is_some())
                     }
-                    MeasureMeta::Count { .. } => {
-                        (Some(Slot::get(slot.a).unwrap_or(0)), ended, KpiUnit::Number)
-                    }
+                    MeasureMeta::Count { .. } => (Some(Slot::get(slot.a).unwrap_or(0)), ended),
                     MeasureMeta::Value { .. } => {
                         let value = Slot::get(slot.b);
-                        (value, value.is_some(), KpiUnit::Number)
+                        (value, value.is_some())
                     }
                 };
                 Some(KpiValue {
                     index: k,
                     name: self.names.get(k).cloned().unwrap_or_else(|| Arc::from("")),
-                    unit,
+                    unit: KpiUnit::of(&def.measure),
                     value,
                     fixed,
                     met: match (&def.target, value) {
@@ -388,10 +402,7 @@ impl Summary {
             (count > 0).then(|| sorted.iter().map(|&v| v as f64).sum::<f64>() / count as f64);
         Summary {
             name: kpi.name.clone(),
-            unit: match kpi.measure {
-                MeasureMeta::Time { .. } => KpiUnit::Milliseconds,
-                _ => KpiUnit::Number,
-            },
+            unit: KpiUnit::of(&kpi.measure),
             count,
             mean,
             p50: percentile(&sorted, 50),
@@ -416,7 +427,7 @@ impl Summary {
     pub fn to_json(&self) -> Value {
         json!({
             "kpi": self.name,
-            "unit": match self.unit { KpiUnit::Milliseconds => "ms", KpiUnit::Number => "number" },
+            "unit": self.unit.as_str(),
             "count": self.count,
             "mean": self.mean,
             "p50": self.p50,

@@ -10,68 +10,51 @@
     reason = "tests fail loudly; the means compared are exact in binary"
 )]
 
+mod common;
+
+use common::{procc, temp_dir};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("the repository root")
-}
-
-fn procc(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_procc"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("procc runs")
-}
-
-static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 
-/// Runs the five-complaint scenario with `--json` and returns its KPI lines.
-fn kpi_lines() -> (Vec<Value>, Vec<Value>) {
-    let dir = std::env::temp_dir().join(format!(
-        "procc-kpi-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+/// Builds the complaint example into a directory named after the test and runs the five-complaint scenario
+/// with `extra` arguments; returns what it printed.
+fn run_scenario(test: &str, extra: &[&str]) -> String {
+    let dir = temp_dir(test);
     let wasm = dir.join("complaint.wasm");
-    let built = procc(&[
-        "build",
-        "examples/complaint.proc",
-        "-o",
-        wasm.to_str().unwrap(),
-    ]);
+    let wasm = wasm.to_str().unwrap();
+    let built = procc(&["build", "examples/complaint.proc", "-o", wasm]);
     assert!(
         built.status.success(),
         "{}",
         String::from_utf8_lossy(&built.stderr)
     );
-    let run = procc(&[
+    let mut args = vec![
         "run",
-        wasm.to_str().unwrap(),
+        wasm,
         "--process",
         "complaint",
         "--input",
         "examples/runs/complaint_kpis.input.json",
         "--events",
         "examples/runs/complaint_kpis.events.jsonl",
-        "--json",
-    ]);
-    let stdout = String::from_utf8_lossy(&run.stdout);
+    ];
+    args.extend(extra);
+    let run = procc(&args);
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
     assert!(
         run.status.success(),
         "{stdout}{}",
         String::from_utf8_lossy(&run.stderr)
     );
+    let _ = std::fs::remove_dir_all(&dir);
+    stdout
+}
+
+/// Runs the five-complaint scenario with `--json` and returns its KPI lines.
+fn kpi_lines(test: &str) -> (Vec<Value>, Vec<Value>) {
+    let stdout = run_scenario(test, &["--json"]);
     let lines: Vec<Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON lines"))
@@ -84,7 +67,6 @@ fn kpi_lines() -> (Vec<Value>, Vec<Value>) {
         .iter()
         .filter_map(|l| l.get("kpi_summary").cloned())
         .collect();
-    let _ = std::fs::remove_dir_all(&dir);
     (per_instance, summaries)
 }
 
@@ -97,7 +79,7 @@ fn summary<'a>(summaries: &'a [Value], name: &str) -> &'a Value {
 
 #[test]
 fn per_instance_values_match_the_event_times() {
-    let (per_instance, _) = kpi_lines();
+    let (per_instance, _) = kpi_lines("kpi-per-instance");
     assert_eq!(per_instance.len(), 5, "one line per instance");
     // Every complaint starts at 09:00 on 2 March. First response = the first completed task:
     // 1 acknowledged 09:30, 2 at 10:00, 3 nobody (a supervisor completed `escalate` at 13:30), 4 at 09:10, 5 at 11:00.
@@ -145,7 +127,7 @@ fn per_instance_values_match_the_event_times() {
 
 #[test]
 fn summaries_match_hand_computed_figures() {
-    let (_, summaries) = kpi_lines();
+    let (_, summaries) = kpi_lines("kpi-summaries");
     // first_response over 10m, 30m, 1h, 2h, 4h30m: mean 490m / 5 = 98m; nearest rank p50 = 3rd = 1h,
     // p90 = ceil(4.5) = 5th = 4h30m; under 4h: 4 of 5.
     let first = summary(&summaries, "first_response");
@@ -181,30 +163,7 @@ fn summaries_match_hand_computed_figures() {
 
 #[test]
 fn people_see_a_summary_line_per_kpi() {
-    let dir = std::env::temp_dir().join(format!("procc-kpi-text-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let wasm = dir.join("complaint.wasm");
-    assert!(
-        procc(&[
-            "build",
-            "examples/complaint.proc",
-            "-o",
-            wasm.to_str().unwrap()
-        ])
-        .status
-        .success()
-    );
-    let run = procc(&[
-        "run",
-        wasm.to_str().unwrap(),
-        "--process",
-        "complaint",
-        "--input",
-        "examples/runs/complaint_kpis.input.json",
-        "--events",
-        "examples/runs/complaint_kpis.events.jsonl",
-    ]);
-    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stdout = run_scenario("kpi-text", &[]);
     assert!(
         stdout.contains(
             "first_response: 5 instances, mean 1h 38m, p50 1h, p90 4h 30m, 4 of 5 (80.0%) meet the target < 4h"
@@ -212,5 +171,4 @@ fn people_see_a_summary_line_per_kpi() {
         "{stdout}"
     );
     assert!(stdout.contains("time_to_close: not yet known"), "{stdout}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

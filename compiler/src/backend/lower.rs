@@ -577,7 +577,6 @@ impl<'a> Lowering<'a> {
                 .filter(|t| !matches!(t, MTy::Unit | MTy::Error))
                 .map(|t| self.ty(t));
             let callee = self.procedure_unit(procedure);
-            self.calls.entry(procedure).or_default();
             let dest = VarRef {
                 depth: 0,
                 slot: count,

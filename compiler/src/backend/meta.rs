@@ -424,11 +424,7 @@ fn calendar_with_includes(
                     }
                 }
                 CalendarEntry::Include(name) => {
-                    let included = analysis
-                        .references
-                        .iter()
-                        .find(|(at, _)| at.file == definition.file && at.span == name.span)
-                        .map(|(_, d)| *d);
+                    let included = analysis.reference_at(definition.file, name.span);
                     if let (Some(included), true) = (included, depth < 16) {
                         let other = calendar_with_includes(analysis, included, depth + 1);
                         included_zone.get_or_insert(other.zone);
@@ -453,90 +449,72 @@ fn calendar_with_includes(
 /// The KPIs that measure at least one process of the package (declared in it, or in `std` and imported).
 fn kpis(analysis: &Analysis, processes: &[String]) -> Vec<KpiMeta> {
     let mut out = Vec::new();
-    for (index, parsed) in analysis.parsed.iter().enumerate() {
-        for item in &parsed.ast.items {
-            let ItemKind::Kpi(decl) = &item.kind else {
-                continue;
-            };
-            let Some(def) = analysis.defs.iter().position(|d| {
-                d.kind == DefKind::Kpi
-                    && d.file.0 as usize == index
-                    && d.name_span == decl.name.span
-            }) else {
-                continue;
-            };
-            let def = crate::model::DefId(u32::try_from(def).unwrap_or(u32::MAX));
-            let measured: Vec<String> = analysis
-                .kpi_processes
-                .get(&def)
-                .into_iter()
-                .flatten()
-                .filter_map(|&p| analysis.defs.get(p.0 as usize))
-                .map(|p| p.name.clone())
-                .filter(|name| processes.contains(name))
-                .collect();
-            let Some(measure) = crate::kpi::measure(decl) else {
-                continue;
-            };
-            if measured.is_empty() {
-                continue;
-            }
-            let point = |p: &MeasurePoint| match p {
-                MeasurePoint::Start(_) => PointMeta::Start,
-                MeasurePoint::End(_) => PointMeta::End,
-                MeasurePoint::FirstCompletion { role, .. } => PointMeta::FirstCompletion {
-                    role: role.as_ref().map(|r| r.name.clone()),
-                },
-                MeasurePoint::Step(step) => PointMeta::Step {
-                    step: step.name.clone(),
-                },
-            };
-            let measure = match measure {
-                Measure::Time { from, to } => MeasureMeta::Time {
-                    from: point(from),
-                    to: point(to),
-                },
-                Measure::Count { what, step } => MeasureMeta::Count {
-                    what: what.name.clone(),
-                    step: step.as_ref().map(|s| s.name.clone()),
-                },
-                Measure::Value(path) => {
-                    let Some((head, rest)) = path.split_first() else {
-                        continue;
-                    };
-                    let file = crate::source::FileId(u32::try_from(index).unwrap_or(u32::MAX));
-                    let is_signal = analysis
-                        .references
-                        .iter()
-                        .find(|(at, _)| at.file == file && at.span == head.span)
-                        .and_then(|(_, d)| analysis.defs.get(d.0 as usize))
-                        .is_some_and(|d| d.kind == DefKind::Signal);
-                    MeasureMeta::Value {
-                        source: if is_signal { "signal" } else { "step" }.to_string(),
-                        name: head.name.clone(),
-                        path: rest.iter().map(|p| p.name.clone()).collect(),
-                    }
-                }
-            };
-            let target = crate::kpi::target(decl).and_then(|t| {
-                Some(TargetMeta {
-                    op: t.op.symbol().to_string(),
-                    value: crate::kpi::target_value(t)?,
-                })
-            });
-            let docs = analysis
-                .defs
-                .get(def.0 as usize)
-                .and_then(|d| d.docs.clone());
-            out.push(KpiMeta {
-                name: decl.name.name.clone(),
-                docs,
-                description: crate::kpi::words(decl).unwrap_or_default(),
-                processes: measured,
-                measure,
-                target,
-            });
+    for (def, decl) in analysis.kpis() {
+        let measured: Vec<String> = analysis
+            .kpi_processes
+            .get(&def)
+            .into_iter()
+            .flatten()
+            .filter_map(|&p| analysis.defs.get(p.0 as usize))
+            .map(|p| p.name.clone())
+            .filter(|name| processes.contains(name))
+            .collect();
+        let Some(measure) = crate::kpi::measure(decl) else {
+            continue;
+        };
+        if measured.is_empty() {
+            continue;
         }
+        let point = |p: &MeasurePoint| match p {
+            MeasurePoint::Start(_) => PointMeta::Start,
+            MeasurePoint::End(_) => PointMeta::End,
+            MeasurePoint::FirstCompletion { role, .. } => PointMeta::FirstCompletion {
+                role: role.as_ref().map(|r| r.name.clone()),
+            },
+            MeasurePoint::Step(step) => PointMeta::Step {
+                step: step.name.clone(),
+            },
+        };
+        let measure = match measure {
+            Measure::Time { from, to } => MeasureMeta::Time {
+                from: point(from),
+                to: point(to),
+            },
+            Measure::Count { what, step } => MeasureMeta::Count {
+                what: what.name.clone(),
+                step: step.as_ref().map(|s| s.name.clone()),
+            },
+            Measure::Value(path) => {
+                let Some((head, rest)) = path.split_first() else {
+                    continue;
+                };
+                let file = analysis.def(def).map(|d| d.file);
+                let is_signal = file
+                    .and_then(|file| analysis.reference_at(file, head.span))
+                    .and_then(|d| analysis.def(d))
+                    .is_some_and(|d| d.kind == DefKind::Signal);
+                MeasureMeta::Value {
+                    source: if is_signal { "signal" } else { "step" }.to_string(),
+                    name: head.name.clone(),
+                    path: rest.iter().map(|p| p.name.clone()).collect(),
+                }
+            }
+        };
+        let target = crate::kpi::target(decl).and_then(|t| {
+            Some(TargetMeta {
+                op: t.op.symbol().to_string(),
+                value: crate::kpi::target_value(t)?,
+            })
+        });
+        let docs = analysis.def(def).and_then(|d| d.docs.clone());
+        out.push(KpiMeta {
+            name: decl.name.name.clone(),
+            docs,
+            description: crate::kpi::words(decl).unwrap_or_default(),
+            processes: measured,
+            measure,
+            target,
+        });
     }
     out
 }

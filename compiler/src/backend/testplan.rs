@@ -296,12 +296,7 @@ impl PlanCx<'_> {
         let kind = match &stmt.kind {
             TestStmtKind::Error => return None,
             TestStmtKind::Start { process, args, at } => {
-                let def = self
-                    .analysis
-                    .references
-                    .iter()
-                    .find(|(where_, _)| where_.file == self.file && where_.span == process.span)
-                    .map(|(_, d)| *d);
+                let def = self.analysis.reference_at(self.file, process.span);
                 self.process = def.and_then(|d| ids.of(d)).map(|p| p as usize);
                 let params: Vec<String> = self
                     .process
@@ -411,10 +406,8 @@ impl PlanCx<'_> {
 
     fn def_kind_at(&self, name: &ast::Ident) -> Option<DefKind> {
         self.analysis
-            .references
-            .iter()
-            .find(|(at, _)| at.file == self.file && at.span == name.span)
-            .and_then(|(_, d)| self.analysis.defs.get(d.0 as usize))
+            .reference_at(self.file, name.span)
+            .and_then(|d| self.analysis.def(d))
             .map(|d| d.kind)
     }
 
