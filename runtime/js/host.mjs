@@ -17,7 +17,7 @@
 //   const printed = runEvents({ wasmBytes, process, input, events, startAt, directory }); // effect objects
 //   for (const effect of printed) console.log(toJson(effect)); // `Int` values are BigInts: print with toJson
 //
-// Where it differs from the Rust runtime: it meters no fuel (a module that loops forever hangs it); time zones
+// Where it differs from the Rust runtime: it has no time limit per event (a module that loops forever hangs it); time zones
 // come from Node's ICU data instead of jiff's; `Int` inputs must be safe JavaScript integers (|n| < 2^53);
 // refusal messages are worded differently (the codes are the same).
 

@@ -9,6 +9,7 @@ use crate::kpi::{KpiValue, Kpis, Slot};
 use crate::module::Module;
 use crate::worker::{CallError, Limits, Reply, Worker};
 use proc_abi::{NO_ID, NO_TIME, event, instance as status, query, reject};
+use rustc_hash::FxHashMap;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -171,7 +172,11 @@ struct Case {
 pub struct Runtime {
     module: Module,
     worker: Worker,
-    cases: Vec<Option<Case>>,
+    /// The instances held, by id. A map, not a vector indexed by id: a removed instance must give its memory
+    /// back (a host runs millions of cases through one runtime).
+    cases: FxHashMap<u64, Case>,
+    /// The id the next started or restored instance gets (ids are never reused).
+    next_id: u64,
     wakeups: BTreeSet<(i64, u64)>,
     now: Time,
     /// The host's directory, if it set one.
@@ -212,7 +217,8 @@ impl Runtime {
         Ok(Runtime {
             module: module.clone(),
             worker,
-            cases: Vec::new(),
+            cases: FxHashMap::default(),
+            next_id: 1,
             wakeups: BTreeSet::new(),
             now: Time(0),
             directory: None,
@@ -245,12 +251,12 @@ impl Runtime {
 
     /// Number of instances held (running or ended, until [`Runtime::remove`]d).
     pub fn instance_count(&self) -> usize {
-        self.cases.iter().filter(|c| c.is_some()).count()
+        self.cases.len()
     }
 
     /// Bytes of state held for instances (their blobs).
     pub fn state_bytes(&self) -> usize {
-        self.cases.iter().flatten().map(|c| c.blob.capacity()).sum()
+        self.cases.values().map(|c| c.blob.capacity()).sum()
     }
 
     /// An instance's status.
@@ -262,8 +268,7 @@ impl Runtime {
     pub fn remove(&mut self, instance: InstanceId) -> Result<(), Error> {
         let case = self
             .cases
-            .get_mut(index(instance))
-            .and_then(Option::take)
+            .remove(&instance.0)
             .ok_or(Error::UnknownInstance(instance))?;
         self.wakeups.remove(&(case.wake, instance.0));
         Ok(())
@@ -278,8 +283,7 @@ impl Runtime {
 
     fn case(&self, instance: InstanceId) -> Result<&Case, Error> {
         self.cases
-            .get(index(instance))
-            .and_then(Option::as_ref)
+            .get(&instance.0)
             .ok_or(Error::UnknownInstance(instance))
     }
 
@@ -332,18 +336,24 @@ impl Runtime {
                 error,
             }
         })?;
-        let id = InstanceId(u64::try_from(self.cases.len() + 1).unwrap_or(u64::MAX));
-        self.cases.push(Some(Case {
-            blob: Vec::new(),
-            wake: NO_TIME,
-            status: InstanceStatus::Running,
-            process: pid,
-            kpi: self.kpis.start(pid, self.now.0),
-        }));
+        let id = InstanceId(self.next_id);
+        self.cases.insert(
+            id.0,
+            Case {
+                blob: Vec::new(),
+                wake: NO_TIME,
+                status: InstanceStatus::Running,
+                process: pid,
+                kpi: self.kpis.start(pid, self.now.0),
+            },
+        );
         match self.apply(id, None) {
-            Ok(effects) => Ok((id, effects)),
+            Ok(effects) => {
+                self.next_id += 1;
+                Ok((id, effects))
+            }
             Err(error) => {
-                self.cases.pop();
+                self.cases.remove(&id.0);
                 Err(error)
             }
         }
@@ -412,7 +422,7 @@ impl Runtime {
             }
         })?;
         let effects = self.apply(instance, None)?;
-        if let Some(case) = self.cases.get_mut(index(instance)).and_then(Option::as_mut) {
+        if let Some(case) = self.cases.get_mut(&instance.0) {
             if !case.kpi.is_empty() {
                 self.kpis
                     .observe_signal(case.process, &mut case.kpi, id, payload);
@@ -611,11 +621,9 @@ impl Runtime {
 
     /// Runs the prepared event against an instance and keeps the result.
     fn apply(&mut self, instance: InstanceId, actor: Option<&Actor>) -> Result<Vec<Effect>, Error> {
-        let slot = index(instance);
         let case = self
             .cases
-            .get(slot)
-            .and_then(Option::as_ref)
+            .get(&instance.0)
             .ok_or(Error::UnknownInstance(instance))?;
         let result = self
             .worker
@@ -635,8 +643,7 @@ impl Runtime {
                 };
                 fault.extend_from_slice(&process);
                 text(&mut fault, &format!("run-time error: {message}"));
-                let case = self.cases.get(slot).and_then(Option::as_ref);
-                let blob = case.map(|c| c.blob.as_slice()).unwrap_or_default();
+                let blob = case.blob.as_slice();
                 self.worker
                     .call(None, blob, &fault, self.now.0)
                     .map_err(|e| self.call_error(e))?
@@ -653,8 +660,7 @@ impl Runtime {
                 let blob = self.worker.blob(case_len);
                 let case = self
                     .cases
-                    .get_mut(slot)
-                    .and_then(Option::as_mut)
+                    .get_mut(&instance.0)
                     .ok_or(Error::UnknownInstance(instance))?;
                 case.blob.clear();
                 case.blob.extend_from_slice(blob);
@@ -684,12 +690,9 @@ impl Runtime {
                         at: (wake != NO_TIME).then_some(Time(wake)),
                     });
                 }
-                if let Some(case) = self.cases.get_mut(slot).and_then(Option::as_mut) {
-                    if !case.kpi.is_empty() {
-                        let now = self.now.0;
-                        self.kpis
-                            .observe(case.process, &mut case.kpi, now, &effects, actor);
-                    }
+                if !case.kpi.is_empty() {
+                    self.kpis
+                        .observe(process, &mut case.kpi, self.now.0, &effects, actor);
                 }
                 Ok(effects)
             }
@@ -815,11 +818,9 @@ impl Runtime {
 
     /// An instance's status, input, open tasks and the steps of its process that have run.
     pub fn status(&mut self, instance: InstanceId) -> Result<InstanceInfo, Error> {
-        let slot = index(instance);
         let case = self
             .cases
-            .get(slot)
-            .and_then(Option::as_ref)
+            .get(&instance.0)
             .ok_or(Error::UnknownInstance(instance))?;
         let mut query_event = Vec::new();
         query_event.extend_from_slice(&event::QUERY.to_le_bytes());
@@ -949,14 +950,18 @@ impl Runtime {
         {
             return Err(bad("its state is damaged"));
         }
-        let id = InstanceId(u64::try_from(self.cases.len() + 1).unwrap_or(u64::MAX));
-        self.cases.push(Some(Case {
-            blob,
-            wake,
-            status: InstanceStatus::from_code(u32::from(status)),
-            process,
-            kpi: kpi.into_boxed_slice(),
-        }));
+        let id = InstanceId(self.next_id);
+        self.next_id += 1;
+        self.cases.insert(
+            id.0,
+            Case {
+                blob,
+                wake,
+                status: InstanceStatus::from_code(u32::from(status)),
+                process,
+                kpi: kpi.into_boxed_slice(),
+            },
+        );
         if wake != NO_TIME {
             self.wakeups.insert((wake, id.0));
         }
@@ -976,10 +981,6 @@ fn check_actor(actor: &Actor) -> Result<(), Error> {
         });
     }
     Ok(())
-}
-
-fn index(instance: InstanceId) -> usize {
-    usize::try_from(instance.0.wrapping_sub(1)).unwrap_or(usize::MAX)
 }
 
 fn text(out: &mut Vec<u8>, s: &str) {

@@ -12,13 +12,15 @@ use crate::error::Error;
 use crate::module::{HostState, Module};
 use proc_abi::{abort, exports, header, status};
 use std::sync::Arc;
+use std::time::Duration;
 use wasmtime::{Memory, Store, StoreLimitsBuilder, Trap, TypedFunc};
 
 /// Limits on what one event may cost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// WebAssembly fuel (roughly, instructions) one event may use; a module that loops is stopped here.
-    pub fuel_per_event: u64,
+    /// How long one event may run; a module that loops is stopped here and the event is not applied. Measured in
+    /// ticks of 10 ms, so the limit is kept to within a tick. Events of real workflows take microseconds.
+    pub time_per_event: Duration,
     /// The most bytes one instance's state may take.
     pub max_instance_bytes: usize,
 }
@@ -26,7 +28,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            fuel_per_event: 50_000_000,
+            time_per_event: Duration::from_secs(1),
             max_instance_bytes: 16 << 20,
         }
     }
@@ -105,6 +107,13 @@ fn long(bytes: &[u8], at: usize) -> i64 {
         .map_or(0, i64::from_le_bytes)
 }
 
+/// The epoch deadline for one call: the time limit in ticks, plus one because the first tick may come at once.
+fn deadline_ticks(limits: &Limits) -> u64 {
+    let tick = crate::module::TICK.as_millis().max(1);
+    let ticks = limits.time_per_event.as_millis().div_ceil(tick);
+    u64::try_from(ticks).unwrap_or(u64::MAX).saturating_add(1)
+}
+
 impl Worker {
     pub(crate) fn new(
         module: &Module,
@@ -122,7 +131,8 @@ impl Worker {
         };
         let mut store = Store::new(&inner.engine, state);
         store.limiter(|state| &mut state.limits);
-        let _ = store.set_fuel(limits.fuel_per_event);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(deadline_ticks(&limits));
         let instance = inner
             .pre
             .instantiate(&mut store)
@@ -229,7 +239,7 @@ impl Worker {
                     target.fill(0);
                 }
             }
-            let _ = self.store.set_fuel(self.limits.fuel_per_event);
+            self.store.set_epoch_deadline(deadline_ticks(&self.limits));
             let result = self.handle.call(
                 &mut self.store,
                 (
@@ -309,10 +319,10 @@ impl Worker {
                         }
                         _ => {
                             return Err(match error.downcast_ref::<Trap>() {
-                                Some(Trap::OutOfFuel) => CallError::Limit(format!(
-                                    "the workflow did not finish the event within {} steps of work; it was \
-                                     stopped and the event was not applied",
-                                    self.limits.fuel_per_event
+                                Some(Trap::Interrupt) => CallError::Limit(format!(
+                                    "the workflow did not finish the event within {} ms; it was stopped and \
+                                     the event was not applied",
+                                    self.limits.time_per_event.as_millis()
                                 )),
                                 _ => CallError::Trap(format!("{error:#}")),
                             });

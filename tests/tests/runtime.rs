@@ -1040,7 +1040,7 @@ fn a_module_that_loops_forever_is_stopped_and_the_runtime_goes_on() {
         &module,
         Options {
             limits: Limits {
-                fuel_per_event: 1_000_000,
+                time_per_event: std::time::Duration::from_millis(50),
                 ..Limits::default()
             },
             ..Options::default()
