@@ -233,6 +233,18 @@ where
         .labelled("a name")
 }
 
+/// One or more names separated by commas: `Agent, Supervisor`.
+fn ident_list<'t, 's: 't, I, E>() -> impl Parser<'t, I, Vec<Ident>, extra::Err<E>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
+{
+    ident()
+        .separated_by(just(Token::Comma))
+        .at_least(1)
+        .collect::<Vec<_>>()
+}
+
 /// A contextual keyword: an identifier with this exact text.
 fn kw<'t, 's: 't, I, E>(word: &'static str) -> impl Parser<'t, I, (), extra::Err<E>> + Clone
 where
@@ -1148,21 +1160,11 @@ where
     let actor = just(Token::By)
         .ignore_then(text_literal())
         .then_ignore(kw("as"))
-        .then(
-            ident()
-                .separated_by(just(Token::Comma))
-                .at_least(1)
-                .collect::<Vec<_>>(),
-        )
+        .then(ident_list())
         .then(
             kw("with")
                 .then(kw("skill"))
-                .ignore_then(
-                    ident()
-                        .separated_by(just(Token::Comma))
-                        .at_least(1)
-                        .collect::<Vec<_>>(),
-                )
+                .ignore_then(ident_list())
                 .or_not(),
         )
         .map(|((id, roles), skills)| Actor {
@@ -1585,16 +1587,7 @@ where
     ));
     let kpi = just(Token::Kpi)
         .ignore_then(ident())
-        .then(
-            just(Token::For)
-                .ignore_then(
-                    ident()
-                        .separated_by(just(Token::Comma))
-                        .at_least(1)
-                        .collect::<Vec<_>>(),
-                )
-                .or_not(),
-        )
+        .then(just(Token::For).ignore_then(ident_list()).or_not())
         .then(block_of(kpi_clause))
         .map(|((name, processes), (clauses, _))| {
             ItemKind::Kpi(KpiDecl {

@@ -81,6 +81,8 @@ pub(crate) struct Worker {
     /// skipped. Anything but an applied event (a refusal may have changed the copy) forgets it.
     resident: Option<u64>,
     limits: Limits,
+    /// [`Limits::time_per_event`] in epoch ticks, set before every call.
+    deadline_ticks: u64,
 }
 
 const MAX_OUT: usize = 64 << 20;
@@ -132,7 +134,8 @@ impl Worker {
         let mut store = Store::new(&inner.engine, state);
         store.limiter(|state| &mut state.limits);
         store.epoch_deadline_trap();
-        store.set_epoch_deadline(deadline_ticks(&limits));
+        let deadline_ticks = deadline_ticks(&limits);
+        store.set_epoch_deadline(deadline_ticks);
         let instance = inner
             .pre
             .instantiate(&mut store)
@@ -173,6 +176,7 @@ impl Worker {
             memory_size: 0,
             resident: None,
             limits,
+            deadline_ticks,
         })
     }
 
@@ -239,7 +243,7 @@ impl Worker {
                     target.fill(0);
                 }
             }
-            self.store.set_epoch_deadline(deadline_ticks(&self.limits));
+            self.store.set_epoch_deadline(self.deadline_ticks);
             let result = self.handle.call(
                 &mut self.store,
                 (

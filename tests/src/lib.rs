@@ -6,6 +6,7 @@
 
 use proc_compiler::analysis::module_path;
 use proc_compiler::{Analysis, Diagnostic, SourceFile, analyze_for_build, backend};
+use proc_runtime::Module;
 use std::path::{Path, PathBuf};
 
 /// One expected diagnostic.
@@ -98,6 +99,26 @@ pub fn backend_diagnostics(analysis: &Analysis) -> Result<Vec<Diagnostic>, Strin
         wasmparser::validate(wasm).map_err(|e| format!("  the emitted module is invalid: {e}"))?;
     }
     Ok(build.diagnostics)
+}
+
+/// Compiles one `.proc` text as a one-file package (`file` in module `module`) and loads it into the runtime.
+/// `Err` lists the compiler's errors or back-end diagnostics, or says why the module did not load.
+pub fn load_module(file: &str, module: &str, text: impl Into<String>) -> Result<Module, String> {
+    let analysis = analyze_for_build(vec![SourceFile::new(file, module, text)]);
+    let errors: Vec<String> = analysis
+        .package_diagnostics()
+        .filter(|d| d.is_error())
+        .map(|d| d.message.clone())
+        .collect();
+    if !errors.is_empty() {
+        return Err(format!("the program has errors: {errors:?}"));
+    }
+    let build = backend::build(&analysis, module);
+    if !build.diagnostics.is_empty() {
+        return Err(format!("the back end reported {:?}", build.diagnostics));
+    }
+    let wasm = build.wasm.ok_or("the back end emitted no module")?;
+    Module::from_bytes(&wasm).map_err(|e| format!("the module does not load: {e}"))
 }
 
 /// Compares a package's diagnostics with the expectations in its files; returns a report of differences.

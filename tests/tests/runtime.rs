@@ -9,7 +9,6 @@
     reason = "tests fail loudly"
 )]
 
-use proc_compiler::{SourceFile, analyze_for_build, backend};
 use proc_runtime::{
     Actor, DAY, Effect, Error, HOUR, InstanceId, InstanceStatus, Limits, MINUTE, Module, Options,
     Performer, Runtime, StaticDirectory, TaskRef, Time,
@@ -18,16 +17,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 fn module(source: &str) -> Module {
-    let analysis = analyze_for_build(vec![SourceFile::new("test.proc", "test", source)]);
-    let errors: Vec<String> = analysis
-        .package_diagnostics()
-        .filter(|d| d.is_error())
-        .map(|d| d.message.clone())
-        .collect();
-    assert!(errors.is_empty(), "the test program has errors: {errors:?}");
-    let build = backend::build(&analysis, "test");
-    assert!(build.diagnostics.is_empty(), "{:?}", build.diagnostics);
-    Module::from_bytes(&build.wasm.expect("a module")).expect("the module loads")
+    proc_tests::load_module("test.proc", "test", source).unwrap()
 }
 
 fn runtime_at(source: &str, start: &str) -> Runtime {

@@ -12,7 +12,6 @@
     reason = "tests fail loudly"
 )]
 
-use proc_compiler::{SourceFile, analyze_for_build, backend};
 use proc_runtime::{Actor, Effect, Error, InstanceId, MINUTE, Module, Runtime, Time};
 use proc_tests::repo_root;
 use proptest::prelude::*;
@@ -20,9 +19,7 @@ use serde_json::{Value, json};
 use std::sync::OnceLock;
 
 fn build(name: &str, text: String) -> Module {
-    let analysis = analyze_for_build(vec![SourceFile::new(name, "example", text)]);
-    let wasm = backend::build(&analysis, "example").wasm.expect("builds");
-    Module::from_bytes(&wasm).expect("loads")
+    proc_tests::load_module(name, "example", text).unwrap()
 }
 
 fn example(name: &str) -> Module {

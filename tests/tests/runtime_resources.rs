@@ -10,7 +10,6 @@
     reason = "tests fail loudly"
 )]
 
-use proc_compiler::{SourceFile, analyze_for_build, backend};
 use proc_runtime::{Actor, Effect, Module, Runtime, Time};
 use serde_json::json;
 
@@ -41,9 +40,7 @@ process answer(r: Request) {
 "#;
 
 fn compile() -> Module {
-    let analysis = analyze_for_build(vec![SourceFile::new("test.proc", "test", SOURCE)]);
-    let build = backend::build(&analysis, "test");
-    Module::from_bytes(&build.wasm.expect("a module")).expect("the module loads")
+    proc_tests::load_module("test.proc", "test", SOURCE).unwrap()
 }
 
 /// Starts, completes and removes `n` instances.

@@ -27,7 +27,6 @@
     reason = "a benchmark prints its figures, measures wall-clock time and stops on broken setup"
 )]
 
-use proc_compiler::{SourceFile, analyze_for_build, backend};
 use proc_runtime::{Actor, Effect, HOUR, MINUTE, Module, Performer, Runtime, TaskRef, Time};
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -81,13 +80,8 @@ fn report(peer: &str, n: usize, escalations: usize, supervisor: usize, seconds: 
 // The Proc runtime
 
 fn complaint_module() -> Module {
-    let analysis = analyze_for_build(vec![SourceFile::new(
-        "complaint.proc",
-        "complaint",
-        COMPLAINT,
-    )]);
-    let build = backend::build(&analysis, "complaint");
-    Module::from_bytes(&build.wasm.expect("complaint.proc builds")).expect("the module loads")
+    proc_tests::load_module("complaint.proc", "complaint", COMPLAINT)
+        .expect("complaint.proc builds")
 }
 
 struct Driver {
