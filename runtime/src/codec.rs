@@ -60,6 +60,21 @@ pub fn type_name(meta: &Metadata, ty: &TypeDesc) -> String {
     }
 }
 
+impl ValueError {
+    /// The error of a part, seen from the whole: `prefix` is the part's path (built only when there is an
+    /// error, so encoding a valid value allocates no paths).
+    fn under(mut self, prefix: String) -> ValueError {
+        self.path = if self.path.is_empty() {
+            prefix
+        } else if self.path.starts_with('[') {
+            format!("{prefix}{}", self.path)
+        } else {
+            format!("{prefix}.{}", self.path)
+        };
+        self
+    }
+}
+
 fn join(path: &str, field: &str) -> String {
     if path.is_empty() {
         field.to_string()
@@ -184,7 +199,7 @@ pub fn encode(
             let items = value.as_array().ok_or_else(|| wrong("a list"))?;
             out.extend_from_slice(&u32::try_from(items.len()).unwrap_or(u32::MAX).to_le_bytes());
             for (i, item) in items.iter().enumerate() {
-                encode(meta, of, item, &format!("{path}[{i}]"), out)?;
+                encode(meta, of, item, "", out).map_err(|e| e.under(format!("{path}[{i}]")))?;
             }
         }
     }
@@ -209,10 +224,9 @@ pub fn encode_fields(
     path: &str,
     out: &mut Vec<u8>,
 ) -> Result<(), ValueError> {
-    let empty = Map::new();
-    let object = match value {
-        Value::Object(map) => map,
-        Value::Null => &empty,
+    let object: Option<&Map<String, Value>> = match value {
+        Value::Object(map) => Some(map),
+        Value::Null => None,
         other => {
             return Err(ValueError {
                 path: path.to_string(),
@@ -225,7 +239,8 @@ pub fn encode_fields(
         }
     };
     if let Some(unknown) = object
-        .keys()
+        .into_iter()
+        .flat_map(|o| o.keys())
         .find(|k| !fields.iter().any(|f| &f.name == *k))
     {
         return Err(ValueError {
@@ -237,13 +252,14 @@ pub fn encode_fields(
         });
     }
     for field in fields {
-        let field_path = join(path, &field.name);
-        match object.get(&field.name) {
-            Some(v) => encode(meta, &field.ty, v, &field_path, out)?,
+        match object.and_then(|o| o.get(&field.name)) {
+            Some(v) => {
+                encode(meta, &field.ty, v, "", out).map_err(|e| e.under(join(path, &field.name)))?
+            }
             None if matches!(field.ty, TypeDesc::Optional { .. }) => out.push(0),
             None => {
                 return Err(ValueError {
-                    path: field_path,
+                    path: join(path, &field.name),
                     message: format!("is missing (a `{}`)", type_name(meta, &field.ty)),
                 });
             }

@@ -429,250 +429,243 @@ fn opt_text(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
-/// Decodes `count` effects of an instance of process `process`.
-pub fn decode(
+/// Decodes the effect `r` is at, of an instance of process `process`.
+pub(crate) fn decode(
     meta: &Metadata,
     names: &Names,
     instance: InstanceId,
     process: u32,
-    bytes: &[u8],
-    count: usize,
-) -> Result<Vec<Effect>, Malformed> {
-    let mut r = Reader::new(bytes);
-    let mut out = Vec::with_capacity(count);
+    r: &mut Reader<'_>,
+) -> Result<Effect, Malformed> {
     let task_ref = |task: u32, step: u32| TaskRef {
         instance,
         task,
         step,
     };
-    for _ in 0..count {
-        let effect = match r.u8()? {
-            tag::TASK_OPENED => {
-                let task = r.u32()?;
-                let step = r.u32()?;
-                let kind = r.u8()?;
-                let role = r.u32()?;
-                let person = r.text()?;
-                let basis = r.text()?;
-                let excluded = r.text()?;
-                let nskills = r.u32()?;
-                let mut skills = Vec::new();
-                for _ in 0..nskills {
-                    skills.push(Names::get(&names.skills, r.u32()?, "skill"));
-                }
-                let due = r.i64()?;
-                let earliest = r.i64()?;
-                let instruction = r.text()?;
-                let performer = match kind {
-                    performer::PERSON => Performer::Person(person.to_string()),
-                    performer::DYNAMIC_ROLE => Performer::DynamicRole(names.role(role)),
-                    performer::MANAGER_OF => Performer::ManagerOf {
-                        of: basis.to_string(),
-                        manager: opt_text(person),
-                    },
-                    performer::SAME_PERSON => Performer::SamePerson(person.to_string()),
-                    _ if role == NO_ID => Performer::Person(person.to_string()),
-                    _ => Performer::Role {
-                        role: names.role(role),
-                        skills,
-                    },
-                };
-                Effect::TaskOpened(OpenedTask {
-                    task: task_ref(task, step),
-                    step: names.step(step),
-                    performer,
-                    excluded: opt_text(excluded),
-                    due: time(due),
-                    earliest: time(earliest),
-                    instruction: instruction.to_string(),
-                    form: names.form(step),
-                })
+    Ok(match r.u8()? {
+        tag::TASK_OPENED => {
+            let task = r.u32()?;
+            let step = r.u32()?;
+            let kind = r.u8()?;
+            let role = r.u32()?;
+            let person = r.text()?;
+            let basis = r.text()?;
+            let excluded = r.text()?;
+            let nskills = r.u32()?;
+            let mut skills = Vec::new();
+            for _ in 0..nskills {
+                skills.push(Names::get(&names.skills, r.u32()?, "skill"));
             }
-            tag::TASK_COMPLETED => {
-                let task = r.u32()?;
-                let step = r.u32()?;
-                let by = r.text()?.to_string();
-                let fields = meta
-                    .steps
-                    .get(step as usize)
-                    .map(|s| s.outputs.as_slice())
-                    .unwrap_or_default();
-                let outputs = codec::decode_fields(meta, fields, &mut r)?;
-                Effect::TaskCompleted {
-                    task: task_ref(task, step),
-                    step: names.step(step),
-                    by,
-                    outputs,
-                }
-            }
-            tag::TASK_CANCELLED => {
-                let task = r.u32()?;
-                let step = r.u32()?;
-                Effect::TaskCancelled {
-                    task: task_ref(task, step),
-                    step: names.step(step),
-                    reason: CancelReason::from_code(r.u8()?),
-                }
-            }
-            tag::TASK_BREACHED => {
-                let task = r.u32()?;
-                let step = r.u32()?;
-                Effect::TaskBreached {
-                    task: task_ref(task, step),
-                    step: names.step(step),
-                    due: Time(r.i64()?),
-                }
-            }
-            tag::TASK_REASSIGNED => {
-                let task = r.u32()?;
-                let step = r.u32()?;
-                let role = r.u32()?;
-                let cause = r.u8()?;
-                let by = r.text()?;
-                Effect::TaskReassigned {
-                    task: task_ref(task, step),
-                    step: names.step(step),
+            let due = r.i64()?;
+            let earliest = r.i64()?;
+            let instruction = r.text()?;
+            let performer = match kind {
+                performer::PERSON => Performer::Person(person.to_string()),
+                performer::DYNAMIC_ROLE => Performer::DynamicRole(names.role(role)),
+                performer::MANAGER_OF => Performer::ManagerOf {
+                    of: basis.to_string(),
+                    manager: opt_text(person),
+                },
+                performer::SAME_PERSON => Performer::SamePerson(person.to_string()),
+                _ if role == NO_ID => Performer::Person(person.to_string()),
+                _ => Performer::Role {
                     role: names.role(role),
-                    by: (cause != 0).then(|| by.to_string()),
-                }
+                    skills,
+                },
+            };
+            Effect::TaskOpened(OpenedTask {
+                task: task_ref(task, step),
+                step: names.step(step),
+                performer,
+                excluded: opt_text(excluded),
+                due: time(due),
+                earliest: time(earliest),
+                instruction: instruction.to_string(),
+                form: names.form(step),
+            })
+        }
+        tag::TASK_COMPLETED => {
+            let task = r.u32()?;
+            let step = r.u32()?;
+            let by = r.text()?.to_string();
+            let fields = meta
+                .steps
+                .get(step as usize)
+                .map(|s| s.outputs.as_slice())
+                .unwrap_or_default();
+            let outputs = codec::decode_fields(meta, fields, r)?;
+            Effect::TaskCompleted {
+                task: task_ref(task, step),
+                step: names.step(step),
+                by,
+                outputs,
             }
-            tag::NOTIFIED => {
-                let role = r.u32()?;
-                let message = r.text()?.to_string();
-                let task = r.u32()?;
-                Effect::Notified {
-                    instance,
-                    role: names.role(role),
-                    message,
-                    task: (task != NO_ID).then_some(task),
-                }
+        }
+        tag::TASK_CANCELLED => {
+            let task = r.u32()?;
+            let step = r.u32()?;
+            Effect::TaskCancelled {
+                task: task_ref(task, step),
+                step: names.step(step),
+                reason: CancelReason::from_code(r.u8()?),
             }
-            tag::FLAGGED => {
-                let message = r.text()?.to_string();
-                let task = r.u32()?;
-                Effect::Flagged {
-                    instance,
-                    message,
-                    task: (task != NO_ID).then_some(task),
-                }
-            }
-            tag::ACTION_REQUESTED => {
-                let request = r.u32()?;
-                let action = r.u32()?;
-                let params = meta
-                    .actions
-                    .get(action as usize)
-                    .map(|a| a.params.as_slice())
-                    .unwrap_or_default();
-                let args = codec::decode_fields(meta, params, &mut r)?;
-                Effect::ActionRequested {
-                    request: RequestRef {
-                        instance,
-                        request,
-                        action,
-                    },
-                    action: Names::get(&names.actions, action, "action"),
-                    args,
-                }
-            }
-            tag::COMPLETED => {
-                let kind = r.u8()?;
-                let (result, reason) = match kind {
-                    1 => {
-                        let ty = meta
-                            .processes
-                            .get(process as usize)
-                            .and_then(|p| p.result.clone())
-                            .ok_or(Malformed)?;
-                        (Some(codec::decode(meta, &ty, &mut r)?), None)
-                    }
-                    2 => (None, Some(r.text()?.to_string())),
-                    _ => (None, None),
-                };
-                Effect::Completed {
-                    instance,
-                    result,
-                    reason,
-                }
-            }
-            tag::FAILED => Effect::Failed {
-                instance,
-                reason: r.text()?.to_string(),
-            },
-            tag::CANCELLED => Effect::Cancelled {
-                instance,
-                reason: r.text()?.to_string(),
-            },
-            code @ (tag::TASK_CLAIMED | tag::TASK_RELEASED | tag::TASK_SUSPENDED) => {
-                let task = r.u32()?;
-                let step = r.u32()?;
-                let task = task_ref(task, step);
-                let by = r.text()?.to_string();
-                match code {
-                    tag::TASK_CLAIMED => Effect::TaskClaimed { task, by },
-                    tag::TASK_RELEASED => Effect::TaskReleased { task, by },
-                    _ => Effect::TaskSuspended { task, by },
-                }
-            }
-            tag::TASK_DELEGATED => {
-                let task = r.u32()?;
-                let step = r.u32()?;
-                Effect::TaskDelegated {
-                    task: task_ref(task, step),
-                    by: r.text()?.to_string(),
-                    to: r.text()?.to_string(),
-                }
-            }
-            tag::TASK_RESUMED => {
-                let task = r.u32()?;
-                let step = r.u32()?;
-                Effect::TaskResumed {
-                    task: task_ref(task, step),
-                    by: r.text()?.to_string(),
-                    due: time(r.i64()?),
-                }
-            }
-            tag::TASK_SKIPPED => {
-                let task = r.u32()?;
-                let step = r.u32()?;
-                Effect::TaskSkipped {
-                    task: task_ref(task, step),
-                    step: names.step(step),
-                    by: r.text()?.to_string(),
-                }
-            }
-            tag::STEP_REDONE => {
-                let step = r.u32()?;
-                Effect::StepRedone {
-                    instance,
-                    step: names.step(step),
-                    by: r.text()?.to_string(),
-                }
-            }
-            tag::DEADLINE_PAUSED => {
-                let task = r.u32()?;
-                let step = r.u32()?;
-                Effect::DeadlinePaused {
-                    task: task_ref(task, step),
-                }
-            }
-            tag::DEADLINE_RESUMED => {
-                let task = r.u32()?;
-                let step = r.u32()?;
-                Effect::DeadlineResumed {
-                    task: task_ref(task, step),
-                    due: time(r.i64()?),
-                }
-            }
-            tag::PROCESS_BREACHED => Effect::ProcessBreached {
-                instance,
+        }
+        tag::TASK_BREACHED => {
+            let task = r.u32()?;
+            let step = r.u32()?;
+            Effect::TaskBreached {
+                task: task_ref(task, step),
+                step: names.step(step),
                 due: Time(r.i64()?),
-            },
-            _ => return Err(Malformed),
-        };
-        out.push(effect);
-    }
-    Ok(out)
+            }
+        }
+        tag::TASK_REASSIGNED => {
+            let task = r.u32()?;
+            let step = r.u32()?;
+            let role = r.u32()?;
+            let cause = r.u8()?;
+            let by = r.text()?;
+            Effect::TaskReassigned {
+                task: task_ref(task, step),
+                step: names.step(step),
+                role: names.role(role),
+                by: (cause != 0).then(|| by.to_string()),
+            }
+        }
+        tag::NOTIFIED => {
+            let role = r.u32()?;
+            let message = r.text()?.to_string();
+            let task = r.u32()?;
+            Effect::Notified {
+                instance,
+                role: names.role(role),
+                message,
+                task: (task != NO_ID).then_some(task),
+            }
+        }
+        tag::FLAGGED => {
+            let message = r.text()?.to_string();
+            let task = r.u32()?;
+            Effect::Flagged {
+                instance,
+                message,
+                task: (task != NO_ID).then_some(task),
+            }
+        }
+        tag::ACTION_REQUESTED => {
+            let request = r.u32()?;
+            let action = r.u32()?;
+            let params = meta
+                .actions
+                .get(action as usize)
+                .map(|a| a.params.as_slice())
+                .unwrap_or_default();
+            let args = codec::decode_fields(meta, params, r)?;
+            Effect::ActionRequested {
+                request: RequestRef {
+                    instance,
+                    request,
+                    action,
+                },
+                action: Names::get(&names.actions, action, "action"),
+                args,
+            }
+        }
+        tag::COMPLETED => {
+            let kind = r.u8()?;
+            let (result, reason) = match kind {
+                1 => {
+                    let ty = meta
+                        .processes
+                        .get(process as usize)
+                        .and_then(|p| p.result.clone())
+                        .ok_or(Malformed)?;
+                    (Some(codec::decode(meta, &ty, r)?), None)
+                }
+                2 => (None, Some(r.text()?.to_string())),
+                _ => (None, None),
+            };
+            Effect::Completed {
+                instance,
+                result,
+                reason,
+            }
+        }
+        tag::FAILED => Effect::Failed {
+            instance,
+            reason: r.text()?.to_string(),
+        },
+        tag::CANCELLED => Effect::Cancelled {
+            instance,
+            reason: r.text()?.to_string(),
+        },
+        code @ (tag::TASK_CLAIMED | tag::TASK_RELEASED | tag::TASK_SUSPENDED) => {
+            let task = r.u32()?;
+            let step = r.u32()?;
+            let task = task_ref(task, step);
+            let by = r.text()?.to_string();
+            match code {
+                tag::TASK_CLAIMED => Effect::TaskClaimed { task, by },
+                tag::TASK_RELEASED => Effect::TaskReleased { task, by },
+                _ => Effect::TaskSuspended { task, by },
+            }
+        }
+        tag::TASK_DELEGATED => {
+            let task = r.u32()?;
+            let step = r.u32()?;
+            Effect::TaskDelegated {
+                task: task_ref(task, step),
+                by: r.text()?.to_string(),
+                to: r.text()?.to_string(),
+            }
+        }
+        tag::TASK_RESUMED => {
+            let task = r.u32()?;
+            let step = r.u32()?;
+            Effect::TaskResumed {
+                task: task_ref(task, step),
+                by: r.text()?.to_string(),
+                due: time(r.i64()?),
+            }
+        }
+        tag::TASK_SKIPPED => {
+            let task = r.u32()?;
+            let step = r.u32()?;
+            Effect::TaskSkipped {
+                task: task_ref(task, step),
+                step: names.step(step),
+                by: r.text()?.to_string(),
+            }
+        }
+        tag::STEP_REDONE => {
+            let step = r.u32()?;
+            Effect::StepRedone {
+                instance,
+                step: names.step(step),
+                by: r.text()?.to_string(),
+            }
+        }
+        tag::DEADLINE_PAUSED => {
+            let task = r.u32()?;
+            let step = r.u32()?;
+            Effect::DeadlinePaused {
+                task: task_ref(task, step),
+            }
+        }
+        tag::DEADLINE_RESUMED => {
+            let task = r.u32()?;
+            let step = r.u32()?;
+            Effect::DeadlineResumed {
+                task: task_ref(task, step),
+                due: time(r.i64()?),
+            }
+        }
+        tag::PROCESS_BREACHED => Effect::ProcessBreached {
+            instance,
+            due: Time(r.i64()?),
+        },
+        _ => return Err(Malformed),
+    })
 }
 
 fn t(time: Option<Time>) -> Value {

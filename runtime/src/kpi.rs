@@ -10,6 +10,7 @@
 
 use crate::effect::Effect;
 use crate::runtime::Actor;
+use crate::view::{EffectKind, Effects};
 use proc_abi::meta::{KpiMeta, MeasureMeta, Metadata, PointMeta, TargetMeta};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -158,10 +159,95 @@ impl Slot {
     pub(crate) const SIZE: usize = 17;
 }
 
+/// A moment of a time KPI, with its step names resolved to the step ids that carry them.
+#[derive(Debug)]
+enum Moment {
+    Start,
+    End,
+    FirstCompletion(Option<String>),
+    /// A completion of any step whose id is `true` here.
+    Step(Box<[bool]>),
+}
+
+/// What updates a KPI's slot, compiled from its metadata once per module.
+#[derive(Debug)]
+enum Rule {
+    Time {
+        from: Moment,
+        to: Moment,
+    },
+    Count {
+        escalations: bool,
+        steps: Option<Box<[bool]>>,
+    },
+    StepValue {
+        steps: Box<[bool]>,
+        path: Vec<String>,
+    },
+    /// Measured from signals, not effects.
+    SignalValue,
+}
+
+/// The ids of the steps named `name` (a name may be used by steps of several processes).
+fn steps_named(meta: &Metadata, name: &str) -> Box<[bool]> {
+    meta.steps.iter().map(|s| s.name == name).collect()
+}
+
+fn has_step(steps: &[bool], step: Option<u32>) -> bool {
+    step.and_then(|id| steps.get(id as usize).copied()) == Some(true)
+}
+
+impl Moment {
+    fn new(meta: &Metadata, point: &PointMeta) -> Moment {
+        match point {
+            PointMeta::Start => Moment::Start,
+            PointMeta::End => Moment::End,
+            PointMeta::FirstCompletion { role } => Moment::FirstCompletion(role.clone()),
+            PointMeta::Step { step } => Moment::Step(steps_named(meta, step)),
+        }
+    }
+
+    fn happened(&self, kind: EffectKind, step: Option<u32>, actor: Option<&Actor>) -> bool {
+        match (self, kind) {
+            (Moment::End, EffectKind::Completed | EffectKind::Failed | EffectKind::Cancelled) => {
+                true
+            }
+            (Moment::FirstCompletion(role), EffectKind::TaskCompleted) => match role {
+                None => true,
+                Some(role) => actor.is_some_and(|a| a.roles.iter().any(|r| r == role)),
+            },
+            (Moment::Step(steps), EffectKind::TaskCompleted) => has_step(steps, step),
+            _ => false,
+        }
+    }
+}
+
+impl Rule {
+    fn new(meta: &Metadata, measure: &MeasureMeta) -> Rule {
+        match measure {
+            MeasureMeta::Time { from, to } => Rule::Time {
+                from: Moment::new(meta, from),
+                to: Moment::new(meta, to),
+            },
+            MeasureMeta::Count { what, step } => Rule::Count {
+                escalations: what == "escalations",
+                steps: step.as_deref().map(|s| steps_named(meta, s)),
+            },
+            MeasureMeta::Value { source, name, path } if source == "step" => Rule::StepValue {
+                steps: steps_named(meta, name),
+                path: path.clone(),
+            },
+            MeasureMeta::Value { .. } => Rule::SignalValue,
+        }
+    }
+}
+
 /// The KPIs of a module, ready to be updated from effects.
 #[derive(Debug, Default)]
 pub(crate) struct Kpis {
     defs: Vec<KpiMeta>,
+    /// For each KPI, how effects update it.
+    rules: Vec<Rule>,
     names: Vec<Arc<str>>,
     /// For each process id, the KPIs that measure it.
     by_process: Vec<Vec<usize>>,
@@ -198,6 +284,11 @@ impl Kpis {
                 .kpis
                 .iter()
                 .map(|k| Arc::from(k.name.as_str()))
+                .collect(),
+            rules: meta
+                .kpis
+                .iter()
+                .map(|k| Rule::new(meta, &k.measure))
                 .collect(),
             defs: meta.kpis.clone(),
             by_process,
@@ -241,46 +332,54 @@ impl Kpis {
         process: u32,
         slots: &mut [Slot],
         now: i64,
-        effects: &[Effect],
+        effects: &Effects<'_>,
         actor: Option<&Actor>,
     ) {
-        for (slot, &k) in slots.iter_mut().zip(self.of(process)) {
-            let Some(def) = self.defs.get(k) else {
+        for effect in effects {
+            let kind = effect.kind();
+            if !matches!(
+                kind,
+                EffectKind::TaskCompleted
+                    | EffectKind::TaskBreached
+                    | EffectKind::TaskReassigned
+                    | EffectKind::Completed
+                    | EffectKind::Failed
+                    | EffectKind::Cancelled
+            ) {
                 continue;
-            };
-            for effect in effects {
-                match &def.measure {
-                    MeasureMeta::Time { from, to } => {
-                        if slot.a == UNSET && happened(from, effect, actor) {
+            }
+            let step = effect.task().map(|t| t.step);
+            for (slot, &k) in slots.iter_mut().zip(self.of(process)) {
+                match self.rules.get(k) {
+                    Some(Rule::Time { from, to }) => {
+                        if slot.a == UNSET && from.happened(kind, step, actor) {
                             slot.a = now;
                         }
-                        if slot.b == UNSET && happened(to, effect, actor) {
+                        if slot.b == UNSET && to.happened(kind, step, actor) {
                             slot.b = now;
                         }
                     }
-                    MeasureMeta::Count { what, step } => {
-                        let counted = match effect {
-                            Effect::TaskBreached { step: s, .. } => {
-                                what == "breaches" && step.as_deref().is_none_or(|w| w == &**s)
-                            }
-                            Effect::TaskReassigned {
-                                step: s, by: None, ..
-                            } => what == "escalations" && step.as_deref().is_none_or(|w| w == &**s),
+                    Some(Rule::Count { escalations, steps }) => {
+                        let counted = match kind {
+                            EffectKind::TaskBreached => !escalations,
+                            // Reassigned by its escalation ladder, not by a manager.
+                            EffectKind::TaskReassigned => *escalations && effect.by().is_none(),
                             _ => false,
-                        };
+                        } && steps.as_deref().is_none_or(|s| has_step(s, step));
                         if counted {
                             slot.a = Slot::get(slot.a).unwrap_or(0).saturating_add(1);
                         }
                     }
-                    MeasureMeta::Value { source, name, path } => {
-                        if let Effect::TaskCompleted { step, outputs, .. } = effect {
-                            if source == "step" && **step == **name {
-                                if let Some(value) = read_path(outputs, path) {
+                    Some(Rule::StepValue { steps, path }) => {
+                        if kind == EffectKind::TaskCompleted && has_step(steps, step) {
+                            if let Effect::TaskCompleted { outputs, .. } = effect.to_effect() {
+                                if let Some(value) = read_path(&outputs, path) {
                                     slot.b = value.max(UNSET + 1);
                                 }
                             }
                         }
                     }
+                    Some(Rule::SignalValue) | None => {}
                 }
             }
         }
@@ -340,22 +439,6 @@ impl Kpis {
                 })
             })
             .collect()
-    }
-}
-
-fn happened(point: &PointMeta, effect: &Effect, actor: Option<&Actor>) -> bool {
-    match (point, effect) {
-        (PointMeta::Start, _) => false,
-        (
-            PointMeta::End,
-            Effect::Completed { .. } | Effect::Failed { .. } | Effect::Cancelled { .. },
-        ) => true,
-        (PointMeta::FirstCompletion { role }, Effect::TaskCompleted { .. }) => match role {
-            None => true,
-            Some(role) => actor.is_some_and(|a| a.roles.iter().any(|r| r == role)),
-        },
-        (PointMeta::Step { step }, Effect::TaskCompleted { step: s, .. }) => **s == **step,
-        _ => false,
     }
 }
 

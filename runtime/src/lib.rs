@@ -5,7 +5,9 @@
 //! ([`Runtime::complete`]), signals from outside ([`Runtime::signal`]), the passing of time
 //! ([`Runtime::advance`]; the host's clock is the only clock), results of actions the host performed, and
 //! work-item operations (claim, delegate, reassign, suspend, skip, redo). Every call returns the [`Effect`]s
-//! it caused: tasks opened for roles, escalations, notifications, actions to perform, the outcome.
+//! it caused: tasks opened for roles, escalations, notifications, actions to perform, the outcome. Hosts that
+//! run many events a second can read them in place instead ([`Runtime::start_view`],
+//! [`Runtime::complete_view`], [`Runtime::signal_view`], [`Runtime::advance_each`]; see [`Effects`]).
 //!
 //! A case is data, not a WebAssembly instance: its whole state is a small byte blob that the runtime copies
 //! into one shared instance per [`Runtime`] for each event. That makes cases cheap (a few hundred bytes
@@ -25,6 +27,7 @@ mod module;
 mod runtime;
 mod schedule;
 mod time;
+mod view;
 mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -37,6 +40,7 @@ pub use kpi::{KpiUnit, KpiValue};
 pub use module::Module;
 pub use runtime::{Actor, InstanceInfo, InstanceStatus, Options, Runtime, StepRecord, TaskInfo};
 pub use time::{BadTime, DAY, HOUR, MINUTE, SECOND, Time};
+pub use view::{EffectKind, EffectRef, Effects, EffectsIter};
 pub use worker::Limits;
 
 /// A tiny compiled module for the documentation's examples (`greet`: one step for an `Agent`).

@@ -7,8 +7,9 @@ use crate::effect::{self, Effect, InstanceId, Name, RequestRef, TaskRef};
 use crate::error::{Error, Rejection};
 use crate::kpi::{KpiValue, Kpis, Slot};
 use crate::module::Module;
+use crate::view::{self, Effects};
 use crate::worker::{CallError, Limits, Reply, Worker};
-use proc_abi::{NO_ID, NO_TIME, event, instance as status, query, reject};
+use proc_abi::{Metadata, NO_ID, NO_TIME, event, instance as status, query, reject};
 use rustc_hash::FxHashMap;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -137,6 +138,16 @@ pub struct Options {
     pub limits: Limits,
 }
 
+/// Where the effects of the last applied event are.
+#[derive(Default)]
+struct Last {
+    instance: InstanceId,
+    process: u32,
+    /// Their bytes in the module's memory.
+    effects: std::ops::Range<usize>,
+    next_wakeup: Option<Option<Time>>,
+}
+
 struct Case {
     blob: Vec<u8>,
     wake: i64,
@@ -184,6 +195,9 @@ pub struct Runtime {
     /// Ids of the roles whose holders are admins.
     admin_roles: Vec<u32>,
     event: Vec<u8>,
+    /// Where each effect of the last applied event ends in the module's output (see [`Effects`]).
+    ends: Vec<u32>,
+    last: Last,
     kpis: Kpis,
 }
 
@@ -224,6 +238,8 @@ impl Runtime {
             directory: None,
             admin_roles,
             event: Vec::with_capacity(256),
+            ends: Vec::with_capacity(16),
+            last: Last::default(),
             kpis: Kpis::new(&module.inner.meta),
         })
     }
@@ -293,6 +309,20 @@ impl Runtime {
     /// Moves the clock to `now` (never backwards) and fires every deadline, escalation, timer and timeout due
     /// by then, in time order, in every instance. Returns the effects, each naming its instance.
     pub fn advance(&mut self, now: Time) -> Result<Vec<Effect>, Error> {
+        let mut effects = Vec::new();
+        self.advance_each(now, |view| {
+            effects.extend(view.iter().map(|e| e.to_effect()))
+        })?;
+        Ok(effects)
+    }
+
+    /// [`Runtime::advance`], with the effects read in place: `each` sees the effects of every instance that had
+    /// something due, one instance at a time.
+    pub fn advance_each(
+        &mut self,
+        now: Time,
+        mut each: impl FnMut(Effects<'_>),
+    ) -> Result<(), Error> {
         if now > self.now {
             self.now = now;
         }
@@ -301,12 +331,12 @@ impl Runtime {
             .range(..=(self.now.0, u64::MAX))
             .map(|&(_, id)| id)
             .collect();
-        let mut effects = Vec::new();
         for id in due {
             self.begin(event::ADVANCE);
-            effects.extend(self.apply(InstanceId(id), None)?);
+            self.apply_in_place(InstanceId(id), None)?;
+            each(self.last_effects());
         }
-        Ok(effects)
+        Ok(())
     }
 
     /// Starts an instance of a process with its input (a JSON object with one member per parameter).
@@ -315,6 +345,18 @@ impl Runtime {
         process: &str,
         input: &Value,
     ) -> Result<(InstanceId, Vec<Effect>), Error> {
+        let instance = self.start_in_place(process, input)?;
+        Ok((instance, self.last_effects().to_vec()))
+    }
+
+    /// [`Runtime::start`], with the effects read in place ([`Effects::instance`] is the new instance): for hosts
+    /// that start many instances a second and read only some fields of the effects.
+    pub fn start_view(&mut self, process: &str, input: &Value) -> Result<Effects<'_>, Error> {
+        self.start_in_place(process, input)?;
+        Ok(self.last_effects())
+    }
+
+    fn start_in_place(&mut self, process: &str, input: &Value) -> Result<InstanceId, Error> {
         let meta = &self.module.inner.meta;
         let pid = meta
             .process_id(process)
@@ -325,12 +367,12 @@ impl Runtime {
         let params = meta
             .processes
             .get(pid as usize)
-            .map(|p| p.params.clone())
+            .map(|p| p.params.as_slice())
             .unwrap_or_default();
-        self.begin(event::START);
+        self.event.clear();
+        self.event.extend_from_slice(&event::START.to_le_bytes());
         self.event.extend_from_slice(&pid.to_le_bytes());
-        let meta = &self.module.inner.meta;
-        codec::encode_fields(meta, &params, input, "", &mut self.event).map_err(|error| {
+        codec::encode_fields(meta, params, input, "", &mut self.event).map_err(|error| {
             Error::InvalidValue {
                 what: format!("the input of process `{process}`"),
                 error,
@@ -347,10 +389,10 @@ impl Runtime {
                 kpi: self.kpis.start(pid, self.now.0),
             },
         );
-        match self.apply(id, None) {
-            Ok(effects) => {
+        match self.apply_in_place(id, None) {
+            Ok(()) => {
                 self.next_id += 1;
-                Ok((id, effects))
+                Ok(id)
             }
             Err(error) => {
                 self.cases.remove(&id.0);
@@ -366,7 +408,49 @@ impl Runtime {
         actor: &Actor,
         outputs: &Value,
     ) -> Result<Vec<Effect>, Error> {
+        self.complete_in_place(task, actor, outputs)?;
+        Ok(self.last_effects().to_vec())
+    }
+
+    /// [`Runtime::complete`], with the effects read in place: nothing is decoded or copied unless asked for.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let wasm = proc_runtime::doc_example_module();
+    /// use proc_runtime::{Actor, EffectKind, Module, Runtime};
+    /// use serde_json::json;
+    ///
+    /// let mut runtime = Runtime::new(&Module::from_bytes(&wasm)?)?;
+    /// let effects = runtime.start_view("greet", &json!({ "customer": "Ada" }))?;
+    /// let opened = effects.iter().find(|e| e.kind() == EffectKind::TaskOpened).expect("a task opens");
+    /// assert_eq!((opened.step(), opened.role()), (Some("hello"), Some("Agent")));
+    /// assert_eq!(opened.text(), Some("Greet Ada by name"));
+    /// let task = opened.task().expect("a task");
+    ///
+    /// let effects = runtime.complete_view(task, &Actor::new("ann", &["Agent"]), &json!({}))?;
+    /// let kinds: Vec<EffectKind> = effects.iter().map(|e| e.kind()).collect();
+    /// assert_eq!(kinds, [EffectKind::TaskCompleted, EffectKind::Completed]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn complete_view(
+        &mut self,
+        task: TaskRef,
+        actor: &Actor,
+        outputs: &Value,
+    ) -> Result<Effects<'_>, Error> {
+        self.complete_in_place(task, actor, outputs)?;
+        Ok(self.last_effects())
+    }
+
+    fn complete_in_place(
+        &mut self,
+        task: TaskRef,
+        actor: &Actor,
+        outputs: &Value,
+    ) -> Result<(), Error> {
         self.case(task.instance)?;
+        check_actor(actor)?;
         let meta = &self.module.inner.meta;
         let step = meta.steps.get(task.step as usize).ok_or_else(|| {
             Error::Rejected(Rejection {
@@ -376,21 +460,24 @@ impl Runtime {
                 message: format!("instance {} has no open task {}", task.instance, task.task),
             })
         })?;
-        let fields = step.outputs.clone();
-        let step_name = step.name.clone();
-        check_actor(actor)?;
-        self.begin(event::COMPLETE);
+        self.event.clear();
+        self.event.extend_from_slice(&event::COMPLETE.to_le_bytes());
         self.event.extend_from_slice(&task.task.to_le_bytes());
         self.event.extend_from_slice(&task.step.to_le_bytes());
-        self.actor(actor);
-        let meta = &self.module.inner.meta;
-        codec::encode_fields(meta, &fields, outputs, "", &mut self.event).map_err(|error| {
-            Error::InvalidValue {
-                what: format!("the outputs of step `{step_name}`"),
+        encode_actor(
+            meta,
+            self.directory.as_deref(),
+            &self.admin_roles,
+            actor,
+            &mut self.event,
+        );
+        codec::encode_fields(meta, &step.outputs, outputs, "", &mut self.event).map_err(
+            |error| Error::InvalidValue {
+                what: format!("the outputs of step `{}`", step.name),
                 error,
-            }
-        })?;
-        self.apply(task.instance, Some(actor))
+            },
+        )?;
+        self.apply_in_place(task.instance, Some(actor))
     }
 
     /// Sends a signal (with its payload, a JSON object) into an instance.
@@ -400,6 +487,27 @@ impl Runtime {
         name: &str,
         payload: &Value,
     ) -> Result<Vec<Effect>, Error> {
+        self.signal_in_place(instance, name, payload)?;
+        Ok(self.last_effects().to_vec())
+    }
+
+    /// [`Runtime::signal`], with the effects read in place.
+    pub fn signal_view(
+        &mut self,
+        instance: InstanceId,
+        name: &str,
+        payload: &Value,
+    ) -> Result<Effects<'_>, Error> {
+        self.signal_in_place(instance, name, payload)?;
+        Ok(self.last_effects())
+    }
+
+    fn signal_in_place(
+        &mut self,
+        instance: InstanceId,
+        name: &str,
+        payload: &Value,
+    ) -> Result<(), Error> {
         self.case(instance)?;
         let meta = &self.module.inner.meta;
         let id = meta.signal_id(name).ok_or_else(|| Error::UnknownName {
@@ -410,25 +518,25 @@ impl Runtime {
         let fields = meta
             .signals
             .get(id as usize)
-            .map(|s| s.fields.clone())
+            .map(|s| s.fields.as_slice())
             .unwrap_or_default();
-        self.begin(event::SIGNAL);
+        self.event.clear();
+        self.event.extend_from_slice(&event::SIGNAL.to_le_bytes());
         self.event.extend_from_slice(&id.to_le_bytes());
-        let meta = &self.module.inner.meta;
-        codec::encode_fields(meta, &fields, payload, "", &mut self.event).map_err(|error| {
+        codec::encode_fields(meta, fields, payload, "", &mut self.event).map_err(|error| {
             Error::InvalidValue {
                 what: format!("the payload of signal `{name}`"),
                 error,
             }
         })?;
-        let effects = self.apply(instance, None)?;
+        self.apply_in_place(instance, None)?;
         if let Some(case) = self.cases.get_mut(&instance.0) {
             if !case.kpi.is_empty() {
                 self.kpis
                     .observe_signal(case.process, &mut case.kpi, id, payload);
             }
         }
-        Ok(effects)
+        Ok(())
     }
 
     /// Cancels an instance: its open tasks close, it ends as cancelled.
@@ -586,41 +694,39 @@ impl Runtime {
 
     fn actor(&mut self, actor: &Actor) {
         let meta = &self.module.inner.meta;
-        let mut roles: Vec<u32> = actor.roles.iter().filter_map(|r| meta.role_id(r)).collect();
-        let mut skills: Vec<u32> = actor
-            .skills
-            .iter()
-            .filter_map(|s| meta.skill_id(s))
-            .collect();
-        if let Some(directory) = &self.directory {
-            for role in directory.roles_of(&actor.id) {
-                if let Some(id) = meta.role_id(&role) {
-                    roles.push(id);
-                }
-            }
-            for skill in directory.skills_of(&actor.id) {
-                if let Some(id) = meta.skill_id(&skill) {
-                    skills.push(id);
-                }
-            }
-        }
-        let admin = roles.iter().any(|r| self.admin_roles.contains(r));
-        text(&mut self.event, &actor.id);
-        self.event
-            .extend_from_slice(&u32::try_from(roles.len()).unwrap_or(0).to_le_bytes());
-        for r in roles {
-            self.event.extend_from_slice(&r.to_le_bytes());
-        }
-        self.event
-            .extend_from_slice(&u32::try_from(skills.len()).unwrap_or(0).to_le_bytes());
-        for s in skills {
-            self.event.extend_from_slice(&s.to_le_bytes());
-        }
-        self.event.push(u8::from(admin));
+        encode_actor(
+            meta,
+            self.directory.as_deref(),
+            &self.admin_roles,
+            actor,
+            &mut self.event,
+        );
     }
 
-    /// Runs the prepared event against an instance and keeps the result.
+    /// Runs the prepared event against an instance and keeps the result; the effects, owned.
     fn apply(&mut self, instance: InstanceId, actor: Option<&Actor>) -> Result<Vec<Effect>, Error> {
+        self.apply_in_place(instance, actor)?;
+        Ok(self.last_effects().to_vec())
+    }
+
+    /// The effects of the last event [`Runtime::apply_in_place`] applied.
+    fn last_effects(&self) -> Effects<'_> {
+        let inner = &self.module.inner;
+        let last = &self.last;
+        Effects::new(
+            &inner.meta,
+            &inner.names,
+            last.instance,
+            last.process,
+            self.worker.bytes(last.effects.clone()),
+            &self.ends,
+            last.next_wakeup,
+        )
+    }
+
+    /// Runs the prepared event against an instance and keeps the result; its effects stay in place (read them
+    /// with [`Runtime::last_effects`]).
+    fn apply_in_place(&mut self, instance: InstanceId, actor: Option<&Actor>) -> Result<(), Error> {
         let case = self
             .cases
             .get(&instance.0)
@@ -657,6 +763,13 @@ impl Runtime {
                 wake,
                 status,
             } => {
+                let process = case.process;
+                let inner = &self.module.inner;
+                let bytes = self.worker.bytes(effects.clone());
+                // Checked before anything is kept, so a module that writes nonsense changes nothing.
+                view::index(&inner.meta, process, bytes, count, &mut self.ends).map_err(|_| {
+                    Error::Trap("the module wrote effects this runtime cannot read".to_string())
+                })?;
                 let blob = self.worker.blob(case_len);
                 let case = self
                     .cases
@@ -674,27 +787,28 @@ impl Runtime {
                     case.wake = wake;
                 }
                 let running = case.status == InstanceStatus::Running;
-                let process = case.process;
-                let inner = &self.module.inner;
-                let bytes = self.worker.bytes(effects);
-                let mut effects =
-                    effect::decode(&inner.meta, &inner.names, instance, process, bytes, count)
-                        .map_err(|_| {
-                            Error::Trap(
-                                "the module wrote effects this runtime cannot read".to_string(),
-                            )
-                        })?;
-                if wake_changed && running {
-                    effects.push(Effect::NextWakeup {
-                        instance,
-                        at: (wake != NO_TIME).then_some(Time(wake)),
-                    });
-                }
+                let next_wakeup =
+                    (wake_changed && running).then_some((wake != NO_TIME).then_some(Time(wake)));
+                self.last = Last {
+                    instance,
+                    process,
+                    effects,
+                    next_wakeup,
+                };
                 if !case.kpi.is_empty() {
+                    let view = Effects::new(
+                        &inner.meta,
+                        &inner.names,
+                        instance,
+                        process,
+                        self.worker.bytes(self.last.effects.clone()),
+                        &self.ends,
+                        next_wakeup,
+                    );
                     self.kpis
-                        .observe(process, &mut case.kpi, self.now.0, &effects, actor);
+                        .observe(process, &mut case.kpi, self.now.0, &view, actor);
                 }
-                Ok(effects)
+                Ok(())
             }
             Reply::Rejected(code, task, arg, detail) => {
                 let actor = actor.map(|a| a.id.as_str());
@@ -981,6 +1095,51 @@ fn check_actor(actor: &Actor) -> Result<(), Error> {
         });
     }
     Ok(())
+}
+
+/// Writes an actor as the ABI's `ACTOR`: their id, the ids of their roles and skills (given and from the
+/// directory; names the module does not know are left out) and whether they are an admin.
+fn encode_actor(
+    meta: &Metadata,
+    directory: Option<&dyn Directory>,
+    admin_roles: &[u32],
+    actor: &Actor,
+    out: &mut Vec<u8>,
+) {
+    text(out, &actor.id);
+    // Each list is written as a count, patched once known, and the ids: no allocation for the common case
+    // of an actor without a directory.
+    let (from_directory_roles, from_directory_skills) = match directory {
+        Some(d) => (d.roles_of(&actor.id), d.skills_of(&actor.id)),
+        None => (Vec::new(), Vec::new()),
+    };
+    let mut admin = false;
+    let mut list = |out: &mut Vec<u8>, ids: &mut dyn Iterator<Item = u32>, roles: bool| {
+        let at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        let mut n: u32 = 0;
+        for id in ids {
+            admin |= roles && admin_roles.contains(&id);
+            out.extend_from_slice(&id.to_le_bytes());
+            n += 1;
+        }
+        if let Some(count) = out.get_mut(at..at + 4) {
+            count.copy_from_slice(&n.to_le_bytes());
+        }
+    };
+    let mut roles = actor
+        .roles
+        .iter()
+        .chain(&from_directory_roles)
+        .filter_map(|r| meta.role_id(r));
+    list(out, &mut roles, true);
+    let mut skills = actor
+        .skills
+        .iter()
+        .chain(&from_directory_skills)
+        .filter_map(|s| meta.skill_id(s));
+    list(out, &mut skills, false);
+    out.push(u8::from(admin));
 }
 
 fn text(out: &mut Vec<u8>, s: &str) {

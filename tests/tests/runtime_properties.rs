@@ -3,6 +3,7 @@
 //! - random sequences of events (valid or not, by the right people or not, at random times) never panic, and
 //!   every refused event leaves the instance's snapshot byte for byte unchanged;
 //! - snapshot → restore → continue gives exactly the effects and state of continuing directly;
+//! - effects read in place (`complete_view`, `advance_each`) say what the owned effects say, field by field;
 //! - the module formats numbers, durations, times and dates in texts exactly as `proc_abi::text` does.
 
 #![allow(
@@ -12,7 +13,10 @@
     reason = "tests fail loudly"
 )]
 
-use proc_runtime::{Actor, Effect, Error, InstanceId, MINUTE, Module, Runtime, Time};
+use proc_runtime::{
+    Actor, Effect, EffectKind, EffectRef, Effects, Error, InstanceId, MINUTE, Module, Performer,
+    Runtime, TaskRef, Time,
+};
 use proc_tests::repo_root;
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -131,15 +135,154 @@ fn outputs(step: &str, kind: u8) -> Value {
     }
 }
 
+/// What the accessors of an effect read in place must say, taken from the owned effect.
+#[derive(Debug, PartialEq)]
+struct Fields {
+    kind: EffectKind,
+    instance: InstanceId,
+    task: Option<TaskRef>,
+    step: Option<String>,
+    role: Option<String>,
+    by: Option<String>,
+    due: Option<Time>,
+    text: Option<String>,
+}
+
+fn expected(module: &Module, effect: &Effect) -> Fields {
+    let mut f = Fields {
+        kind: EffectKind::NextWakeup,
+        instance: effect.instance(),
+        task: None,
+        step: None,
+        role: None,
+        by: None,
+        due: None,
+        text: None,
+    };
+    let name = |s: &str| Some(s.to_string());
+    match effect {
+        Effect::TaskOpened(o) => {
+            f.kind = EffectKind::TaskOpened;
+            (f.task, f.step, f.due, f.text) =
+                (Some(o.task), name(&o.step), o.due, name(&o.instruction));
+            f.role = match &o.performer {
+                Performer::Role { role, .. } | Performer::DynamicRole(role) => name(role),
+                _ => None,
+            };
+        }
+        Effect::TaskCompleted { task, step, by, .. } => {
+            f.kind = EffectKind::TaskCompleted;
+            (f.task, f.step, f.by) = (Some(*task), name(step), name(by));
+        }
+        Effect::TaskCancelled { task, step, .. } => {
+            f.kind = EffectKind::TaskCancelled;
+            (f.task, f.step) = (Some(*task), name(step));
+        }
+        Effect::TaskBreached { task, step, due } => {
+            f.kind = EffectKind::TaskBreached;
+            (f.task, f.step, f.due) = (Some(*task), name(step), Some(*due));
+        }
+        Effect::TaskReassigned {
+            task,
+            step,
+            role,
+            by,
+        } => {
+            f.kind = EffectKind::TaskReassigned;
+            (f.task, f.step, f.role, f.by) = (Some(*task), name(step), name(role), by.clone());
+        }
+        Effect::Notified { role, message, .. } => {
+            f.kind = EffectKind::Notified;
+            (f.role, f.text) = (name(role), name(message));
+        }
+        Effect::Flagged { message, .. } => (f.kind, f.text) = (EffectKind::Flagged, name(message)),
+        Effect::ActionRequested { .. } => f.kind = EffectKind::ActionRequested,
+        Effect::Completed { .. } => f.kind = EffectKind::Completed,
+        Effect::Failed { reason, .. } => (f.kind, f.text) = (EffectKind::Failed, name(reason)),
+        Effect::Cancelled { reason, .. } => {
+            (f.kind, f.text) = (EffectKind::Cancelled, name(reason))
+        }
+        Effect::TaskClaimed { task, by } => {
+            (f.kind, f.task, f.by) = (EffectKind::TaskClaimed, Some(*task), name(by));
+        }
+        Effect::TaskReleased { task, by } => {
+            (f.kind, f.task, f.by) = (EffectKind::TaskReleased, Some(*task), name(by));
+        }
+        Effect::TaskDelegated { task, by, .. } => {
+            (f.kind, f.task, f.by) = (EffectKind::TaskDelegated, Some(*task), name(by));
+        }
+        Effect::TaskSuspended { task, by } => {
+            (f.kind, f.task, f.by) = (EffectKind::TaskSuspended, Some(*task), name(by));
+        }
+        Effect::TaskResumed { task, by, due } => {
+            (f.kind, f.task, f.by, f.due) = (EffectKind::TaskResumed, Some(*task), name(by), *due);
+        }
+        Effect::TaskSkipped { task, step, by } => {
+            (f.kind, f.task, f.step, f.by) =
+                (EffectKind::TaskSkipped, Some(*task), name(step), name(by));
+        }
+        Effect::StepRedone { step, by, .. } => {
+            (f.kind, f.step, f.by) = (EffectKind::StepRedone, name(step), name(by));
+        }
+        Effect::DeadlinePaused { task } => {
+            (f.kind, f.task) = (EffectKind::DeadlinePaused, Some(*task))
+        }
+        Effect::DeadlineResumed { task, due } => {
+            (f.kind, f.task, f.due) = (EffectKind::DeadlineResumed, Some(*task), *due);
+        }
+        Effect::ProcessBreached { due, .. } => {
+            (f.kind, f.due) = (EffectKind::ProcessBreached, Some(*due))
+        }
+        Effect::NextWakeup { .. } => {}
+    }
+    // A view names the step of every effect about a task, also where the owned form carries only the task.
+    if let (None, Some(task)) = (&f.step, f.task) {
+        f.step = module
+            .metadata()
+            .steps
+            .get(task.step as usize)
+            .map(|s| s.name.clone());
+    }
+    f
+}
+
+fn read(effect: &EffectRef<'_>) -> Fields {
+    Fields {
+        kind: effect.kind(),
+        instance: effect.instance(),
+        task: effect.task(),
+        step: effect.step().map(str::to_string),
+        role: effect.role().map(str::to_string),
+        by: effect.by().map(str::to_string),
+        due: effect.due(),
+        text: effect.text().map(str::to_string),
+    }
+}
+
+/// The owned effects of a view, after checking that every accessor agrees with them.
+fn checked(module: &Module, effects: &Effects<'_>) -> Vec<Effect> {
+    let owned = effects.to_vec();
+    assert_eq!(effects.len(), owned.len());
+    for (view, effect) in effects.iter().zip(&owned) {
+        assert_eq!(read(&view), expected(module, effect), "{effect:?}");
+        assert_eq!(&view.to_effect(), effect);
+    }
+    owned
+}
+
 /// Applies one op; returns the effects (empty when refused) after checking a refusal changed nothing.
 fn apply(runtime: &mut Runtime, id: InstanceId, op: &Op) -> Vec<Effect> {
+    let module = runtime.module().clone();
     let tasks = runtime.open_tasks(id).unwrap_or_default();
     let task = |pick: usize| tasks.get(pick % tasks.len().max(1)).map(|t| t.task);
     let before = runtime.snapshot(id).expect("snapshot");
     let result: Result<Vec<Effect>, Error> = match op {
         Op::Advance(minutes) => {
             let to = runtime.now().plus(i64::from(*minutes) * MINUTE);
-            runtime.advance(to)
+            let mut effects = Vec::new();
+            runtime
+                .advance_each(to, |view| effects.extend(checked(&module, &view)))
+                .map(|()| effects)
         }
         Op::Query => runtime.status(id).map(|_| Vec::new()),
         Op::Cancel => runtime.cancel(id, "random"),
@@ -162,7 +305,9 @@ fn apply(runtime: &mut Runtime, id: InstanceId, op: &Op) -> Vec<Effect> {
                     .find(|i| i.task == t)
                     .map(|i| i.step.to_string())
                     .unwrap_or_default();
-                runtime.complete(t, &actor(*a), &outputs(&step, *kind))
+                runtime
+                    .complete_view(t, &actor(*a), &outputs(&step, *kind))
+                    .map(|view| checked(&module, &view))
             }
             None => Ok(Vec::new()),
         },

@@ -153,6 +153,10 @@ pub fn ld32(addr: E, offset: u32) -> E {
 pub fn ld64(addr: E, offset: u32) -> E {
     E::Op(I::I64Load(arg(offset, 0)), vec![addr])
 }
+/// `v128.load offset`: sixteen bytes at once.
+pub fn ld128(addr: E, offset: u32) -> E {
+    E::Op(I::V128Load(arg(offset, 0)), vec![addr])
+}
 /// `i32.load8_u offset`.
 pub fn ld8(addr: E, offset: u32) -> E {
     E::Op(I::I32Load8U(arg(offset, 0)), vec![addr])
@@ -357,6 +361,13 @@ impl Func {
         self.emit(&addr);
         self.emit(&value);
         self.ins(I::I64Store(arg(offset, 0)));
+    }
+
+    /// `v128.store offset`.
+    pub fn st128(&mut self, addr: E, offset: u32, value: E) {
+        self.emit(&addr);
+        self.emit(&value);
+        self.ins(I::V128Store(arg(offset, 0)));
     }
 
     /// `i32.store8 offset`.

@@ -400,16 +400,23 @@ impl Rt {
         f
     }
 
-    /// `(dst, src, len)`: small copies with plain loads and stores (engines implement `memory.copy` as a call
-    /// out of the module, which costs more than copying a short text), longer ones with `memory.copy`.
+    /// `(dst, src, len)`: copies of texts and records with plain loads and stores, sixteen bytes at a time
+    /// (engines implement `memory.copy` as a call out of the module, which costs more than copying an
+    /// instruction text), long ones with `memory.copy`. Regions never overlap.
     fn f_copy(&self) -> Func {
         let mut f = Func::new("copy", &[I32, I32, I32], &[]);
         let (dst, src, len) = (f.param(0), f.param(1), f.param(2));
-        f.if_(gt_u(get(len), c32(64)), |f| {
+        f.if_(gt_u(get(len), c32(512)), |f| {
             f.copy(get(dst), get(src), get(len));
             f.ret_void();
         });
-        f.while_(ge_u(get(len), c32(8)), |f, _| {
+        f.while_(ge_u(get(len), c32(16)), |f, _| {
+            f.st128(get(dst), 0, ld128(get(src), 0));
+            f.set(dst, add(get(dst), c32(16)));
+            f.set(src, add(get(src), c32(16)));
+            f.set(len, sub(get(len), c32(16)));
+        });
+        f.if_(ge_u(get(len), c32(8)), |f| {
             f.st64(get(dst), 0, ld64(get(src), 0));
             f.set(dst, add(get(dst), c32(8)));
             f.set(src, add(get(src), c32(8)));

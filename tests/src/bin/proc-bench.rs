@@ -27,7 +27,7 @@
     reason = "a benchmark prints its figures, measures wall-clock time and stops on broken setup"
 )]
 
-use proc_runtime::{Actor, Effect, HOUR, MINUTE, Module, Performer, Runtime, TaskRef, Time};
+use proc_runtime::{Actor, EffectKind, Effects, HOUR, MINUTE, Module, Runtime, TaskRef, Time};
 use serde_json::{Value, json};
 use std::time::Instant;
 
@@ -92,6 +92,70 @@ struct Driver {
     empty: Value,
 }
 
+/// Who the driver completes a task as.
+#[derive(Clone, Copy)]
+enum Who {
+    Agent,
+    Supervisor,
+    Manager,
+}
+
+impl Driver {
+    fn actor(&self, who: Who) -> &Actor {
+        match who {
+            Who::Agent => &self.agent,
+            Who::Supervisor => &self.supervisor,
+            Who::Manager => &self.manager,
+        }
+    }
+}
+
+/// What the driver learns from the effects: the open tasks (the task, who does it, and whether it is `assess`,
+/// which needs the urgency), whether the instance ended, and the counts every run checks.
+#[derive(Default)]
+struct Tally {
+    open: Vec<(TaskRef, Who, bool)>,
+    done: bool,
+    escalations: usize,
+    supervisor: usize,
+}
+
+impl Tally {
+    fn opened(&mut self, task: TaskRef, step: &str, role: Option<&str>) {
+        match step {
+            "escalate" => self.escalations += 1,
+            "resolve_by_supervisor" => self.supervisor += 1,
+            _ => {}
+        }
+        let who = match role {
+            Some("Supervisor") => Who::Supervisor,
+            Some("Manager") => Who::Manager,
+            _ => Who::Agent,
+        };
+        self.open.push((task, who, step == "assess"));
+    }
+
+    /// Reads the effects of one event, in place.
+    fn read(&mut self, effects: &Effects<'_>) {
+        for effect in effects {
+            match effect.kind() {
+                EffectKind::TaskOpened => {
+                    let (Some(task), Some(step)) = (effect.task(), effect.step()) else {
+                        panic!("a task opened without a task or step");
+                    };
+                    self.opened(task, step, effect.role());
+                }
+                EffectKind::TaskCompleted | EffectKind::TaskCancelled => {
+                    let task = effect.task();
+                    self.open.retain(|(t, _, _)| Some(*t) != task);
+                }
+                EffectKind::Completed => self.done = true,
+                _ => {}
+            }
+        }
+    }
+}
+
 fn proc_throughput(n: usize) {
     let module = complaint_module();
     let mut runtime = Runtime::new(&module).unwrap();
@@ -108,47 +172,22 @@ fn proc_throughput(n: usize) {
         ],
         empty: json!({}),
     };
-    let (mut escalations, mut supervisor) = (0usize, 0usize);
-    // Open tasks: the task, who does it, and whether it is `assess` (which needs the urgency).
-    let mut open: Vec<(TaskRef, &Actor, bool)> = Vec::with_capacity(4);
+    let mut tally = Tally::default();
     let started = Instant::now();
     for i in 0..n {
-        open.clear();
-        let (id, mut effects) = runtime.start("complaint", &input).unwrap();
+        tally.open.clear();
+        tally.done = false;
+        let effects = runtime.start_view("complaint", &input).unwrap();
+        let id = effects.instance();
+        tally.read(&effects);
         if i % 10 == 0 {
             let later = runtime.now().plus(4 * HOUR + MINUTE);
-            effects.extend(runtime.advance(later).unwrap());
+            runtime
+                .advance_each(later, |effects| tally.read(&effects))
+                .unwrap();
         }
-        let mut done = false;
-        loop {
-            for effect in effects.drain(..) {
-                match effect {
-                    Effect::TaskOpened(task) => {
-                        match &*task.step {
-                            "escalate" => escalations += 1,
-                            "resolve_by_supervisor" => supervisor += 1,
-                            _ => {}
-                        }
-                        let actor = match &task.performer {
-                            Performer::Role { role, .. } if &**role == "Supervisor" => {
-                                &driver.supervisor
-                            }
-                            Performer::Role { role, .. } if &**role == "Manager" => &driver.manager,
-                            _ => &driver.agent,
-                        };
-                        open.push((task.task, actor, &*task.step == "assess"));
-                    }
-                    Effect::TaskCompleted { task, .. } | Effect::TaskCancelled { task, .. } => {
-                        open.retain(|(t, _, _)| *t != task);
-                    }
-                    Effect::Completed { .. } => done = true,
-                    _ => {}
-                }
-            }
-            if done {
-                break;
-            }
-            let Some(&(task, actor, is_assess)) = open.first() else {
+        while !tally.done {
+            let Some(&(task, actor, is_assess)) = tally.open.first() else {
                 panic!("instance {i} is stuck with no open task");
             };
             let outputs = if is_assess {
@@ -156,10 +195,18 @@ fn proc_throughput(n: usize) {
             } else {
                 &driver.empty
             };
-            effects = runtime.complete(task, actor, outputs).unwrap();
+            let effects = runtime
+                .complete_view(task, driver.actor(actor), outputs)
+                .unwrap();
+            tally.read(&effects);
         }
         runtime.remove(id).unwrap();
     }
+    let Tally {
+        escalations,
+        supervisor,
+        ..
+    } = tally;
     let seconds = started.elapsed().as_secs_f64();
     report("proc", n, escalations, supervisor, seconds);
 }

@@ -1,0 +1,581 @@
+//! Effects read in place: the effects of one accepted event, borrowed from the module's output buffer, for hosts
+//! that handle many events per second. Nothing is decoded or copied until asked: [`EffectRef`] reads its few
+//! fixed fields where they lie, and [`EffectRef::to_effect`] (or [`Effects::to_vec`]) makes the owned
+//! [`Effect`] the other calls return.
+//!
+//! The runtime checks the bytes once, when the event is applied (every effect's extent, every text's UTF-8), so
+//! reading a view cannot fail.
+
+use crate::Time;
+use crate::codec::{Malformed, Reader};
+use crate::effect::{self, Effect, InstanceId, Names, TaskRef};
+use proc_abi::{FieldMeta, Metadata, NO_ID, NO_TIME, TypeDesc, effect as tag};
+
+/// What an effect is: one per variant of [`Effect`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EffectKind {
+    /// [`Effect::TaskOpened`].
+    TaskOpened,
+    /// [`Effect::TaskCompleted`].
+    TaskCompleted,
+    /// [`Effect::TaskCancelled`].
+    TaskCancelled,
+    /// [`Effect::TaskBreached`].
+    TaskBreached,
+    /// [`Effect::TaskReassigned`].
+    TaskReassigned,
+    /// [`Effect::Notified`].
+    Notified,
+    /// [`Effect::Flagged`].
+    Flagged,
+    /// [`Effect::ActionRequested`].
+    ActionRequested,
+    /// [`Effect::Completed`].
+    Completed,
+    /// [`Effect::Failed`].
+    Failed,
+    /// [`Effect::Cancelled`].
+    Cancelled,
+    /// [`Effect::TaskClaimed`].
+    TaskClaimed,
+    /// [`Effect::TaskReleased`].
+    TaskReleased,
+    /// [`Effect::TaskDelegated`].
+    TaskDelegated,
+    /// [`Effect::TaskSuspended`].
+    TaskSuspended,
+    /// [`Effect::TaskResumed`].
+    TaskResumed,
+    /// [`Effect::TaskSkipped`].
+    TaskSkipped,
+    /// [`Effect::StepRedone`].
+    StepRedone,
+    /// [`Effect::DeadlinePaused`].
+    DeadlinePaused,
+    /// [`Effect::DeadlineResumed`].
+    DeadlineResumed,
+    /// [`Effect::ProcessBreached`].
+    ProcessBreached,
+    /// [`Effect::NextWakeup`].
+    NextWakeup,
+}
+
+/// One field of an effect's encoding, for finding where each effect ends.
+#[derive(Clone, Copy)]
+enum Field {
+    U8,
+    U32,
+    I64,
+    Text,
+    /// `u32 n`, then `n` ids.
+    Ids,
+    /// The outputs of the step whose id was the second field.
+    Outputs,
+    /// The arguments of the action whose id was the second field.
+    Arguments,
+    /// `u8 kind`, then the process's result (kind 1) or a reason (kind 2).
+    Outcome,
+}
+
+/// An effect's kind and fields, by tag (`docs/abi.md`).
+fn layout(code: u8) -> Option<(EffectKind, &'static [Field])> {
+    use Field::*;
+    const TASK: &[Field] = &[U32, U32];
+    const TASK_BY: &[Field] = &[U32, U32, Text];
+    const TASK_DUE: &[Field] = &[U32, U32, I64];
+    Some(match code {
+        tag::TASK_OPENED => (
+            EffectKind::TaskOpened,
+            &[U32, U32, U8, U32, Text, Text, Text, Ids, I64, I64, Text],
+        ),
+        tag::TASK_COMPLETED => (EffectKind::TaskCompleted, &[U32, U32, Text, Outputs]),
+        tag::TASK_CANCELLED => (EffectKind::TaskCancelled, &[U32, U32, U8]),
+        tag::TASK_BREACHED => (EffectKind::TaskBreached, TASK_DUE),
+        tag::TASK_REASSIGNED => (EffectKind::TaskReassigned, &[U32, U32, U32, U8, Text]),
+        tag::NOTIFIED => (EffectKind::Notified, &[U32, Text, U32]),
+        tag::FLAGGED => (EffectKind::Flagged, &[Text, U32]),
+        tag::ACTION_REQUESTED => (EffectKind::ActionRequested, &[U32, U32, Arguments]),
+        tag::COMPLETED => (EffectKind::Completed, &[Outcome]),
+        tag::FAILED => (EffectKind::Failed, &[Text]),
+        tag::CANCELLED => (EffectKind::Cancelled, &[Text]),
+        tag::TASK_CLAIMED => (EffectKind::TaskClaimed, TASK_BY),
+        tag::TASK_RELEASED => (EffectKind::TaskReleased, TASK_BY),
+        tag::TASK_DELEGATED => (EffectKind::TaskDelegated, &[U32, U32, Text, Text]),
+        tag::TASK_SUSPENDED => (EffectKind::TaskSuspended, TASK_BY),
+        tag::TASK_RESUMED => (EffectKind::TaskResumed, &[U32, U32, Text, I64]),
+        tag::TASK_SKIPPED => (EffectKind::TaskSkipped, TASK_BY),
+        tag::STEP_REDONE => (EffectKind::StepRedone, &[U32, Text]),
+        tag::DEADLINE_PAUSED => (EffectKind::DeadlinePaused, TASK),
+        tag::DEADLINE_RESUMED => (EffectKind::DeadlineResumed, TASK_DUE),
+        tag::PROCESS_BREACHED => (EffectKind::ProcessBreached, &[I64]),
+        _ => return None,
+    })
+}
+
+fn skip_text(r: &mut Reader<'_>) -> Result<(), Malformed> {
+    r.text().map(|_| ())
+}
+
+/// Steps over a value of type `ty`.
+fn skip_value(meta: &Metadata, ty: &TypeDesc, r: &mut Reader<'_>) -> Result<(), Malformed> {
+    match ty {
+        TypeDesc::Int | TypeDesc::Duration | TypeDesc::Time | TypeDesc::Date => {
+            r.bytes(8)?;
+        }
+        TypeDesc::Bool => {
+            r.bytes(1)?;
+        }
+        TypeDesc::Text => skip_text(r)?,
+        TypeDesc::Role => {
+            r.bytes(4)?;
+        }
+        TypeDesc::Enum { id } => {
+            let variant = r.u32()? as usize;
+            let variants = meta.enums.get(*id as usize).map_or(0, |e| e.variants.len());
+            if variant >= variants {
+                return Err(Malformed);
+            }
+        }
+        TypeDesc::Record { id } => {
+            let fields = meta.records.get(*id as usize).ok_or(Malformed)?;
+            skip_fields(meta, &fields.fields, r)?;
+        }
+        TypeDesc::Optional { of } => {
+            if r.u8()? != 0 {
+                skip_value(meta, of, r)?;
+            }
+        }
+        TypeDesc::List { of } => {
+            let n = r.u32()?;
+            for _ in 0..n {
+                let before = r.position();
+                skip_value(meta, of, r)?;
+                if r.position() == before {
+                    // Items that take no bytes (records without fields): the rest are the same.
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn skip_fields(meta: &Metadata, fields: &[FieldMeta], r: &mut Reader<'_>) -> Result<(), Malformed> {
+    fields.iter().try_for_each(|f| skip_value(meta, &f.ty, r))
+}
+
+/// Reads one effect's extent: after this, `r` is at the next effect.
+fn skip_effect(meta: &Metadata, process: u32, r: &mut Reader<'_>) -> Result<(), Malformed> {
+    let (_, fields) = layout(r.u8()?).ok_or(Malformed)?;
+    let mut second = 0;
+    for (i, field) in fields.iter().enumerate() {
+        match field {
+            Field::U8 => {
+                r.u8()?;
+            }
+            Field::U32 => {
+                let value = r.u32()?;
+                if i == 1 {
+                    second = value;
+                }
+            }
+            Field::I64 => {
+                r.i64()?;
+            }
+            Field::Text => skip_text(r)?,
+            Field::Ids => {
+                let n = r.u32()? as usize;
+                r.bytes(n.checked_mul(4).ok_or(Malformed)?)?;
+            }
+            Field::Outputs => {
+                let step = meta.steps.get(second as usize).ok_or(Malformed)?;
+                skip_fields(meta, &step.outputs, r)?;
+            }
+            Field::Arguments => {
+                let action = meta.actions.get(second as usize).ok_or(Malformed)?;
+                skip_fields(meta, &action.params, r)?;
+            }
+            Field::Outcome => match r.u8()? {
+                1 => {
+                    let ty = meta
+                        .processes
+                        .get(process as usize)
+                        .and_then(|p| p.result.as_ref())
+                        .ok_or(Malformed)?;
+                    skip_value(meta, ty, r)?;
+                }
+                2 => skip_text(r)?,
+                _ => {}
+            },
+        }
+    }
+    Ok(())
+}
+
+/// Checks `count` effects and records where each ends (offsets into `bytes`) in `ends`.
+pub(crate) fn index(
+    meta: &Metadata,
+    process: u32,
+    bytes: &[u8],
+    count: usize,
+    ends: &mut Vec<u32>,
+) -> Result<(), Malformed> {
+    ends.clear();
+    let mut r = Reader::new(bytes);
+    for _ in 0..count {
+        skip_effect(meta, process, &mut r)?;
+        ends.push(u32::try_from(r.position()).map_err(|_| Malformed)?);
+    }
+    Ok(())
+}
+
+/// What every effect of an event shares.
+#[derive(Clone, Copy)]
+struct Context<'r> {
+    meta: &'r Metadata,
+    names: &'r Names,
+    instance: InstanceId,
+    process: u32,
+}
+
+/// The effects of one accepted event, read in place (see the [module docs](self)). Borrowed from the
+/// [`crate::Runtime`], so they must be read (or turned into owned [`Effect`]s) before its next call.
+#[derive(Clone, Copy)]
+pub struct Effects<'r> {
+    context: Context<'r>,
+    bytes: &'r [u8],
+    ends: &'r [u32],
+    /// `Some` when the event moved a running instance's next wake-up: it ends the effects as
+    /// [`EffectKind::NextWakeup`].
+    next_wakeup: Option<Option<Time>>,
+}
+
+impl std::fmt::Debug for Effects<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.to_vec()).finish()
+    }
+}
+
+impl<'r> Effects<'r> {
+    pub(crate) fn new(
+        meta: &'r Metadata,
+        names: &'r Names,
+        instance: InstanceId,
+        process: u32,
+        bytes: &'r [u8],
+        ends: &'r [u32],
+        next_wakeup: Option<Option<Time>>,
+    ) -> Effects<'r> {
+        Effects {
+            context: Context {
+                meta,
+                names,
+                instance,
+                process,
+            },
+            bytes,
+            ends,
+            next_wakeup,
+        }
+    }
+
+    /// The instance the event went to.
+    pub fn instance(&self) -> InstanceId {
+        self.context.instance
+    }
+
+    /// How many effects.
+    pub fn len(&self) -> usize {
+        self.ends.len() + usize::from(self.next_wakeup.is_some())
+    }
+
+    /// True if the event had no effect.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The effects in order.
+    pub fn iter(&self) -> EffectsIter<'r> {
+        EffectsIter {
+            effects: *self,
+            next: 0,
+        }
+    }
+
+    /// The `i`th effect.
+    pub fn get(&self, i: usize) -> Option<EffectRef<'r>> {
+        let body = match self.ends.get(i) {
+            Some(&end) => {
+                let start = match i.checked_sub(1) {
+                    Some(before) => self.ends.get(before).copied().unwrap_or(0),
+                    None => 0,
+                };
+                Body::Module(self.bytes.get(start as usize..end as usize)?)
+            }
+            None if i == self.ends.len() => Body::NextWakeup(self.next_wakeup?),
+            None => return None,
+        };
+        Some(EffectRef {
+            context: self.context,
+            body,
+        })
+    }
+
+    /// The effects as owned values (what [`crate::Runtime::complete`] and the other calls return).
+    pub fn to_vec(&self) -> Vec<Effect> {
+        self.iter().map(|e| e.to_effect()).collect()
+    }
+}
+
+impl<'r> IntoIterator for &Effects<'r> {
+    type Item = EffectRef<'r>;
+    type IntoIter = EffectsIter<'r>;
+
+    fn into_iter(self) -> EffectsIter<'r> {
+        self.iter()
+    }
+}
+
+/// An iterator over [`Effects`].
+#[derive(Clone)]
+pub struct EffectsIter<'r> {
+    effects: Effects<'r>,
+    next: usize,
+}
+
+impl<'r> Iterator for EffectsIter<'r> {
+    type Item = EffectRef<'r>;
+
+    fn next(&mut self) -> Option<EffectRef<'r>> {
+        let effect = self.effects.get(self.next)?;
+        self.next += 1;
+        Some(effect)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.effects.len().saturating_sub(self.next);
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for EffectsIter<'_> {}
+
+#[derive(Clone, Copy)]
+enum Body<'r> {
+    /// The effect's bytes, its tag first.
+    Module(&'r [u8]),
+    NextWakeup(Option<Time>),
+}
+
+/// One effect, read in place. The accessors read the fields most hosts route on; [`EffectRef::to_effect`]
+/// gives the whole effect.
+#[derive(Clone, Copy)]
+pub struct EffectRef<'r> {
+    context: Context<'r>,
+    body: Body<'r>,
+}
+
+impl std::fmt::Debug for EffectRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.to_effect().fmt(f)
+    }
+}
+
+impl<'r> EffectRef<'r> {
+    fn bytes(&self) -> &'r [u8] {
+        match self.body {
+            Body::Module(bytes) => bytes,
+            Body::NextWakeup(_) => &[],
+        }
+    }
+
+    fn tag(&self) -> u8 {
+        self.bytes().first().copied().unwrap_or(0)
+    }
+
+    /// A `u32` at `at` bytes after the tag.
+    fn word(&self, at: usize) -> Option<u32> {
+        let b = self.bytes().get(1 + at..5 + at)?;
+        Some(u32::from_le_bytes(b.try_into().ok()?))
+    }
+
+    /// The fields after the tag, for reading in order.
+    fn reader(&self) -> Reader<'r> {
+        Reader::new(self.bytes().get(1..).unwrap_or_default())
+    }
+
+    /// What the effect is.
+    pub fn kind(&self) -> EffectKind {
+        match self.body {
+            Body::NextWakeup(_) => EffectKind::NextWakeup,
+            // The runtime indexed the effects, so every tag is known.
+            Body::Module(_) => layout(self.tag()).map_or(EffectKind::Flagged, |(kind, _)| kind),
+        }
+    }
+
+    /// The instance.
+    pub fn instance(&self) -> InstanceId {
+        self.context.instance
+    }
+
+    fn has_task(&self) -> bool {
+        matches!(
+            self.tag(),
+            tag::TASK_OPENED
+                | tag::TASK_COMPLETED
+                | tag::TASK_CANCELLED
+                | tag::TASK_BREACHED
+                | tag::TASK_REASSIGNED
+                | tag::TASK_CLAIMED
+                | tag::TASK_RELEASED
+                | tag::TASK_DELEGATED
+                | tag::TASK_SUSPENDED
+                | tag::TASK_RESUMED
+                | tag::TASK_SKIPPED
+                | tag::DEADLINE_PAUSED
+                | tag::DEADLINE_RESUMED
+        )
+    }
+
+    /// The task, for the effects about one task (as in [`Effect::task`]).
+    pub fn task(&self) -> Option<TaskRef> {
+        if !self.has_task() {
+            return None;
+        }
+        Some(TaskRef {
+            instance: self.context.instance,
+            task: self.word(0)?,
+            step: self.word(4)?,
+        })
+    }
+
+    /// The step's name: for effects about a task, and for [`EffectKind::StepRedone`].
+    pub fn step(&self) -> Option<&'r str> {
+        let id = if self.has_task() {
+            self.word(4)?
+        } else if self.tag() == tag::STEP_REDONE {
+            self.word(0)?
+        } else {
+            return None;
+        };
+        self.context.names.steps.get(id as usize).map(|s| &**s)
+    }
+
+    /// The role: who a task opened for (a role, or a role from data), the role a task went to, the role told.
+    pub fn role(&self) -> Option<&'r str> {
+        let id = match self.tag() {
+            tag::TASK_OPENED => self.word(9)?,
+            tag::TASK_REASSIGNED => self.word(8)?,
+            tag::NOTIFIED => self.word(0)?,
+            _ => return None,
+        };
+        if id == NO_ID {
+            return None;
+        }
+        self.context.names.roles.get(id as usize).map(|r| &**r)
+    }
+
+    /// Who did it: the person who completed, claimed, released, delegated, suspended, resumed or skipped a task,
+    /// redid a step, or the manager who reassigned it (`None` when an escalation ladder did).
+    pub fn by(&self) -> Option<&'r str> {
+        let mut r = self.reader();
+        match self.tag() {
+            tag::TASK_COMPLETED
+            | tag::TASK_CLAIMED
+            | tag::TASK_RELEASED
+            | tag::TASK_DELEGATED
+            | tag::TASK_SUSPENDED
+            | tag::TASK_RESUMED
+            | tag::TASK_SKIPPED => {
+                r.bytes(8).ok()?;
+            }
+            tag::STEP_REDONE => {
+                r.bytes(4).ok()?;
+            }
+            tag::TASK_REASSIGNED => {
+                r.bytes(12).ok()?;
+                if r.u8().ok()? == 0 {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+        r.text().ok()
+    }
+
+    /// When a task is due (opened, breached, resumed), or when the process's deadline was.
+    pub fn due(&self) -> Option<Time> {
+        let mut r = self.reader();
+        let due = match self.tag() {
+            tag::TASK_OPENED => {
+                r.bytes(13).ok()?;
+                for _ in 0..3 {
+                    r.text().ok()?;
+                }
+                let skills = r.u32().ok()? as usize;
+                r.bytes(skills.checked_mul(4)?).ok()?;
+                r.i64().ok()?
+            }
+            tag::TASK_BREACHED | tag::DEADLINE_RESUMED => {
+                r.bytes(8).ok()?;
+                r.i64().ok()?
+            }
+            tag::TASK_RESUMED => {
+                r.bytes(8).ok()?;
+                r.text().ok()?;
+                r.i64().ok()?
+            }
+            tag::PROCESS_BREACHED => r.i64().ok()?,
+            _ => return None,
+        };
+        (due != NO_TIME).then_some(Time(due))
+    }
+
+    /// The effect's text: a task's instruction, a notification's or flag's message, why the instance failed or
+    /// was cancelled.
+    pub fn text(&self) -> Option<&'r str> {
+        let mut r = self.reader();
+        match self.tag() {
+            tag::TASK_OPENED => {
+                r.bytes(13).ok()?;
+                for _ in 0..3 {
+                    r.text().ok()?;
+                }
+                let skills = r.u32().ok()? as usize;
+                r.bytes(skills.checked_mul(4)?.checked_add(16)?).ok()?;
+            }
+            tag::NOTIFIED => {
+                r.bytes(4).ok()?;
+            }
+            tag::FLAGGED | tag::FAILED | tag::CANCELLED => {}
+            _ => return None,
+        }
+        r.text().ok()
+    }
+
+    /// The whole effect, owned.
+    pub fn to_effect(&self) -> Effect {
+        let c = self.context;
+        match self.body {
+            Body::NextWakeup(at) => Effect::NextWakeup {
+                instance: c.instance,
+                at,
+            },
+            Body::Module(bytes) => {
+                effect::decode(
+                    c.meta,
+                    c.names,
+                    c.instance,
+                    c.process,
+                    &mut Reader::new(bytes),
+                )
+                // The runtime indexed the effects; a module that wrote bytes decode cannot read was refused
+                // then. This is only reachable if the two readers disagree.
+                .unwrap_or_else(|_| Effect::Failed {
+                    instance: c.instance,
+                    reason: "the module wrote an effect this runtime cannot read".to_string(),
+                })
+            }
+        }
+    }
+}
