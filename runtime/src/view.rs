@@ -9,7 +9,7 @@
 use crate::Time;
 use crate::codec::{Malformed, Reader};
 use crate::effect::{self, Effect, InstanceId, Names, TaskRef};
-use proc_abi::{FieldMeta, Metadata, NO_ID, NO_TIME, TypeDesc, effect as tag};
+use proc_abi::{FieldMeta, Metadata, NO_ID, NO_TIME, TypeDesc, effect as tag, performer};
 
 /// What an effect is: one per variant of [`Effect`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -464,7 +464,17 @@ impl<'r> EffectRef<'r> {
     /// The role: who a task opened for (a role, or a role from data), the role a task went to, the role told.
     pub fn role(&self) -> Option<&'r str> {
         let id = match self.tag() {
-            tag::TASK_OPENED => self.word(9)?,
+            tag::TASK_OPENED => {
+                // As the owned form reads it: a person, a manager or the same person as before is not a role.
+                let performer = self.bytes().get(9).copied()?;
+                if matches!(
+                    performer,
+                    performer::PERSON | performer::MANAGER_OF | performer::SAME_PERSON
+                ) {
+                    return None;
+                }
+                self.word(9)?
+            }
             tag::TASK_REASSIGNED => self.word(8)?,
             tag::NOTIFIED => self.word(0)?,
             _ => return None,

@@ -10,8 +10,8 @@
 )]
 
 use proc_runtime::{
-    Actor, DAY, Effect, Error, HOUR, InstanceId, InstanceStatus, Limits, MINUTE, Module, Options,
-    Performer, Runtime, StaticDirectory, TaskRef, Time,
+    Actor, DAY, Effect, EffectKind, Error, HOUR, InstanceId, InstanceStatus, Limits, MINUTE,
+    Module, Options, Performer, Runtime, StaticDirectory, TaskRef, Time,
 };
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -333,7 +333,19 @@ fn performers_persons_skills_managers_and_lags() {
         .start("people", &json!({"h": {"name": "Lin", "mentor": "mara"}}))
         .unwrap();
     let intake = opened(&effects, "intake");
-    let effects = runtime.complete(intake, &agent("ann"), &json!({})).unwrap();
+    // Read in place, a task for a person (here: the same person as before) names no role.
+    let view = runtime
+        .complete_view(intake, &agent("ann"), &json!({}))
+        .unwrap();
+    let again_view = view
+        .iter()
+        .find(|e| e.kind() == EffectKind::TaskOpened)
+        .expect("a task opens");
+    assert_eq!(
+        (again_view.step(), again_view.role()),
+        (Some("again"), None)
+    );
+    let effects = view.to_vec();
     let again = opened(&effects, "again");
     let not_ann = refused(&mut runtime, id, proc_abi::reject::NOT_THE_PERSON, |r| {
         r.complete(again, &agent("bob"), &json!({}))
@@ -356,9 +368,20 @@ fn performers_persons_skills_managers_and_lags() {
     assert!(skill.contains("needs the skill `billing`"), "{skill}");
     // Once reassigned by its ladder, the skill is no longer required.
     runtime.advance(t("2026-03-03T10:00:00Z")).unwrap();
-    let effects = runtime
-        .complete(train, &Actor::new("lee", &["Lead"]), &json!({}))
+    let view = runtime
+        .complete_view(train, &Actor::new("lee", &["Lead"]), &json!({}))
         .unwrap();
+    let review_view = view
+        .iter()
+        .find(|e| e.kind() == EffectKind::TaskOpened)
+        .expect("a task opens");
+    assert_eq!(
+        review_view.role(),
+        None,
+        "a task for a manager names no role"
+    );
+    assert_eq!(review_view.text(), Some("Review the work of ann"));
+    let effects = view.to_vec();
     // The manager comes from the host's directory.
     let Some(Effect::TaskOpened(review)) =
         effects.iter().find(|e| matches!(e, Effect::TaskOpened(_)))
@@ -392,7 +415,19 @@ fn an_after_lag_refuses_early_completions() {
         .start("people", &json!({"h": {"name": "Lin", "mentor": "mara"}}))
         .unwrap();
     let intake = opened(&effects, "intake");
-    let effects = runtime.complete(intake, &agent("ann"), &json!({})).unwrap();
+    // Read in place, a task for a person (here: the same person as before) names no role.
+    let view = runtime
+        .complete_view(intake, &agent("ann"), &json!({}))
+        .unwrap();
+    let again_view = view
+        .iter()
+        .find(|e| e.kind() == EffectKind::TaskOpened)
+        .expect("a task opens");
+    assert_eq!(
+        (again_view.step(), again_view.role()),
+        (Some("again"), None)
+    );
+    let effects = view.to_vec();
     let again = opened(&effects, "again");
     let effects = runtime.complete(again, &agent("ann"), &json!({})).unwrap();
     let mentor = opened(&effects, "mentor");
