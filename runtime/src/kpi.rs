@@ -184,8 +184,11 @@ enum Rule {
         steps: Box<[bool]>,
         path: Vec<String>,
     },
-    /// Measured from signals, not effects.
-    SignalValue,
+    /// Read from the payload of a signal (its id, if the module has it), not from effects.
+    SignalValue {
+        signal: Option<u32>,
+        path: Vec<String>,
+    },
 }
 
 /// The ids of the steps named `name` (a name may be used by steps of several processes).
@@ -237,7 +240,10 @@ impl Rule {
                 steps: steps_named(meta, name),
                 path: path.clone(),
             },
-            MeasureMeta::Value { .. } => Rule::SignalValue,
+            MeasureMeta::Value { name, path, .. } => Rule::SignalValue {
+                signal: meta.signal_id(name),
+                path: path.clone(),
+            },
         }
     }
 }
@@ -251,8 +257,6 @@ pub(crate) struct Kpis {
     names: Vec<Arc<str>>,
     /// For each process id, the KPIs that measure it.
     by_process: Vec<Vec<usize>>,
-    /// For each KPI, the signal id its value comes from.
-    signals: Vec<Option<u32>>,
 }
 
 impl Kpis {
@@ -269,16 +273,6 @@ impl Kpis {
                     .collect()
             })
             .collect();
-        let signals = meta
-            .kpis
-            .iter()
-            .map(|k| match &k.measure {
-                MeasureMeta::Value { source, name, .. } if source == "signal" => {
-                    meta.signal_id(name)
-                }
-                _ => None,
-            })
-            .collect();
         Kpis {
             names: meta
                 .kpis
@@ -292,7 +286,6 @@ impl Kpis {
                 .collect(),
             defs: meta.kpis.clone(),
             by_process,
-            signals,
         }
     }
 
@@ -308,11 +301,11 @@ impl Kpis {
             .iter()
             .map(|&k| {
                 let mut slot = Slot::default();
-                if let Some(MeasureMeta::Time { from, to }) = self.defs.get(k).map(|d| &d.measure) {
-                    if *from == PointMeta::Start {
+                if let Some(Rule::Time { from, to }) = self.rules.get(k) {
+                    if matches!(from, Moment::Start) {
                         slot.a = now;
                     }
-                    if *to == PointMeta::Start {
+                    if matches!(to, Moment::Start) {
                         slot.b = now;
                     }
                 }
@@ -379,7 +372,7 @@ impl Kpis {
                             }
                         }
                     }
-                    Some(Rule::SignalValue) | None => {}
+                    Some(Rule::SignalValue { .. }) | None => {}
                 }
             }
         }
@@ -394,12 +387,15 @@ impl Kpis {
         payload: &Value,
     ) {
         for (slot, &k) in slots.iter_mut().zip(self.of(process)) {
-            if self.signals.get(k).copied().flatten() != Some(signal) {
-                continue;
-            }
-            if let Some(MeasureMeta::Value { path, .. }) = self.defs.get(k).map(|d| &d.measure) {
-                if let Some(value) = read_path(payload, path) {
-                    slot.b = value.max(UNSET + 1);
+            if let Some(Rule::SignalValue {
+                signal: Some(s),
+                path,
+            }) = self.rules.get(k)
+            {
+                if *s == signal {
+                    if let Some(value) = read_path(payload, path) {
+                        slot.b = value.max(UNSET + 1);
+                    }
                 }
             }
         }

@@ -148,6 +148,22 @@ struct Last {
     next_wakeup: Option<Option<Time>>,
 }
 
+impl Last {
+    /// The effects, read where the worker's memory holds them (`ends` as [`view::index`] recorded them).
+    fn effects<'r>(&self, module: &'r Module, worker: &'r Worker, ends: &'r [u32]) -> Effects<'r> {
+        let inner = &module.inner;
+        Effects::new(
+            &inner.meta,
+            &inner.names,
+            self.instance,
+            self.process,
+            worker.bytes(self.effects.clone()),
+            ends,
+            self.next_wakeup,
+        )
+    }
+}
+
 struct Case {
     blob: Vec<u8>,
     wake: i64,
@@ -357,6 +373,7 @@ impl Runtime {
     }
 
     fn start_in_place(&mut self, process: &str, input: &Value) -> Result<InstanceId, Error> {
+        self.begin(event::START);
         let meta = &self.module.inner.meta;
         let pid = meta
             .process_id(process)
@@ -369,8 +386,6 @@ impl Runtime {
             .get(pid as usize)
             .map(|p| p.params.as_slice())
             .unwrap_or_default();
-        self.event.clear();
-        self.event.extend_from_slice(&event::START.to_le_bytes());
         self.event.extend_from_slice(&pid.to_le_bytes());
         codec::encode_fields(meta, params, input, "", &mut self.event).map_err(|error| {
             Error::InvalidValue {
@@ -451,6 +466,7 @@ impl Runtime {
     ) -> Result<(), Error> {
         self.case(task.instance)?;
         check_actor(actor)?;
+        self.begin(event::COMPLETE);
         let meta = &self.module.inner.meta;
         let step = meta.steps.get(task.step as usize).ok_or_else(|| {
             Error::Rejected(Rejection {
@@ -460,8 +476,6 @@ impl Runtime {
                 message: format!("instance {} has no open task {}", task.instance, task.task),
             })
         })?;
-        self.event.clear();
-        self.event.extend_from_slice(&event::COMPLETE.to_le_bytes());
         self.event.extend_from_slice(&task.task.to_le_bytes());
         self.event.extend_from_slice(&task.step.to_le_bytes());
         encode_actor(
@@ -509,6 +523,7 @@ impl Runtime {
         payload: &Value,
     ) -> Result<(), Error> {
         self.case(instance)?;
+        self.begin(event::SIGNAL);
         let meta = &self.module.inner.meta;
         let id = meta.signal_id(name).ok_or_else(|| Error::UnknownName {
             what: "signal",
@@ -520,8 +535,6 @@ impl Runtime {
             .get(id as usize)
             .map(|s| s.fields.as_slice())
             .unwrap_or_default();
-        self.event.clear();
-        self.event.extend_from_slice(&event::SIGNAL.to_le_bytes());
         self.event.extend_from_slice(&id.to_le_bytes());
         codec::encode_fields(meta, fields, payload, "", &mut self.event).map_err(|error| {
             Error::InvalidValue {
@@ -711,17 +724,7 @@ impl Runtime {
 
     /// The effects of the last event [`Runtime::apply_in_place`] applied.
     fn last_effects(&self) -> Effects<'_> {
-        let inner = &self.module.inner;
-        let last = &self.last;
-        Effects::new(
-            &inner.meta,
-            &inner.names,
-            last.instance,
-            last.process,
-            self.worker.bytes(last.effects.clone()),
-            &self.ends,
-            last.next_wakeup,
-        )
+        self.last.effects(&self.module, &self.worker, &self.ends)
     }
 
     /// Runs the prepared event against an instance and keeps the result; its effects stay in place (read them
@@ -796,17 +799,9 @@ impl Runtime {
                     next_wakeup,
                 };
                 if !case.kpi.is_empty() {
-                    let view = Effects::new(
-                        &inner.meta,
-                        &inner.names,
-                        instance,
-                        process,
-                        self.worker.bytes(self.last.effects.clone()),
-                        &self.ends,
-                        next_wakeup,
-                    );
+                    let effects = self.last.effects(&self.module, &self.worker, &self.ends);
                     self.kpis
-                        .observe(process, &mut case.kpi, self.now.0, &view, actor);
+                        .observe(process, &mut case.kpi, self.now.0, &effects, actor);
                 }
                 Ok(())
             }
@@ -1107,39 +1102,39 @@ fn encode_actor(
     out: &mut Vec<u8>,
 ) {
     text(out, &actor.id);
-    // Each list is written as a count, patched once known, and the ids: no allocation for the common case
-    // of an actor without a directory.
-    let (from_directory_roles, from_directory_skills) = match directory {
+    let (directory_roles, directory_skills) = match directory {
         Some(d) => (d.roles_of(&actor.id), d.skills_of(&actor.id)),
         None => (Vec::new(), Vec::new()),
     };
     let mut admin = false;
-    let mut list = |out: &mut Vec<u8>, ids: &mut dyn Iterator<Item = u32>, roles: bool| {
-        let at = out.len();
-        out.extend_from_slice(&[0; 4]);
-        let mut n: u32 = 0;
-        for id in ids {
-            admin |= roles && admin_roles.contains(&id);
-            out.extend_from_slice(&id.to_le_bytes());
-            n += 1;
-        }
-        if let Some(count) = out.get_mut(at..at + 4) {
-            count.copy_from_slice(&n.to_le_bytes());
-        }
-    };
-    let mut roles = actor
+    let roles = actor
         .roles
         .iter()
-        .chain(&from_directory_roles)
-        .filter_map(|r| meta.role_id(r));
-    list(out, &mut roles, true);
-    let mut skills = actor
+        .chain(&directory_roles)
+        .filter_map(|r| meta.role_id(r))
+        .inspect(|id| admin |= admin_roles.contains(id));
+    ids(out, roles);
+    let skills = actor
         .skills
         .iter()
-        .chain(&from_directory_skills)
+        .chain(&directory_skills)
         .filter_map(|s| meta.skill_id(s));
-    list(out, &mut skills, false);
+    ids(out, skills);
     out.push(u8::from(admin));
+}
+
+/// Writes `u32 n` and `n` ids; the count is patched in once known, so nothing is collected first.
+fn ids(out: &mut Vec<u8>, ids: impl Iterator<Item = u32>) {
+    let at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    let mut n: u32 = 0;
+    for id in ids {
+        out.extend_from_slice(&id.to_le_bytes());
+        n += 1;
+    }
+    if let Some(count) = out.get_mut(at..at + 4) {
+        count.copy_from_slice(&n.to_le_bytes());
+    }
 }
 
 fn text(out: &mut Vec<u8>, s: &str) {

@@ -404,6 +404,18 @@ impl<'r> EffectRef<'r> {
         Reader::new(self.bytes().get(1..).unwrap_or_default())
     }
 
+    /// A reader at the `due` of a TASK_OPENED: past its ids, performer, role, three texts and skills.
+    fn opened_times(&self) -> Option<Reader<'r>> {
+        let mut r = self.reader();
+        r.bytes(13).ok()?;
+        for _ in 0..3 {
+            r.text().ok()?;
+        }
+        let skills = r.u32().ok()? as usize;
+        r.bytes(skills.checked_mul(4)?).ok()?;
+        Some(r)
+    }
+
     /// What the effect is.
     pub fn kind(&self) -> EffectKind {
         match self.body {
@@ -517,15 +529,7 @@ impl<'r> EffectRef<'r> {
     pub fn due(&self) -> Option<Time> {
         let mut r = self.reader();
         let due = match self.tag() {
-            tag::TASK_OPENED => {
-                r.bytes(13).ok()?;
-                for _ in 0..3 {
-                    r.text().ok()?;
-                }
-                let skills = r.u32().ok()? as usize;
-                r.bytes(skills.checked_mul(4)?).ok()?;
-                r.i64().ok()?
-            }
+            tag::TASK_OPENED => self.opened_times()?.i64().ok()?,
             tag::TASK_BREACHED | tag::DEADLINE_RESUMED => {
                 r.bytes(8).ok()?;
                 r.i64().ok()?
@@ -547,12 +551,8 @@ impl<'r> EffectRef<'r> {
         let mut r = self.reader();
         match self.tag() {
             tag::TASK_OPENED => {
-                r.bytes(13).ok()?;
-                for _ in 0..3 {
-                    r.text().ok()?;
-                }
-                let skills = r.u32().ok()? as usize;
-                r.bytes(skills.checked_mul(4)?.checked_add(16)?).ok()?;
+                r = self.opened_times()?;
+                r.bytes(16).ok()?;
             }
             tag::NOTIFIED => {
                 r.bytes(4).ok()?;
