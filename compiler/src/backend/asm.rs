@@ -549,6 +549,87 @@ impl Func {
         self.ins(I::End);
     }
 
+    /// Whether calls of this function may be replaced by its body ([`Func::with_inlined`]): it is short (at most
+    /// `limit` instructions), has at most one result, and its locals are numbers or vectors (which start at zero).
+    pub fn inlinable(&self, limit: usize) -> bool {
+        self.code.len() <= limit
+            && self.results.len() <= 1
+            && self
+                .params
+                .iter()
+                .chain(&self.locals)
+                .all(|t| matches!(t, ValType::I32 | ValType::I64 | ValType::V128))
+    }
+
+    /// This function with each call of a function that `callee` gives a body for replaced by that body: the
+    /// arguments go into fresh locals, the callee's own locals are zeroed (as on entry to a call), its body runs in a
+    /// block that takes the place of the function's frame, and a `return` becomes a branch out of that block.
+    /// Calls inside the spliced bodies stay calls (one level), so recursion cannot unfold.
+    ///
+    /// Engines do not inline across wasm functions by default, and a call costs a frame, a stack check and an
+    /// interruption check: for the support code's one-line helpers (`out_u32`, `in_u32`, …) that is most of their
+    /// cost (docs/performance.md).
+    pub fn with_inlined<'a>(&self, callee: impl Fn(u32) -> Option<&'a Func>) -> Func {
+        let mut out = Func {
+            code: Vec::with_capacity(self.code.len()),
+            ..self.clone()
+        };
+        // One set of locals per callee, shared by all its call sites: an inlined body finishes before the next
+        // one starts (arguments are evaluated before the call), and it is zeroed on each entry.
+        let mut bases: Vec<(u32, u32)> = Vec::new();
+        for ins in &self.code {
+            let (I::Call(index), Some(g)) = (ins, callee_of(ins, &callee)) else {
+                out.code.push(ins.clone());
+                continue;
+            };
+            let base = match bases.iter().find(|(i, _)| i == index) {
+                Some(&(_, base)) => base,
+                None => {
+                    let base = u32::try_from(out.params.len() + out.locals.len()).unwrap_or(0);
+                    out.locals.extend(g.params.iter().chain(&g.locals).copied());
+                    bases.push((*index, base));
+                    base
+                }
+            };
+            let params = u32::try_from(g.params.len()).unwrap_or(0);
+            for i in (0..params).rev() {
+                out.code.push(I::LocalSet(base + i));
+            }
+            for (j, ty) in (params..).zip(&g.locals) {
+                out.code.push(match ty {
+                    ValType::I64 => I::I64Const(0),
+                    ValType::V128 => I::V128Const(0),
+                    _ => I::I32Const(0),
+                });
+                out.code.push(I::LocalSet(base + j));
+            }
+            out.code.push(I::Block(match g.results.first() {
+                Some(t) => BlockType::Result(*t),
+                None => BlockType::Empty,
+            }));
+            let mut depth = 0u32;
+            for ins in &g.code {
+                out.code.push(match ins {
+                    I::LocalGet(l) => I::LocalGet(base + l),
+                    I::LocalSet(l) => I::LocalSet(base + l),
+                    I::LocalTee(l) => I::LocalTee(base + l),
+                    I::Return => I::Br(depth),
+                    I::Block(_) | I::Loop(_) | I::If(_) => {
+                        depth += 1;
+                        ins.clone()
+                    }
+                    I::End => {
+                        depth = depth.saturating_sub(1);
+                        I::End
+                    }
+                    other => other.clone(),
+                });
+            }
+            out.code.push(I::End);
+        }
+        out
+    }
+
     /// Encodes the finished body.
     pub fn encode(&self) -> wasm_encoder::Function {
         let mut function =
@@ -558,5 +639,13 @@ impl Func {
         }
         function.instruction(&I::End);
         function
+    }
+}
+
+/// The function a `call` instruction calls, if `callee` gives its body.
+fn callee_of<'a>(ins: &I<'static>, callee: &impl Fn(u32) -> Option<&'a Func>) -> Option<&'a Func> {
+    match ins {
+        I::Call(index) => callee(*index),
+        _ => None,
     }
 }

@@ -50,6 +50,9 @@ pub mod global {
     ];
 }
 
+/// The default of [`ModuleBuilder::set_inline_limit`].
+const INLINE_LIMIT: usize = 40;
+
 /// A module under construction.
 #[derive(Default)]
 pub struct ModuleBuilder {
@@ -64,6 +67,8 @@ pub struct ModuleBuilder {
     data_base: u32,
     texts: HashMap<String, u32>,
     exports: Vec<(String, FnId)>,
+    /// Functions of at most this many instructions are inlined at their call sites (0: none).
+    inline_limit: usize,
 }
 
 impl ModuleBuilder {
@@ -71,8 +76,15 @@ impl ModuleBuilder {
     pub fn new(data_base: u32) -> ModuleBuilder {
         ModuleBuilder {
             data_base,
+            inline_limit: INLINE_LIMIT,
             ..ModuleBuilder::default()
         }
+    }
+
+    /// Inlines functions of at most `limit` instructions at their call sites ([`Func::with_inlined`]); 0 turns
+    /// inlining off. The default is 40, measured on the complaint benchmark (docs/performance.md).
+    pub fn set_inline_limit(&mut self, limit: usize) {
+        self.inline_limit = limit;
     }
 
     /// The index of a function type.
@@ -247,8 +259,15 @@ impl ModuleBuilder {
 
         let mut code = CodeSection::new();
         let empty = Func::new("", &[], &[]);
+        let imported = u32::try_from(self.imports.len()).unwrap_or(0);
+        let inlinable = |index: u32| -> Option<&Func> {
+            let (_, _, body) = self.functions.get(index.checked_sub(imported)? as usize)?;
+            body.as_ref()
+                .filter(|f| self.inline_limit > 0 && f.inlinable(self.inline_limit))
+        };
         for (_, _, body) in &self.functions {
-            code.function(&body.as_ref().unwrap_or(&empty).encode());
+            let body = body.as_ref().unwrap_or(&empty);
+            code.function(&body.with_inlined(inlinable).encode());
         }
         module.section(&code);
 
