@@ -768,12 +768,11 @@ impl Runtime {
             } => {
                 let process = case.process;
                 let inner = &self.module.inner;
-                let bytes = self.worker.bytes(effects.clone());
+                let (bytes, blob) = self.worker.output(effects.clone(), case_len);
                 // Checked before anything is kept, so a module that writes nonsense changes nothing.
                 view::index(&inner.meta, process, bytes, count, &mut self.ends).map_err(|_| {
                     Error::Trap("the module wrote effects this runtime cannot read".to_string())
                 })?;
-                let blob = self.worker.blob(case_len);
                 let case = self
                     .cases
                     .get_mut(&instance.0)

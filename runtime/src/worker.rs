@@ -184,12 +184,15 @@ impl Worker {
         self.store.data_mut().directory = directory;
     }
 
-    /// The new blob after the last [`Reply::Applied`]: `len` bytes at the case base.
-    pub(crate) fn blob(&self, len: usize) -> &[u8] {
-        self.memory
-            .data(&self.store)
-            .get(self.case_base..self.case_base + len)
-            .unwrap_or_default()
+    /// After a [`Reply::Applied`]: its effects' bytes and the new blob (`len` bytes at the case base), read with
+    /// one look-up of the memory.
+    pub(crate) fn output(&self, effects: std::ops::Range<usize>, len: usize) -> (&[u8], &[u8]) {
+        let data = self.memory.data(&self.store);
+        (
+            data.get(effects).unwrap_or_default(),
+            data.get(self.case_base..self.case_base + len)
+                .unwrap_or_default(),
+        )
     }
 
     fn ensure_memory(&mut self, end: usize) -> Result<(), CallError> {

@@ -167,6 +167,45 @@ fn a_task_opens_with_its_instruction_due_time_and_performer() {
     assert_eq!(runtime.next_wakeup(), Some(t("2026-03-02T10:00:00Z")));
 }
 
+/// Every text length through the module's copies: short ones (byte, word and overlapping 8- and 16-byte moves),
+/// up to 64 bytes without a loop, longer ones 16 bytes at a time, and beyond 512 bytes with `memory.copy`.
+#[test]
+fn texts_of_every_length_are_copied_whole() {
+    let mut runtime = runtime_at(TRIAGE, "2026-03-02T09:00:00Z");
+    let agent = agent("ann");
+    for n in 0..=600usize {
+        // A different byte at every position (and a multi-byte character now and then), so a shifted or
+        // repeated chunk shows.
+        let customer: String = (0..n)
+            .map(|i| match i % 37 {
+                36 => 'é',
+                k => char::from(b'a' + u8::try_from(k % 26).unwrap()),
+            })
+            .take(n)
+            .collect();
+        let (_, effects) = runtime
+            .start(
+                "triage",
+                &json!({"c": {"customer": customer, "amount": n, "note": null}}),
+            )
+            .unwrap();
+        let Effect::TaskOpened(task) = &effects[0] else {
+            panic!("{}", lines(&effects))
+        };
+        assert_eq!(
+            task.instruction,
+            format!("Log the case of {customer} ({n} EUR)")
+        );
+        let task = task.task;
+        let effects = runtime.complete(task, &agent, &json!({})).unwrap();
+        let done_by = effects.iter().find_map(|e| match e {
+            Effect::TaskCompleted { by, .. } => Some(by.clone()),
+            _ => None,
+        });
+        assert_eq!(done_by.as_deref(), Some("ann"));
+    }
+}
+
 #[test]
 fn completions_are_checked_before_they_change_anything() {
     let (mut runtime, id, intake) = triage();
