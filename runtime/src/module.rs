@@ -178,6 +178,33 @@ fn start_watchdog(engine: &Engine) -> Result<(), Error> {
         })
 }
 
+/// The engine every loaded module shares while any is alive, with its one watchdog thread. (An engine per module
+/// cost a compiler configuration and a thread per module; wasmtime is designed for one engine per process.)
+static SHARED_ENGINE: std::sync::Mutex<Option<wasmtime::EngineWeak>> = std::sync::Mutex::new(None);
+
+/// The shared engine, made (with its watchdog) if no module holds it now.
+fn shared_engine() -> Result<Engine, Error> {
+    let mut shared = SHARED_ENGINE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(engine) = shared.as_ref().and_then(wasmtime::EngineWeak::upgrade) {
+        return Ok(engine);
+    }
+    let mut config = Config::new();
+    // A module that runs away is stopped by epoch interruption: a check at loop heads and function entries
+    // against a deadline that a watchdog thread moves on (see `start_watchdog`). Fuel metering did the same
+    // deterministically but cost about a sixth of every event's time (docs/performance.md).
+    config.epoch_interruption(true);
+    // For profiling only: names the JIT code for `perf` (see docs/performance.md).
+    if std::env::var_os("PROC_PERF_MAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
+    let engine = Engine::new(&config).map_err(|e| invalid(e.to_string()))?;
+    start_watchdog(&engine)?;
+    *shared = Some(engine.weak());
+    Ok(engine)
+}
+
 fn calendar<'a>(caller: &'a Caller<'_, HostState>, id: i32) -> Option<&'a Calendar> {
     caller.data().calendars.get(usize::try_from(id).ok()?)
 }
@@ -196,17 +223,7 @@ impl Module {
             .map(Calendar::new)
             .collect::<Result<Vec<_>, _>>()
             .map_err(invalid)?;
-        let mut config = Config::new();
-        // A module that runs away is stopped by epoch interruption: a check at loop heads and function entries
-        // against a deadline that a watchdog thread moves on (see `start_watchdog`). Fuel metering did the same
-        // deterministically but cost about a sixth of every event's time (docs/performance.md).
-        config.epoch_interruption(true);
-        // For profiling only: names the JIT code for `perf` (see docs/performance.md).
-        if std::env::var_os("PROC_PERF_MAP").is_some() {
-            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
-        }
-        let engine = Engine::new(&config).map_err(|e| invalid(e.to_string()))?;
-        start_watchdog(&engine)?;
+        let engine = shared_engine()?;
         let module = wasmtime::Module::new(&engine, bytes).map_err(|e| invalid(e.to_string()))?;
         let mut linker: Linker<HostState> = Linker::new(&engine);
         let wrap = |e: wasmtime::Error| invalid(e.to_string());
