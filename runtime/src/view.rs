@@ -78,6 +78,7 @@ enum Field {
 }
 
 /// An effect's kind and fields, by tag (`docs/abi.md`).
+#[inline]
 fn layout(code: u8) -> Option<(EffectKind, &'static [Field])> {
     use Field::*;
     const TASK: &[Field] = &[U32, U32];
@@ -280,21 +281,25 @@ impl<'r> Effects<'r> {
     }
 
     /// The instance the event went to.
+    #[inline]
     pub fn instance(&self) -> InstanceId {
         self.context.instance
     }
 
     /// How many effects.
+    #[inline]
     pub fn len(&self) -> usize {
         self.ends.len() + usize::from(self.next_wakeup.is_some())
     }
 
     /// True if the event had no effect.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The effects in order.
+    #[inline]
     pub fn iter(&self) -> EffectsIter<'r> {
         EffectsIter {
             effects: *self,
@@ -303,6 +308,7 @@ impl<'r> Effects<'r> {
     }
 
     /// The `i`th effect.
+    #[inline]
     pub fn get(&self, i: usize) -> Option<EffectRef<'r>> {
         let body = match self.ends.get(i) {
             Some(&end) => {
@@ -346,6 +352,7 @@ pub struct EffectsIter<'r> {
 impl<'r> Iterator for EffectsIter<'r> {
     type Item = EffectRef<'r>;
 
+    #[inline]
     fn next(&mut self) -> Option<EffectRef<'r>> {
         let effect = self.effects.get(self.next)?;
         self.next += 1;
@@ -382,6 +389,7 @@ impl std::fmt::Debug for EffectRef<'_> {
 }
 
 impl<'r> EffectRef<'r> {
+    #[inline]
     fn bytes(&self) -> &'r [u8] {
         match self.body {
             Body::Module(bytes) => bytes,
@@ -389,11 +397,13 @@ impl<'r> EffectRef<'r> {
         }
     }
 
+    #[inline]
     fn tag(&self) -> u8 {
         self.bytes().first().copied().unwrap_or(0)
     }
 
     /// A `u32` at `at` bytes after the tag.
+    #[inline]
     fn word(&self, at: usize) -> Option<u32> {
         let b = self.bytes().get(1 + at..5 + at)?;
         Some(u32::from_le_bytes(b.try_into().ok()?))
@@ -417,6 +427,7 @@ impl<'r> EffectRef<'r> {
     }
 
     /// What the effect is.
+    #[inline]
     pub fn kind(&self) -> EffectKind {
         match self.body {
             Body::NextWakeup(_) => EffectKind::NextWakeup,
@@ -426,10 +437,12 @@ impl<'r> EffectRef<'r> {
     }
 
     /// The instance.
+    #[inline]
     pub fn instance(&self) -> InstanceId {
         self.context.instance
     }
 
+    #[inline]
     fn has_task(&self) -> bool {
         matches!(
             self.tag(),
@@ -450,6 +463,7 @@ impl<'r> EffectRef<'r> {
     }
 
     /// The task, for the effects about one task (as in [`Effect::task`]).
+    #[inline]
     pub fn task(&self) -> Option<TaskRef> {
         if !self.has_task() {
             return None;
@@ -462,6 +476,7 @@ impl<'r> EffectRef<'r> {
     }
 
     /// The step's name: for effects about a task, and for [`EffectKind::StepRedone`].
+    #[inline]
     pub fn step(&self) -> Option<&'r str> {
         let id = if self.has_task() {
             self.word(4)?
@@ -474,6 +489,7 @@ impl<'r> EffectRef<'r> {
     }
 
     /// The role: who a task opened for (a role, or a role from data), the role a task went to, the role told.
+    #[inline]
     pub fn role(&self) -> Option<&'r str> {
         let id = match self.tag() {
             tag::TASK_OPENED => {
@@ -499,6 +515,7 @@ impl<'r> EffectRef<'r> {
 
     /// Who did it: the person who completed, claimed, released, delegated, suspended, resumed or skipped a task,
     /// redid a step, or the manager who reassigned it (`None` when an escalation ladder did).
+    #[inline]
     pub fn by(&self) -> Option<&'r str> {
         let mut r = self.reader();
         match self.tag() {
@@ -526,6 +543,7 @@ impl<'r> EffectRef<'r> {
     }
 
     /// When a task is due (opened, breached, resumed), or when the process's deadline was.
+    #[inline]
     pub fn due(&self) -> Option<Time> {
         let mut r = self.reader();
         let due = match self.tag() {
@@ -547,6 +565,7 @@ impl<'r> EffectRef<'r> {
 
     /// The effect's text: a task's instruction, a notification's or flag's message, why the instance failed or
     /// was cancelled.
+    #[inline]
     pub fn text(&self) -> Option<&'r str> {
         let mut r = self.reader();
         match self.tag() {
