@@ -798,7 +798,16 @@ impl Runtime {
                     next_wakeup,
                 };
                 if !case.kpi.is_empty() {
-                    let effects = self.last.effects(&self.module, &self.worker, &self.ends);
+                    // The bytes already in hand (another look-up of the memory costs as much as a KPI).
+                    let effects = Effects::new(
+                        &inner.meta,
+                        &inner.names,
+                        instance,
+                        process,
+                        bytes,
+                        &self.ends,
+                        next_wakeup,
+                    );
                     self.kpis
                         .observe(process, &mut case.kpi, self.now.0, &effects, actor);
                 }
