@@ -578,7 +578,10 @@ impl Func {
         // one starts (arguments are evaluated before the call), and it is zeroed on each entry.
         let mut bases: Vec<(u32, u32)> = Vec::new();
         for ins in &self.code {
-            let (I::Call(index), Some(g)) = (ins, callee_of(ins, &callee)) else {
+            let Some((index, g)) = (match ins {
+                I::Call(index) => callee(*index).map(|g| (index, g)),
+                _ => None,
+            }) else {
                 out.code.push(ins.clone());
                 continue;
             };
@@ -639,13 +642,5 @@ impl Func {
         }
         function.instruction(&I::End);
         function
-    }
-}
-
-/// The function a `call` instruction calls, if `callee` gives its body.
-fn callee_of<'a>(ins: &I<'static>, callee: &impl Fn(u32) -> Option<&'a Func>) -> Option<&'a Func> {
-    match ins {
-        I::Call(index) => callee(*index),
-        _ => None,
     }
 }
