@@ -798,7 +798,7 @@ impl Runtime {
                     next_wakeup,
                 };
                 if !case.kpi.is_empty() {
-                    // The bytes already in hand (another look-up of the memory costs as much as a KPI).
+                    // From the bytes already in hand: each look-up of the module's memory goes through the store.
                     let effects = Effects::new(
                         &inner.meta,
                         &inner.names,
