@@ -214,16 +214,40 @@ fn each(f: &mut Func, node: Local, head: E, body: impl FnOnce(&mut Func, Label))
 }
 
 /// Zeroes `size` bytes (a multiple of 8) at `p` with plain stores: for small blocks this is much cheaper than
-/// `memory.fill`, which engines implement as a call out of the module.
-fn zero_small(f: &mut Func, p: Local, size: Local) {
+/// `memory.fill`, which engines implement as a call out of the module. Sixteen-byte stores, two per round, and
+/// the last 32 (or 16) bytes as stores that may overlap the ones before: few rounds, so few interruption checks.
+pub fn zero_small(f: &mut Func, p: Local, size: Local) {
+    // The case header is zeroed with it.
+    const _: () = assert!(header::SIZE % 8 == 0 && header::SIZE <= 512);
+    let zero = || E::Op(wasm_encoder::Instruction::V128Const(0), Vec::new());
     let end = f.l32();
     let at = f.l32();
-    f.set(at, get(p));
     f.set(end, add(get(p), get(size)));
-    f.while_(lt_u(get(at), get(end)), |f, _| {
-        f.st64(get(at), 0, c64(0));
-        f.set(at, add(get(at), c32(8)));
-    });
+    f.if_else(
+        ge_u(get(size), c32(32)),
+        |f| {
+            f.set(at, get(p));
+            f.while_(le_u(add(get(at), c32(32)), get(end)), |f, _| {
+                f.st128(get(at), 0, zero());
+                f.st128(get(at), 16, zero());
+                f.set(at, add(get(at), c32(32)));
+            });
+            f.st128(sub(get(end), c32(32)), 0, zero());
+            f.st128(sub(get(end), c32(16)), 0, zero());
+        },
+        |f| {
+            f.if_else(
+                ge_u(get(size), c32(16)),
+                |f| {
+                    f.st128(get(p), 0, zero());
+                    f.st128(sub(get(end), c32(16)), 0, zero());
+                },
+                |f| {
+                    f.if_(get(size), |f| f.st64(get(p), 0, c64(0)));
+                },
+            );
+        },
+    );
 }
 
 fn abort_with(f: &mut Func, rt: &Rt, code: u32) {
@@ -382,7 +406,8 @@ impl Rt {
                     ),
                 ),
             );
-            f.if_(lt_s(get(class), c32(0)), |f| f.set(class, c32(0)));
+            // Sizes of 8 give -1 and a size of 0 gives 28: both are class 0.
+            f.if_(gt_u(get(class), c32(5)), |f| f.set(class, c32(0)));
             f.set(head, add(cx.h(header::FREE), shl(get(class), c32(2))));
             f.set(p, ld32(get(head), 0));
             f.if_(ne(get(p), c32(0)), |f| {
@@ -458,17 +483,23 @@ impl Rt {
         let mut f = Func::new("free", &[I32, I32], &[]);
         let (p, size) = (f.param(0), f.param(1));
         let class = f.l32();
-        let class_size = f.l32();
         let head = f.l32();
         f.if_(eqz(get(p)), |f| f.ret_void());
         f.set(size, and(add(get(size), c32(7)), c32(-8)));
         f.if_(gt_u(get(size), c32(512)), |f| f.ret_void());
-        f.set(class, c32(0));
-        f.set(class_size, c32(16));
-        f.while_(lt_u(get(class_size), get(size)), |f, _| {
-            f.set(class_size, shl(get(class_size), c32(1)));
-            f.set(class, add(get(class), c32(1)));
-        });
+        // As in `alloc_raw`: class = ceil(log2(size)) - 4, at least 0.
+        f.set(
+            class,
+            sub(
+                c32(28),
+                E::Op(
+                    wasm_encoder::Instruction::I32Clz,
+                    vec![sub(get(size), c32(1))],
+                ),
+            ),
+        );
+        // Sizes of 8 give -1 and a size of 0 gives 28: both are class 0.
+        f.if_(gt_u(get(class), c32(5)), |f| f.set(class, c32(0)));
         f.set(head, add(cx.h(header::FREE), shl(get(class), c32(2))));
         f.st32(get(p), 0, ld32(get(head), 0));
         f.st32(get(head), 0, get(p));
@@ -2681,7 +2712,11 @@ impl Rt {
                 f.if_(gt_u(gget(g::HEAP_TOP), gget(g::HEAP_LIMIT)), |f| {
                     abort_with(f, self, abort::NEED_HEAP);
                 });
-                f.zero(cx.h(0), u32c(header::SIZE));
+                // 104 bytes: plain stores (`memory.fill` is a call out of the module).
+                let (p, size) = (f.l32(), f.l32());
+                f.set(p, cx.h(0));
+                f.set(size, u32c(header::SIZE));
+                zero_small(f, p, size);
                 f.gset(g::NOW, get(now));
                 f.if_else(
                     eq(get(kind), u32c(event::START)),
