@@ -250,6 +250,24 @@ pub fn zero_small(f: &mut Func, p: Local, size: Local) {
     );
 }
 
+/// Sets `class` to the size class of `size` (a multiple of 8, at most 512): ceil(log2(size)) - 4, at least 0, so
+/// 16 bytes is class 0 and 512 bytes class 5 (sizes of 8 give -1 and a size of 0 gives 28: both class 0). Returns
+/// the address of that class's free list.
+fn free_list(cx: &Cx, f: &mut Func, size: Local, class: Local) -> E {
+    f.set(
+        class,
+        sub(
+            c32(28),
+            E::Op(
+                wasm_encoder::Instruction::I32Clz,
+                vec![sub(get(size), c32(1))],
+            ),
+        ),
+    );
+    f.if_(gt_u(get(class), c32(5)), |f| f.set(class, c32(0)));
+    add(cx.h(header::FREE), shl(get(class), c32(2)))
+}
+
 fn abort_with(f: &mut Func, rt: &Rt, code: u32) {
     f.exec(rt.abort, vec![u32c(code)]);
 }
@@ -395,20 +413,8 @@ impl Rt {
         let p = f.l32();
         f.set(size, and(add(get(size), c32(7)), c32(-8)));
         f.if_(le_u(get(size), c32(512)), |f| {
-            // class = ceil(log2(size)) - 4, at least 0: 16 bytes is class 0, 512 bytes class 5.
-            f.set(
-                class,
-                sub(
-                    c32(28),
-                    E::Op(
-                        wasm_encoder::Instruction::I32Clz,
-                        vec![sub(get(size), c32(1))],
-                    ),
-                ),
-            );
-            // Sizes of 8 give -1 and a size of 0 gives 28: both are class 0.
-            f.if_(gt_u(get(class), c32(5)), |f| f.set(class, c32(0)));
-            f.set(head, add(cx.h(header::FREE), shl(get(class), c32(2))));
+            let list = free_list(cx, f, size, class);
+            f.set(head, list);
             f.set(p, ld32(get(head), 0));
             f.if_(ne(get(p), c32(0)), |f| {
                 f.st32(get(head), 0, ld32(get(p), 0));
@@ -487,20 +493,8 @@ impl Rt {
         f.if_(eqz(get(p)), |f| f.ret_void());
         f.set(size, and(add(get(size), c32(7)), c32(-8)));
         f.if_(gt_u(get(size), c32(512)), |f| f.ret_void());
-        // As in `alloc_raw`: class = ceil(log2(size)) - 4, at least 0.
-        f.set(
-            class,
-            sub(
-                c32(28),
-                E::Op(
-                    wasm_encoder::Instruction::I32Clz,
-                    vec![sub(get(size), c32(1))],
-                ),
-            ),
-        );
-        // Sizes of 8 give -1 and a size of 0 gives 28: both are class 0.
-        f.if_(gt_u(get(class), c32(5)), |f| f.set(class, c32(0)));
-        f.set(head, add(cx.h(header::FREE), shl(get(class), c32(2))));
+        let list = free_list(cx, &mut f, size, class);
+        f.set(head, list);
         f.st32(get(p), 0, ld32(get(head), 0));
         f.st32(get(head), 0, get(p));
         f
