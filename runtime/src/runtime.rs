@@ -151,13 +151,18 @@ struct Last {
 impl Last {
     /// The effects, read where the worker's memory holds them (`ends` as [`view::index`] recorded them).
     fn effects<'r>(&self, module: &'r Module, worker: &'r Worker, ends: &'r [u32]) -> Effects<'r> {
+        self.effects_in(module, worker.bytes(self.effects.clone()), ends)
+    }
+
+    /// The effects, from their bytes already read out of the worker's memory.
+    fn effects_in<'r>(&self, module: &'r Module, bytes: &'r [u8], ends: &'r [u32]) -> Effects<'r> {
         let inner = &module.inner;
         Effects::new(
             &inner.meta,
             &inner.names,
             self.instance,
             self.process,
-            worker.bytes(self.effects.clone()),
+            bytes,
             ends,
             self.next_wakeup,
         )
@@ -799,15 +804,7 @@ impl Runtime {
                 };
                 if !case.kpi.is_empty() {
                     // From the bytes already in hand: each look-up of the module's memory goes through the store.
-                    let effects = Effects::new(
-                        &inner.meta,
-                        &inner.names,
-                        instance,
-                        process,
-                        bytes,
-                        &self.ends,
-                        next_wakeup,
-                    );
+                    let effects = self.last.effects_in(&self.module, bytes, &self.ends);
                     self.kpis
                         .observe(process, &mut case.kpi, self.now.0, &effects, actor);
                 }
