@@ -27,6 +27,7 @@ mod module;
 mod runtime;
 mod schedule;
 mod time;
+mod timers;
 mod view;
 mod worker;
 

@@ -7,12 +7,12 @@ use crate::effect::{self, Effect, InstanceId, Name, RequestRef, TaskRef};
 use crate::error::{Error, Rejection};
 use crate::kpi::{KpiValue, Kpis, Slot};
 use crate::module::Module;
+use crate::timers::Timers;
 use crate::view::{self, Effects};
 use crate::worker::{CallError, Limits, Reply, Worker};
 use proc_abi::{Metadata, NO_ID, NO_TIME, event, instance as status, query, reject};
 use rustc_hash::FxHashMap;
 use serde_json::Value;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Someone acting on a task: their id, and the roles and skills they act with (the host's directory may add
@@ -209,7 +209,8 @@ pub struct Runtime {
     cases: FxHashMap<u64, Case>,
     /// The id the next started or restored instance gets (ids are never reused).
     next_id: u64,
-    wakeups: BTreeSet<(i64, u64)>,
+    /// When the instances wake, earliest first.
+    timers: Timers,
     now: Time,
     /// The host's directory, if it set one.
     directory: Option<Arc<dyn Directory>>,
@@ -254,7 +255,7 @@ impl Runtime {
             worker,
             cases: FxHashMap::default(),
             next_id: 1,
-            wakeups: BTreeSet::new(),
+            timers: Timers::default(),
             now: Time(0),
             directory: None,
             admin_roles,
@@ -283,7 +284,7 @@ impl Runtime {
 
     /// The earliest time any instance needs [`Runtime::advance`].
     pub fn next_wakeup(&self) -> Option<Time> {
-        self.wakeups.iter().next().map(|&(t, _)| Time(t))
+        self.timers.earliest().map(Time)
     }
 
     /// Number of instances held (running or ended, until [`Runtime::remove`]d).
@@ -303,11 +304,10 @@ impl Runtime {
 
     /// Forgets an instance.
     pub fn remove(&mut self, instance: InstanceId) -> Result<(), Error> {
-        let case = self
-            .cases
+        self.cases
             .remove(&instance.0)
             .ok_or(Error::UnknownInstance(instance))?;
-        self.wakeups.remove(&(case.wake, instance.0));
+        self.settle_timers();
         Ok(())
     }
 
@@ -322,6 +322,13 @@ impl Runtime {
         self.cases
             .get(&instance.0)
             .ok_or(Error::UnknownInstance(instance))
+    }
+
+    /// Drops the timers' stale entries from the top (see [`Timers`]); after every change of wake-ups.
+    fn settle_timers(&mut self) {
+        let cases = &self.cases;
+        self.timers
+            .settle(cases.len(), |id| cases.get(&id).map(|c| c.wake));
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -347,17 +354,30 @@ impl Runtime {
         if now > self.now {
             self.now = now;
         }
-        let due: Vec<u64> = self
-            .wakeups
-            .range(..=(self.now.0, u64::MAX))
-            .map(|&(_, id)| id)
-            .collect();
-        for id in due {
+        let cases = &self.cases;
+        let due = self
+            .timers
+            .take_due(self.now.0, |id| cases.get(&id).map(|c| c.wake));
+        let mut result = Ok(());
+        for &(_, id) in &due {
             self.begin(event::ADVANCE);
-            self.apply_in_place(InstanceId(id), None)?;
-            each(self.last_effects());
+            match self.apply_in_place(InstanceId(id), None) {
+                Ok(()) => each(self.last_effects()),
+                Err(error) => {
+                    result = Err(error);
+                    break;
+                }
+            }
         }
-        Ok(())
+        // The entries taken out stay wanted where the instance still wakes then (the event failed, or it was
+        // not handled because an earlier one failed).
+        for (time, id) in due {
+            if self.cases.get(&id).is_some_and(|c| c.wake == time) {
+                self.timers.push(time, id);
+            }
+        }
+        self.settle_timers();
+        result
     }
 
     /// Starts an instance of a process with its input (a JSON object with one member per parameter).
@@ -787,9 +807,8 @@ impl Runtime {
                 case.status = InstanceStatus::from_code(status);
                 let wake_changed = case.wake != wake;
                 if wake_changed {
-                    self.wakeups.remove(&(case.wake, instance.0));
                     if wake != NO_TIME {
-                        self.wakeups.insert((wake, instance.0));
+                        self.timers.push(wake, instance.0);
                     }
                     case.wake = wake;
                 }
@@ -807,6 +826,9 @@ impl Runtime {
                     let effects = self.last.effects_in(&self.module, bytes, &self.ends);
                     self.kpis
                         .observe(process, &mut case.kpi, self.now.0, &effects, actor);
+                }
+                if wake_changed {
+                    self.settle_timers();
                 }
                 Ok(())
             }
@@ -1077,7 +1099,8 @@ impl Runtime {
             },
         );
         if wake != NO_TIME {
-            self.wakeups.insert((wake, id.0));
+            self.timers.push(wake, id.0);
+            self.settle_timers();
         }
         Ok(id)
     }

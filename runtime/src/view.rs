@@ -114,7 +114,14 @@ fn layout(code: u8) -> Option<(EffectKind, &'static [Field])> {
 }
 
 fn skip_text(r: &mut Reader<'_>) -> Result<(), Malformed> {
-    r.text().map(|_| ())
+    let len = r.u32()? as usize;
+    let bytes = r.bytes(len)?;
+    // Most texts are short and ASCII (many are empty): that check is inlined; the full one is a call.
+    if bytes.is_ascii() || std::str::from_utf8(bytes).is_ok() {
+        Ok(())
+    } else {
+        Err(Malformed)
+    }
 }
 
 /// Steps over a value of type `ty`.
@@ -605,6 +612,39 @@ impl<'r> EffectRef<'r> {
                     reason: "the module wrote an effect this runtime cannot read".to_string(),
                 })
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Malformed, index, tag};
+    use proc_abi::Metadata;
+
+    /// A `Failed` effect: its tag, then its message as a text.
+    fn failed(message: &[u8]) -> Vec<u8> {
+        let mut bytes = vec![tag::FAILED];
+        bytes.extend_from_slice(&u32::try_from(message.len()).unwrap_or(0).to_le_bytes());
+        bytes.extend_from_slice(message);
+        bytes
+    }
+
+    #[test]
+    fn texts_are_checked_before_effects_are_kept() {
+        let meta = Metadata::default();
+        let mut ends = Vec::new();
+        for ok in [&b""[..], b"timed out", "Zo\u{eb} waited".as_bytes()] {
+            let bytes = failed(ok);
+            assert_eq!(index(&meta, 0, &bytes, 1, &mut ends), Ok(()));
+            assert_eq!(ends, [bytes.len() as u32]);
+        }
+        // Not UTF-8 (a lone continuation byte, a cut-off sequence), or longer than the bytes written.
+        for bad in [
+            failed(b"ab\xffcd"),
+            failed(b"Zo\xc3"),
+            failed(b"abc")[..5].to_vec(),
+        ] {
+            assert_eq!(index(&meta, 0, &bad, 1, &mut ends), Err(Malformed));
         }
     }
 }

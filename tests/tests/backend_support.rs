@@ -9,7 +9,7 @@
     reason = "tests fail loudly"
 )]
 
-use proc_compiler::backend::asm::Func;
+use proc_compiler::backend::asm::{Func, add, both, c32, call, get, ld32};
 use proc_compiler::backend::module::ModuleBuilder;
 use proc_compiler::backend::prelude::zero_small;
 use wasm_encoder::ValType::I32;
@@ -56,5 +56,40 @@ fn zero_small_zeroes_exactly_the_block() {
                 );
             }
         }
+    }
+}
+
+/// `both(a, b)` is `a && b` and runs `b` only when `a` is true: the support code relies on it to skip calls (a host
+/// import, a text comparison) that `a` already makes unnecessary.
+#[test]
+fn both_runs_its_second_operand_only_when_the_first_is_true() {
+    let mut mb = ModuleBuilder::new(1024);
+    let counted = mb.declare("counted", &[I32], &[I32]);
+    let run = mb.declare("run", &[I32, I32], &[I32]);
+    // Counts its calls at address 0 and returns its argument.
+    let mut f = Func::new("counted", &[I32], &[I32]);
+    f.st32(c32(0), 0, add(ld32(c32(0), 0), c32(1)));
+    f.ret(get(f.param(0)));
+    mb.define(counted, f);
+    let mut f = Func::new("run", &[I32, I32], &[I32]);
+    f.ret(both(get(f.param(0)), call(counted, vec![get(f.param(1))])));
+    mb.define(run, f);
+    mb.export("run", run);
+    let wasm = mb.finish(1, &[]);
+    wasmparser::validate(&wasm).unwrap();
+
+    let engine = Engine::default();
+    let module = wasmtime::Module::new(&engine, &wasm).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let memory = instance.get_memory(&mut store, "memory").unwrap();
+    let run = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "run")
+        .unwrap();
+    for (a, b, result, calls) in [(0, 0, 0, 0), (0, 1, 0, 0), (1, 0, 0, 1), (1, 1, 1, 1)] {
+        memory.data_mut(&mut store)[0..4].fill(0);
+        assert_eq!(run.call(&mut store, (a, b)).unwrap(), result, "{a} && {b}");
+        let count = u32::from_le_bytes(memory.data(&store)[0..4].try_into().unwrap());
+        assert_eq!(count, calls, "calls of the second operand for {a} && {b}");
     }
 }

@@ -1567,3 +1567,58 @@ process p() {
     });
     assert_eq!(due, Some(t("2026-09-01T15:00:00Z")), "{}", lines(&effects));
 }
+
+const TWO_STEPS: &str = r#"
+role Agent
+process two() {
+  step greet "Greet" { by Agent within 1h }
+  step answer "Answer" { by Agent within 3h }
+  complete
+}
+"#;
+
+/// The runtime's earliest wake-up follows the instances as their deadlines move, as they are removed, and as
+/// `advance` fires what is due (each instance once, in time order).
+#[test]
+fn the_next_wakeup_follows_moved_and_removed_deadlines() {
+    let mut runtime = runtime_at(TWO_STEPS, "2026-03-02T09:00:00Z");
+    let mut started = Vec::new();
+    for at in [
+        "2026-03-02T09:00:00Z",
+        "2026-03-02T09:10:00Z",
+        "2026-03-02T09:20:00Z",
+    ] {
+        runtime.advance(t(at)).unwrap();
+        let (id, effects) = runtime.start("two", &json!({})).unwrap();
+        started.push((id, opened(&effects, "greet")));
+    }
+    let [(a, a_greet), (b, _), (c, _)] = started[..] else {
+        unreachable!()
+    };
+    assert_eq!(runtime.next_wakeup(), Some(t("2026-03-02T10:00:00Z")));
+    // A moves on: its next deadline is 12:30, so B's 10:10 is the earliest.
+    runtime.advance(t("2026-03-02T09:30:00Z")).unwrap();
+    runtime
+        .complete(a_greet, &agent("ann"), &json!({}))
+        .unwrap();
+    assert_eq!(runtime.next_wakeup(), Some(t("2026-03-02T10:10:00Z")));
+    runtime.remove(b).unwrap();
+    assert_eq!(runtime.next_wakeup(), Some(t("2026-03-02T10:20:00Z")));
+    // Only C is due by 11:00; its breached task keeps no deadline, so A's is next.
+    let effects = runtime.advance(t("2026-03-02T11:00:00Z")).unwrap();
+    assert!(
+        effects.iter().all(|e| e.instance() == c),
+        "{}",
+        lines(&effects)
+    );
+    assert!(has(&effects, "missed its deadline"), "{}", lines(&effects));
+    assert_eq!(runtime.next_wakeup(), Some(t("2026-03-02T12:30:00Z")));
+    runtime.remove(a).unwrap();
+    assert_eq!(runtime.next_wakeup(), None);
+    assert!(
+        runtime
+            .advance(t("2026-03-03T00:00:00Z"))
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -71,6 +71,11 @@ pub fn call(func: FnId, args: Vec<E>) -> E {
 pub fn cond(ty: ValType, c: E, then: E, otherwise: E) -> E {
     E::If(ty, Box::new(c), Box::new(then), Box::new(otherwise))
 }
+/// `a && b` for values that are 0 or 1: `b` runs only when `a` is true, so a call in `b` costs nothing when `a`
+/// already decides (`and` would evaluate both).
+pub fn both(a: E, b: E) -> E {
+    cond(ValType::I32, a, b, c32(0))
+}
 /// `local.tee`.
 pub fn tee(local: Local, value: E) -> E {
     E::Tee(local, Box::new(value))

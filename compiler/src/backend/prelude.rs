@@ -1545,7 +1545,7 @@ impl Rt {
         f.gset(g::REJECT_ARG, u32c(NO_ID));
         f.set(other, ld32(get(t), task::CLAIMED));
         f.if_(
-            and(
+            both(
                 ne(get(other), c32(0)),
                 eqz(call(self.text_eq, vec![get(other), get(id)])),
             ),
@@ -1553,14 +1553,14 @@ impl Rt {
         );
         f.set(other, ld32(get(t), task::PERSON));
         f.if_(
-            and(
+            both(
                 ne(get(other), c32(0)),
                 eqz(call(self.text_eq, vec![get(other), get(id)])),
             ),
             |f| f.ret(u32c(reject::NOT_THE_PERSON)),
         );
         f.if_(
-            and(
+            both(
                 ne(ld32(get(t), task::ROLE), u32c(NO_ID)),
                 eqz(call(
                     self.has_id,
@@ -1606,7 +1606,7 @@ impl Rt {
         );
         f.set(other, ld32(get(t), task::EXCLUDED));
         f.if_(
-            and(
+            both(
                 ne(get(other), c32(0)),
                 call(self.text_eq, vec![get(other), get(id)]),
             ),
@@ -1980,7 +1980,7 @@ impl Rt {
         });
         f.set(entry, cx.step_entry(get(st)));
         f.if_(
-            and(
+            both(
                 ne(ld32(get(entry), step::ONLY_DURING), u32c(NO_ID)),
                 eqz(call(
                     imports.calendar_is_open,
@@ -2269,7 +2269,7 @@ impl Rt {
             self.reject_here(f, u32c(reject::NOT_CLAIMED), t, u32c(NO_ID), c32(0));
         });
         f.if_(
-            and(
+            both(
                 eqz(call(
                     self.text_eq,
                     vec![get(claimed), ld32(u32c(layout::ACTOR), actor::ID)],
@@ -2311,7 +2311,7 @@ impl Rt {
             self.reject_here(f, u32c(reject::TASK_SUSPENDED), t, u32c(NO_ID), c32(0));
         });
         f.if_(
-            and(
+            both(
                 ne(
                     call(self.eligible, vec![get(t), u32c(layout::ACTOR)]),
                     c32(0),

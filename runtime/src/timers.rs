@@ -1,0 +1,128 @@
+//! The instances' wake-up times, earliest first, for [`crate::Runtime::advance`] and
+//! [`crate::Runtime::next_wakeup`].
+//!
+//! A binary heap of `(time, instance)` entries with lazy deletion: when an instance's wake-up moves, a new entry
+//! is pushed and the old one is left behind, stale. An entry is live while its instance still wakes at its time
+//! (the runtime's cases are the truth; this only orders them). Most events move the wake-up of the instance they
+//! touch, so this costs one push instead of finding and removing the old entry in an ordered set. Stale entries
+//! are dropped when they reach the top (so the earliest time can be read without changing anything), and all of
+//! them at once when they outnumber the live ones.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+#[derive(Debug, Default)]
+pub(crate) struct Timers {
+    heap: BinaryHeap<Reverse<(i64, u64)>>,
+}
+
+impl Timers {
+    /// Records that `instance` wakes at `time`. Its earlier entries go stale on their own.
+    pub(crate) fn push(&mut self, time: i64, instance: u64) {
+        self.heap.push(Reverse((time, instance)));
+    }
+
+    /// The earliest wake-up, once [`Timers::settle`] has run after the last change.
+    pub(crate) fn earliest(&self) -> Option<i64> {
+        self.heap.peek().map(|Reverse((time, _))| *time)
+    }
+
+    /// Drops stale entries from the top, and every stale entry when the heap holds more than twice as many
+    /// entries as there are instances. `wake` gives an instance's wake-up (`None` if it is gone).
+    pub(crate) fn settle(&mut self, instances: usize, wake: impl Fn(u64) -> Option<i64>) {
+        if self.heap.len() > 2 * instances + 64 {
+            // In place: the heap keeps its allocation.
+            self.heap
+                .retain(|&Reverse((time, instance))| wake(instance) == Some(time));
+            return;
+        }
+        while let Some(&Reverse((time, instance))) = self.heap.peek() {
+            if wake(instance) == Some(time) {
+                break;
+            }
+            self.heap.pop();
+        }
+    }
+
+    /// Takes out the live entries due by `now`, in time order (then by instance), each instance once. The caller
+    /// pushes back those whose instance still wakes at the same time after it has handled them.
+    pub(crate) fn take_due(
+        &mut self,
+        now: i64,
+        wake: impl Fn(u64) -> Option<i64>,
+    ) -> Vec<(i64, u64)> {
+        let mut due: Vec<(i64, u64)> = Vec::new();
+        while let Some(&Reverse((time, instance))) = self.heap.peek() {
+            if time > now {
+                break;
+            }
+            self.heap.pop();
+            if wake(instance) == Some(time) && due.last() != Some(&(time, instance)) {
+                due.push((time, instance));
+            }
+        }
+        due
+    }
+
+    /// Number of entries, live and stale.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.heap.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Timers;
+    use std::collections::BTreeMap;
+
+    /// The timers settled against `wakes` (instance → wake-up).
+    fn settle(timers: &mut Timers, wakes: &BTreeMap<u64, i64>) {
+        timers.settle(wakes.len(), |id| wakes.get(&id).copied());
+    }
+
+    #[test]
+    fn the_earliest_live_wakeup_is_on_top_and_moved_ones_are_skipped() {
+        let mut timers = Timers::default();
+        let mut wakes = BTreeMap::new();
+        for (id, t) in [(1, 50), (2, 20), (3, 30)] {
+            wakes.insert(id, t);
+            timers.push(t, id);
+        }
+        settle(&mut timers, &wakes);
+        assert_eq!(timers.earliest(), Some(20));
+        // Instance 2 moves later and instance 3 is removed: 50 (instance 1) is now the earliest.
+        wakes.insert(2, 70);
+        timers.push(70, 2);
+        wakes.remove(&3);
+        settle(&mut timers, &wakes);
+        assert_eq!(timers.earliest(), Some(50));
+        // Due by 100: each live instance once, in time order; stale and duplicate entries are left out.
+        timers.push(50, 1);
+        assert_eq!(
+            timers.take_due(100, |id| wakes.get(&id).copied()),
+            [(50, 1), (70, 2)]
+        );
+        settle(&mut timers, &wakes);
+        assert_eq!(timers.earliest(), None);
+    }
+
+    #[test]
+    fn stale_entries_are_dropped_when_they_outnumber_live_ones() {
+        let mut timers = Timers::default();
+        let mut wakes = BTreeMap::new();
+        wakes.insert(7, 0);
+        for t in 0..1000 {
+            // The one instance's wake-up moves earlier with every event: the stale entries stay below the top.
+            wakes.insert(7, 1000 - t);
+            timers.push(1000 - t, 7);
+            settle(&mut timers, &wakes);
+            assert!(
+                timers.len() <= 2 + 64,
+                "{} entries for one instance",
+                timers.len()
+            );
+            assert_eq!(timers.earliest(), Some(1000 - t));
+        }
+    }
+}
