@@ -73,7 +73,7 @@ fn report(peer: &str, n: usize, escalations: usize, supervisor: usize, seconds: 
         "seconds": (seconds * 1e6).round() / 1e6, "instances_per_s": (n as f64 / seconds).round(),
         "peak_rss_mb": mb(rss_kb("VmHWM:")),
     });
-    println!("{line}");
+    emit(&line.to_string());
 }
 
 // -------------------------------------------------------------------------------------------------------------
@@ -237,7 +237,7 @@ fn idle_report(peer: &str, n: usize, seconds: f64, baseline_kb: u64, state_bytes
         "bytes_per_instance": ((rss.saturating_sub(baseline_kb)) as f64 * 1024.0 / n as f64).round(),
         "state_bytes_per_instance": (state_bytes as f64 / n as f64).round(),
     });
-    println!("{line}");
+    emit(&line.to_string());
 }
 
 // -------------------------------------------------------------------------------------------------------------
@@ -746,15 +746,34 @@ fn native_idle(n: usize) {
     idle_report("native", n, seconds, baseline, 0);
 }
 
+const USAGE: &str = "usage: proc-bench throughput N [--peer proc|native]\n       proc-bench idle N [--peer proc|native]\n\n\
+throughput N: runs N complaints to their end, in the Proc runtime and in a native state machine (each in its own\n\
+process, or only the one --peer names), and prints a JSON line per peer and their ratio.\n\
+idle N: starts N complaints left waiting on their first task and prints the memory each takes.";
+
 fn usage() -> ! {
-    eprintln!(
-        "usage: proc-bench throughput N [--peer proc|native]\n       proc-bench idle N [--peer proc|native]"
-    );
+    eprintln!("{USAGE}");
     std::process::exit(2)
+}
+
+/// Prints one line of results. A reader that stops early (`| head -1`) ends the benchmark quietly.
+fn emit(line: &str) {
+    use std::io::Write;
+    if let Err(error) = writeln!(std::io::stdout().lock(), "{line}") {
+        if error.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("proc-bench: cannot write the results: {error}");
+            std::process::exit(1);
+        }
+        std::process::exit(0);
+    }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        emit(USAGE);
+        return;
+    }
     let (Some(mode), Some(n)) = (
         args.first(),
         args.get(1).and_then(|n| n.parse::<usize>().ok()),
@@ -788,7 +807,7 @@ fn main() {
                 if !output.status.success() {
                     std::process::exit(1);
                 }
-                println!("{line}");
+                emit(&line);
                 results.push(serde_json::from_str::<Value>(&line).expect("a JSON line"));
             }
             let (proc, native) = (&results[0], &results[1]);
@@ -807,7 +826,7 @@ fn main() {
                 json!({"compare": "idle", "proc_bytes_per_instance": p, "native_bytes_per_instance": q,
                     "proc_over_native": (p / q.max(1.0) * 1000.0).round() / 1000.0})
             };
-            println!("{comparison}");
+            emit(&comparison.to_string());
         }
     }
 }
