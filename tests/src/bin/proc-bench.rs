@@ -17,14 +17,13 @@
 //! task is open until the instance ends; for every i % 10 == 0 the clock first moves 4h + 1min so the escalation
 //! runs. Build with `cargo build --release -p proc-tests --bin proc-bench`.
 #![expect(
-    clippy::print_stdout,
     clippy::print_stderr,
     clippy::disallowed_methods,
     clippy::expect_used,
     clippy::unwrap_used,
     clippy::panic,
     clippy::indexing_slicing,
-    reason = "a benchmark prints its figures, measures wall-clock time and stops on broken setup"
+    reason = "a benchmark reports on stderr, measures wall-clock time and stops on broken setup"
 )]
 
 use proc_runtime::{Actor, EffectKind, Effects, HOUR, MINUTE, Module, Runtime, TaskRef, Time};
