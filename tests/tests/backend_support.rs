@@ -13,7 +13,19 @@ use proc_compiler::backend::asm::{Func, add, both, c32, call, get, ld32};
 use proc_compiler::backend::module::ModuleBuilder;
 use proc_compiler::backend::prelude::zero_small;
 use wasm_encoder::ValType::I32;
-use wasmtime::{Engine, Instance, Store};
+use wasmtime::{Engine, Instance, Memory, Store};
+
+/// The built module, validated and instantiated, with its memory.
+fn instantiate(mb: ModuleBuilder) -> (Store<()>, Instance, Memory) {
+    let wasm = mb.finish(1, &[]);
+    wasmparser::validate(&wasm).unwrap();
+    let engine = Engine::default();
+    let module = wasmtime::Module::new(&engine, &wasm).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let memory = instance.get_memory(&mut store, "memory").unwrap();
+    (store, instance, memory)
+}
 
 /// `zero_small` zeroes exactly `[p, p + size)` for every size it is used with (multiples of 8 up to 512) and
 /// every alignment of `p` to 8, and nothing around it.
@@ -26,14 +38,7 @@ fn zero_small_zeroes_exactly_the_block() {
     zero_small(&mut f, p, size);
     mb.define(zero, f);
     mb.export("zero", zero);
-    let wasm = mb.finish(1, &[]);
-    wasmparser::validate(&wasm).unwrap();
-
-    let engine = Engine::default();
-    let module = wasmtime::Module::new(&engine, &wasm).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let memory = instance.get_memory(&mut store, "memory").unwrap();
+    let (mut store, instance, memory) = instantiate(mb);
     let zero = instance
         .get_typed_func::<(i32, i32), ()>(&mut store, "zero")
         .unwrap();
@@ -75,14 +80,7 @@ fn both_runs_its_second_operand_only_when_the_first_is_true() {
     f.ret(both(get(f.param(0)), call(counted, vec![get(f.param(1))])));
     mb.define(run, f);
     mb.export("run", run);
-    let wasm = mb.finish(1, &[]);
-    wasmparser::validate(&wasm).unwrap();
-
-    let engine = Engine::default();
-    let module = wasmtime::Module::new(&engine, &wasm).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let memory = instance.get_memory(&mut store, "memory").unwrap();
+    let (mut store, instance, memory) = instantiate(mb);
     let run = instance
         .get_typed_func::<(i32, i32), i32>(&mut store, "run")
         .unwrap();
