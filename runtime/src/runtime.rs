@@ -327,8 +327,16 @@ impl Runtime {
     /// Drops the timers' stale entries from the top (see [`Timers`]); after every change of wake-ups.
     fn settle_timers(&mut self) {
         let cases = &self.cases;
-        self.timers
-            .settle(cases.len(), |id| cases.get(&id).map(|c| c.wake));
+        self.timers.settle(
+            cases.len(),
+            |id| cases.get(&id).map(|c| c.wake),
+            || {
+                cases
+                    .iter()
+                    .filter(|(_, c)| c.wake != NO_TIME)
+                    .map(|(id, c)| (c.wake, *id))
+            },
+        );
     }
 
     // ---------------------------------------------------------------------------------------------------------

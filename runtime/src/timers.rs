@@ -27,13 +27,23 @@ impl Timers {
         self.heap.peek().map(|Reverse((time, _))| *time)
     }
 
-    /// Drops stale entries from the top, and every stale entry when the heap holds more than twice as many
-    /// entries as there are instances. `wake` gives an instance's wake-up (`None` if it is gone).
-    pub(crate) fn settle(&mut self, instances: usize, wake: impl Fn(u64) -> Option<i64>) {
+    /// Drops stale entries from the top; when the heap holds more than twice as many entries as there are
+    /// instances, rebuilds it from `live` (every instance's wake-up, once: an instance whose wake-up went back to
+    /// an earlier value has several live entries), keeping its allocation. `wake` gives an instance's wake-up
+    /// (`None` if it is gone).
+    pub(crate) fn settle<L>(
+        &mut self,
+        instances: usize,
+        wake: impl Fn(u64) -> Option<i64>,
+        live: impl FnOnce() -> L,
+    ) where
+        L: Iterator<Item = (i64, u64)>,
+    {
         if self.heap.len() > 2 * instances + 64 {
-            // In place: the heap keeps its allocation.
-            self.heap
-                .retain(|&Reverse((time, instance))| wake(instance) == Some(time));
+            let mut entries = std::mem::take(&mut self.heap).into_vec();
+            entries.clear();
+            entries.extend(live().map(Reverse));
+            self.heap = BinaryHeap::from(entries);
             return;
         }
         while let Some(&Reverse((time, instance))) = self.heap.peek() {
@@ -78,7 +88,11 @@ mod tests {
 
     /// The timers settled against `wakes` (instance → wake-up).
     fn settle(timers: &mut Timers, wakes: &BTreeMap<u64, i64>) {
-        timers.settle(wakes.len(), |id| wakes.get(&id).copied());
+        timers.settle(
+            wakes.len(),
+            |id| wakes.get(&id).copied(),
+            || wakes.iter().map(|(id, t)| (*t, *id)),
+        );
     }
 
     #[test]
@@ -124,5 +138,29 @@ mod tests {
             );
             assert_eq!(timers.earliest(), Some(1000 - t));
         }
+    }
+
+    #[test]
+    fn a_wakeup_that_goes_back_and_forth_keeps_the_heap_small() {
+        let mut timers = Timers::default();
+        let mut wakes = BTreeMap::new();
+        // Instance 0 keeps the top, so instance 1's old entries are never dropped from there.
+        wakes.insert(0, 5);
+        timers.push(5, 0);
+        for round in 0..1000 {
+            // Between two times: every old entry of the current one is live again.
+            let t = if round % 2 == 0 { 10 } else { 20 };
+            wakes.insert(1, t);
+            timers.push(t, 1);
+            settle(&mut timers, &wakes);
+            assert!(
+                timers.len() <= 4 + 64,
+                "{} entries for two instances",
+                timers.len()
+            );
+            assert_eq!(timers.earliest(), Some(5));
+        }
+        let due = timers.take_due(100, |id| wakes.get(&id).copied());
+        assert_eq!(due, [(5, 0), (20, 1)]);
     }
 }
