@@ -78,7 +78,8 @@ pub(crate) struct Worker {
     out_cap: usize,
     memory_size: usize,
     /// The case whose blob memory holds right now, unchanged since an applied event wrote it: its copy-in can be
-    /// skipped. Anything but an applied event (a refusal may have changed the copy) forgets it.
+    /// skipped. Every call forgets it, and only an applied event of a case sets it again (a refusal may have
+    /// changed the copy; a call for no case, such as a query, puts another blob there).
     resident: Option<u64>,
     limits: Limits,
     /// [`Limits::time_per_event`] in epoch ticks, set before every call.
@@ -224,7 +225,10 @@ impl Worker {
         event: &[u8],
         now: i64,
     ) -> Result<(Reply, usize), CallError> {
-        let mut resident = case.is_some() && case == self.resident.take();
+        // Taken whatever the call: a call for no case (a query, a check of a restored blob) puts another blob in
+        // memory too.
+        let was = self.resident.take();
+        let mut resident = case.is_some() && case == was;
         loop {
             let heap_limit = align8(self.case_base + blob.len() + self.headroom);
             let in_ptr = heap_limit;

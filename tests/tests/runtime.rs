@@ -1622,3 +1622,37 @@ fn the_next_wakeup_follows_moved_and_removed_deadlines() {
             .is_empty()
     );
 }
+
+/// A query of another instance between two events of the same instance: the second event must run on its own
+/// instance's state, not on the state the query put in the module's memory (the worker skips copying in a blob
+/// that is still there from the instance's previous event).
+#[test]
+fn a_query_between_two_events_does_not_lend_another_instance_its_state() {
+    let mut runtime = runtime_at(TWO_STEPS, "2026-03-02T09:00:00Z");
+    let (a, effects) = runtime.start("two", &json!({})).unwrap();
+    let a_greet = opened(&effects, "greet");
+    let (b, effects) = runtime.start("two", &json!({})).unwrap();
+    let b_greet = opened(&effects, "greet");
+    runtime
+        .complete(b_greet, &agent("bob"), &json!({}))
+        .unwrap();
+    let effects = runtime
+        .complete(a_greet, &agent("ann"), &json!({}))
+        .unwrap();
+    let a_answer = opened(&effects, "answer");
+    // The query puts B's state in the module's memory.
+    let b_status = runtime.status(b).unwrap();
+    assert_eq!(b_status.steps[0].done_by.as_deref(), Some("bob"));
+    let effects = runtime
+        .complete(a_answer, &agent("ann"), &json!({}))
+        .unwrap();
+    assert!(has(&effects, "completed"), "{}", lines(&effects));
+    let a_status = runtime.status(a).unwrap();
+    let done_by: Vec<_> = a_status
+        .steps
+        .iter()
+        .map(|s| s.done_by.as_deref())
+        .collect();
+    assert_eq!(done_by, [Some("ann"), Some("ann")]);
+    assert_eq!(runtime.instance_status(b).unwrap(), InstanceStatus::Running);
+}

@@ -4,6 +4,7 @@
 //!   every refused event leaves the instance's snapshot byte for byte unchanged;
 //! - snapshot → restore → continue gives exactly the effects and state of continuing directly;
 //! - effects read in place (`complete_view`, `advance_each`) say what the owned effects say, field by field;
+//! - with many instances in one runtime, its next wake-up is always the earliest of theirs, and never due;
 //! - the module formats numbers, durations, times and dates in texts exactly as `proc_abi::text` does.
 
 #![allow(
@@ -87,9 +88,13 @@ enum Op {
 }
 
 fn ops() -> impl Strategy<Value = Vec<Op>> {
+    proptest::collection::vec(op(), 1..40)
+}
+
+fn op() -> impl Strategy<Value = Op> {
     let pick = 0usize..4;
     let actor = 0usize..ACTORS.len();
-    let op = prop_oneof![
+    prop_oneof![
         6 => (pick.clone(), actor.clone(), 0u8..4).prop_map(|(pick, actor, outputs)| Op::Complete { pick, actor, outputs }),
         4 => (0u32..3000).prop_map(Op::Advance),
         1 => (pick.clone(), actor.clone()).prop_map(|(pick, actor)| Op::Claim { pick, actor }),
@@ -102,8 +107,7 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
         1 => actor.prop_map(|actor| Op::UnknownTask { actor }),
         1 => Just(Op::Cancel),
         1 => Just(Op::Query),
-    ];
-    proptest::collection::vec(op, 1..40)
+    ]
 }
 
 const ACTORS: &[(&str, &[&str])] = &[
@@ -403,6 +407,67 @@ proptest! {
         let input = json!({"r": {"customer": "Acme", "amount": if big { 25_000 } else { 800 },
             "reason": "outage", "approvers": ["max", "mel", "mo"]}});
         check_split(refund(), "refund", &input, &ops, split);
+    }
+}
+
+/// What happens to one of several instances in a runtime.
+#[derive(Clone, Debug)]
+enum Many {
+    Start,
+    Remove(usize),
+    On(usize, Op),
+}
+
+/// The runtime's next wake-up is the earliest of its instances' (each asked through a query), and later than now:
+/// whatever was due has fired.
+fn check_wakeups(runtime: &mut Runtime, live: &[InstanceId], after: &Many) {
+    let mut earliest: Option<Time> = None;
+    for &id in live {
+        let wake = runtime.status(id).unwrap().next_wakeup;
+        earliest = match (earliest, wake) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    assert_eq!(runtime.next_wakeup(), earliest, "after {after:?}");
+    if let Some(t) = earliest {
+        assert!(
+            t > runtime.now(),
+            "{t} is due at {} after {after:?}",
+            runtime.now()
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+    #[test]
+    fn the_next_wakeup_is_the_earliest_of_many_instances(
+        steps in proptest::collection::vec(prop_oneof![
+            2 => Just(Many::Start),
+            1 => (0usize..8).prop_map(Many::Remove),
+            8 => (0usize..8, op()).prop_map(|(i, op)| Many::On(i, op)),
+        ], 1..60)
+    ) {
+        let input = json!({"c": {"customer": "Ada", "summary": "charged twice"}});
+        let (mut runtime, first) = start(complaint(), "complaint", &input);
+        let mut live = vec![first];
+        for step in &steps {
+            match step {
+                Many::Start => live.push(runtime.start("complaint", &input).unwrap().0),
+                Many::Remove(i) if !live.is_empty() => {
+                    let id = live.remove(i % live.len());
+                    runtime.remove(id).unwrap();
+                }
+                Many::On(i, op) if !live.is_empty() => {
+                    let id = live[i % live.len()];
+                    apply(&mut runtime, id, op);
+                }
+                _ => {}
+            }
+            check_wakeups(&mut runtime, &live, step);
+        }
     }
 }
 
