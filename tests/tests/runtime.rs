@@ -1656,3 +1656,52 @@ fn a_query_between_two_events_does_not_lend_another_instance_its_state() {
     assert_eq!(done_by, [Some("ann"), Some("ann")]);
     assert_eq!(runtime.instance_status(b).unwrap(), InstanceStatus::Running);
 }
+
+const HELLO: &str = r#"
+role Agent
+process hello(who: Text) {
+  step greet "Greet {who} by name" { by Agent }
+  step answer "Answer {who}" { by Agent }
+  complete
+}
+"#;
+
+/// A case's state holds nothing of the cases the module ran before it: the bytes past a text's end up to its
+/// block's end (texts of every length, built or copied) are zeroed, not left as an earlier case wrote them. So a
+/// case's snapshot is the same whether its runtime is fresh or has run other cases, and leaks none of their data.
+#[test]
+fn a_case_state_holds_nothing_of_earlier_cases() {
+    let mut used = runtime_at(HELLO, "2026-03-02T09:00:00Z");
+    // Long texts everywhere in the module's memory.
+    for _ in 0..3 {
+        let (id, effects) = used
+            .start("hello", &json!({"who": "x".repeat(700)}))
+            .unwrap();
+        let greet = opened(&effects, "greet");
+        let effects = used
+            .complete(greet, &agent(&"z".repeat(300)), &json!({}))
+            .unwrap();
+        used.status(id).unwrap();
+        let _ = opened(&effects, "answer");
+        used.remove(id).unwrap();
+    }
+    for len in 0..40 {
+        let who = "y".repeat(len);
+        let by = agent(&format!("a{}", "b".repeat(len)));
+        let mut fresh = runtime_at(HELLO, "2026-03-02T09:00:00Z");
+        let mut snapshots = Vec::new();
+        for runtime in [&mut used, &mut fresh] {
+            let (id, effects) = runtime.start("hello", &json!({ "who": who })).unwrap();
+            let effects = runtime
+                .complete(opened(&effects, "greet"), &by, &json!({}))
+                .unwrap();
+            let _ = opened(&effects, "answer");
+            snapshots.push(runtime.snapshot(id).unwrap());
+            runtime.remove(id).unwrap();
+        }
+        assert!(
+            snapshots[0] == snapshots[1],
+            "texts of {len} bytes: the state differs after other cases ran"
+        );
+    }
+}

@@ -5,6 +5,7 @@
 //! - snapshot → restore → continue gives exactly the effects and state of continuing directly;
 //! - effects read in place (`complete_view`, `advance_each`) say what the owned effects say, field by field;
 //! - with many instances in one runtime, its next wake-up is always the earliest of theirs, and never due;
+//! - instances that share a runtime behave exactly as each does alone;
 //! - the module formats numbers, durations, times and dates in texts exactly as `proc_abi::text` does.
 
 #![allow(
@@ -468,6 +469,88 @@ proptest! {
             }
             check_wakeups(&mut runtime, &live, step);
         }
+    }
+}
+
+/// An effect as JSON without its instance id (the same instance has different ids in different runtimes).
+fn anonymous(effects: &[Effect]) -> Vec<Value> {
+    effects
+        .iter()
+        .map(|e| {
+            let mut json = e.to_json();
+            if let Some(object) = json.as_object_mut() {
+                object.remove("instance");
+            }
+            json
+        })
+        .collect()
+}
+
+/// Three instances share a runtime (one wasm instance, with queries of the others between their events) and each
+/// behaves exactly as it does alone in a runtime of its own: the same effects for the same events, and the same
+/// state at the end, byte for byte.
+fn check_isolation(module: &Module, process: &str, input: &Value, steps: &[(usize, Op)]) {
+    let (mut shared, first) = start(module, process, input);
+    let mut ids = vec![first];
+    for _ in 1..3 {
+        ids.push(shared.start(process, input).unwrap().0);
+    }
+    let mut alone: Vec<(Runtime, InstanceId)> =
+        (0..3).map(|_| start(module, process, input)).collect();
+    for (i, op) in steps {
+        if let Op::Advance(_) = op {
+            // Time passes for everyone: each instance's share of the shared runtime's effects is what it does
+            // alone.
+            let all = apply(&mut shared, ids[*i], op);
+            for (k, (runtime, id)) in alone.iter_mut().enumerate() {
+                let own: Vec<Effect> = all
+                    .iter()
+                    .filter(|e| e.instance() == ids[k])
+                    .cloned()
+                    .collect();
+                assert_eq!(
+                    anonymous(&own),
+                    anonymous(&apply(runtime, *id, op)),
+                    "{op:?}"
+                );
+            }
+        } else {
+            let (runtime, id) = &mut alone[*i];
+            let together = apply(&mut shared, ids[*i], op);
+            assert_eq!(
+                anonymous(&together),
+                anonymous(&apply(runtime, *id, op)),
+                "{op:?}"
+            );
+        }
+        shared.status(ids[(i + 1) % 3]).unwrap();
+    }
+    for (k, (runtime, id)) in alone.iter().enumerate() {
+        assert!(
+            shared.snapshot(ids[k]).unwrap() == runtime.snapshot(*id).unwrap(),
+            "instance {k} differs from the same instance alone"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+    #[test]
+    fn complaints_sharing_a_runtime_behave_as_they_do_alone(
+        steps in proptest::collection::vec((0usize..3, op()), 1..50)
+    ) {
+        let input = json!({"c": {"customer": "Ada", "summary": "charged twice"}});
+        check_isolation(complaint(), "complaint", &input, &steps);
+    }
+
+    #[test]
+    fn refunds_sharing_a_runtime_behave_as_they_do_alone(
+        steps in proptest::collection::vec((0usize..3, op()), 1..50), big in any::<bool>()
+    ) {
+        let input = json!({"r": {"customer": "Acme", "amount": if big { 25_000 } else { 800 },
+            "reason": "outage", "approvers": ["max", "mel", "mo"]}});
+        check_isolation(refund(), "refund", &input, &steps);
     }
 }
 

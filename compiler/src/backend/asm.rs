@@ -132,6 +132,7 @@ binary! {
     rem64 => I::I64RemS, "`i64.rem_s`";
     div64_u => I::I64DivU, "`i64.div_u`";
     rem64_u => I::I64RemU, "`i64.rem_u`";
+    shr64_u => I::I64ShrU, "`i64.shr_u`";
     and64 => I::I64And, "`i64.and`";
     or64 => I::I64Or, "`i64.or`";
     xor64 => I::I64Xor, "`i64.xor`";

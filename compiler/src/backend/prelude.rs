@@ -387,13 +387,15 @@ impl Rt {
     // ---------------------------------------------------------------------------------------------------------
     // Memory
 
-    /// Zeroed memory (for frames, fibers, tasks and step records, which rely on zero defaults).
+    /// Zeroed memory (for frames, fibers, tasks and step records, which rely on zero defaults): the requested
+    /// bytes here, the rest of the block by `alloc_raw`.
     fn f_alloc(&self) -> Func {
         let mut f = Func::new("alloc", &[I32], &[I32]);
         let size = f.param(0);
         let p = f.l32();
         f.set(p, call(self.alloc_raw, vec![get(size)]));
-        f.set(size, and(add(get(size), c32(7)), c32(-8)));
+        // From its last whole 8 bytes on, `alloc_raw` zeroed the block.
+        f.set(size, and(get(size), c32(-8)));
         f.if_else(
             le_u(get(size), c32(512)),
             |f| zero_small(f, p, size),
@@ -403,30 +405,38 @@ impl Rt {
         f
     }
 
-    /// Size classes of 16 … 512 bytes with free lists; bigger blocks are never freed. Not zeroed: for values
-    /// that are written in full (texts, records, lists).
+    /// Size classes of 16 … 512 bytes with free lists; bigger blocks are never freed. For values that are written in
+    /// full (texts): only the block's bytes past the requested size (from its last whole 8 bytes on) are zeroed.
+    /// Those are kept with the case, and fresh heap holds whatever an earlier event of another case left there: a
+    /// snapshot must hold nothing but its own case, and the same events must give the same bytes.
     fn f_alloc_raw(&self, cx: &Cx) -> Func {
         let mut f = Func::new("alloc_raw", &[I32], &[I32]);
         let size = f.param(0);
+        let wanted = f.l32();
         let class = f.l32();
         let head = f.l32();
         let p = f.l32();
+        let tail = f.l32();
+        f.set(wanted, get(size));
         f.set(size, and(add(get(size), c32(7)), c32(-8)));
         f.if_(le_u(get(size), c32(512)), |f| {
             let list = free_list(cx, f, size, class);
             f.set(head, list);
-            f.set(p, ld32(get(head), 0));
-            f.if_(ne(get(p), c32(0)), |f| {
-                f.st32(get(head), 0, ld32(get(p), 0));
-                f.ret(get(p));
-            });
             f.set(size, shl(c32(16), get(class)));
+            f.set(p, ld32(get(head), 0));
+            f.if_(get(p), |f| f.st32(get(head), 0, ld32(get(p), 0)));
         });
-        f.set(p, gget(g::HEAP_TOP));
-        f.if_(gt_u(get(size), sub(gget(g::HEAP_LIMIT), get(p))), |f| {
-            abort_with(f, self, abort::NEED_HEAP)
+        f.if_(eqz(get(p)), |f| {
+            f.set(p, gget(g::HEAP_TOP));
+            f.if_(gt_u(get(size), sub(gget(g::HEAP_LIMIT), get(p))), |f| {
+                abort_with(f, self, abort::NEED_HEAP)
+            });
+            f.gset(g::HEAP_TOP, add(get(p), get(size)));
         });
-        f.gset(g::HEAP_TOP, add(get(p), get(size)));
+        f.set(wanted, and(get(wanted), c32(-8)));
+        f.set(tail, add(get(p), get(wanted)));
+        f.set(size, sub(get(size), get(wanted)));
+        zero_small(&mut f, tail, size);
         f.ret(get(p));
         f
     }
@@ -1044,6 +1054,21 @@ impl Rt {
         f.if_(gt_u(get(end), gget(g::HEAP_LIMIT)), |f| {
             abort_with(f, self, abort::NEED_HEAP);
         });
+        // The padding up to the next 8 bytes is kept with the case: zeroed (see `alloc_raw`). The last 8 bytes
+        // (at or after the length, which is written) keep their first `SB - (end - 8)` bytes, 1 to 8.
+        let last = f.l32();
+        f.set(last, sub(get(end), c32(8)));
+        f.st64(
+            get(last),
+            0,
+            and64(
+                ld64(get(last), 0),
+                shr64_u(
+                    c64(-1),
+                    ext(shl(sub(c32(8), sub(gget(g::SB), get(last))), c32(3))),
+                ),
+            ),
+        );
         f.gset(g::HEAP_TOP, get(end));
         f.ret(get(p));
         f
