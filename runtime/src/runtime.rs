@@ -344,6 +344,10 @@ impl Runtime {
 
     /// Moves the clock to `now` (never backwards) and fires every deadline, escalation, timer and timeout due
     /// by then, in time order, in every instance. Returns the effects, each naming its instance.
+    ///
+    /// An instance whose timers cannot be handled (they exceed its memory cap, trap, or run past the time limit
+    /// twice in a row) fails, with a `Failed` effect saying why, and the others go on (see `docs/abi.md`). An
+    /// error means the runtime itself could not go on (the host's memory, a module this runtime cannot read).
     pub fn advance(&mut self, now: Time) -> Result<Vec<Effect>, Error> {
         let mut effects = Vec::new();
         self.advance_each(now, |view| {
@@ -767,13 +771,33 @@ impl Runtime {
             .cases
             .get(&instance.0)
             .ok_or(Error::UnknownInstance(instance))?;
-        let result = self
+        let advancing = self.event.get(0..4) == Some(&event::ADVANCE.to_le_bytes()[..]);
+        let mut result = self
             .worker
             .call(Some(instance.0), &case.blob, &self.event, self.now.0);
-        let (reply, case_len) = match result {
+        if advancing && matches!(result, Err(CallError::Timeout(_))) {
+            // The time limit is wall-clock time: a paused or busy host may have cut a normal event short.
+            result = self
+                .worker
+                .call(Some(instance.0), &case.blob, &self.event, self.now.0);
+        }
+        let failure = match result {
+            Ok(reply) => Ok(reply),
+            // The workflow hit a run-time error while handling the event: the event fails the instance.
+            Err(CallError::Fault(message)) => Err(format!("run-time error: {message}")),
+            // Time cannot be refused like a person's event, and the module is deterministic: a timer that runs
+            // into an instance's limits (or past its time limit twice, or into a trap) would do so at every
+            // `advance`, holding up the timers of every instance due after it. It fails its instance instead.
+            Err(
+                CallError::Limit(message) | CallError::Timeout(message) | CallError::Trap(message),
+            ) if advancing => Err(format!(
+                "a deadline or timer could not be handled: {message}"
+            )),
+            Err(error) => return Err(self.call_error(error)),
+        };
+        let (reply, case_len) = match failure {
             Ok(reply) => reply,
-            Err(CallError::Fault(message)) => {
-                // The workflow hit a run-time error while handling the event: the event fails the instance.
+            Err(reason) => {
                 let mut fault = Vec::new();
                 fault.extend_from_slice(&event::FAULT.to_le_bytes());
                 // The process id matters only when the fault happened while starting (then it is START's).
@@ -784,13 +808,12 @@ impl Runtime {
                     vec![0; 4]
                 };
                 fault.extend_from_slice(&process);
-                text(&mut fault, &format!("run-time error: {message}"));
+                text(&mut fault, &reason);
                 let blob = case.blob.as_slice();
                 self.worker
                     .call(None, blob, &fault, self.now.0)
                     .map_err(|e| self.call_error(e))?
             }
-            Err(error) => return Err(self.call_error(error)),
         };
         match reply {
             Reply::Applied {
@@ -857,7 +880,9 @@ impl Runtime {
                     .to_string(),
             ),
             CallError::Fault(message) => Error::Trap(message),
-            CallError::Limit(message) => Error::Limit(message),
+            CallError::Limit(message)
+            | CallError::Timeout(message)
+            | CallError::Memory(message) => Error::Limit(message),
             CallError::Trap(message) => Error::Trap(message),
         }
     }

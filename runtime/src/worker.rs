@@ -59,8 +59,13 @@ pub(crate) enum CallError {
     BadEvent,
     /// The workflow hit a run-time error; the instance should be failed with this message.
     Fault(String),
-    /// A limit was reached.
+    /// The event needs more memory or output than an instance may have (the module is deterministic: the same
+    /// event would need it again).
     Limit(String),
+    /// The event ran past its time limit (measured in wall-clock time, so another try may finish).
+    Timeout(String),
+    /// The host could not give the module more memory.
+    Memory(String),
     /// Anything else.
     Trap(String),
 }
@@ -204,7 +209,7 @@ impl Worker {
         if end > size {
             let pages = (end - size).div_ceil(65_536) as u64;
             self.memory.grow(&mut self.store, pages).map_err(|_| {
-                CallError::Limit("the runtime could not give the workflow more memory".to_string())
+                CallError::Memory("the runtime could not give the workflow more memory".to_string())
             })?;
         }
         self.memory_size = self.memory.data_size(&self.store);
@@ -330,7 +335,7 @@ impl Worker {
                         }
                         _ => {
                             return Err(match error.downcast_ref::<Trap>() {
-                                Some(Trap::Interrupt) => CallError::Limit(format!(
+                                Some(Trap::Interrupt) => CallError::Timeout(format!(
                                     "the workflow did not finish the event within {} ms; it was stopped and \
                                      the event was not applied",
                                     self.limits.time_per_event.as_millis()

@@ -1705,3 +1705,133 @@ fn a_case_state_holds_nothing_of_earlier_cases() {
         );
     }
 }
+
+/// A timer whose handling exceeds a limit fails its own instance (the module is deterministic: it would fail the
+/// same way at every `advance`) and does not stop the other instances' timers, or hide their effects.
+#[test]
+fn a_timer_that_exceeds_a_limit_fails_its_instance_and_the_others_go_on() {
+    let source = r#"
+/// Agents.
+role Agent
+/// Items.
+record Items { list: [Text] }
+/// Waits, then shows the list four times.
+process grow(i: Items) {
+  wait 1h
+  step look "Look at {i.list}, {i.list}, {i.list} and {i.list}" { by Agent }
+}
+"#;
+    let mut runtime = Runtime::with_options(
+        &module(source),
+        Options {
+            limits: Limits {
+                max_instance_bytes: 64 << 10,
+                ..Limits::default()
+            },
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    runtime.advance(t("2026-03-02T09:00:00Z")).unwrap();
+    // Fits in the cap at the start; four copies of it in a text do not.
+    let big: Vec<String> = (0..1_200).map(|i| format!("item number {i}")).collect();
+    let (bad, _) = runtime.start("grow", &json!({"i": {"list": big}})).unwrap();
+    let (good, _) = runtime
+        .start("grow", &json!({"i": {"list": ["a", "b"]}}))
+        .unwrap();
+    let effects = runtime.advance(t("2026-03-02T10:00:00Z")).unwrap();
+    let failed: Vec<&Effect> = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Failed { .. }))
+        .collect();
+    assert_eq!(failed.len(), 1, "{}", lines(&effects));
+    assert_eq!(failed[0].instance(), bad);
+    assert!(
+        has(&effects, "more than 65536 bytes"),
+        "{}",
+        lines(&effects)
+    );
+    assert!(
+        has(&effects, "Look at a, b, a, b, a, b and a, b"),
+        "{}",
+        lines(&effects)
+    );
+    assert_eq!(
+        runtime.instance_status(bad).unwrap(),
+        InstanceStatus::Failed
+    );
+    assert_eq!(
+        runtime.instance_status(good).unwrap(),
+        InstanceStatus::Running
+    );
+    assert_eq!(runtime.next_wakeup(), None);
+}
+
+/// `proc_handle` writing an accepted event's result header: an empty blob and no effects.
+fn accepted(status: u32, wake: &str) -> String {
+    format!(
+        "(i32.store (local.get 4) (i32.const 0)) (i32.store offset=4 (local.get 4) (i32.const 0))
+         (i64.store offset=8 (local.get 4) {wake}) (i32.store offset=16 (local.get 4) (i32.const {status}))
+         (i32.store offset=20 (local.get 4) (i32.const 0)) (return (i32.const 0))"
+    )
+}
+
+/// A hand-written module whose starts wake a second later, whose `ADVANCE` runs `on_advance`, and whose `FAULT`
+/// ends the instance as failed; in a runtime with a 30 ms time limit, its clock at 09:00.
+fn timer_runtime(on_advance: &str) -> Runtime {
+    let body = format!(
+        "(if (i32.eq (i32.load (local.get 2)) (i32.const 4)) (then {on_advance}))
+         (if (i32.eq (i32.load (local.get 2)) (i32.const 15)) (then {}))
+         {}",
+        accepted(2, "(i64.const 9223372036854775807)"),
+        accepted(0, "(i64.add (local.get 6) (i64.const 1000))")
+    );
+    let module = Module::from_bytes(&handwritten(&body, proc_abi::ABI_VERSION)).unwrap();
+    let mut runtime = Runtime::with_options(
+        &module,
+        Options {
+            limits: Limits {
+                time_per_event: std::time::Duration::from_millis(30),
+                ..Limits::default()
+            },
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    runtime.advance(t("2026-03-02T09:00:00Z")).unwrap();
+    runtime
+}
+
+/// A timer that runs past the time limit (twice: the limit is wall-clock time) fails its instance, and `advance`
+/// goes on with the other instances instead of stopping at it every time.
+#[test]
+fn a_timer_that_loops_forever_fails_its_instance() {
+    let mut runtime = timer_runtime("(loop $again (br $again))");
+    let (a, _) = runtime.start("p", &json!({})).unwrap();
+    let (b, _) = runtime.start("p", &json!({})).unwrap();
+    assert_eq!(runtime.next_wakeup(), Some(t("2026-03-02T09:00:01Z")));
+    runtime.advance(t("2026-03-02T09:00:05Z")).unwrap();
+    for instance in [a, b] {
+        assert_eq!(
+            runtime.instance_status(instance).unwrap(),
+            InstanceStatus::Failed
+        );
+    }
+    assert_eq!(runtime.next_wakeup(), None);
+}
+
+/// A timer cut short by the time limit once (as a paused host could make it) is tried again, not failed.
+#[test]
+fn a_timer_stopped_by_the_time_limit_once_is_tried_again() {
+    // Every other `ADVANCE` loops (a counter in the module's own memory); the others end the timers.
+    let mut runtime = timer_runtime(&format!(
+        "(i32.store (i32.const 1024) (i32.add (i32.load (i32.const 1024)) (i32.const 1)))
+         (if (i32.and (i32.load (i32.const 1024)) (i32.const 1)) (then (loop $again (br $again))))
+         {}",
+        accepted(0, "(i64.const 9223372036854775807)")
+    ));
+    let (a, _) = runtime.start("p", &json!({})).unwrap();
+    runtime.advance(t("2026-03-02T09:00:05Z")).unwrap();
+    assert_eq!(runtime.instance_status(a).unwrap(), InstanceStatus::Running);
+    assert_eq!(runtime.next_wakeup(), None);
+}
