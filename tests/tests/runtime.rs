@@ -20,6 +20,18 @@ fn module(source: &str) -> Module {
     proc_tests::load_module("test.proc", "test", source).unwrap()
 }
 
+/// A runtime for `module` with `limits`.
+fn limited(module: &Module, limits: Limits) -> Runtime {
+    Runtime::with_options(
+        module,
+        Options {
+            limits,
+            ..Options::default()
+        },
+    )
+    .unwrap()
+}
+
 fn runtime_at(source: &str, start: &str) -> Runtime {
     let mut runtime = Runtime::new(&module(source)).unwrap();
     runtime.advance(t(start)).unwrap();
@@ -1088,17 +1100,13 @@ fn handwritten(handle_body: &str, abi: u32) -> Vec<u8> {
 fn a_module_that_loops_forever_is_stopped_and_the_runtime_goes_on() {
     let wasm = handwritten("(loop $again (br $again)) i32.const 0", 1);
     let module = Module::from_bytes(&wasm).unwrap();
-    let mut runtime = Runtime::with_options(
+    let mut runtime = limited(
         &module,
-        Options {
-            limits: Limits {
-                time_per_event: std::time::Duration::from_millis(50),
-                ..Limits::default()
-            },
-            ..Options::default()
+        Limits {
+            time_per_event: std::time::Duration::from_millis(50),
+            ..Limits::default()
         },
-    )
-    .unwrap();
+    );
     for _ in 0..2 {
         let error = runtime.start("p", &json!({})).unwrap_err();
         assert!(matches!(error, Error::Limit(_)), "{error}");
@@ -1129,17 +1137,13 @@ process grow(i: Items) {
 }
 "#;
     let module = module(source);
-    let mut runtime = Runtime::with_options(
+    let mut runtime = limited(
         &module,
-        Options {
-            limits: Limits {
-                max_instance_bytes: 64 << 10,
-                ..Limits::default()
-            },
-            ..Options::default()
+        Limits {
+            max_instance_bytes: 64 << 10,
+            ..Limits::default()
         },
-    )
-    .unwrap();
+    );
     let small = json!({"i": {"list": ["a", "b"]}});
     let (_, effects) = runtime.start("grow", &small).unwrap();
     assert!(has(&effects, "\"Look at a, b\""));
@@ -1721,17 +1725,13 @@ process grow(i: Items) {
   step look "Look at {i.list}, {i.list}, {i.list} and {i.list}" { by Agent }
 }
 "#;
-    let mut runtime = Runtime::with_options(
+    let mut runtime = limited(
         &module(source),
-        Options {
-            limits: Limits {
-                max_instance_bytes: 64 << 10,
-                ..Limits::default()
-            },
-            ..Options::default()
+        Limits {
+            max_instance_bytes: 64 << 10,
+            ..Limits::default()
         },
-    )
-    .unwrap();
+    );
     runtime.advance(t("2026-03-02T09:00:00Z")).unwrap();
     // Fits in the cap at the start; four copies of it in a text do not.
     let big: Vec<String> = (0..1_200).map(|i| format!("item number {i}")).collect();
@@ -1787,17 +1787,13 @@ fn timer_runtime(on_advance: &str) -> Runtime {
         accepted(0, "(i64.add (local.get 6) (i64.const 1000))")
     );
     let module = Module::from_bytes(&handwritten(&body, proc_abi::ABI_VERSION)).unwrap();
-    let mut runtime = Runtime::with_options(
+    let mut runtime = limited(
         &module,
-        Options {
-            limits: Limits {
-                time_per_event: std::time::Duration::from_millis(30),
-                ..Limits::default()
-            },
-            ..Options::default()
+        Limits {
+            time_per_event: std::time::Duration::from_millis(30),
+            ..Limits::default()
         },
-    )
-    .unwrap();
+    );
     runtime.advance(t("2026-03-02T09:00:00Z")).unwrap();
     runtime
 }
