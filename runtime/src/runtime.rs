@@ -880,9 +880,10 @@ impl Runtime {
                     .to_string(),
             ),
             CallError::Fault(message) => Error::Trap(message),
-            CallError::Limit(message)
-            | CallError::Timeout(message)
-            | CallError::Memory(message) => Error::Limit(message),
+            CallError::Timeout(message) => {
+                Error::Limit(format!("{message}; the event was not applied"))
+            }
+            CallError::Limit(message) | CallError::Memory(message) => Error::Limit(message),
             CallError::Trap(message) => Error::Trap(message),
         }
     }

@@ -336,8 +336,7 @@ impl Worker {
                         _ => {
                             return Err(match error.downcast_ref::<Trap>() {
                                 Some(Trap::Interrupt) => CallError::Timeout(format!(
-                                    "the workflow did not finish the event within {} ms; it was stopped and \
-                                     the event was not applied",
+                                    "the workflow did not finish the event within {} ms and was stopped",
                                     self.limits.time_per_event.as_millis()
                                 )),
                                 _ => CallError::Trap(format!("{error:#}")),
