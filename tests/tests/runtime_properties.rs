@@ -6,6 +6,7 @@
 //! - effects read in place (`complete_view`, `advance_each`) say what the owned effects say, field by field;
 //! - with many instances in one runtime, its next wake-up is always the earliest of theirs, and never due;
 //! - instances that share a runtime behave exactly as each does alone;
+//! - moving the clock in steps fires the same timers as one move to the same time;
 //! - the module formats numbers, durations, times and dates in texts exactly as `proc_abi::text` does.
 
 #![allow(
@@ -562,6 +563,54 @@ proptest! {
         let input = json!({"r": {"customer": "Acme", "amount": if big { 25_000 } else { 800 },
             "reason": "outage", "approvers": ["max", "mel", "mo"]}});
         check_isolation(refund(), "refund", &input, &steps);
+    }
+}
+
+/// Effects without the next wake-ups (which an advance in steps reports at every step).
+fn without_wakeups(effects: &[Effect]) -> Vec<Value> {
+    let kept: Vec<Effect> = effects
+        .iter()
+        .filter(|e| !matches!(e, Effect::NextWakeup { .. }))
+        .cloned()
+        .collect();
+    json_of(&kept)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+    /// Moving the clock in several steps fires the same timers, with the same effects, as one move to the same
+    /// time (each timer fires at its own time either way), and the instance goes on the same way after.
+    #[test]
+    fn advancing_in_steps_equals_advancing_at_once(
+        before in proptest::collection::vec(op(), 0..15),
+        steps in proptest::collection::vec(1u32..600, 1..6),
+        after in proptest::collection::vec(op(), 0..15),
+        refund_process in any::<bool>(),
+    ) {
+        let (module, process, input) = if refund_process {
+            (refund(), "refund", json!({"r": {"customer": "Acme", "amount": 25_000, "reason": "outage",
+                "approvers": ["max", "mel", "mo"]}}))
+        } else {
+            (complaint(), "complaint", json!({"c": {"customer": "Ada", "summary": "charged twice"}}))
+        };
+        let (mut stepped, a) = start(module, process, &input);
+        let (mut direct, b) = start(module, process, &input);
+        for op in &before {
+            apply(&mut stepped, a, op);
+            apply(&mut direct, b, op);
+        }
+        let mut in_steps = Vec::new();
+        for minutes in &steps {
+            in_steps.extend(apply(&mut stepped, a, &Op::Advance(*minutes)));
+        }
+        let total: u32 = steps.iter().sum();
+        let at_once = apply(&mut direct, b, &Op::Advance(total));
+        prop_assert_eq!(without_wakeups(&in_steps), without_wakeups(&at_once));
+        prop_assert_eq!(stepped.next_wakeup(), direct.next_wakeup());
+        for op in &after {
+            prop_assert_eq!(json_of(&apply(&mut stepped, a, op)), json_of(&apply(&mut direct, b, op)), "{:?}", op);
+        }
     }
 }
 
