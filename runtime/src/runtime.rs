@@ -737,6 +737,11 @@ impl Runtime {
         self.apply(instance, Some(actor))
     }
 
+    /// Whether the prepared event is of this kind.
+    fn event_is(&self, kind: u32) -> bool {
+        self.event.get(0..4) == Some(&kind.to_le_bytes()[..])
+    }
+
     fn begin(&mut self, kind: u32) {
         self.event.clear();
         self.event.extend_from_slice(&kind.to_le_bytes());
@@ -771,7 +776,7 @@ impl Runtime {
             .cases
             .get(&instance.0)
             .ok_or(Error::UnknownInstance(instance))?;
-        let advancing = self.event.get(0..4) == Some(&event::ADVANCE.to_le_bytes()[..]);
+        let advancing = self.event_is(event::ADVANCE);
         let mut result = self
             .worker
             .call(Some(instance.0), &case.blob, &self.event, self.now.0);
@@ -801,7 +806,7 @@ impl Runtime {
                 let mut fault = Vec::new();
                 fault.extend_from_slice(&event::FAULT.to_le_bytes());
                 // The process id matters only when the fault happened while starting (then it is START's).
-                let starting = self.event.get(0..4) == Some(&event::START.to_le_bytes()[..]);
+                let starting = self.event_is(event::START);
                 let process = if starting {
                     self.event.get(4..8).unwrap_or(&[0; 4]).to_vec()
                 } else {

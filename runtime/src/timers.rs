@@ -5,8 +5,8 @@
 //! is pushed and the old one is left behind, stale. An entry is live while its instance still wakes at its time
 //! (the runtime's cases are the truth; this only orders them). Most events move the wake-up of the instance they
 //! touch, so this costs one push instead of finding and removing the old entry in an ordered set. Stale entries
-//! are dropped when they reach the top (so the earliest time can be read without changing anything), and all of
-//! them at once when they outnumber the live ones.
+//! are dropped when they reach the top (so the earliest time can be read without changing anything), and the heap
+//! is rebuilt from the instances when it holds more than twice as many entries as there are instances.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
