@@ -345,6 +345,9 @@ impl Runtime {
     /// Moves the clock to `now` (never backwards) and fires every deadline, escalation, timer and timeout due
     /// by then, in time order, in every instance. Returns the effects, each naming its instance.
     ///
+    /// The effects are those of moving the clock in steps, one wake-up at a time: each timer happens at its own
+    /// time (what [`Runtime::kpis`] measures of it too), and an instance's `NextWakeup` is the one after `now`.
+    ///
     /// An instance whose timers cannot be handled (they exceed its memory cap, trap, or run past the time limit
     /// twice in a row) fails, with a `Failed` effect saying why, and the others go on (see `docs/abi.md`). An
     /// error means the runtime itself could not go on (the host's memory, a module this runtime cannot read).
@@ -357,7 +360,8 @@ impl Runtime {
     }
 
     /// [`Runtime::advance`], with the effects read in place: `each` sees the effects of every instance that had
-    /// something due, one instance at a time.
+    /// something due, one instance at a time (and, for an instance that was due at several times, once per time,
+    /// in order).
     pub fn advance_each(
         &mut self,
         now: Time,
@@ -371,14 +375,31 @@ impl Runtime {
             .timers
             .take_due(self.now.0, |id| cases.get(&id).map(|c| c.wake));
         let mut result = Ok(());
-        for &(_, id) in &due {
-            self.begin(event::ADVANCE);
-            match self.apply_in_place(InstanceId(id), None) {
-                Ok(()) => each(self.last_effects()),
-                Err(error) => {
+        'instances: for &(wake, id) in &due {
+            // Each of the instance's wake-ups is handled at its own time, so what the runtime measures of its
+            // effects (KPIs) happened then, not when the host's clock came past it; the module fires everything
+            // due by the time it is given.
+            let mut at = wake;
+            loop {
+                self.begin(event::ADVANCE);
+                if let Err(error) = self.apply_in_place(InstanceId(id), None, at) {
                     result = Err(error);
+                    break 'instances;
+                }
+                let next = self
+                    .cases
+                    .get(&id)
+                    .filter(|c| c.status == InstanceStatus::Running && c.wake != NO_TIME)
+                    .map_or(NO_TIME, |c| c.wake);
+                if next > self.now.0 || at == self.now.0 {
+                    each(self.last_effects());
                     break;
                 }
+                // Due again by the clock: the next wake-up is not the host's business yet.
+                self.last.next_wakeup = None;
+                each(self.last_effects());
+                // A module that asks to be woken again at the same time is given the clock's time instead.
+                at = if next > at { next } else { self.now.0 };
             }
         }
         // The entries taken out stay wanted where the instance still wakes then (the event failed, or it was
@@ -441,7 +462,7 @@ impl Runtime {
                 kpi: self.kpis.start(pid, self.now.0),
             },
         );
-        match self.apply_in_place(id, None) {
+        match self.apply_in_place(id, None, self.now.0) {
             Ok(()) => {
                 self.next_id += 1;
                 Ok(id)
@@ -528,7 +549,7 @@ impl Runtime {
                 error,
             },
         )?;
-        self.apply_in_place(task.instance, Some(actor))
+        self.apply_in_place(task.instance, Some(actor), self.now.0)
     }
 
     /// Sends a signal (with its payload, a JSON object) into an instance.
@@ -579,7 +600,7 @@ impl Runtime {
                 error,
             }
         })?;
-        self.apply_in_place(instance, None)?;
+        self.apply_in_place(instance, None, self.now.0)?;
         if let Some(case) = self.cases.get_mut(&instance.0) {
             if !case.kpi.is_empty() {
                 self.kpis
@@ -760,7 +781,7 @@ impl Runtime {
 
     /// Runs the prepared event against an instance and keeps the result; the effects, owned.
     fn apply(&mut self, instance: InstanceId, actor: Option<&Actor>) -> Result<Vec<Effect>, Error> {
-        self.apply_in_place(instance, actor)?;
+        self.apply_in_place(instance, actor, self.now.0)?;
         Ok(self.last_effects().to_vec())
     }
 
@@ -771,7 +792,14 @@ impl Runtime {
 
     /// Runs the prepared event against an instance and keeps the result; its effects stay in place (read them
     /// with [`Runtime::last_effects`]).
-    fn apply_in_place(&mut self, instance: InstanceId, actor: Option<&Actor>) -> Result<(), Error> {
+    ///
+    /// `at` is the time the event happens: the clock's, or a timer's (earlier) when [`Runtime::advance`] fires it.
+    fn apply_in_place(
+        &mut self,
+        instance: InstanceId,
+        actor: Option<&Actor>,
+        at: i64,
+    ) -> Result<(), Error> {
         let case = self
             .cases
             .get(&instance.0)
@@ -779,12 +807,12 @@ impl Runtime {
         let advancing = self.event_is(event::ADVANCE);
         let mut result = self
             .worker
-            .call(Some(instance.0), &case.blob, &self.event, self.now.0);
+            .call(Some(instance.0), &case.blob, &self.event, at);
         if advancing && matches!(result, Err(CallError::Timeout(_))) {
             // The time limit is wall-clock time: a paused or busy host may have cut a normal event short.
             result = self
                 .worker
-                .call(Some(instance.0), &case.blob, &self.event, self.now.0);
+                .call(Some(instance.0), &case.blob, &self.event, at);
         }
         let failure = match result {
             Ok(reply) => Ok(reply),
@@ -816,7 +844,7 @@ impl Runtime {
                 text(&mut fault, &reason);
                 let blob = case.blob.as_slice();
                 self.worker
-                    .call(None, blob, &fault, self.now.0)
+                    .call(None, blob, &fault, at)
                     .map_err(|e| self.call_error(e))?
             }
         };
@@ -861,7 +889,7 @@ impl Runtime {
                     // From the bytes already in hand: each look-up of the module's memory goes through the store.
                     let effects = self.last.effects_in(&self.module, bytes, &self.ends);
                     self.kpis
-                        .observe(process, &mut case.kpi, self.now.0, &effects, actor);
+                        .observe(process, &mut case.kpi, at, &effects, actor);
                 }
                 if wake_changed {
                     self.settle_timers();

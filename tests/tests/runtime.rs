@@ -1464,6 +1464,41 @@ fn kpis_are_measured_from_events() {
 }
 
 #[test]
+fn a_kpi_measures_a_timer_at_its_own_time_not_at_the_clock_that_fired_it() {
+    // `await Rated within 7d` ends the case a week after `answer`, whenever the host moves its clock past that.
+    let measured = |steps: &[&str]| {
+        let mut runtime = runtime_at(KPI_SOURCE, "2026-03-02T09:00:00Z");
+        let (case, effects) = runtime
+            .start("handle", &json!({"c": {"customer": "Ada"}}))
+            .unwrap();
+        let ann = Actor::new("ann", &["Agent"]);
+        let effects = runtime
+            .complete(opened(&effects, "triage"), &ann, &json!({"priority": 1}))
+            .unwrap();
+        runtime.advance(t("2026-03-02T09:30:00Z")).unwrap();
+        runtime
+            .complete(opened(&effects, "answer"), &ann, &json!({}))
+            .unwrap();
+        for &step in steps {
+            runtime.advance(t(step)).unwrap();
+        }
+        assert_eq!(
+            runtime.status(case).unwrap().status,
+            InstanceStatus::Completed,
+            "the wait timed out"
+        );
+        kpi(&runtime, case, "whole_case").value
+    };
+    let week = Some(7 * DAY + 30 * MINUTE);
+    assert_eq!(measured(&["2026-03-09T09:30:00Z"]), week);
+    assert_eq!(measured(&["2026-04-01T00:00:00Z"]), week, "a month later");
+    assert_eq!(
+        measured(&["2026-03-05T00:00:00Z", "2026-03-20T00:00:00Z"]),
+        week
+    );
+}
+
+#[test]
 fn kpi_summaries_use_nearest_rank_percentiles() {
     let meta = proc_abi::meta::KpiMeta {
         name: "first_response".to_string(),

@@ -580,7 +580,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
 
     /// Moving the clock in several steps fires the same timers, with the same effects, as one move to the same
-    /// time (each timer fires at its own time either way), and the instance goes on the same way after.
+    /// time (each timer fires at its own time either way), measures the same KPIs, and the instance goes on the
+    /// same way after.
     #[test]
     fn advancing_in_steps_equals_advancing_at_once(
         before in proptest::collection::vec(op(), 0..15),
@@ -608,9 +609,11 @@ proptest! {
         let at_once = apply(&mut direct, b, &Op::Advance(total));
         prop_assert_eq!(without_wakeups(&in_steps), without_wakeups(&at_once));
         prop_assert_eq!(stepped.next_wakeup(), direct.next_wakeup());
+        prop_assert_eq!(stepped.kpis(a).ok(), direct.kpis(b).ok());
         for op in &after {
             prop_assert_eq!(json_of(&apply(&mut stepped, a, op)), json_of(&apply(&mut direct, b, op)), "{:?}", op);
         }
+        prop_assert_eq!(stepped.kpis(a).ok(), direct.kpis(b).ok());
     }
 }
 
