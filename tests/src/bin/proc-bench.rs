@@ -354,6 +354,8 @@ mod native {
     pub struct Runtime {
         pub now: i64,
         cases: Vec<Option<Case>>,
+        /// Slots of removed cases, used again by the next starts (as the Proc runtime frees a removed case).
+        free: Vec<usize>,
         wakeups: BTreeSet<(i64, usize)>,
     }
 
@@ -601,8 +603,16 @@ mod native {
             };
             let mut out = Vec::with_capacity(2);
             case.open(Step::Acknowledge, Role::Agent, 4 * HOUR, self.now, &mut out);
-            let id = self.cases.len();
-            self.cases.push(Some(case));
+            let id = match self.free.pop() {
+                Some(id) => {
+                    self.cases[id] = Some(case);
+                    id
+                }
+                None => {
+                    self.cases.push(Some(case));
+                    self.cases.len() - 1
+                }
+            };
             self.reindex(id);
             (id, out)
         }
@@ -667,6 +677,7 @@ mod native {
             if let Some(slot) = self.cases.get_mut(id) {
                 if let Some(case) = slot.take() {
                     self.wakeups.remove(&(case.wake, id));
+                    self.free.push(id);
                 }
             }
         }
