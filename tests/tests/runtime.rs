@@ -1542,35 +1542,42 @@ process p() {
   step us "Answer" { by Agent  within 8h on UsFederalWorkingDays }
 }
 "#;
-    let mut runtime = runtime_at(source, "2026-12-24T16:00:00Z");
-    let (_, effects) = runtime.start("p", &json!({})).unwrap();
-    let due = |effects: &[Effect]| {
-        effects
-            .iter()
-            .find_map(|e| match e {
-                Effect::TaskOpened(o) => o.due,
-                _ => None,
-            })
-            .unwrap()
+    // Eight working hours on each calendar from `start`: (England, US).
+    let dues = |start: &str| {
+        let mut runtime = runtime_at(source, start);
+        let (_, effects) = runtime.start("p", &json!({})).unwrap();
+        let due = |effects: &[Effect]| {
+            effects
+                .iter()
+                .find_map(|e| match e {
+                    Effect::TaskOpened(o) => o.due,
+                    _ => None,
+                })
+                .unwrap()
+        };
+        let england = due(&effects);
+        let task = opened(&effects, "england");
+        let effects = runtime
+            .complete(task, &Actor::new("ann", &["Agent"]), &json!({}))
+            .unwrap();
+        (england, due(&effects))
     };
-    assert_eq!(
-        due(&effects),
-        t("2026-12-29T16:00:00Z"),
-        "{}",
-        lines(&effects)
-    );
     // In New York (UTC-5 in winter) it is 11:00 on the 24th when the task opens; the 25th is a federal holiday:
     // 6 hours on the 24th, then 2 hours on Monday the 28th, so due 11:00 New York time, 16:00 UTC.
-    let task = opened(&effects, "england");
-    let effects = runtime
-        .complete(task, &Actor::new("ann", &["Agent"]), &json!({}))
-        .unwrap();
     assert_eq!(
-        due(&effects),
-        t("2026-12-28T16:00:00Z"),
-        "{}",
-        lines(&effects)
+        dues("2026-12-24T16:00:00Z"),
+        (t("2026-12-29T16:00:00Z"), t("2026-12-28T16:00:00Z"))
     );
+    // New Year's Day 2028 is a Saturday: the federal holiday is Friday 31 December 2027.
+    assert_eq!(dues("2027-12-30T16:00:00Z").1, t("2028-01-03T16:00:00Z"));
+    // Easter 2030 (London on summer time, UTC+1): one hour on Thursday, Good Friday and Easter Monday off, seven
+    // hours on Tuesday. New York (UTC-4) works on Good Friday.
+    assert_eq!(
+        dues("2030-04-18T15:00:00Z"),
+        (t("2030-04-23T15:00:00Z"), t("2030-04-19T15:00:00Z"))
+    );
+    // Thanksgiving 2035, the last year listed.
+    assert_eq!(dues("2035-11-21T16:00:00Z").1, t("2035-11-23T16:00:00Z"));
 }
 
 #[test]
