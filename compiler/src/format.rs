@@ -12,7 +12,8 @@
 //! `gleam format` do, because the syntax tree of a broken file is not the author's program.
 //!
 //! Invariants, each tested over every example and corpus file: formatting is idempotent; the formatted file
-//! parses to the same syntax tree (ignoring spans) with the same documentation; no comment is lost.
+//! parses to the same syntax tree (ignoring spans) with the same documentation; no comment is lost. Lines end as
+//! the file's first line does (`\r\n` or `\n`).
 
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
@@ -61,7 +62,33 @@ pub fn format(source: &SourceFile) -> Result<String, Vec<Diagnostic>> {
         // Not reachable for a file that parsed without errors; refuse rather than print something else.
         return Err(errors);
     }
-    Ok(printer.finish())
+    let formatted = printer.finish();
+    Ok(if uses_crlf(&source.text) {
+        with_crlf(&formatted)
+    } else {
+        formatted
+    })
+}
+
+/// Whether a file's lines end with `\r\n`, judged by its first line (as rustfmt's and ruff's `auto` line
+/// endings do): the formatter keeps a Windows file's line endings rather than rewriting every line.
+fn uses_crlf(text: &str) -> bool {
+    text.split_once('\n')
+        .is_some_and(|(first, _)| first.ends_with('\r'))
+}
+
+/// `text` with every `\n` that is not already preceded by `\r` written as `\r\n`.
+fn with_crlf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    let mut previous = '\0';
+    for c in text.chars() {
+        if c == '\n' && previous != '\r' {
+            out.push('\r');
+        }
+        out.push(c);
+        previous = c;
+    }
+    out
 }
 
 /// True when formatting would not change the file (and it parses cleanly).

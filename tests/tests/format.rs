@@ -190,6 +190,48 @@ fn expected_layouts() {
 }
 
 #[test]
+fn files_keep_their_line_endings() {
+    for text in examples() {
+        let canonical = format(&SourceFile::new("t.proc", "t", &text)).unwrap();
+        assert!(!canonical.contains('\r'));
+        // A Windows file stays one: every line of the formatted file ends with `\r\n`, none with a bare `\n`.
+        let windows = text.replace('\n', "\r\n");
+        let formatted = format(&SourceFile::new("t.proc", "t", &windows)).unwrap();
+        assert_eq!(formatted, canonical.replace('\n', "\r\n"));
+        assert!(proc_compiler::format::is_formatted(&SourceFile::new(
+            "t.proc", "t", &formatted
+        )));
+        // The first line decides for a file whose line endings are mixed.
+        let mixed = windows.replacen("\r\n", "\n", 3).replacen('\n', "\r\n", 1);
+        let formatted = format(&SourceFile::new("t.proc", "t", &mixed)).unwrap();
+        assert_eq!(formatted, canonical.replace('\n', "\r\n"));
+        let mixed = text.replacen('\n', "\r\n", 2).replacen("\r\n", "\n", 1);
+        assert_eq!(
+            format(&SourceFile::new("t.proc", "t", &mixed)).unwrap(),
+            canonical
+        );
+    }
+}
+
+#[test]
+fn the_language_server_formats_a_windows_file_with_the_edits_it_needs() {
+    let windows = "role Agent\r\n\r\nprocess p() {\r\n    step a \"Do it\" { by Agent }\r\n}\r\n";
+    let edits = proc_lsp::navigation::formatting(&SourceFile::new("t.proc", "t", windows)).unwrap();
+    let edited: Vec<(u32, String)> = edits
+        .iter()
+        .map(|e| (e.range.start.line, e.new_text.clone()))
+        .collect();
+    assert_eq!(
+        edited,
+        [(
+            3,
+            "  step a \"Do it\" {\r\n    by Agent\r\n  }\r\n".to_string()
+        )],
+        "only the step's line changes"
+    );
+}
+
+#[test]
 fn arbitrary_bytes_never_crash_the_formatter() {
     for path in all_proc_files() {
         let bytes = std::fs::read(&path).unwrap();
