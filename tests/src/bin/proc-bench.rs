@@ -4,6 +4,7 @@
 //! ```text
 //! proc-bench throughput N [--peer proc|native]   drive N complaints to the end, one after another
 //! proc-bench idle N [--peer proc|native]         start N complaints and leave them waiting on `acknowledge`
+//! proc-bench events N                            start and complete N one-step instances: the cost of an event
 //! ```
 //!
 //! Without `--peer`, each peer runs in its own child process (so memory figures are separate) and a comparison
@@ -35,6 +36,17 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const COMPLAINT: &str = include_str!("../../../examples/complaint.proc");
 const START: &str = "2026-03-02T09:00:00Z";
+
+/// The least work an event can carry: an instance of `once` opens one task when it starts and ends when it is
+/// completed.
+const ONCE: &str = r#"
+/// Does the task.
+role Agent
+/// One task.
+process once() {
+  step once "Do it" { by Agent }
+}
+"#;
 
 fn rss_kb(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -226,6 +238,39 @@ fn proc_idle(n: usize) {
     let seconds = started.elapsed().as_secs_f64();
     assert_eq!(runtime.instance_count(), n);
     idle_report("proc", n, seconds, baseline, runtime.state_bytes());
+}
+
+/// `events N`: N instances of `once`, each started (opening its task) and completed (ending it): 2N events.
+fn proc_events(n: usize) {
+    let module = proc_tests::load_module("once.proc", "once", ONCE).expect("once.proc builds");
+    let mut runtime = Runtime::new(&module).unwrap();
+    let agent = Actor::new("ann", &["Agent"]);
+    let (input, empty) = (json!({}), json!({}));
+    let started = Instant::now();
+    for _ in 0..n {
+        let effects = runtime.start_view("once", &input).unwrap();
+        let instance = effects.instance();
+        let task = effects
+            .into_iter()
+            .find(|e| e.kind() == EffectKind::TaskOpened)
+            .and_then(|e| e.task())
+            .expect("a task opens");
+        let effects = runtime.complete_view(task, &agent, &empty).unwrap();
+        assert!(
+            effects
+                .into_iter()
+                .any(|e| e.kind() == EffectKind::Completed)
+        );
+        runtime.remove(instance).unwrap();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let events = 2 * n;
+    let line = json!({
+        "peer": "proc", "mode": "events", "instances": n, "events": events,
+        "seconds": (seconds * 1e6).round() / 1e6, "events_per_s": (events as f64 / seconds).round(),
+        "ns_per_event": (seconds * 1e9 / events as f64).round(),
+    });
+    emit(&line.to_string());
 }
 
 fn idle_report(peer: &str, n: usize, seconds: f64, baseline_kb: u64, state_bytes: usize) {
@@ -756,10 +801,12 @@ fn native_idle(n: usize) {
     idle_report("native", n, seconds, baseline, 0);
 }
 
-const USAGE: &str = "usage: proc-bench throughput N [--peer proc|native]\n       proc-bench idle N [--peer proc|native]\n\n\
+const USAGE: &str = "usage: proc-bench throughput N [--peer proc|native]\n       proc-bench idle N [--peer proc|native]\n       proc-bench events N\n\n\
 throughput N: runs N complaints to their end, in the Proc runtime and in a native state machine (each in its own\n\
 process, or only the one --peer names), and prints a JSON line per peer and their ratio.\n\
-idle N: starts N complaints left waiting on their first task and prints the memory each takes.";
+idle N: starts N complaints left waiting on their first task and prints the memory each takes.\n\
+events N: starts and completes N instances of a process with one step (2N events) and prints the time per\n\
+event (the Proc runtime only: what an event costs when it carries the least work).";
 
 fn usage() -> ! {
     eprintln!("{USAGE}");
@@ -790,7 +837,7 @@ fn main() {
     ) else {
         usage()
     };
-    if n == 0 || !matches!(mode.as_str(), "throughput" | "idle") {
+    if n == 0 || !matches!(mode.as_str(), "throughput" | "idle" | "events") {
         usage();
     }
     let peer = match args.get(2).map(String::as_str) {
@@ -803,6 +850,7 @@ fn main() {
         ("throughput", Some("native")) => native_throughput(n),
         ("idle", Some("proc")) => proc_idle(n),
         ("idle", Some("native")) => native_idle(n),
+        ("events", None | Some("proc")) => proc_events(n),
         (_, Some(_)) => usage(),
         (_, None) => {
             let exe = std::env::current_exe().expect("the benchmark's own path");
