@@ -44,6 +44,12 @@ fn refund() -> &'static Module {
     MODULE.get_or_init(|| example("refund.proc"))
 }
 
+/// Signals that pause a business-hours deadline and answer an `await … within`.
+fn inquiry() -> &'static Module {
+    static MODULE: OnceLock<Module> = OnceLock::new();
+    MODULE.get_or_init(|| example("inquiry.proc"))
+}
+
 #[derive(Clone, Debug)]
 enum Op {
     Complete {
@@ -85,6 +91,16 @@ enum Op {
     UnknownTask {
         actor: usize,
     },
+    /// One of the module's signals, with a payload of its type or (`valid` false) one that is not.
+    Signal {
+        which: usize,
+        valid: bool,
+    },
+    /// Redo one of the module's steps.
+    Redo {
+        step: usize,
+        actor: usize,
+    },
     Cancel,
     Query,
 }
@@ -106,7 +122,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (pick.clone(), actor.clone()).prop_map(|(pick, actor)| Op::Skip { pick, actor }),
         1 => (pick.clone(), actor.clone(), 0usize..ROLES.len()).prop_map(|(pick, actor, role)| Op::Reassign { pick, actor, role }),
         1 => (pick.clone(), actor.clone(), actor.clone()).prop_map(|(pick, actor, to)| Op::Delegate { pick, actor, to }),
-        1 => actor.prop_map(|actor| Op::UnknownTask { actor }),
+        1 => actor.clone().prop_map(|actor| Op::UnknownTask { actor }),
+        2 => (0usize..4, proptest::bool::weighted(0.9)).prop_map(|(which, valid)| Op::Signal { which, valid }),
+        1 => (0usize..16, actor).prop_map(|(step, actor)| Op::Redo { step, actor }),
         1 => Just(Op::Cancel),
         1 => Just(Op::Query),
     ]
@@ -291,6 +309,33 @@ fn apply(runtime: &mut Runtime, id: InstanceId, op: &Op) -> Vec<Effect> {
                 .map(|()| effects)
         }
         Op::Query => runtime.status(id).map(|_| Vec::new()),
+        Op::Signal { which, valid } => {
+            let signals = &module.metadata().signals;
+            match signals.get(which % signals.len().max(1)) {
+                Some(signal) => {
+                    let payload = if *valid {
+                        let fields = signal
+                            .fields
+                            .iter()
+                            .map(|f| (f.name.clone(), json!("from the customer")));
+                        Value::Object(fields.collect())
+                    } else {
+                        json!({"nonsense": 1})
+                    };
+                    runtime
+                        .signal_view(id, &signal.name, &payload)
+                        .map(|view| checked(&module, &view))
+                }
+                None => Ok(Vec::new()),
+            }
+        }
+        Op::Redo { step, actor: a } => {
+            let steps = &module.metadata().steps;
+            match steps.get(step % steps.len().max(1)) {
+                Some(s) => runtime.redo(id, &s.name, &actor(*a)),
+                None => Ok(Vec::new()),
+            }
+        }
         Op::Cancel => runtime.cancel(id, "random"),
         Op::UnknownTask { actor: a } => match tasks.first() {
             Some(t) => {
@@ -402,6 +447,12 @@ proptest! {
     fn random_complaint_events_never_panic_and_restore_equals_continue(ops in ops(), split in 0usize..40) {
         let input = json!({"c": {"customer": "Ada", "summary": "charged twice"}});
         check_split(complaint(), "complaint", &input, &ops, split);
+    }
+
+    #[test]
+    fn random_inquiry_events_never_panic_and_restore_equals_continue(ops in ops(), split in 0usize..40, urgent in proptest::bool::weighted(0.2)) {
+        let input = json!({"q": {"customer": "Grace", "question": "Where is my order?", "urgent": urgent}});
+        check_split(inquiry(), "inquiry", &input, &ops, split);
     }
 
     #[test]
@@ -587,13 +638,13 @@ proptest! {
         before in proptest::collection::vec(op(), 0..15),
         steps in proptest::collection::vec(1u32..600, 1..6),
         after in proptest::collection::vec(op(), 0..15),
-        refund_process in any::<bool>(),
+        which in 0usize..3,
     ) {
-        let (module, process, input) = if refund_process {
-            (refund(), "refund", json!({"r": {"customer": "Acme", "amount": 25_000, "reason": "outage",
-                "approvers": ["max", "mel", "mo"]}}))
-        } else {
-            (complaint(), "complaint", json!({"c": {"customer": "Ada", "summary": "charged twice"}}))
+        let (module, process, input) = match which {
+            0 => (refund(), "refund", json!({"r": {"customer": "Acme", "amount": 25_000, "reason": "outage",
+                "approvers": ["max", "mel", "mo"]}})),
+            1 => (inquiry(), "inquiry", json!({"q": {"customer": "Grace", "question": "Where?", "urgent": false}})),
+            _ => (complaint(), "complaint", json!({"c": {"customer": "Ada", "summary": "charged twice"}})),
         };
         let (mut stepped, a) = start(module, process, &input);
         let (mut direct, b) = start(module, process, &input);
