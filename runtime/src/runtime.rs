@@ -8,7 +8,7 @@ use crate::error::{Error, Rejection};
 use crate::kpi::{KpiValue, Kpis, Slot};
 use crate::module::Module;
 use crate::timers::Timers;
-use crate::view::{self, Effects};
+use crate::view::{self, Effects, Origin};
 use crate::worker::{CallError, Limits, Reply, Worker};
 use proc_abi::{Metadata, NO_ID, NO_TIME, event, instance as status, query, reject};
 use rustc_hash::FxHashMap;
@@ -141,11 +141,10 @@ pub struct Options {
 /// Where the effects of the last applied event are.
 #[derive(Default)]
 struct Last {
-    instance: InstanceId,
-    process: u32,
     /// Their bytes in the module's memory.
     effects: std::ops::Range<usize>,
-    next_wakeup: Option<Option<Time>>,
+    /// The event's instance, time and next wake-up.
+    origin: Origin,
 }
 
 impl Last {
@@ -157,15 +156,7 @@ impl Last {
     /// The effects, from their bytes already read out of the worker's memory.
     fn effects_in<'r>(&self, module: &'r Module, bytes: &'r [u8], ends: &'r [u32]) -> Effects<'r> {
         let inner = &module.inner;
-        Effects::new(
-            &inner.meta,
-            &inner.names,
-            self.instance,
-            self.process,
-            bytes,
-            ends,
-            self.next_wakeup,
-        )
+        Effects::new(&inner.meta, &inner.names, bytes, ends, self.origin)
     }
 }
 
@@ -343,7 +334,7 @@ impl Runtime {
     // Events
 
     /// Moves the clock to `now` (never backwards) and fires every deadline, escalation, timer and timeout due
-    /// by then, in time order, in every instance. Returns the effects, each naming its instance.
+    /// by then, in every instance, in time order over all of them. Returns the effects, each naming its instance.
     ///
     /// The effects are those of moving the clock in steps, one wake-up at a time: each timer happens at its own
     /// time (what [`Runtime::kpis`] measures of it too), and an instance's `NextWakeup` is the one after `now`.
@@ -359,9 +350,9 @@ impl Runtime {
         Ok(effects)
     }
 
-    /// [`Runtime::advance`], with the effects read in place: `each` sees the effects of every instance that had
-    /// something due, one instance at a time (and, for an instance that was due at several times, once per time,
-    /// in order).
+    /// [`Runtime::advance`], with the effects read in place: `each` sees the effects of every wake-up due by
+    /// `now`, in time order over all instances (an instance due at several times is seen once per time);
+    /// [`Effects::at`] is the wake-up's time.
     pub fn advance_each(
         &mut self,
         now: Time,
@@ -370,41 +361,54 @@ impl Runtime {
         if now > self.now {
             self.now = now;
         }
-        let cases = &self.cases;
-        let due = self
-            .timers
-            .take_due(self.now.0, |id| cases.get(&id).map(|c| c.wake));
         let mut result = Ok(());
-        'instances: for &(wake, id) in &due {
-            // Each of the instance's wake-ups is handled at its own time, so what the runtime measures of its
-            // effects (KPIs) happened then, not when the host's clock came past it; the module fires everything
-            // due by the time it is given.
-            let mut at = wake;
-            loop {
-                self.begin(event::ADVANCE);
-                if let Err(error) = self.apply_in_place(InstanceId(id), None, at) {
-                    result = Err(error);
-                    break 'instances;
-                }
-                let next = self
-                    .cases
-                    .get(&id)
-                    .filter(|c| c.status == InstanceStatus::Running && c.wake != NO_TIME)
-                    .map_or(NO_TIME, |c| c.wake);
-                if next > self.now.0 || at == self.now.0 {
-                    each(self.last_effects());
-                    break;
-                }
-                // Due again by the clock: the next wake-up is not the host's business yet.
-                self.last.next_wakeup = None;
-                each(self.last_effects());
-                // A module that asks to be woken again at the same time is given the clock's time instead.
-                at = if next > at { next } else { self.now.0 };
+        // An instance whose module asks to be woken again by the time it was given is given that time once more
+        // (`again`), then held until the next `advance` (`held`): a module from this compiler fires everything
+        // due by the time it is given, so this only stops a module that would loop.
+        let mut again: Vec<u64> = Vec::new();
+        let mut held: Vec<(i64, u64)> = Vec::new();
+        loop {
+            let cases = &self.cases;
+            let Some((wake, id)) = self
+                .timers
+                .pop_due(self.now.0, |id| cases.get(&id).map(|c| c.wake))
+            else {
+                break;
+            };
+            if held.iter().any(|&(_, h)| h == id) {
+                held.push((wake, id));
+                continue;
             }
+            // In time order over all instances, each wake-up handled at its own time: what the runtime measures
+            // of its effects (KPIs) happened then, not when the host's clock came past it, and the effects come
+            // out as they would if the clock had stopped at every wake-up.
+            self.begin(event::ADVANCE);
+            if let Err(error) = self.apply_in_place(InstanceId(id), None, wake) {
+                // The instance still wakes then.
+                self.timers.push(wake, id);
+                result = Err(error);
+                break;
+            }
+            let next = self
+                .cases
+                .get(&id)
+                .filter(|c| c.status == InstanceStatus::Running && c.wake != NO_TIME)
+                .map_or(NO_TIME, |c| c.wake);
+            if next <= wake {
+                if again.contains(&id) {
+                    held.push((next, id));
+                } else {
+                    again.push(id);
+                    self.timers.push(next, id);
+                    self.last.origin.next_wakeup = None;
+                }
+            } else if next <= self.now.0 {
+                // Due again by the clock: the next wake-up is not the host's business yet.
+                self.last.origin.next_wakeup = None;
+            }
+            each(self.last_effects());
         }
-        // The entries taken out stay wanted where the instance still wakes then (the event failed, or it was
-        // not handled because an earlier one failed).
-        for (time, id) in due {
+        for (time, id) in held {
             if self.cases.get(&id).is_some_and(|c| c.wake == time) {
                 self.timers.push(time, id);
             }
@@ -880,10 +884,13 @@ impl Runtime {
                 let next_wakeup =
                     (wake_changed && running).then_some((wake != NO_TIME).then_some(Time(wake)));
                 self.last = Last {
-                    instance,
-                    process,
                     effects,
-                    next_wakeup,
+                    origin: Origin {
+                        instance,
+                        process,
+                        next_wakeup,
+                        at: Time(at),
+                    },
                 };
                 if !case.kpi.is_empty() {
                     // From the bytes already in hand: each look-up of the module's memory goes through the store.

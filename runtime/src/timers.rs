@@ -54,27 +54,27 @@ impl Timers {
         }
     }
 
-    /// Takes out the live entries due by `now`, in time order (then by instance), each instance once. The caller
-    /// pushes back those whose instance still wakes at the same time after it has handled them.
-    pub(crate) fn take_due(
+    /// Takes out the earliest live entry due by `now` (dropping the stale entries above it), or `None` when
+    /// nothing is due. The caller handles it; an entry it puts back, or an instance's new wake-up, is taken out in
+    /// its turn. Equal live entries (an instance pushed twice at one time) come out once: the instance's wake-up
+    /// moves when it is handled, which leaves the other stale.
+    pub(crate) fn pop_due(
         &mut self,
         now: i64,
         wake: impl Fn(u64) -> Option<i64>,
-    ) -> Vec<(i64, u64)> {
-        let mut due: Vec<(i64, u64)> = Vec::new();
+    ) -> Option<(i64, u64)> {
         while let Some(&Reverse((time, instance))) = self.heap.peek() {
             if time > now {
-                break;
+                return None;
             }
             self.heap.pop();
-            if wake(instance) == Some(time) && due.last() != Some(&(time, instance)) {
-                due.push((time, instance));
+            if wake(instance) == Some(time) {
+                return Some((time, instance));
             }
         }
-        due
+        None
     }
 
-    /// Number of entries, live and stale.
     #[cfg(test)]
     fn len(&self) -> usize {
         self.heap.len()
@@ -87,6 +87,48 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// The timers settled against `wakes` (instance → wake-up).
+    /// Takes out what is due by `now`, as `advance` does, each instance's wake-up ending when it is handled.
+    fn handle_due(
+        timers: &mut Timers,
+        wakes: &mut BTreeMap<u64, i64>,
+        now: i64,
+    ) -> Vec<(i64, u64)> {
+        let mut due = Vec::new();
+        while let Some((time, id)) = timers.pop_due(now, |id| wakes.get(&id).copied()) {
+            due.push((time, id));
+            wakes.remove(&id);
+        }
+        due
+    }
+
+    #[test]
+    fn a_wakeup_handled_by_now_comes_out_again_at_its_next_time() {
+        let mut timers = Timers::default();
+        let mut wakes = BTreeMap::from([(1, 10), (2, 20)]);
+        timers.push(10, 1);
+        timers.push(20, 2);
+        assert_eq!(
+            timers.pop_due(100, |id| wakes.get(&id).copied()),
+            Some((10, 1))
+        );
+        // Instance 1, handled at 10, next wakes at 30: it comes out after instance 2, and 40 is not due.
+        wakes.insert(1, 30);
+        timers.push(30, 1);
+        assert_eq!(
+            timers.pop_due(100, |id| wakes.get(&id).copied()),
+            Some((20, 2))
+        );
+        wakes.remove(&2);
+        assert_eq!(
+            timers.pop_due(100, |id| wakes.get(&id).copied()),
+            Some((30, 1))
+        );
+        wakes.insert(1, 140);
+        timers.push(140, 1);
+        assert_eq!(timers.pop_due(100, |id| wakes.get(&id).copied()), None);
+        assert_eq!(timers.earliest(), Some(140));
+    }
+
     fn settle(timers: &mut Timers, wakes: &BTreeMap<u64, i64>) {
         timers.settle(
             wakes.len(),
@@ -113,10 +155,7 @@ mod tests {
         assert_eq!(timers.earliest(), Some(50));
         // Due by 100: each live instance once, in time order; stale and duplicate entries are left out.
         timers.push(50, 1);
-        assert_eq!(
-            timers.take_due(100, |id| wakes.get(&id).copied()),
-            [(50, 1), (70, 2)]
-        );
+        assert_eq!(handle_due(&mut timers, &mut wakes, 100), [(50, 1), (70, 2)]);
         settle(&mut timers, &wakes);
         assert_eq!(timers.earliest(), None);
     }
@@ -160,7 +199,6 @@ mod tests {
             );
             assert_eq!(timers.earliest(), Some(5));
         }
-        let due = timers.take_due(100, |id| wakes.get(&id).copied());
-        assert_eq!(due, [(5, 0), (20, 1)]);
+        assert_eq!(handle_due(&mut timers, &mut wakes, 100), [(5, 0), (20, 1)]);
     }
 }

@@ -246,6 +246,19 @@ struct Context<'r> {
     process: u32,
 }
 
+/// What the runtime knows of an accepted event besides its effects' bytes.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Origin {
+    /// The instance.
+    pub(crate) instance: InstanceId,
+    /// Its process.
+    pub(crate) process: u32,
+    /// The instance's next wake-up when the event moved it (see [`Effects`]).
+    pub(crate) next_wakeup: Option<Option<Time>>,
+    /// When the event happened.
+    pub(crate) at: Time,
+}
+
 /// The effects of one accepted event, read in place (see the [module docs](self)). Borrowed from the
 /// [`crate::Runtime`], so they must be read (or turned into owned [`Effect`]s) before its next call.
 #[derive(Clone, Copy)]
@@ -256,6 +269,7 @@ pub struct Effects<'r> {
     /// `Some` when the event moved a running instance's next wake-up: it ends the effects as
     /// [`EffectKind::NextWakeup`].
     next_wakeup: Option<Option<Time>>,
+    at: Time,
 }
 
 impl std::fmt::Debug for Effects<'_> {
@@ -268,23 +282,30 @@ impl<'r> Effects<'r> {
     pub(crate) fn new(
         meta: &'r Metadata,
         names: &'r Names,
-        instance: InstanceId,
-        process: u32,
         bytes: &'r [u8],
         ends: &'r [u32],
-        next_wakeup: Option<Option<Time>>,
+        origin: Origin,
     ) -> Effects<'r> {
         Effects {
             context: Context {
                 meta,
                 names,
-                instance,
-                process,
+                instance: origin.instance,
+                process: origin.process,
             },
             bytes,
             ends,
-            next_wakeup,
+            next_wakeup: origin.next_wakeup,
+            at: origin.at,
         }
+    }
+
+    /// When the event happened: the runtime's clock, or, for the effects of a deadline, escalation or timer that
+    /// [`crate::Runtime::advance_each`] fired, the time it was due (earlier than the clock when the host moved the
+    /// clock past several wake-ups at once).
+    #[inline]
+    pub fn at(&self) -> Time {
+        self.at
     }
 
     /// The instance the event went to.

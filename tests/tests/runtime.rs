@@ -1499,6 +1499,52 @@ fn a_kpi_measures_a_timer_at_its_own_time_not_at_the_clock_that_fired_it() {
 }
 
 #[test]
+fn advance_fires_the_wakeups_of_all_instances_in_time_order() {
+    let source = r#"
+role Agent
+role Lead
+process p() {
+  step answer "Answer" {
+    by Agent
+    within 1h
+    on breach {
+      notify Lead "late"
+      after 2h notify Lead "very late"
+    }
+  }
+}
+"#;
+    let mut runtime = runtime_at(source, "2026-03-02T09:00:00Z");
+    let (a, _) = runtime.start("p", &json!({})).unwrap();
+    runtime.advance(t("2026-03-02T09:30:00Z")).unwrap();
+    let (b, _) = runtime.start("p", &json!({})).unwrap();
+    let mut seen = Vec::new();
+    runtime
+        .advance_each(t("2026-03-02T13:00:00Z"), |effects| {
+            let texts: Vec<String> = effects
+                .iter()
+                .filter_map(|e| e.text().map(str::to_string))
+                .collect();
+            seen.push((
+                effects.at().to_string(),
+                effects.instance(),
+                texts.join(","),
+            ));
+        })
+        .unwrap();
+    let at = |time: &str| format!("2026-03-02T{time}:00Z");
+    assert_eq!(
+        seen,
+        [
+            (at("10:00"), a, "late".to_string()),
+            (at("10:30"), b, "late".to_string()),
+            (at("12:00"), a, "very late".to_string()),
+            (at("12:30"), b, "very late".to_string()),
+        ]
+    );
+}
+
+#[test]
 fn kpi_summaries_use_nearest_rank_percentiles() {
     let meta = proc_abi::meta::KpiMeta {
         name: "first_response".to_string(),
@@ -1857,6 +1903,25 @@ fn a_timer_that_loops_forever_fails_its_instance() {
         );
     }
     assert_eq!(runtime.next_wakeup(), None);
+}
+
+/// A module that asks to be woken again at the very time it was given (a module from this compiler never does)
+/// does not make `advance` loop: it is given that time once more, then left due until the next `advance`.
+#[test]
+fn a_module_that_never_moves_its_wakeup_does_not_hold_up_advance() {
+    let mut runtime = timer_runtime(&accepted(0, "(local.get 6)"));
+    let (a, _) = runtime.start("p", &json!({})).unwrap();
+    let (b, _) = runtime.start("p", &json!({})).unwrap();
+    for _ in 0..2 {
+        runtime.advance(t("2026-03-02T09:00:05Z")).unwrap();
+        assert_eq!(runtime.next_wakeup(), Some(t("2026-03-02T09:00:01Z")));
+        for instance in [a, b] {
+            assert_eq!(
+                runtime.instance_status(instance).unwrap(),
+                InstanceStatus::Running
+            );
+        }
+    }
 }
 
 /// A timer cut short by the time limit once (as a paused host could make it) is tried again, not failed.

@@ -93,6 +93,22 @@ impl Printer {
         }
     }
 
+    /// Moves the clock to `to` and prints what the deadlines and timers due by then did, each under the time it
+    /// was due. Returns whether anything happened.
+    fn advance(&self, runtime: &mut Runtime, to: Time) -> Result<bool, String> {
+        let mut shown: Option<Time> = None;
+        runtime
+            .advance_each(to, |effects| {
+                if shown != Some(effects.at()) {
+                    self.heading(effects.at(), "time passes");
+                    shown = Some(effects.at());
+                }
+                self.effects(&effects.to_vec());
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(shown.is_some())
+    }
+
     fn effects(&self, effects: &[Effect]) {
         let mut out = String::new();
         for effect in effects {
@@ -245,8 +261,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
         json: args.json,
         failed: false,
     };
-    let effects = runtime.advance(start_at).map_err(|e| e.to_string())?;
-    printer.effects(&effects);
+    printer.advance(&mut runtime, start_at)?;
     let mut current: Option<InstanceId> = None;
     if let Some(process) = &args.process {
         let input = match &args.input {
@@ -273,11 +288,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
         let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
         if let Some(at) = event.get("at").and_then(Value::as_str) {
             let at = parse_time(at, &format!("line {line}"))?;
-            let effects = runtime.advance(at).map_err(|e| e.to_string())?;
-            if !effects.is_empty() {
-                printer.heading(at, "time passes");
-            }
-            printer.effects(&effects);
+            printer.advance(&mut runtime, at)?;
         }
         let instance = match u32_field(event, "instance") {
             Some(n) => Some(InstanceId(u64::from(n))),
@@ -313,9 +324,9 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
     }
     if let Some(until) = &args.until {
         let until = parse_time(until, "--until")?;
-        printer.heading(until, "time passes");
-        let effects = runtime.advance(until).map_err(|e| e.to_string())?;
-        printer.effects(&effects);
+        if !printer.advance(&mut runtime, until)? {
+            printer.heading(until, "time passes");
+        }
     }
     if !args.json {
         for index in 1..=runtime.instance_count() {
