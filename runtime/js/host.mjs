@@ -552,8 +552,8 @@ export class Host {
     return encoded.length;
   }
 
-  // One call of `proc_handle`, repeated with more room after NEED_HEAP / NEED_OUT.
-  call(blob, event) {
+  // One call of `proc_handle` at time `at`, repeated with more room after NEED_HEAP / NEED_OUT.
+  call(blob, event, at = this.now) {
     for (;;) {
       const align8 = (n) => (n + 7) & ~7;
       const heapLimit = align8(this.caseBase + blob.length + this.headroom);
@@ -573,7 +573,7 @@ export class Host {
       mem.fill(0, this.abortArea, this.abortArea + 8);
       let status;
       try {
-        status = this.handle(blob.length, heapLimit, heapLimit, event.length, outPtr, this.outCap, this.now);
+        status = this.handle(blob.length, heapLimit, heapLimit, event.length, outPtr, this.outCap, at);
       } catch (error) {
         const view = new DataView(this.memory.buffer);
         const code = view.getUint32(this.abortArea, true);
@@ -611,11 +611,12 @@ export class Host {
     }
   }
 
-  // Runs an event against instance `id`; returns its effects, or throws Refused for a rejection.
-  apply(id, event) {
+  // Runs an event that happens at `at` against instance `id`; returns its effects, or throws Refused for a
+  // rejection.
+  apply(id, event, at = this.now) {
     const c = this.cases[id - 1];
     if (!c) throw new Refused(`there is no instance ${id}`);
-    let reply = this.call(c.blob, event);
+    let reply = this.call(c.blob, event, at);
     if (reply.fault !== undefined) { // a run-time error in the workflow fails the instance
       const w = new Writer();
       w.u32(EVENT.FAULT);
@@ -623,7 +624,7 @@ export class Host {
       const starting = new DataView(event.buffer, event.byteOffset).getUint32(0, true) === EVENT.START;
       w.u32(starting ? new DataView(event.buffer, event.byteOffset).getUint32(4, true) : 0);
       w.text(`run-time error: ${reply.fault}`);
-      reply = this.call(c.blob, w.done());
+      reply = this.call(c.blob, w.done(), at);
       if (reply.fault !== undefined) throw new Error(reply.fault);
     }
     if (reply.rejected) {
@@ -642,13 +643,38 @@ export class Host {
     return effects;
   }
 
-  // Moves the clock (never backwards) and sends ADVANCE to every instance due, by (wake-up, instance id).
+  // Moves the clock (never backwards) and, like the Rust runtime, handles the wake-ups due by then one at a time,
+  // earliest first over all instances (then by instance id), each with an ADVANCE at its own time. A wake-up
+  // still due afterwards is not reported as `next_wakeup`; an instance that asks to be woken again at the time it
+  // was given gets that time once more, then waits for the next advance.
   advance(now) {
     if (now > this.now) this.now = now;
-    const due = this.cases.map((c, i) => [c.wake, i + 1])
-      .filter(([wake]) => wake !== NO_TIME && wake <= this.now)
-      .sort(([wakeA, a], [wakeB, b]) => (wakeA < wakeB ? -1 : wakeA > wakeB ? 1 : a - b));
-    return due.flatMap(([, id]) => this.apply(id, kindOnly(EVENT.ADVANCE)));
+    const effects = [];
+    const again = new Set();
+    const held = new Set();
+    for (;;) {
+      let due = null;
+      this.cases.forEach((c, i) => {
+        if (c.wake !== NO_TIME && c.wake <= this.now && !held.has(i + 1) && (due === null || c.wake < due.wake)) {
+          due = { wake: c.wake, id: i + 1 };
+        }
+      });
+      if (due === null) return effects;
+      const { wake, id } = due;
+      const happened = this.apply(id, kindOnly(EVENT.ADVANCE), wake);
+      const c = this.cases[id - 1];
+      const next = c.status === 0 ? c.wake : NO_TIME;
+      let quiet = next !== NO_TIME && next <= this.now;
+      if (next !== NO_TIME && next <= wake) {
+        if (again.has(id)) {
+          held.add(id);
+          quiet = false;
+        } else {
+          again.add(id);
+        }
+      }
+      effects.push(...(quiet ? happened.filter((e) => e.effect !== "next_wakeup") : happened));
+    }
   }
 
   start(process, input) {

@@ -84,6 +84,8 @@ fn directory(path: &Path) -> Result<StaticDirectory, String> {
 struct Printer {
     json: bool,
     failed: bool,
+    /// The run starts more than one instance: headings say which one.
+    several: bool,
 }
 
 impl Printer {
@@ -93,15 +95,27 @@ impl Printer {
         }
     }
 
+    /// A heading for something that happened to `instance` (named when the run has several).
+    fn heading_of(&self, at: Time, text: &str, instance: InstanceId) {
+        if self.several {
+            self.heading(at, &format!("{text} (instance {})", instance.0));
+        } else {
+            self.heading(at, text);
+        }
+    }
+
     /// Moves the clock to `to` and prints what the deadlines and timers due by then did, each under the time it
     /// was due. Returns whether anything happened.
     fn advance(&self, runtime: &mut Runtime, to: Time) -> Result<bool, String> {
-        let mut shown: Option<Time> = None;
+        let mut shown: Option<(Time, InstanceId)> = None;
         runtime
             .advance_each(to, |effects| {
-                if shown != Some(effects.at()) {
-                    self.heading(effects.at(), "time passes");
-                    shown = Some(effects.at());
+                let now = (effects.at(), effects.instance());
+                if shown
+                    .is_none_or(|(at, instance)| at != now.0 || (self.several && instance != now.1))
+                {
+                    self.heading_of(now.0, "time passes", now.1);
+                    shown = Some(now);
                 }
                 self.effects(&effects.to_vec());
             })
@@ -260,6 +274,9 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
     let mut printer = Printer {
         json: args.json,
         failed: false,
+        several: events
+            .iter()
+            .any(|(_, e)| e.get("type").and_then(Value::as_str) == Some("start")),
     };
     printer.advance(&mut runtime, start_at)?;
     let mut current: Option<InstanceId> = None;
@@ -272,9 +289,9 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             }
             None => json!({}),
         };
-        printer.heading(runtime.now(), &format!("start {process}"));
         match runtime.start(process, &input) {
             Ok((id, effects)) => {
+                printer.heading_of(runtime.now(), &format!("start {process}"), id);
                 current = Some(id);
                 printer.effects(&effects);
             }
@@ -303,8 +320,14 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
                     .and_then(Value::as_str)
                     .ok_or_else(|| describe("a \"start\" needs \"process\""))?;
                 let input = event.get("input").cloned().unwrap_or(Value::Null);
-                printer.heading(runtime.now(), &format!("start {process}"));
-                runtime.start(process, &input).map(|(id, effects)| {
+                let started = runtime.start(process, &input);
+                match &started {
+                    Ok((id, _)) => {
+                        printer.heading_of(runtime.now(), &format!("start {process}"), *id)
+                    }
+                    Err(_) => printer.heading(runtime.now(), &format!("start {process}")),
+                }
+                started.map(|(id, effects)| {
                     current = Some(id);
                     effects
                 })
@@ -429,7 +452,11 @@ fn apply(
                 Ok(task) => task,
                 Err(error) => return Ok(Err(error)),
             };
-            printer.heading(now, &format!("{kind} task {} by {}", task.task, who.id));
+            printer.heading_of(
+                now,
+                &format!("{kind} task {} by {}", task.task, who.id),
+                instance,
+            );
             match kind {
                 "complete" => runtime.complete(task, &who, event.get("outputs").unwrap_or(&empty)),
                 "claim" => runtime.claim(task, &who),
@@ -456,7 +483,7 @@ fn apply(
                 .get("step")
                 .and_then(Value::as_str)
                 .ok_or("a \"redo\" needs \"step\"")?;
-            printer.heading(now, &format!("redo {step} by {}", who.id));
+            printer.heading_of(now, &format!("redo {step} by {}", who.id), instance);
             runtime.redo(instance, step, &who)
         }
         "signal" => {
@@ -464,12 +491,12 @@ fn apply(
                 .get("signal")
                 .and_then(Value::as_str)
                 .ok_or("a \"signal\" needs \"signal\": its name")?;
-            printer.heading(now, &format!("signal {name}"));
+            printer.heading_of(now, &format!("signal {name}"), instance);
             runtime.signal(instance, name, event.get("payload").unwrap_or(&empty))
         }
         "cancel" => {
             let reason = event.get("reason").and_then(Value::as_str).unwrap_or("");
-            printer.heading(now, "cancel");
+            printer.heading_of(now, "cancel", instance);
             runtime.cancel(instance, reason)
         }
         "action_result" => {
@@ -491,7 +518,11 @@ fn apply(
                     }
                 },
             };
-            printer.heading(now, &format!("result of action request {request}"));
+            printer.heading_of(
+                now,
+                &format!("result of action request {request}"),
+                instance,
+            );
             let target = RequestRef {
                 instance,
                 request,

@@ -150,3 +150,10 @@ fn complaint_that_nobody_acknowledges_escalates() {
 fn inquiry_in_business_hours_with_paused_deadlines() {
     same_effects("inquiry", "inquiry", "inquiry");
 }
+
+/// Two complaints nobody answers until the next day: one move of the clock crosses both escalation ladders, and
+/// both hosts give the wake-ups of the two instances one at a time, in time order.
+#[test]
+fn complaints_whose_ladders_climb_overnight() {
+    same_effects("complaint", "complaint", "complaint_overnight");
+}
