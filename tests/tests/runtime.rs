@@ -1545,6 +1545,45 @@ process p() {
 }
 
 #[test]
+fn a_reminder_loop_keeps_its_case_the_same_size() {
+    // Every round builds two messages, one from a text built once before the loop: each is given back after it is
+    // written out (they grew the case by 32 bytes a round before), and the text they were built from stays.
+    let source = r#"
+role Agent
+record Case { customer: Text }
+process remind(c: Case) {
+  let fixed = "Still waiting: {c.customer}"
+  every 15m max 1000 {
+    notify Agent "Reminder: {c.customer} is waiting"
+    notify Agent "{fixed}"
+  }
+}
+"#;
+    let mut runtime = runtime_at(source, "2026-03-02T09:00:00Z");
+    let (case, _) = runtime
+        .start("remind", &json!({"c": {"customer": "Ada"}}))
+        .unwrap();
+    runtime.advance(t("2026-03-02T09:15:00Z")).unwrap();
+    let size = runtime.snapshot(case).unwrap().len();
+    let effects = runtime.advance(t("2026-03-03T09:00:00Z")).unwrap();
+    let messages: Vec<&str> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Notified { message, .. } => Some(message.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(messages.len(), 2 * 95);
+    assert!(
+        messages
+            .chunks(2)
+            .all(|m| m == ["Reminder: Ada is waiting", "Still waiting: Ada"]),
+        "{messages:?}"
+    );
+    assert_eq!(runtime.snapshot(case).unwrap().len(), size);
+}
+
+#[test]
 fn kpi_summaries_use_nearest_rank_percentiles() {
     let meta = proc_abi::meta::KpiMeta {
         name: "first_response".to_string(),

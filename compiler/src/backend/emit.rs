@@ -591,6 +591,7 @@ impl Gen<'_> {
                 f.exec(rt.out_u32, vec![get(role)]);
                 f.exec(rt.out_text, vec![get(text)]);
                 f.exec(rt.out_u32, vec![u32c(NO_ID)]);
+                drop_built(f, rt, message.as_ref(), text);
             }
         }
     }
@@ -1097,6 +1098,7 @@ impl Gen<'_> {
                     f.exec(rt.out_u32, vec![u32c(*role)]);
                     f.exec(rt.out_text, vec![get(text)]);
                     f.exec(rt.out_u32, vec![ld32(get(t), task::ID)]);
+                    drop_built(&mut f, rt, message.as_ref(), text);
                     f.ret(c32(1));
                 }
                 StageAction::Reassign(role) => {
@@ -1125,6 +1127,7 @@ impl Gen<'_> {
                     f.exec(rt.effect, vec![c32(i32::from(effect::FLAGGED))]);
                     f.exec(rt.out_text, vec![get(text)]);
                     f.exec(rt.out_u32, vec![ld32(get(t), task::ID)]);
+                    drop_built(&mut f, rt, Some(message), text);
                     f.ret(c32(1));
                 }
             }
@@ -1571,4 +1574,12 @@ struct UnitCx {
     frame: Local,
     pc: Local,
     dispatch: Label,
+}
+
+/// After a message was written out: gives back its text when the message built it (an interpolation), since
+/// nothing else holds that text. A text from a variable or a literal is shared and stays.
+fn drop_built(f: &mut Func, rt: Rt, message: Option<&Ex>, text: Local) {
+    if matches!(message, Some(Ex::Interp(_))) {
+        f.exec(rt.text_drop, vec![get(text)]);
+    }
 }

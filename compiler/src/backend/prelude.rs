@@ -139,6 +139,7 @@ runtime_fns! {
     text_eq: "text_eq" (I32, I32) -> (I32);
     text_concat: "text_concat" (I32, I32) -> (I32);
     text_copy: "text_copy" (I32) -> (I32);
+    text_drop: "text_drop" (I32) -> ();
     sb_begin: "sb_begin" () -> ();
     sb_reserve: "sb_reserve" (I32) -> (I32);
     sb_byte: "sb_byte" (I32) -> ();
@@ -301,6 +302,7 @@ impl Rt {
             (self.text_eq, self.f_text_eq()),
             (self.text_concat, self.f_text_concat()),
             (self.text_copy, self.f_text_copy()),
+            (self.text_drop, self.f_text_drop()),
             (self.sb_begin, self.f_sb_begin()),
             (self.sb_reserve, self.f_sb_reserve()),
             (self.sb_byte, self.f_sb_byte()),
@@ -786,6 +788,23 @@ impl Rt {
         f.set(p, call(self.alloc_raw, vec![get(len)]));
         f.exec(self.copy, vec![get(p), get(t), get(len)]);
         f.ret(get(p));
+        f
+    }
+
+    /// Gives back the heap of a text that `sb_end` built and that is still the last thing on the heap: a message
+    /// that was written out and that nothing else holds. Any other text is left alone. Without it, every round of
+    /// a loop that notifies would keep its message in the case.
+    fn f_text_drop(&self) -> Func {
+        let mut f = Func::new("text_drop", &[I32], &[]);
+        let t = f.param(0);
+        f.if_(eqz(get(t)), |f| f.ret_void());
+        f.if_(
+            eq(
+                gget(g::HEAP_TOP),
+                and(add(add(get(t), ld32(get(t), 0)), c32(4 + 7)), c32(-8)),
+            ),
+            |f| f.gset(g::HEAP_TOP, get(t)),
+        );
         f
     }
 
