@@ -1584,6 +1584,42 @@ process remind(c: Case) {
 }
 
 #[test]
+fn a_step_opened_again_gives_back_its_earlier_record() {
+    // A step record (who completed it, when, its outputs) is 64 bytes of heap; a loop's next round used to keep
+    // the last round's as well (96 bytes a round with its texts). Now only the texts stay (who completed it and
+    // the note, 32 bytes): other values may hold them.
+    let source = r#"
+role Agent
+process again() {
+  repeat max 1000 {
+    step again "Do it again" -> note: Text { by Agent }
+  } until again.note == "stop"
+}
+"#;
+    let mut runtime = runtime_at(source, "2026-03-02T09:00:00Z");
+    let (case, effects) = runtime.start("again", &json!({})).unwrap();
+    let ann = Actor::new("ann", &["Agent"]);
+    let mut task = opened(&effects, "again");
+    let mut sizes = Vec::new();
+    for round in 0..101 {
+        let note = if round == 100 { "stop" } else { "again" };
+        let effects = runtime
+            .complete(task, &ann, &json!({"note": note}))
+            .unwrap();
+        sizes.push(runtime.snapshot(case).unwrap().len());
+        if round < 100 {
+            task = opened(&effects, "again");
+        }
+    }
+    assert_eq!(
+        runtime.status(case).unwrap().status,
+        InstanceStatus::Completed
+    );
+    let growth = (sizes[99] - sizes[0]) / 99;
+    assert!(growth <= 32, "{growth} bytes a round: {sizes:?}");
+}
+
+#[test]
 fn kpi_summaries_use_nearest_rank_percentiles() {
     let meta = proc_abi::meta::KpiMeta {
         name: "first_response".to_string(),

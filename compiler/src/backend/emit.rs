@@ -882,10 +882,21 @@ impl Gen<'_> {
         let rt = self.rt;
         let fr = cx.frame;
         let rec = f.l32();
-        f.set(
-            rec,
-            call(rt.alloc, vec![u32c(record::OUTPUTS + 8 * open.outputs)]),
+        let size = record::OUTPUTS + 8 * open.outputs;
+        // A step opened again (a loop's next round, `redo`) gives back its earlier record: its task has ended, and
+        // its facts are read through this slot only. (Texts in it, such as who completed it, may be held elsewhere
+        // and stay.)
+        f.exec(
+            rt.free,
+            vec![
+                wrap(ld64(
+                    frame_at(fr, open.slot.depth),
+                    slot_offset(open.slot.slot),
+                )),
+                u32c(size),
+            ],
         );
+        f.set(rec, call(rt.alloc, vec![u32c(size)]));
         f.st64(
             frame_at(fr, open.slot.depth),
             slot_offset(open.slot.slot),
