@@ -655,7 +655,8 @@ export class Host {
     for (;;) {
       let due = null;
       this.cases.forEach((c, i) => {
-        if (c.wake !== NO_TIME && c.wake <= this.now && !held.has(i + 1) && (due === null || c.wake < due.wake)) {
+        if (c.status === 0 && c.wake !== NO_TIME && c.wake <= this.now && !held.has(i + 1)
+          && (due === null || c.wake < due.wake)) {
           due = { wake: c.wake, id: i + 1 };
         }
       });
