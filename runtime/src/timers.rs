@@ -75,6 +75,7 @@ impl Timers {
         None
     }
 
+    /// Number of entries, live and stale.
     #[cfg(test)]
     fn len(&self) -> usize {
         self.heap.len()
@@ -86,7 +87,6 @@ mod tests {
     use super::Timers;
     use std::collections::BTreeMap;
 
-    /// The timers settled against `wakes` (instance → wake-up).
     /// Takes out what is due by `now`, as `advance` does, each instance's wake-up ending when it is handled.
     fn handle_due(
         timers: &mut Timers,
@@ -129,6 +129,7 @@ mod tests {
         assert_eq!(timers.earliest(), Some(140));
     }
 
+    /// The timers settled against `wakes` (instance → wake-up).
     fn settle(timers: &mut Timers, wakes: &BTreeMap<u64, i64>) {
         timers.settle(
             wakes.len(),
