@@ -2014,3 +2014,84 @@ fn a_timer_stopped_by_the_time_limit_once_is_tried_again() {
     assert_eq!(runtime.instance_status(a).unwrap(), InstanceStatus::Running);
     assert_eq!(runtime.next_wakeup(), None);
 }
+
+const REMINDERS: &str = r#"
+/// Agents.
+role Agent
+/// Asks the host whether the customer has paid.
+action paid() -> Bool
+
+/// Reminds every 15 minutes until somebody acknowledges; the reminder loop names the step of the next branch.
+process remind(customer: Text) {
+  parallel {
+    branch {
+      every 15m max 8 {
+        notify Agent "Please acknowledge the case of {customer}"
+      } until acknowledge.done
+    }
+    branch {
+      step acknowledge "Acknowledge the case of {customer}" { by Agent }
+    }
+  }
+  repeat max 2 {
+    if chase.done {
+      notify Agent "Chased {customer} once already"
+    }
+    step chase "Chase {customer} for the payment" { by Agent }
+  }
+  every 1h max 3 {
+    notify Agent "Waiting for the payment of {customer}"
+  } until paid()
+  complete
+}
+"#;
+
+fn notifications(effects: &[Effect]) -> Vec<String> {
+    effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Notified { .. }))
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// `every … until acknowledge.done`, with `acknowledge` declared after the loop (in the next branch): the
+/// step can be named before it is declared, and once it is done no further reminder goes out.
+#[test]
+fn a_reminder_loop_stops_at_its_next_round_once_the_step_it_names_is_done() {
+    let mut runtime = runtime_at(REMINDERS, "2026-03-02T09:00:00Z");
+    let (_, effects) = runtime
+        .start("remind", &json!({"customer": "Ada"}))
+        .unwrap();
+    let acknowledge = opened(&effects, "acknowledge");
+    let effects = runtime.advance(t("2026-03-02T09:40:00Z")).unwrap();
+    assert_eq!(notifications(&effects).len(), 2, "{}", lines(&effects));
+    runtime
+        .complete(acknowledge, &agent("ann"), &json!({}))
+        .unwrap();
+    // The round due at 09:45 finds the step done: it ends the loop without a reminder.
+    let effects = runtime.advance(t("2026-03-02T09:45:00Z")).unwrap();
+    assert_eq!(notifications(&effects), Vec::<String>::new());
+    // A step named before its declaration in the same loop body: not done in the first round, done in the second.
+    let chase = opened(&effects, "chase");
+    let effects = runtime.complete(chase, &agent("ann"), &json!({})).unwrap();
+    assert_eq!(
+        notifications(&effects),
+        ["notify Agent: \"Chased Ada once already\""],
+        "{}",
+        lines(&effects)
+    );
+    let chase = opened(&effects, "chase");
+    runtime.complete(chase, &agent("ann"), &json!({})).unwrap();
+    // A condition that asks the host is asked once a round, after it: one reminder, then the question.
+    let effects = runtime.advance(t("2026-03-02T10:45:00Z")).unwrap();
+    let asked = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::ActionRequested { .. }))
+        .count();
+    assert_eq!(
+        (notifications(&effects).len(), asked),
+        (1, 1),
+        "{}",
+        lines(&effects)
+    );
+}

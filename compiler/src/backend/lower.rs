@@ -211,6 +211,59 @@ impl Fx {
     }
 }
 
+/// The steps a block declares in its own frame, in source order: those in the body of a parallel `for each` are
+/// not (see [`Lowering::define_steps`]).
+fn frame_steps<'b>(block: &'b ast::Block, out: &mut Vec<&'b ast::StepDecl>) {
+    for stmt in &block.stmts {
+        match &stmt.kind {
+            StmtKind::Step(decl) => out.push(decl),
+            StmtKind::If {
+                branches,
+                otherwise,
+            } => {
+                for (_, body) in branches {
+                    frame_steps(body, out);
+                }
+                if let Some(body) = otherwise {
+                    frame_steps(body, out);
+                }
+            }
+            StmtKind::Match { arms, .. } => {
+                for arm in arms {
+                    frame_steps(&arm.body, out);
+                }
+            }
+            StmtKind::Parallel { branches, .. } | StmtKind::First { branches } => {
+                for branch in branches {
+                    frame_steps(&branch.body, out);
+                }
+            }
+            StmtKind::ForEach {
+                parallel: None,
+                body,
+                ..
+            }
+            | StmtKind::Repeat { body, .. }
+            | StmtKind::Every { body, .. } => frame_steps(body, out),
+            _ => {}
+        }
+    }
+}
+
+/// Whether evaluating an expression only reads: no procedure or action call, no `await`.
+fn is_pure(e: &ast::Expr) -> bool {
+    match &e.kind {
+        ExprKind::Call(..) | ExprKind::Await { .. } => false,
+        ExprKind::Field(base, _) | ExprKind::Unary(_, base) | ExprKind::Paren(base) => {
+            is_pure(base)
+        }
+        ExprKind::Binary(_, a, b) => is_pure(a) && is_pure(b),
+        ExprKind::List(items) => items.iter().all(is_pure),
+        ExprKind::Record(_, fields) => fields.iter().all(|f| is_pure(&f.value)),
+        ExprKind::Literal(_) | ExprKind::Now | ExprKind::Name(_) | ExprKind::Error => true,
+    }
+}
+
 fn to_u32(value: usize) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
 }
@@ -758,6 +811,7 @@ impl<'a> Lowering<'a> {
         for param in self.members(flow, DefKind::Param) {
             fx.define(param);
         }
+        self.define_steps(&mut fx, &decl.body);
         if let Some(within) = &decl.within {
             if is_process {
                 let duration = self.expr(&mut fx, within);
@@ -770,6 +824,20 @@ impl<'a> Lowering<'a> {
             let slots = fx.scopes.get(scope).copied().unwrap_or(0);
             if let Some(u) = self.program.units.get_mut(unit as usize) {
                 u.slots = slots;
+            }
+        }
+    }
+
+    /// Gives every step of a frame its slot before any code is lowered, so a step can be named before it is declared
+    /// (`every 15m { … } until acknowledge.done` in one branch, `step acknowledge` in the next): the slot holds no
+    /// record until the step opens. The steps in the body of a parallel `for each` are left out: each item has a
+    /// frame of its own, whose steps get their slots when that body is lowered.
+    fn define_steps(&self, fx: &mut Fx, body: &ast::Block) {
+        let mut steps = Vec::new();
+        frame_steps(body, &mut steps);
+        for step in steps {
+            if let Some(def) = self.def_at(fx.file, step.name.span) {
+                fx.define(def);
             }
         }
     }
@@ -1206,6 +1274,7 @@ impl<'a> Lowering<'a> {
                     current: 0,
                 });
                 let slot = fx.define(var_def);
+                self.define_steps(fx, body);
                 self.block(fx, body);
                 self.finish_unit(fx);
                 fx.chain.pop();
@@ -1281,6 +1350,15 @@ impl<'a> Lowering<'a> {
             next: round,
         });
         fx.switch(round);
+        // `until` is asked when a round is due, before its body runs (another branch may have settled it while the
+        // loop slept: no reminder after the acknowledgement), and again after the round. A condition that asks the
+        // host or waits (a call, `await`) is asked after the round only, so it is asked once a round.
+        if let Some(until) = until.filter(|u| is_pure(u)) {
+            let c = self.expr(fx, until);
+            let body_block = fx.new_block();
+            fx.term(Term::If(c, exit, body_block));
+            fx.switch(body_block);
+        }
         self.block(fx, body);
         fx.push(St::Assign(count, next_round));
         match until {
@@ -1374,7 +1452,7 @@ impl<'a> Lowering<'a> {
         };
         let open = fx.new_block();
         fx.goto_and_switch(open);
-        let slot = fx.define(def);
+        let slot = fx.var(def).unwrap_or_else(|| fx.define(def));
         let instruction = decl.instruction.as_ref().map(|i| self.expr(fx, i));
         let mut performer = PerformerIr {
             kind: performer::ROLE,
