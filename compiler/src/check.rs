@@ -2427,6 +2427,17 @@ impl<'a> Checker<'a> {
             .or_else(|| self.lookup_global(flow.file, name))
     }
 
+    /// The first enum (by name) visible from `file` that has a variant `variant`.
+    fn enum_with_variant(&self, file: FileId, variant: &str) -> Option<String> {
+        self.global_names(file, |k| k == DefKind::Enum)
+            .into_iter()
+            .find(|enum_name| {
+                self.lookup_global(file, enum_name)
+                    .and_then(|id| self.out.members.get(&id))
+                    .is_some_and(|members| members.iter().any(|&v| self.def_name(v) == variant))
+            })
+    }
+
     fn value_candidates(&self, flow: &Flow) -> Vec<String> {
         let mut names: Vec<String> = flow.locals.iter().map(|(n, _)| n.clone()).collect();
         names.extend(flow.steps.keys().cloned());
@@ -2448,6 +2459,27 @@ impl<'a> Checker<'a> {
     fn name_ty(&mut self, flow: &Flow, name: &Ident) -> Ty {
         let file = flow.file;
         let Some(id) = self.lookup_value(flow, &name.name) else {
+            if let Some(enum_name) = self.enum_with_variant(file, &name.name) {
+                // `web` for `Channel.web`: variants are written with their enum's name.
+                let written = format!("{enum_name}.{}", name.name);
+                self.emit(
+                    Diagnostic::new(
+                        Code::UnknownName,
+                        at(file, name.span),
+                        format!("unknown name `{}`", name.name),
+                    )
+                    .with_label(format!("a variant of enum `{enum_name}`"))
+                    .with_help(format!(
+                        "variants are written with their enum's name: `{written}`"
+                    ))
+                    .with_suggestion(
+                        at(file, name.span),
+                        &written,
+                        format!("write `{written}`"),
+                    ),
+                );
+                return Ty::Error;
+            }
             let candidates = self.value_candidates(flow);
             self.unknown(Code::UnknownName, file, name, "name", &candidates);
             return Ty::Error;

@@ -22,6 +22,11 @@ const TOO_LONG: &str = "\u{1}too-long:";
 /// Marker at the start of a custom error message for a misspelled statement keyword.
 const MISSPELLED: &str = "\u{1}misspelled:";
 
+/// Marker at the start of a custom error message for a type written with parameters (`List<Text>`): the type as
+/// written, then [`GENERIC_SEP`] and the Proc spelling (empty when there is none).
+const GENERIC: &str = "\u{1}generic:";
+const GENERIC_SEP: char = '\u{1}';
+
 /// The error type a parser is instantiated with: [`Rich`] for messages, or [`EmptyErr`] for the fast first pass.
 pub trait ParseError<'t, 's: 't, I>:
     chumsky::error::Error<'t, I> + chumsky::label::LabelError<'t, I, &'static str> + 't
@@ -88,6 +93,30 @@ fn to_diagnostic(file: FileId, error: &Rich<'_, Token<'_>, SimpleSpan>) -> Diagn
                 .with_label("too long to check")
                 .with_help("split it with `let` bindings or smaller procedures");
         }
+        if let Some(rest) = message.strip_prefix(GENERIC) {
+            let (written, proc) = rest.split_once(GENERIC_SEP).unwrap_or((rest, ""));
+            let mut diagnostic = if proc.starts_with('[') {
+                Diagnostic::new(Code::Syntax, at, format!("lists are written `{proc}`, not `{written}`"))
+            } else if proc.ends_with('?') {
+                Diagnostic::new(
+                    Code::Syntax,
+                    at,
+                    format!("optional values are written `{proc}`, not `{written}`"),
+                )
+            } else {
+                Diagnostic::new(Code::Syntax, at, format!("`{written}` is not a Proc type"))
+                    .with_help(
+                        "Proc's types take no parameters: use a record, a list `[T]` or an optional `T?`",
+                    )
+            }
+            .with_label("not how Proc writes this type");
+            if !proc.is_empty() {
+                diagnostic = diagnostic
+                    .with_help(format!("write `{proc}`"))
+                    .with_suggestion(at, proc, format!("write `{proc}`"));
+            }
+            return diagnostic;
+        }
         if let Some(word) = message.strip_prefix(MISSPELLED) {
             let mut diagnostic = Diagnostic::new(
                 Code::Syntax,
@@ -115,6 +144,10 @@ fn to_diagnostic(file: FileId, error: &Rich<'_, Token<'_>, SimpleSpan>) -> Diagn
         .collect();
     expected.sort();
     expected.dedup();
+    // After a type, `<` is only looked for to explain `List<Text>`: not worth suggesting.
+    if expected.iter().any(|e| e == "`?`") {
+        expected.retain(|e| e != "`<`");
+    }
     let found = match error.found() {
         Some(token) => token.to_string(),
         None => "end of file".to_string(),
@@ -393,9 +426,34 @@ where
     recursive(|ty| {
         let named = ident().map(TypeExprKind::Named);
         let list = ty
+            .clone()
             .delimited_by(just(Token::LBracket), just(Token::RBracket))
             .map(|inner: TypeExpr| TypeExprKind::List(Box::new(inner)));
-        named
+        // `List<Text>`, `Option<Text>`, as other languages write them: an error with the Proc spelling as its fix,
+        // read as that spelling so the declaration keeps its field and nothing else cascades.
+        let generic = ident()
+            .then(ty.delimited_by(just(Token::Lt), just(Token::Gt)))
+            .validate(|(name, inner): (Ident, TypeExpr), e, emitter| {
+                let written = format!("{}<{}>", name.name, type_text(&inner));
+                let (kind, proc) = match name.name.as_str() {
+                    "List" | "Vec" | "Array" | "Seq" | "Set" => {
+                        let proc = format!("[{}]", type_text(&inner));
+                        (TypeExprKind::List(Box::new(inner)), proc)
+                    }
+                    "Option" | "Optional" | "Maybe" | "Nullable" => {
+                        let proc = format!("{}?", type_text(&inner));
+                        (TypeExprKind::Optional(Box::new(inner)), proc)
+                    }
+                    _ => (TypeExprKind::Error, String::new()),
+                };
+                emitter.emit(E::custom(
+                    e.span(),
+                    format!("{GENERIC}{written}{GENERIC_SEP}{proc}"),
+                ));
+                kind
+            });
+        generic
+            .or(named)
             .or(list)
             .map_with(|kind, e| TypeExpr {
                 kind,
@@ -407,6 +465,16 @@ where
             })
     })
     .labelled("a type")
+}
+
+/// A type as Proc writes it.
+fn type_text(ty: &TypeExpr) -> String {
+    match &ty.kind {
+        TypeExprKind::Named(name) => name.name.clone(),
+        TypeExprKind::Optional(inner) => format!("{}?", type_text(inner)),
+        TypeExprKind::List(inner) => format!("[{}]", type_text(inner)),
+        TypeExprKind::Error => "…".to_string(),
+    }
 }
 
 fn field<'t, 's: 't, I, E>() -> impl Parser<'t, I, Field, extra::Err<E>> + Clone
@@ -1358,17 +1426,38 @@ where
     let role = just(Token::Role).ignore_then(ident()).map(ItemKind::Role);
     // A broken field list still declares its record (with the fields before the mistake), so uses of the type
     // elsewhere do not cascade into "unknown type" errors.
-    let fields = block_of(field().then_ignore(just(Token::Comma).or_not()))
-        .map(|(f, _)| f)
-        .recover_with(via_parser(nested_delimiters(
-            Token::LBrace,
-            Token::RBrace,
-            [
-                (Token::LParen, Token::RParen),
-                (Token::LBracket, Token::RBracket),
-            ],
-            |_| Vec::new(),
-        )));
+    // A field that cannot be parsed is skipped up to the next `name:` (one diagnostic), so the fields around it are
+    // kept.
+    let field_start = ident().then(just(Token::Colon)).ignored();
+    let not_field_end = any()
+        .filter(|t: &Token<'_>| !is_item_start(t) && !matches!(t, Token::RBrace))
+        .rewind();
+    let skip_field = not_field_end
+        .clone()
+        .ignore_then(skip_unit())
+        .then(
+            not_field_end
+                .and_is(field_start.not())
+                .ignore_then(skip_unit())
+                .repeated(),
+        )
+        .to(None);
+    let fields = block_of(
+        field()
+            .map(Some)
+            .then_ignore(just(Token::Comma).or_not())
+            .recover_with(via_parser(skip_field)),
+    )
+    .map(|(f, _)| f.into_iter().flatten().collect::<Vec<Field>>())
+    .recover_with(via_parser(nested_delimiters(
+        Token::LBrace,
+        Token::RBrace,
+        [
+            (Token::LParen, Token::RParen),
+            (Token::LBracket, Token::RBracket),
+        ],
+        |_| Vec::new(),
+    )));
     let record = just(Token::Record)
         .ignore_then(ident())
         .then(fields.clone())

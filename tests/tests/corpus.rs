@@ -94,3 +94,65 @@ fn every_code_has_a_case_and_an_explanation() {
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
 }
+
+/// Each suggestion applied to its file gives what the author meant, and the help says it in words.
+#[test]
+fn types_and_variants_written_as_elsewhere_get_the_proc_spelling_as_their_fix() {
+    let text = r#"/// Agents.
+role Agent
+/// Where a request came from.
+enum Channel { email, web }
+/// A request.
+record Request {
+  accounts: List<Text>
+  note: Option<Text>
+  channel: Channel
+}
+/// Uses it.
+process p(r: Request) {
+  if r.channel == web {
+    notify Agent "from the web"
+  }
+}
+"#;
+    let analysis =
+        proc_compiler::analyze(vec![proc_compiler::SourceFile::new("t.proc", "t", text)]);
+    let fixes: Vec<(String, String, String)> = analysis
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let fix = d.suggestions.first().expect("a fix");
+            let span = fix.at.span;
+            let mut fixed = text.to_string();
+            fixed.replace_range(span.start as usize..span.end as usize, &fix.replacement);
+            let line = fixed
+                .lines()
+                .nth(text[..span.start as usize].lines().count() - 1);
+            (
+                d.message.clone(),
+                d.help.clone().unwrap_or_default(),
+                line.unwrap_or_default().trim().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fixes,
+        [
+            (
+                "lists are written `[Text]`, not `List<Text>`".to_string(),
+                "write `[Text]`".to_string(),
+                "accounts: [Text]".to_string()
+            ),
+            (
+                "optional values are written `Text?`, not `Option<Text>`".to_string(),
+                "write `Text?`".to_string(),
+                "note: Text?".to_string()
+            ),
+            (
+                "unknown name `web`".to_string(),
+                "variants are written with their enum's name: `Channel.web`".to_string(),
+                "if r.channel == Channel.web {".to_string()
+            ),
+        ]
+    );
+}

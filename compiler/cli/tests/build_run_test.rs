@@ -307,6 +307,39 @@ test "completes with the wrong role" {
     );
 }
 
+/// A mistake in a test's value is reported once, by the checker, not again as "not a constant".
+#[test]
+fn a_test_with_a_mistake_in_its_input_reports_only_that_mistake() {
+    let dir = temp_dir("mistaken_input");
+    std::fs::write(
+        dir.join("t.proc"),
+        r#"/// Agents.
+role Agent
+/// Where it came from.
+enum Channel { email, web }
+/// One step.
+process p(channel: Channel) {
+  step s "Do it" { by Agent }
+}
+test "starts" {
+  start p(web) at 2026-03-02T09:00Z
+  expect task s for Agent
+}
+"#,
+    )
+    .unwrap();
+    let output = procc(&["test", dir.to_str().unwrap(), "--color", "never"]);
+    let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(1), "{all}");
+    assert!(all.contains("[P0007]"), "{all}");
+    assert!(all.contains("`Channel.web`"), "{all}");
+    assert!(!all.contains("P0036"), "{all}");
+    assert!(
+        all.contains("has 1 error, so its tests cannot run"),
+        "{all}"
+    );
+}
+
 #[test]
 fn run_reports_refused_events_and_bad_input() {
     let dir = temp_dir("run");
