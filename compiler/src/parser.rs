@@ -1433,7 +1433,6 @@ where
         .filter(|t: &Token<'_>| !is_item_start(t) && !matches!(t, Token::RBrace))
         .rewind();
     let skip_field = not_field_end
-        .clone()
         .ignore_then(skip_unit())
         .then(
             not_field_end
