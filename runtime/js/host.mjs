@@ -640,6 +640,9 @@ export class Host {
     if (wakeChanged && reply.status === 0) {
       effects.push({ effect: "next_wakeup", instance: id, at: reply.wake === NO_TIME ? null : formatTime(reply.wake) });
     }
+    // When it happened: the clock's time, or the wake-up's own for a timer that `advance` fired.
+    const time = formatTime(at);
+    for (const effect of effects) effect.time = time;
     return effects;
   }
 
@@ -838,7 +841,8 @@ export function runEvents({ wasmBytes, process: processName, input = {}, events 
   const firstAt = numbered.map(([, e]) => e.at).find((at) => typeof at === "string");
   const out = [];
   const print = (items) => items.forEach((item) => { out.push(item); emit?.(item); });
-  const refuse = (line, error) => print([{ rejected: { line, code: error.code ?? null, message: error.message } }]);
+  const refuse = (line, error) => print([{ rejected: { line, code: error.code ?? null, message: error.message,
+    time: formatTime(host.now) } }]);
   print(host.advance(timeOf(startAt ?? firstAt ?? "2026-01-01T00:00:00Z", "the start time")));
   let current = null;
   if (processName !== undefined) {
@@ -944,6 +948,11 @@ function main(argv) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // Output piped into `head` and closed early: stop quietly, as command-line tools do.
+  process.stdout.on("error", (error) => {
+    if (error.code === "EPIPE") process.exit(0);
+    throw error;
+  });
   try {
     process.exitCode = main(process.argv.slice(2));
   } catch (error) {

@@ -29,7 +29,7 @@ pub enum Error {
     },
     /// A value (input, outputs, payload, action result) does not fit its declared type.
     InvalidValue {
-        /// What the value is, e.g. "the outputs of step `assess`".
+        /// What the value is, e.g. "invalid outputs for step `assess`".
         what: String,
         /// What is wrong with it.
         error: ValueError,
@@ -74,7 +74,7 @@ impl fmt::Display for Error {
                     names(known)
                 )
             }
-            Error::InvalidValue { what, error } => write!(f, "{what} are not valid: {error}"),
+            Error::InvalidValue { what, error } => write!(f, "{what}: {error}"),
             Error::Rejected(r) => write!(f, "{}", r.message),
             Error::Limit(why) => write!(f, "{why}"),
             Error::Trap(why) => write!(f, "the workflow module stopped unexpectedly: {why}"),

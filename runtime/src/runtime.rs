@@ -449,9 +449,18 @@ impl Runtime {
             .map(|p| p.params.as_slice())
             .unwrap_or_default();
         self.event.extend_from_slice(&pid.to_le_bytes());
-        codec::encode_fields(meta, params, input, "", &mut self.event).map_err(|error| {
+        codec::encode_fields(meta, params, input, "", &mut self.event).map_err(|mut error| {
+            // The usual slip: the record itself given as the input, not an object of the parameters.
+            if let ([param], Value::Object(given)) = (params, input) {
+                if !given.contains_key(&param.name) {
+                    error.message.push_str(&format!(
+                        " (the input has a field per parameter of the process: {{\"{}\": …}})",
+                        param.name
+                    ));
+                }
+            }
             Error::InvalidValue {
-                what: format!("the input of process `{process}`"),
+                what: format!("invalid input for process `{process}`"),
                 error,
             }
         })?;
@@ -549,7 +558,7 @@ impl Runtime {
         );
         codec::encode_fields(meta, &step.outputs, outputs, "", &mut self.event).map_err(
             |error| Error::InvalidValue {
-                what: format!("the outputs of step `{}`", step.name),
+                what: format!("invalid outputs for step `{}`", step.name),
                 error,
             },
         )?;
@@ -600,7 +609,7 @@ impl Runtime {
         self.event.extend_from_slice(&id.to_le_bytes());
         codec::encode_fields(meta, fields, payload, "", &mut self.event).map_err(|error| {
             Error::InvalidValue {
-                what: format!("the payload of signal `{name}`"),
+                what: format!("invalid payload for signal `{name}`"),
                 error,
             }
         })?;
@@ -650,7 +659,7 @@ impl Runtime {
                     let meta = &self.module.inner.meta;
                     codec::encode(meta, ty, value, "", &mut self.event).map_err(|error| {
                         Error::InvalidValue {
-                            what: format!("the result of action `{}`", action.name),
+                            what: format!("invalid result of action `{}`", action.name),
                             error,
                         }
                     })?;
@@ -1184,7 +1193,7 @@ impl Runtime {
 fn check_actor(actor: &Actor) -> Result<(), Error> {
     if actor.id.trim().is_empty() {
         return Err(Error::InvalidValue {
-            what: "the person acting".to_string(),
+            what: "invalid actor".to_string(),
             error: codec::ValueError {
                 path: String::new(),
                 message: "a person acting on a task needs an id".to_string(),

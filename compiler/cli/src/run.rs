@@ -117,17 +117,22 @@ impl Printer {
                     self.heading_of(now.0, "time passes", now.1);
                     shown = Some(now);
                 }
-                self.effects(&effects.to_vec());
+                self.effects(&effects.to_vec(), effects.at());
             })
             .map_err(|e| e.to_string())?;
         Ok(shown.is_some())
     }
 
-    fn effects(&self, effects: &[Effect]) {
+    /// Prints the effects of something that happened at `time` (JSON lines carry it as `"time"`).
+    fn effects(&self, effects: &[Effect], time: Time) {
         let mut out = String::new();
         for effect in effects {
             if self.json {
-                out.push_str(&effect.to_json().to_string());
+                let mut line = effect.to_json();
+                if let Value::Object(fields) = &mut line {
+                    fields.insert("time".to_string(), json!(time.to_string()));
+                }
+                out.push_str(&line.to_string());
             } else {
                 out.push_str(&format!("    {effect}"));
             }
@@ -136,7 +141,7 @@ impl Printer {
         crate::files::write_stdout(&out);
     }
 
-    fn refused(&mut self, line: usize, error: &Error) {
+    fn refused(&mut self, line: usize, error: &Error, time: Time) {
         self.failed = true;
         if self.json {
             let code = match error {
@@ -145,7 +150,7 @@ impl Printer {
             };
             crate::files::write_stdout(&format!(
                 "{}\n",
-                json!({"rejected": {"line": line, "code": code, "message": error.to_string()}})
+                json!({"rejected": {"line": line, "code": code, "message": error.to_string(), "time": time.to_string()}})
             ));
         } else {
             crate::files::write_stdout(&format!("    refused: {error}\n"));
@@ -293,7 +298,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             Ok((id, effects)) => {
                 printer.heading_of(runtime.now(), &format!("start {process}"), id);
                 current = Some(id);
-                printer.effects(&effects);
+                printer.effects(&effects, runtime.now());
             }
             Err(error) => {
                 eprintln!("error: {error}");
@@ -341,8 +346,8 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             }
         };
         match result {
-            Ok(effects) => printer.effects(&effects),
-            Err(error) => printer.refused(*line, &error),
+            Ok(effects) => printer.effects(&effects, runtime.now()),
+            Err(error) => printer.refused(*line, &error, runtime.now()),
         }
     }
     if let Some(until) = &args.until {

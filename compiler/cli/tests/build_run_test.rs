@@ -307,6 +307,43 @@ test "completes with the wrong role" {
     );
 }
 
+/// `--json` lines say when each effect happened: a breach at its due time, not at the time of the event that moved
+/// the clock past it; a refusal at the time of the refused event.
+#[test]
+fn json_lines_say_when_each_effect_happened() {
+    let dir = temp_dir("json_times");
+    let (wasm, _) = build_example("complaint", &dir);
+    let output = procc(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--events",
+        "examples/runs/complaint_overnight.events.jsonl",
+        "--json",
+    ]);
+    let stdout = text(&output.stdout);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let breaches: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["effect"] == "task_breached")
+        .collect();
+    assert_eq!(breaches.len(), 2, "{stdout}");
+    for breach in breaches {
+        assert_eq!(breach["time"], breach["due"], "{stdout}");
+    }
+    let first = lines.iter().find(|l| l["effect"] == "task_opened").unwrap();
+    assert_eq!(first["time"], "2026-03-02T09:30:00Z", "{stdout}");
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.get("effect").is_some())
+            .all(|l| l["time"].is_string()),
+        "{stdout}"
+    );
+}
+
 /// A mistake in a test's value is reported once, by the checker, not again as "not a constant".
 #[test]
 fn a_test_with_a_mistake_in_its_input_reports_only_that_mistake() {
