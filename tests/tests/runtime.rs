@@ -143,6 +143,12 @@ fn start_checks_its_input_and_creates_nothing_when_it_is_wrong() {
         ),
         (json!({"d": {}}), "`d` is not expected"),
         (json!("text"), "should be an object"),
+        // The record given without its parameter: the error says how to wrap it.
+        (
+            json!({"customer": "A", "amount": 1}),
+            "invalid input for process `triage`: `amount` is not expected here; the fields are `c` (the input has \
+             a field per parameter of the process: {\"c\": …})",
+        ),
     ];
     for (input, message) in cases {
         let error = runtime.start("triage", &input).unwrap_err();
