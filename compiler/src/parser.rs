@@ -430,9 +430,12 @@ where
             .delimited_by(just(Token::LBracket), just(Token::RBracket))
             .map(|inner: TypeExpr| TypeExprKind::List(Box::new(inner)));
         // `List<Text>`, `Option<Text>`, as other languages write them: an error with the Proc spelling as its fix,
-        // read as that spelling so the declaration keeps its field and nothing else cascades.
+        // read as that spelling so the declaration keeps its field and nothing else cascades. Their parameter is
+        // not itself written so (`<` is no bracket that the nesting limit counts, and each level would report
+        // the whole type again); `List<Option<Text>>` is a plain syntax error.
+        let simple = optional_suffix(named.clone().or(list.clone()));
         let generic = ident()
-            .then(ty.delimited_by(just(Token::Lt), just(Token::Gt)))
+            .then(simple.delimited_by(just(Token::Lt), just(Token::Gt)))
             .validate(|(name, inner): (Ident, TypeExpr), e, emitter| {
                 let written = format!("{}<{}>", name.name, type_text(&inner));
                 let (kind, proc) = match name.name.as_str() {
@@ -452,19 +455,28 @@ where
                 ));
                 kind
             });
-        generic
-            .or(named)
-            .or(list)
-            .map_with(|kind, e| TypeExpr {
-                kind,
-                span: span_of(e.span()),
-            })
-            .foldl_with(just(Token::Question).repeated(), |inner, _, e| TypeExpr {
-                kind: TypeExprKind::Optional(Box::new(inner)),
-                span: span_of(e.span()),
-            })
+        optional_suffix(generic.or(named).or(list))
     })
     .labelled("a type")
+}
+
+/// A type, then any number of `?`.
+fn optional_suffix<'t, 's: 't, I, E, P>(
+    kind: P,
+) -> impl Parser<'t, I, TypeExpr, extra::Err<E>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
+    P: Parser<'t, I, TypeExprKind, extra::Err<E>> + Clone,
+{
+    kind.map_with(|kind, e| TypeExpr {
+        kind,
+        span: span_of(e.span()),
+    })
+    .foldl_with(just(Token::Question).repeated(), |inner, _, e| TypeExpr {
+        kind: TypeExprKind::Optional(Box::new(inner)),
+        span: span_of(e.span()),
+    })
 }
 
 /// A type as Proc writes it.

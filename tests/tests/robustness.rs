@@ -115,6 +115,20 @@ fn deep_brackets_give_one_diagnostic() {
     }
 }
 
+/// `List<…>` is read to explain it, and `<` is not a bracket the nesting limit counts: deep nesting of it costs
+/// a few diagnostics, not a diagnostic per level (each repeating the whole type) or a deep recursion.
+#[test]
+fn deep_generic_types_give_few_diagnostics() {
+    let text = format!(
+        "/// R.\nrecord R {{\n  a: {}Text{}\n  b: Text\n}}\n",
+        "List<".repeat(100_000),
+        ">".repeat(100_000)
+    );
+    let found = codes(&text);
+    assert!(found.len() <= 3, "{found:?}");
+    assert!(found.contains(&Code::Syntax), "{found:?}");
+}
+
 #[test]
 fn deep_blocks_give_a_diagnostic() {
     let mut text = String::from("role A\nprocess p() {\n");
