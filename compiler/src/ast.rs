@@ -738,6 +738,22 @@ pub struct Expr {
     pub span: Span,
 }
 
+impl Expr {
+    /// Whether evaluating it only reads: no procedure or action call, no `await`.
+    pub fn is_pure(&self) -> bool {
+        match &self.kind {
+            ExprKind::Call(..) | ExprKind::Await { .. } => false,
+            ExprKind::Field(base, _) | ExprKind::Unary(_, base) | ExprKind::Paren(base) => {
+                base.is_pure()
+            }
+            ExprKind::Binary(_, a, b) => a.is_pure() && b.is_pure(),
+            ExprKind::List(items) => items.iter().all(Expr::is_pure),
+            ExprKind::Record(_, fields) => fields.iter().all(|f| f.value.is_pure()),
+            ExprKind::Literal(_) | ExprKind::Now | ExprKind::Name(_) | ExprKind::Error => true,
+        }
+    }
+}
+
 /// Unary operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UnaryOp {

@@ -291,7 +291,7 @@ impl Builder<'_> {
                     Some(max) => format!("repeat (at most {})", self.text(max.span)),
                     None => "repeat".to_string(),
                 };
-                self.looped(exits, label, body, until.as_ref().map(|u| u.span))
+                self.looped(exits, label, body, until.as_ref().map(|u| (u.span, false)))
             }
             StmtKind::Every {
                 interval,
@@ -304,7 +304,9 @@ impl Builder<'_> {
                 if let Some(max) = max {
                     let _ = write!(label, " (at most {})", self.text(max.span));
                 }
-                self.looped(exits, label, body, until.as_ref().map(|u| u.span))
+                // `until` is asked when a round is due (a condition that calls or awaits: after the round).
+                let until = until.as_ref().map(|u| (u.span, u.is_pure()));
+                self.looped(exits, label, body, until)
             }
             StmtKind::WaitFor(duration) => {
                 let label = format!("wait {}", self.text(duration.span));
@@ -381,12 +383,25 @@ impl Builder<'_> {
         exits: Vec<Exit>,
         label: String,
         body: &Block,
-        until: Option<Span>,
+        until: Option<(Span, bool)>,
     ) -> Vec<Exit> {
         let head = self.node(NodeKind::Loop, label, None);
         self.connect(exits, head);
+        if let Some((until, true)) = until {
+            // Asked when a round is due, before the body.
+            let check = self.node(NodeKind::Decision, format!("{}?", self.text(until)), None);
+            self.edge(head, check, Some("next round".to_string()), EdgeStyle::Flow);
+            let ends = self.block(body, vec![(check, Some("no".to_string()))]);
+            for (from, label) in ends {
+                self.edge(from, head, label, EdgeStyle::Back);
+            }
+            return vec![
+                (check, Some("yes".to_string())),
+                (head, Some("done".to_string())),
+            ];
+        }
         let ends = self.block(body, vec![(head, Some("next round".to_string()))]);
-        match until {
+        match until.map(|(span, _)| span) {
             Some(until) => {
                 let check = self.node(NodeKind::Decision, format!("{}?", self.text(until)), None);
                 self.connect(ends, check);

@@ -213,3 +213,69 @@ fn labels_with_markup_characters_are_escaped() {
     let dot = graph::to_dot(&charts[0]);
     assert!(dot.contains(r#"Check <a> & \\\"b\\\" | c"#), "{dot}");
 }
+
+/// `every … until` asks its condition when a round is due, before the body (the chart shows no reminder after the
+/// acknowledgement); `repeat … until` asks it after the round.
+#[test]
+fn loops_ask_until_where_they_run_it() {
+    let text = r#"/// Agents.
+role Agent
+/// Reminders until acknowledged, then rework until approved.
+process p() {
+  parallel {
+    branch {
+      every 15m max 8 {
+        notify Agent "Please acknowledge"
+      } until acknowledge.done
+    }
+    branch {
+      step acknowledge "Acknowledge" { by Agent }
+    }
+  }
+  repeat max 3 {
+    step review "Review" -> ok: Bool { by Agent }
+  } until review.ok
+}
+"#;
+    let (_, charts) = charts_of("loops", text);
+    let chart = &charts[0];
+    let node = |label: &str| {
+        chart
+            .nodes
+            .iter()
+            .position(|n| n.label == label || n.label.starts_with(&format!("{label}\n")))
+            .unwrap_or_else(|| panic!("no node {label}"))
+    };
+    let edge = |from: usize, to: usize| {
+        chart
+            .edges
+            .iter()
+            .find(|e| e.from == from && e.to == to)
+            .map(|e| (e.label.clone().unwrap_or_default(), e.style))
+    };
+    let (every, acknowledged, notify) = (
+        node("every 15m (at most 8)"),
+        node("acknowledge.done?"),
+        node("notify Agent"),
+    );
+    assert_eq!(
+        edge(every, acknowledged),
+        Some(("next round".to_string(), EdgeStyle::Flow))
+    );
+    assert_eq!(
+        edge(acknowledged, notify),
+        Some(("no".to_string(), EdgeStyle::Flow))
+    );
+    assert_eq!(edge(notify, every), Some((String::new(), EdgeStyle::Back)));
+    let (repeat, review, ok) = (
+        node("repeat (at most 3)"),
+        node("review"),
+        node("review.ok?"),
+    );
+    assert_eq!(
+        edge(repeat, review),
+        Some(("next round".to_string(), EdgeStyle::Flow))
+    );
+    assert_eq!(edge(review, ok), Some((String::new(), EdgeStyle::Flow)));
+    assert_eq!(edge(ok, repeat), Some(("no".to_string(), EdgeStyle::Back)));
+}

@@ -250,20 +250,6 @@ fn frame_steps<'b>(block: &'b ast::Block, out: &mut Vec<&'b ast::StepDecl>) {
     }
 }
 
-/// Whether evaluating an expression only reads: no procedure or action call, no `await`.
-fn is_pure(e: &ast::Expr) -> bool {
-    match &e.kind {
-        ExprKind::Call(..) | ExprKind::Await { .. } => false,
-        ExprKind::Field(base, _) | ExprKind::Unary(_, base) | ExprKind::Paren(base) => {
-            is_pure(base)
-        }
-        ExprKind::Binary(_, a, b) => is_pure(a) && is_pure(b),
-        ExprKind::List(items) => items.iter().all(is_pure),
-        ExprKind::Record(_, fields) => fields.iter().all(|f| is_pure(&f.value)),
-        ExprKind::Literal(_) | ExprKind::Now | ExprKind::Name(_) | ExprKind::Error => true,
-    }
-}
-
 fn to_u32(value: usize) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
 }
@@ -1353,7 +1339,7 @@ impl<'a> Lowering<'a> {
         // `until` is asked when a round is due, before its body runs (another branch may have settled it while the
         // loop slept: no reminder after the acknowledgement), and again after the round. A condition that asks the
         // host or waits (a call, `await`) is asked after the round only, so it is asked once a round.
-        if let Some(until) = until.filter(|u| is_pure(u)) {
+        if let Some(until) = until.filter(|u| u.is_pure()) {
             let c = self.expr(fx, until);
             let body_block = fx.new_block();
             fx.term(Term::If(c, exit, body_block));
