@@ -6,6 +6,7 @@ use crate::directory::Directory;
 use crate::effect::Names;
 use crate::error::Error;
 use proc_abi::{ABI_VERSION, METADATA_SECTION, Metadata, exports, imports};
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
 use wasmparser::{Parser, Payload, TypeRef};
@@ -30,6 +31,9 @@ pub(crate) struct Inner {
     pub(crate) meta: Metadata,
     pub(crate) names: Names,
     pub(crate) calendars: Arc<Vec<Calendar>>,
+    /// SHA-256 of the module's bytes: which build a snapshot belongs to. The source hash is not enough: another
+    /// compiler lays out the same source's cases differently.
+    pub(crate) build_hash: [u8; 32],
 }
 
 impl std::fmt::Debug for Module {
@@ -280,6 +284,7 @@ impl Module {
                 names: Names::new(&meta),
                 meta,
                 calendars: Arc::new(calendars),
+                build_hash: Sha256::digest(bytes).into(),
             }),
         })
     }

@@ -1102,7 +1102,7 @@ impl Runtime {
     /// on (in this runtime or another one running the same module).
     pub fn snapshot(&self, instance: InstanceId) -> Result<Vec<u8>, Error> {
         let case = self.case(instance)?;
-        let hash = self.module.inner.meta.source_hash.as_bytes();
+        let hash = &self.module.inner.build_hash;
         let mut out = Vec::with_capacity(64 + case.blob.len());
         out.extend_from_slice(SNAPSHOT_MAGIC);
         out.extend_from_slice(&proc_abi::ABI_VERSION.to_le_bytes());
@@ -1123,7 +1123,9 @@ impl Runtime {
         Ok(out)
     }
 
-    /// Restores a snapshot as a new instance of this runtime.
+    /// Restores a snapshot as a new instance of this runtime. The snapshot must come from the same build of the
+    /// module (the same bytes): another build, even of the same source by another compiler version, is refused
+    /// with [`Error::BadSnapshot`], since it may lay the case out differently.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<InstanceId, Error> {
         let bad = |why: &str| Error::BadSnapshot(why.to_string());
         let rest = bytes
@@ -1137,10 +1139,12 @@ impl Runtime {
                 proc_abi::ABI_VERSION
             )));
         }
-        let hash = r.text().map_err(|_| bad("it is cut short"))?;
-        if hash != self.module.inner.meta.source_hash {
+        let hash_len = r.u32().map_err(|_| bad("it is cut short"))? as usize;
+        let hash = r.bytes(hash_len).map_err(|_| bad("it is cut short"))?;
+        if hash != self.module.inner.build_hash.as_slice() {
             return Err(bad(
-                "it was taken from a different build of the package (its source hash differs)",
+                "it was taken from a different build of the module (another source, or another compiler): a case \
+                 continues only in the module that started it",
             ));
         }
         let wake = r.i64().map_err(|_| bad("it is cut short"))?;

@@ -104,6 +104,17 @@ pub fn backend_diagnostics(analysis: &Analysis) -> Result<Vec<Diagnostic>, Strin
 /// Compiles one `.proc` text as a one-file package (`file` in module `module`) and loads it into the runtime.
 /// `Err` lists the compiler's errors or back-end diagnostics, or says why the module did not load.
 pub fn load_module(file: &str, module: &str, text: impl Into<String>) -> Result<Module, String> {
+    let wasm = compile_module(file, module, text)?;
+    Module::from_bytes(&wasm).map_err(|e| format!("the module does not load: {e}"))
+}
+
+/// Compiles one `.proc` text as a one-file package (`file` in module `module`) into a module's bytes. `Err` lists
+/// the compiler's errors or back-end diagnostics.
+pub fn compile_module(
+    file: &str,
+    module: &str,
+    text: impl Into<String>,
+) -> Result<Vec<u8>, String> {
     let analysis = analyze_for_build(vec![SourceFile::new(file, module, text)]);
     let errors: Vec<String> = analysis
         .package_diagnostics()
@@ -117,8 +128,9 @@ pub fn load_module(file: &str, module: &str, text: impl Into<String>) -> Result<
     if !build.diagnostics.is_empty() {
         return Err(format!("the back end reported {:?}", build.diagnostics));
     }
-    let wasm = build.wasm.ok_or("the back end emitted no module")?;
-    Module::from_bytes(&wasm).map_err(|e| format!("the module does not load: {e}"))
+    build
+        .wasm
+        .ok_or_else(|| "the back end emitted no module".to_string())
 }
 
 /// Compares a package's diagnostics with the expectations in its files; returns a report of differences.
