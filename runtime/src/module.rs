@@ -293,4 +293,15 @@ impl Module {
     pub fn metadata(&self) -> &Metadata {
         &self.inner.meta
     }
+
+    /// Which build this is: the SHA-256 of the module's bytes, in hex. Snapshots record it
+    /// ([`crate::Runtime::snapshot_build_id`]), and only a module with the same build id restores them.
+    pub fn build_id(&self) -> String {
+        hex(&self.inner.build_hash)
+    }
+}
+
+/// Bytes as lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1123,6 +1123,17 @@ impl Runtime {
         Ok(out)
     }
 
+    /// The build id ([`Module::build_id`]) of the module a snapshot was taken from, so a host that keeps several
+    /// builds can restore it into the right one; `None` if the bytes are not a snapshot of this ABI version.
+    pub fn snapshot_build_id(bytes: &[u8]) -> Option<String> {
+        let mut r = Reader::new(bytes.strip_prefix(SNAPSHOT_MAGIC.as_slice())?);
+        if r.u32().ok()? != proc_abi::ABI_VERSION {
+            return None;
+        }
+        let len = r.u32().ok()? as usize;
+        Some(crate::module::hex(r.bytes(len).ok()?))
+    }
+
     /// Restores a snapshot as a new instance of this runtime. The snapshot must come from the same build of the
     /// module (the same bytes): another build, even of the same source by another compiler version, is refused
     /// with [`Error::BadSnapshot`], since it may lay the case out differently.

@@ -984,7 +984,14 @@ fn a_snapshot_continues_exactly_like_the_original() {
         original.module().metadata().source_hash
     );
     bytes.extend_from_slice(&[0, 5, 4, b'n', b'o', b't', b'e']);
-    let mut rebuilt = Runtime::new(&Module::from_bytes(&bytes).unwrap()).unwrap();
+    let rebuilt_module = Module::from_bytes(&bytes).unwrap();
+    assert_eq!(
+        Runtime::snapshot_build_id(&snapshot),
+        Some(original.module().build_id())
+    );
+    assert_ne!(rebuilt_module.build_id(), original.module().build_id());
+    assert_eq!(Runtime::snapshot_build_id(&snapshot[..20]), None);
+    let mut rebuilt = Runtime::new(&rebuilt_module).unwrap();
     let error = rebuilt.restore(&snapshot).unwrap_err();
     assert!(error.to_string().contains("different build"), "{error}");
     assert_eq!(rebuilt.instance_count(), 0);
