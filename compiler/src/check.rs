@@ -1376,11 +1376,22 @@ impl<'a> Checker<'a> {
         flow.locals.truncate(depth);
     }
 
-    fn bind_local(&mut self, flow: &mut Flow, name: &Ident, span: Span, ty: Ty) {
+    /// Declares a local. A `let` that nothing reads is reported (`P0038`); a `for each` item is not (doing the
+    /// same work once per item is normal).
+    fn bind_local(
+        &mut self,
+        flow: &mut Flow,
+        name: &Ident,
+        span: Span,
+        ty: Ty,
+        report_unused: bool,
+    ) {
         let id = self.define(flow.file, DefKind::Local, name, span, Some(flow.flow));
         self.set_signature(id, format!("{}: {}", name.name, self.ty_name(&ty)));
         self.set_ty(id, ty);
-        self.used.insert(id);
+        if !report_unused || name.name.starts_with('_') {
+            self.used.insert(id);
+        }
         flow.locals.push((name.name.clone(), id));
     }
 
@@ -1389,6 +1400,7 @@ impl<'a> Checker<'a> {
         match &stmt.kind {
             StmtKind::Error => {}
             StmtKind::Let { name, ty, value } => {
+                let reported = self.out.diagnostics.len();
                 let declared = ty.as_ref().map(|t| self.resolve_type(file, t));
                 let actual = self.expr(flow, value, declared.as_ref());
                 let ty = match declared {
@@ -1415,7 +1427,9 @@ impl<'a> Checker<'a> {
                         }
                     }
                 };
-                self.bind_local(flow, name, stmt.span, ty);
+                // A `let` with a mistake of its own was reported already: not again as unused.
+                let clean = self.out.diagnostics.len() == reported && !contains_error(&ty);
+                self.bind_local(flow, name, stmt.span, ty, clean);
             }
             StmtKind::Step(step) => self.step(flow, step, stmt.span),
             StmtKind::Expr(expr) => {
@@ -1501,7 +1515,7 @@ impl<'a> Checker<'a> {
                     self.join(flow, join, usize::MAX);
                 }
                 let depth = flow.locals.len();
-                self.bind_local(flow, var, var.span, item_ty);
+                self.bind_local(flow, var, var.span, item_ty, false);
                 self.block(flow, body, result);
                 flow.locals.truncate(depth);
             }
@@ -3701,7 +3715,17 @@ impl<'a> Checker<'a> {
                 DefKind::Record => (Code::UnusedType, "record"),
                 DefKind::Enum => (Code::UnusedType, "enum"),
                 DefKind::Signal => (Code::UnusedType, "signal"),
+                DefKind::Local => (Code::UnusedVariable, "variable"),
                 _ => continue,
+            };
+            let help = if def.kind == DefKind::Local {
+                format!(
+                    "use it, or remove the `let` (a call written on its own still runs); to keep the name, call it \
+                     `_{}`",
+                    def.name
+                )
+            } else {
+                "use it, or remove it if it is no longer needed".to_string()
             };
             diagnostics.push(
                 Diagnostic::new(
@@ -3710,10 +3734,19 @@ impl<'a> Checker<'a> {
                     format!("{word} `{}` is never used", def.name),
                 )
                 .with_label("unused")
-                .with_help("use it, or remove it if it is no longer needed"),
+                .with_help(help),
             );
         }
         self.out.diagnostics.extend(diagnostics);
+    }
+}
+
+/// Whether a type is (or holds) the type of something that could not be checked.
+fn contains_error(ty: &Ty) -> bool {
+    match ty {
+        Ty::Error => true,
+        Ty::Optional(inner) | Ty::List(inner) => contains_error(inner),
+        _ => false,
     }
 }
 

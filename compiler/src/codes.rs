@@ -90,6 +90,7 @@ codes! {
     UnusedType = "P0035", Warning, "a record, enum or signal that nothing uses";
     CannotCompile = "P0036", Error, "a construct the compiler cannot turn into a workflow module";
     InvalidKpi = "P0037", Error, "a KPI that cannot be measured: a missing or doubled `measure`, a step the process does not have, a value that is not a number, or a target of the wrong kind";
+    UnusedVariable = "P0038", Warning, "a variable (`let`) that nothing reads";
 }
 
 impl Code {

@@ -1200,8 +1200,10 @@ impl<'a> Printer<'a> {
         self.ident(&completion.step);
         self.push(" by ");
         self.literal(&completion.actor.id);
-        self.push(" as ");
-        self.idents(&completion.actor.roles, ", ");
+        if !completion.actor.roles.is_empty() {
+            self.push(" as ");
+            self.idents(&completion.actor.roles, ", ");
+        }
         if !completion.actor.skills.is_empty() {
             self.push(" with skill ");
             self.idents(&completion.actor.skills, ", ");

@@ -136,6 +136,10 @@ fn to_diagnostic(file: FileId, error: &Rich<'_, Token<'_>, SimpleSpan>) -> Diagn
     let mut expected: Vec<String> = error
         .expected()
         .filter_map(|pattern| match pattern {
+            // A word on its own is a keyword that is no token of its own (`as`, `at`): shown like tokens are.
+            chumsky::error::RichPattern::Label(label) if !label.contains([' ', '`']) => {
+                Some(format!("`{label}`"))
+            }
             chumsky::error::RichPattern::Label(label) => Some(label.to_string()),
             chumsky::error::RichPattern::Token(token) => Some(token.to_string()),
             chumsky::error::RichPattern::EndOfInput => Some("end of file".to_string()),
@@ -1237,10 +1241,15 @@ where
         .allow_trailing()
         .collect::<Vec<_>>()
         .delimited_by(just(Token::LBrace), just(Token::RBrace));
+    // `as` is left out for a person who holds no role (a `by person` step).
     let actor = just(Token::By)
         .ignore_then(text_literal())
-        .then_ignore(kw("as"))
-        .then(ident_list())
+        .then(
+            kw("as")
+                .ignore_then(ident_list())
+                .or_not()
+                .map(Option::unwrap_or_default),
+        )
         .then(
             kw("with")
                 .then(kw("skill"))

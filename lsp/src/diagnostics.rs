@@ -61,7 +61,11 @@ pub fn to_lsp(view: &View<'_>, diagnostic: &Diagnostic) -> Option<lsp::Diagnosti
         .collect();
     let unnecessary = matches!(
         diagnostic.code,
-        Code::UnreachableCode | Code::UnusedRole | Code::UnusedProcedure | Code::UnusedType
+        Code::UnreachableCode
+            | Code::UnusedRole
+            | Code::UnusedProcedure
+            | Code::UnusedType
+            | Code::UnusedVariable
     );
     Some(lsp::Diagnostic {
         range: convert::range(source, diagnostic.at.span),

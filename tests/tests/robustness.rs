@@ -159,7 +159,7 @@ fn long_operator_chains_give_a_diagnostic() {
 fn nesting_within_the_limit_is_accepted() {
     let depth = proc_compiler::lexer::MAX_DEPTH - 2;
     let text = format!(
-        "process p() {{ let x = {}1{} }}\n",
+        "process p() {{ let _x = {}1{} }}\n",
         "(".repeat(depth),
         ")".repeat(depth)
     );
