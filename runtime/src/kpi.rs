@@ -68,7 +68,8 @@ pub struct KpiValue {
     /// The value, once known: a time when both moments have happened, a value once reported; a count always
     /// (so far).
     pub value: Option<i64>,
-    /// Whether the value is final: times and values once known, counts once the instance has ended.
+    /// Whether the value is final: times and values once known (or once the instance has ended without them:
+    /// then `value` stays `None`), counts once the instance has ended.
     pub fixed: bool,
     /// Whether the value meets the KPI's target (`None` without a target or a value).
     pub met: Option<bool>,
@@ -90,6 +91,9 @@ impl KpiValue {
 impl std::fmt::Display for KpiValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.value {
+            None if self.fixed => {
+                write!(f, "{}: never known (the case ended without it)", self.name)?
+            }
             None => write!(f, "{}: not yet known", self.name)?,
             Some(value) => {
                 #[allow(clippy::cast_precision_loss, reason = "values are far below 2^52")]
@@ -414,12 +418,13 @@ impl Kpis {
                             (Some(a), Some(b)) => Some(b.saturating_sub(a)),
                             _ => None,
                         };
-                        (value, value.is_some())
+                        // An instance that ended without one of the moments never gets the value.
+                        (value, value.is_some() || ended)
                     }
                     MeasureMeta::Count { .. } => (Some(Slot::get(slot.a).unwrap_or(0)), ended),
                     MeasureMeta::Value { .. } => {
                         let value = Slot::get(slot.b);
-                        (value, value.is_some())
+                        (value, value.is_some() || ended)
                     }
                 };
                 Some(KpiValue {

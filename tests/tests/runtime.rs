@@ -1488,6 +1488,38 @@ fn kpis_are_measured_from_events() {
     }
 }
 
+/// A case cancelled before a moment or value was reached: its time and value KPIs are final and empty, not
+/// "not yet known" for ever.
+#[test]
+fn a_case_that_ended_without_a_value_has_a_final_empty_one() {
+    let mut runtime = runtime_at(KPI_SOURCE, "2026-03-02T09:00:00Z");
+    let (case, _) = runtime
+        .start("handle", &json!({"c": {"customer": "Ada"}}))
+        .unwrap();
+    let waiting = kpi(&runtime, case, "answered");
+    assert_eq!((waiting.value, waiting.fixed), (None, false));
+    assert_eq!(waiting.to_string(), "answered: not yet known");
+    runtime.cancel(case, "the customer withdrew").unwrap();
+    for name in ["answered", "rating", "priority"] {
+        let ended = kpi(&runtime, case, name);
+        assert_eq!(
+            (ended.value, ended.fixed, ended.met),
+            (None, true, None),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        kpi(&runtime, case, "answered").to_string(),
+        "answered: never known (the case ended without it)"
+    );
+    assert_eq!(
+        kpi(&runtime, case, "answered").to_json()["final"],
+        json!(true)
+    );
+    // The time to the end is known: the cancellation ended it.
+    assert_eq!(kpi(&runtime, case, "whole_case").value, Some(0));
+}
+
 #[test]
 fn a_kpi_measures_a_timer_at_its_own_time_not_at_the_clock_that_fired_it() {
     // `await Rated within 7d` ends the case a week after `answer`, whenever the host moves its clock past that.

@@ -216,12 +216,33 @@ fn task_of(
         .ok_or("needs \"task\" (a task number) or \"step\" (a step name)")?;
     match open.iter().find(|t| &*t.step == step) {
         Some(t) => Ok(Ok(t.task)),
-        None => Ok(Err(Error::Rejected(proc_runtime::Rejection {
-            code: proc_abi::reject::UNKNOWN_TASK,
-            instance,
-            task: None,
-            message: format!("instance {instance} has no open task for step `{step}`"),
-        }))),
+        None => {
+            let known = runtime
+                .module()
+                .metadata()
+                .steps
+                .iter()
+                .any(|s| s.name == step);
+            let open_now = if open.is_empty() {
+                "none".to_string()
+            } else {
+                open.iter()
+                    .map(|t| format!("task {} `{}`", t.task.task, t.step))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let message = if known {
+                format!("instance {instance} has no open task for step `{step}` (open: {open_now})")
+            } else {
+                format!("the module has no step `{step}` (open in instance {instance}: {open_now})")
+            };
+            Ok(Err(Error::Rejected(proc_runtime::Rejection {
+                code: proc_abi::reject::UNKNOWN_TASK,
+                instance,
+                task: None,
+                message,
+            })))
+        }
     }
 }
 
@@ -455,7 +476,17 @@ fn apply(
             let who = actor(event, "by", "roles", "skills")?;
             let task = match task_of(runtime, instance, event)? {
                 Ok(task) => task,
-                Err(error) => return Ok(Err(error)),
+                Err(error) => {
+                    // The refusal still gets its heading, so it is not read as part of the event before.
+                    let which = match (event.get("task"), event.get("step").and_then(Value::as_str))
+                    {
+                        (Some(task), _) => format!("task {task}"),
+                        (None, Some(step)) => format!("step {step}"),
+                        (None, None) => "a task".to_string(),
+                    };
+                    printer.heading_of(now, &format!("{kind} {which} by {}", who.id), instance);
+                    return Ok(Err(error));
+                }
             };
             printer.heading_of(
                 now,

@@ -404,6 +404,39 @@ fn run_reports_refused_events_and_bad_input() {
         "{}",
         text(&output.stdout)
     );
+    // A step that is not open, or that the module does not have: the refusal has its own heading and says
+    // what is open.
+    std::fs::write(
+        &events,
+        "{\"at\": \"2026-03-02T09:00:00Z\", \"type\": \"complete\", \"step\": \"assess\", \"by\": \"ann\", \"roles\": [\"Agent\"]}\n\
+         {\"at\": \"2026-03-02T09:01:00Z\", \"type\": \"skip\", \"step\": \"acknowldge\", \"by\": \"sue\", \"roles\": [\"Supervisor\"]}\n",
+    )
+    .unwrap();
+    let output = procc(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--process",
+        &process,
+        "--input",
+        input,
+        "--events",
+        events.to_str().unwrap(),
+    ]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(
+            "2026-03-02T09:00:00Z  complete step assess by ann\n    refused: instance 1 has no open task for \
+             step `assess` (open: task 1 `acknowledge`)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "2026-03-02T09:01:00Z  skip step acknowldge by sue\n    refused: the module has no step `acknowldge`"
+        ),
+        "{stdout}"
+    );
     std::fs::write(&events, "{\"type\": \"complete\", \"task\": 1}\nnot json\n").unwrap();
     let output = procc(&[
         "run",
