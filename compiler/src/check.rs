@@ -3727,15 +3727,19 @@ impl<'a> Checker<'a> {
             } else {
                 "use it, or remove it if it is no longer needed".to_string()
             };
-            diagnostics.push(
-                Diagnostic::new(
-                    code,
-                    at(def.file, def.name_span),
-                    format!("{word} `{}` is never used", def.name),
-                )
-                .with_label("unused")
-                .with_help(help),
-            );
+            let mut diagnostic = Diagnostic::new(
+                code,
+                at(def.file, def.name_span),
+                format!("{word} `{}` is never used", def.name),
+            )
+            .with_label("unused")
+            .with_help(help);
+            if def.kind == DefKind::Local {
+                let kept = format!("_{}", def.name);
+                let message = format!("rename it to `{kept}`");
+                diagnostic = diagnostic.with_suggestion(at(def.file, def.name_span), kept, message);
+            }
+            diagnostics.push(diagnostic);
         }
         self.out.diagnostics.extend(diagnostics);
     }

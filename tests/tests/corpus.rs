@@ -156,3 +156,28 @@ process p(r: Request) {
         ]
     );
 }
+
+/// An unused `let` comes with a fix that keeps the name without the warning.
+#[test]
+fn an_unused_variable_can_be_renamed_to_keep_it() {
+    let text = "/// Agents.\nrole Agent\n/// P.\nprocess p(n: Int) {\n  let twice = n * 2\n  step s \"Do it\" { by Agent }\n}\n";
+    let analysis =
+        proc_compiler::analyze(vec![proc_compiler::SourceFile::new("t.proc", "t", text)]);
+    let [diagnostic] = analysis.diagnostics.as_slice() else {
+        panic!("{:?}", analysis.diagnostics)
+    };
+    assert_eq!(diagnostic.code.as_str(), "P0038");
+    let fix = &diagnostic.suggestions[0];
+    let mut fixed = text.to_string();
+    fixed.replace_range(
+        fix.at.span.start as usize..fix.at.span.end as usize,
+        &fix.replacement,
+    );
+    assert!(fixed.contains("let _twice = n * 2"), "{fixed}");
+    let again = proc_compiler::analyze(vec![proc_compiler::SourceFile::new(
+        "t.proc",
+        "t",
+        fixed.as_str(),
+    )]);
+    assert!(again.diagnostics.is_empty(), "{:?}", again.diagnostics);
+}
