@@ -124,6 +124,11 @@ struct Flow {
     step_order: HashMap<DefId, usize>,
     branches: HashMap<String, DefId>,
     process_within: Option<(i64, Span)>,
+    /// Steps declared in the body of a parallel `for each`: that body (its span). Each item has its own copy of
+    /// them, so they can only be named inside it.
+    item_steps: HashMap<DefId, Span>,
+    /// While collecting steps, and then while checking: the parallel `for each` bodies the current code is in.
+    items: Vec<Span>,
 }
 
 fn at(file: FileId, span: Span) -> FileSpan {
@@ -1211,6 +1216,8 @@ impl<'a> Checker<'a> {
             step_order: HashMap::default(),
             branches: HashMap::default(),
             process_within: None,
+            item_steps: HashMap::default(),
+            items: Vec::new(),
         };
         for param in self.out.members.get(&id).cloned().unwrap_or_default() {
             if self.def_kind(param) == Some(DefKind::Param) {
@@ -1256,6 +1263,9 @@ impl<'a> Checker<'a> {
                         Some(flow.flow),
                     );
                     self.flow_of_step.insert(id, flow.flow);
+                    if let Some(&item) = flow.items.last() {
+                        flow.item_steps.insert(id, item);
+                    }
                     let order = flow.step_order.len();
                     flow.step_order.insert(id, order);
                     if let Some(previous) = flow.steps.insert(step.name.name.clone(), id) {
@@ -1330,12 +1340,47 @@ impl<'a> Checker<'a> {
                         self.collect_steps(flow, &branch.body);
                     }
                 }
+                StmtKind::ForEach {
+                    parallel: Some(_),
+                    body,
+                    ..
+                } => {
+                    flow.items.push(body.span);
+                    self.collect_steps(flow, body);
+                    flow.items.pop();
+                }
                 StmtKind::ForEach { body, .. }
                 | StmtKind::Repeat { body, .. }
                 | StmtKind::Every { body, .. } => self.collect_steps(flow, body),
                 _ => {}
             }
         }
+    }
+
+    /// Whether a step can be named here: not from outside the parallel `for each` it runs once per item of
+    /// (reported, `P0036`).
+    fn step_in_reach(&mut self, flow: &Flow, id: DefId, name: &Ident) -> bool {
+        let Some(item) = flow.item_steps.get(&id) else {
+            return true;
+        };
+        if flow.items.contains(item) {
+            return true;
+        }
+        self.emit(
+            Diagnostic::new(
+                Code::CannotCompile,
+                at(flow.file, name.span),
+                format!(
+                    "step `{}` runs once per item of a parallel `for each`, so it cannot be named here",
+                    name.name
+                ),
+            )
+            .with_label("outside its `for each`")
+            .with_help(
+                "use it only inside the body of its `for each`; to act on the results, let each item's branch do it",
+            ),
+        );
+        false
     }
 
     fn block(&mut self, flow: &mut Flow, block: &Block, result: &Ty) {
@@ -1516,7 +1561,13 @@ impl<'a> Checker<'a> {
                 }
                 let depth = flow.locals.len();
                 self.bind_local(flow, var, var.span, item_ty, false);
+                if parallel.is_some() {
+                    flow.items.push(body.span);
+                }
                 self.block(flow, body, result);
+                if parallel.is_some() {
+                    flow.items.pop();
+                }
                 flow.locals.truncate(depth);
             }
             StmtKind::Repeat {
@@ -1576,6 +1627,9 @@ impl<'a> Checker<'a> {
                     .or_else(|| flow.branches.get(&name.name))
                 {
                     self.reference(file, name.span, id);
+                    if self.def_kind(id) == Some(DefKind::Step) {
+                        self.step_in_reach(flow, id, name);
+                    }
                 } else {
                     let mut candidates: Vec<String> = flow.steps.keys().cloned().collect();
                     candidates.extend(flow.branches.keys().cloned());
@@ -2194,6 +2248,9 @@ impl<'a> Checker<'a> {
         match flow.steps.get(&other.name).copied() {
             Some(id) => {
                 self.reference(file, other.span, id);
+                if !self.step_in_reach(flow, id, other) {
+                    return false;
+                }
                 let other_order = flow.step_order.get(&id).copied().unwrap_or(0);
                 if other_order > order {
                     self.emit(
@@ -2226,6 +2283,9 @@ impl<'a> Checker<'a> {
         match flow.steps.get(&name.name).copied() {
             Some(id) => {
                 self.reference(file, name.span, id);
+                if !self.step_in_reach(flow, id, name) {
+                    return;
+                }
                 if flow.step_order.get(&id).copied().unwrap_or(0) >= order {
                     self.emit(
                         Diagnostic::new(
@@ -2503,6 +2563,7 @@ impl<'a> Checker<'a> {
             Some(DefKind::Param | DefKind::Local) => {
                 self.def(id).map(|d| d.ty.clone()).unwrap_or(Ty::Error)
             }
+            Some(DefKind::Step) if !self.step_in_reach(flow, id, name) => Ty::Error,
             Some(DefKind::Step) => Ty::Step(id),
             Some(DefKind::Role) => Ty::Role,
             Some(DefKind::Calendar) => Ty::Calendar(id),
@@ -3416,6 +3477,8 @@ impl<'a> Checker<'a> {
             step_order: HashMap::default(),
             branches: HashMap::default(),
             process_within: None,
+            item_steps: HashMap::default(),
+            items: Vec::new(),
         };
         let mut process: Option<DefId> = None;
         let mut started = false;

@@ -88,12 +88,10 @@ pub fn analyze_files(root: &Path, files: &[PathBuf]) -> Analysis {
     analyze_for_build(sources)
 }
 
-/// The back end's diagnostics for a package that checks without errors (none otherwise); a module it emits must
-/// pass `wasmparser::validate`, or that is reported as a diagnostic-like failure.
+/// The back end's diagnostics, as `procc build` and `procc test` report them next to the checker's (a mistake the
+/// checker reported is not reported again); a module it emits must pass `wasmparser::validate`, or that is
+/// reported as a diagnostic-like failure.
 pub fn backend_diagnostics(analysis: &Analysis) -> Result<Vec<Diagnostic>, String> {
-    if analysis.package_diagnostics().any(Diagnostic::is_error) {
-        return Ok(Vec::new());
-    }
     let build = backend::build(analysis, "test");
     if let Some(wasm) = &build.wasm {
         wasmparser::validate(wasm).map_err(|e| format!("  the emitted module is invalid: {e}"))?;

@@ -1799,6 +1799,8 @@ impl<'a> Lowering<'a> {
     /// `base.name` for a base of type `base_ty`: the value and its type.
     fn field(&mut self, fx: &mut Fx, base: Ex, base_ty: &MTy, name: &Ident) -> (Ex, MTy) {
         match base_ty {
+            // The checker reported what is wrong with the base.
+            MTy::Error => (Ex::Const(0), MTy::Error),
             MTy::Named(def) => {
                 let members = self.members(*def, DefKind::Field);
                 let index = members.iter().position(|&m| self.name(m) == name.name);

@@ -42,6 +42,19 @@ pub fn build(analysis: &Analysis, package: &str) -> Build {
     let (tests, test_diagnostics) = testplan::plans(analysis, &lowered.ids, &metadata);
     let mut diagnostics = lowered.diagnostics;
     diagnostics.extend(test_diagnostics);
+    // Code with a mistake the checker reported is not reported again as "cannot be compiled".
+    let checker_errors: Vec<&Diagnostic> = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    diagnostics.retain(|d| {
+        !checker_errors.iter().any(|e| {
+            e.at.file == d.at.file
+                && e.at.span.start <= d.at.span.end
+                && d.at.span.start <= e.at.span.end
+        })
+    });
     let failed = diagnostics
         .iter()
         .chain(&analysis.diagnostics)

@@ -5,7 +5,7 @@ use super::lower::Ids;
 use crate::analysis::Analysis;
 use crate::ast::{self, ExprKind, ItemKind, LiteralKind, TestStmtKind};
 use crate::codes::Code;
-use crate::diagnostic::{Diagnostic, FileSpan, Severity};
+use crate::diagnostic::{Diagnostic, FileSpan};
 use crate::literal;
 use crate::model::{DefKind, Ty};
 use crate::source::{FileId, Span};
@@ -213,16 +213,6 @@ impl PlanCx<'_> {
     }
 
     fn not_constant(&mut self, span: Span) -> Value {
-        // A value with a mistake of its own (an unknown name, a wrong type) was reported by the checker already.
-        let reported = self.analysis.diagnostics.iter().any(|d| {
-            d.severity == Severity::Error
-                && d.at.file == self.file
-                && d.at.span.start >= span.start
-                && d.at.span.end <= span.end
-        });
-        if reported {
-            return Value::Null;
-        }
         self.diagnostics.push(
             Diagnostic::new(
                 Code::CannotCompile,
