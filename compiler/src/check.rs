@@ -2369,7 +2369,22 @@ impl<'a> Checker<'a> {
                 Some(after) => {
                     let ty = self.expr(flow, after, Some(&Ty::Duration));
                     if self.expect_deadline_duration(file, after, &ty, "an escalation stage") {
-                        const_duration(after)
+                        let offset = const_duration(after);
+                        if offset.is_none() {
+                            // The ladder is laid out when the step opens: its times cannot depend on data.
+                            self.emit(
+                                Diagnostic::new(
+                                    Code::CannotCompile,
+                                    at(file, stage.span),
+                                    "the time of an escalation stage must be a fixed duration",
+                                )
+                                .with_label("not a fixed duration")
+                                .with_help(
+                                    "write the offset as a duration literal, such as `after 4h`",
+                                ),
+                            );
+                        }
+                        offset
                     } else {
                         None
                     }

@@ -1642,7 +1642,7 @@ impl<'a> Lowering<'a> {
 
     /// A message of an escalation stage: evaluated later, when the stage fires, so it may not call or wait.
     fn stage_text(&mut self, fx: &mut Fx, message: &ast::Expr) -> Ex {
-        if contains_effect(message) {
+        if !message.is_pure() {
             self.unsupported(
                 fx.file,
                 message.span,
@@ -2005,18 +2005,5 @@ const NEVER_DAY: i64 = 99_999_999_999;
 fn add_manager(info: &mut StepIr, role: u32) {
     if !info.managers.contains(&role) {
         info.managers.push(role);
-    }
-}
-
-fn contains_effect(e: &ast::Expr) -> bool {
-    match &e.kind {
-        ExprKind::Call(..) | ExprKind::Await { .. } => true,
-        ExprKind::Paren(inner) | ExprKind::Unary(_, inner) | ExprKind::Field(inner, _) => {
-            contains_effect(inner)
-        }
-        ExprKind::Binary(_, a, b) => contains_effect(a) || contains_effect(b),
-        ExprKind::List(items) => items.iter().any(contains_effect),
-        ExprKind::Record(_, fields) => fields.iter().any(|f| contains_effect(&f.value)),
-        _ => false,
     }
 }
