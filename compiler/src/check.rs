@@ -3644,10 +3644,15 @@ impl<'a> Checker<'a> {
                 }
                 TestStmtKind::ExpectCompleted(value) => {
                     if let Some(value) = value {
-                        let expected = process
+                        let expected = match process
                             .and_then(|p| self.signatures.get(&p))
                             .map(|s| s.result.clone())
-                            .unwrap_or(Ty::Error);
+                        {
+                            // A process without a result completes with a reason (`complete "answered"`).
+                            Some(Ty::Unit) => Ty::Text,
+                            Some(result) => result,
+                            None => Ty::Error,
+                        };
                         let ty = self.expr(&mut flow, value, Some(&expected));
                         self.expect_ty(file, value.span, &expected, &ty);
                     }

@@ -428,12 +428,15 @@ impl Run {
                     ));
                 }
                 if let Some(expected) = value {
+                    // The result, or for a process without one, the reason it completed with.
                     let result = self
                         .log
                         .iter()
                         .rev()
                         .find_map(|(e, _)| match e {
-                            Effect::Completed { result, .. } => Some(result.clone()),
+                            Effect::Completed { result, reason, .. } => {
+                                Some(result.clone().or_else(|| reason.clone().map(Value::String)))
+                            }
                             _ => None,
                         })
                         .flatten();

@@ -344,6 +344,47 @@ fn json_lines_say_when_each_effect_happened() {
     );
 }
 
+/// A process without a result completes with a reason: `expect completed with "…"` checks it.
+#[test]
+fn a_test_checks_the_reason_a_process_completed_with() {
+    let dir = temp_dir("reason");
+    std::fs::write(
+        dir.join("t.proc"),
+        r#"/// Agents.
+role Agent
+/// One step, then a reason.
+process p() {
+  step s "Do it" { by Agent }
+  complete "done"
+}
+test "the right reason" {
+  start p()
+  complete s by "ann" as Agent
+  expect completed with "done"
+}
+test "the wrong reason" {
+  start p()
+  complete s by "ann" as Agent
+  expect completed with "finished"
+}
+"#,
+    )
+    .unwrap();
+    let output = procc(&["test", dir.to_str().unwrap()]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(
+            "expected the process to complete with \"finished\"\n    it completed with \"done\""
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("1 passed, 1 failed"),
+        "{stdout}"
+    );
+}
+
 /// A mistake in a test's value is reported once, by the checker, not again as "not a constant".
 #[test]
 fn a_test_with_a_mistake_in_its_input_reports_only_that_mistake() {
