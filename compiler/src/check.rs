@@ -129,6 +129,9 @@ struct Flow {
     item_steps: HashMap<DefId, Span>,
     /// While collecting steps, and then while checking: the parallel `for each` bodies the current code is in.
     items: Vec<Span>,
+    /// Optional locals known to hold a value here (`if x != none { … }`, or after `if x == none { … complete }`),
+    /// with the type they are read as.
+    narrowed: Vec<(DefId, Ty)>,
 }
 
 fn at(file: FileId, span: Span) -> FileSpan {
@@ -1218,6 +1221,7 @@ impl<'a> Checker<'a> {
             process_within: None,
             item_steps: HashMap::default(),
             items: Vec::new(),
+            narrowed: Vec::new(),
         };
         for param in self.out.members.get(&id).cloned().unwrap_or_default() {
             if self.def_kind(param) == Some(DefKind::Param) {
@@ -1391,6 +1395,7 @@ impl<'a> Checker<'a> {
 
     fn block_inner(&mut self, flow: &mut Flow, block: &Block, result: &Ty) {
         let depth = flow.locals.len();
+        let narrowed = flow.narrowed.len();
         let mut ended: Option<Span> = None;
         let mut reported = false;
         for stmt in &block.stmts {
@@ -1419,6 +1424,45 @@ impl<'a> Checker<'a> {
             }
         }
         flow.locals.truncate(depth);
+        flow.narrowed.truncate(narrowed);
+    }
+
+    /// `x == none` or `x != none` (either way round) for an optional local or parameter `x`: its id, the type it
+    /// has when it holds a value, and whether the test is `==`.
+    fn none_test(&self, flow: &Flow, cond: &Expr) -> Option<(DefId, Ty, bool)> {
+        let ExprKind::Binary(op, a, b) = &cond.kind else {
+            return None;
+        };
+        let equal = match op {
+            BinaryOp::Eq => true,
+            BinaryOp::NotEq => false,
+            _ => return None,
+        };
+        let is_none =
+            |e: &Expr| matches!(&e.kind, ExprKind::Literal(l) if l.kind == LiteralKind::None);
+        let name = match (&a.kind, &b.kind) {
+            (ExprKind::Name(name), _) if is_none(b) => name,
+            (_, ExprKind::Name(name)) if is_none(a) => name,
+            _ => return None,
+        };
+        let id = self.lookup_value(flow, &name.name)?;
+        if !matches!(self.def_kind(id), Some(DefKind::Param | DefKind::Local)) {
+            return None;
+        }
+        match self.narrowed_ty(flow, id)? {
+            Ty::Optional(inner) if *inner != Ty::Error => Some((id, *inner, equal)),
+            _ => None,
+        }
+    }
+
+    /// The type a local or parameter is read as here.
+    fn narrowed_ty(&self, flow: &Flow, id: DefId) -> Option<Ty> {
+        flow.narrowed
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == id)
+            .map(|(_, ty)| ty.clone())
+            .or_else(|| self.def(id).map(|d| d.ty.clone()))
     }
 
     /// Declares a local. A `let` that nothing reads is reported (`P0038`); a `for each` item is not (doing the
@@ -1499,13 +1543,40 @@ impl<'a> Checker<'a> {
                 branches,
                 otherwise,
             } => {
+                // `if x != none { … }`: `x` holds a value inside; `if x == none { … }`: in the `else`, and after the
+                // `if` when its block ends the flow (`complete`, `fail`, `return`).
+                let test = match branches.as_slice() {
+                    [(cond, _)] => self.none_test(flow, cond),
+                    _ => None,
+                };
                 for (cond, body) in branches {
                     let ty = self.expr(flow, cond, Some(&Ty::Bool));
                     self.expect_ty(file, cond.span, &Ty::Bool, &ty);
+                    let mark = flow.narrowed.len();
+                    if let Some((id, inner, false)) = &test {
+                        flow.narrowed.push((*id, inner.clone()));
+                    }
                     self.block(flow, body, result);
+                    flow.narrowed.truncate(mark);
                 }
                 if let Some(body) = otherwise {
+                    let mark = flow.narrowed.len();
+                    if let Some((id, inner, true)) = &test {
+                        flow.narrowed.push((*id, inner.clone()));
+                    }
                     self.block(flow, body, result);
+                    flow.narrowed.truncate(mark);
+                }
+                if let (Some((id, inner, true)), [(_, body)]) = (test, branches.as_slice()) {
+                    let ends = body.stmts.last().is_some_and(|s| {
+                        matches!(
+                            s.kind,
+                            StmtKind::Fail(_) | StmtKind::Complete(_) | StmtKind::Return(_)
+                        )
+                    });
+                    if ends {
+                        flow.narrowed.push((id, inner));
+                    }
                 }
             }
             StmtKind::Match {
@@ -2576,7 +2647,7 @@ impl<'a> Checker<'a> {
         self.reference(file, name.span, id);
         match self.def_kind(id) {
             Some(DefKind::Param | DefKind::Local) => {
-                self.def(id).map(|d| d.ty.clone()).unwrap_or(Ty::Error)
+                self.narrowed_ty(flow, id).unwrap_or(Ty::Error)
             }
             Some(DefKind::Step) if !self.step_in_reach(flow, id, name) => Ty::Error,
             Some(DefKind::Step) => Ty::Step(id),
@@ -2632,7 +2703,10 @@ impl<'a> Checker<'a> {
                         ),
                     )
                     .with_label("on an optional value")
-                    .with_help("give a default first: `(value ?? default).field`"),
+                    .with_help(
+                        "check it first (`if x == none { complete … }`, or read it inside `if x != none { … }`), \
+                         or give a default: `(value ?? default).field`",
+                    ),
                 );
                 return Ty::Error;
             }
@@ -2716,6 +2790,12 @@ impl<'a> Checker<'a> {
                     Ty::Error
                 }
             };
+            if self.record_types && path.len() > 1 {
+                // The name on its own too: it may be read as narrower than declared (`if x != none`).
+                self.out
+                    .expr_types
+                    .insert(at(flow.file, first.span), ty.clone());
+            }
             for segment in path.iter().skip(1) {
                 ty = self.field_ty(flow, &ty, segment, true);
             }
@@ -2983,6 +3063,12 @@ impl<'a> Checker<'a> {
             };
         }
         use BinaryOp::*;
+        // An optional local known to hold a value here is read as its value; a default given for it anyway
+        // (written before the check made it certain) is accepted and never used.
+        let narrowed_left = matches!(&left.kind, ExprKind::Name(n) if self
+            .lookup_value(flow, &n.name)
+            .and_then(|id| self.def(id))
+            .is_some_and(|d| matches!(d.ty, Ty::Optional(_))));
         let result = match (op, &l, &r) {
             (And | Or, Ty::Bool, Ty::Bool) => Some(Ty::Bool),
             (Eq | NotEq, a, b) if self.compatible(a, b) || self.compatible(b, a) => Some(Ty::Bool),
@@ -3014,6 +3100,9 @@ impl<'a> Checker<'a> {
                 }
             }
             (Coalesce, Ty::None, other) => Some(other.clone()),
+            (Coalesce, known, other) if narrowed_left && self.compatible(known, other) => {
+                Some(known.clone())
+            }
             _ => None,
         };
         match result {
@@ -3494,6 +3583,7 @@ impl<'a> Checker<'a> {
             process_within: None,
             item_steps: HashMap::default(),
             items: Vec::new(),
+            narrowed: Vec::new(),
         };
         let mut process: Option<DefId> = None;
         let mut started = false;

@@ -2152,3 +2152,82 @@ fn a_reminder_loop_stops_at_its_next_round_once_the_step_it_names_is_done() {
         lines(&effects)
     );
 }
+
+const NARROWING: &str = r#"
+/// Agents.
+role Agent
+/// The customer called back.
+signal CalledBack { note: Text, minutes: Int }
+/// Waits for a callback, then reads it without a default: the checks make it known to hold a value.
+process p(limit: Int?) {
+  let reply = await CalledBack within 2d
+  if reply == none {
+    complete "no callback"
+  }
+  notify Agent "Callback: {reply.note}"
+  // A default written anyway (as before the check made it certain) is never used.
+  let again = (reply ?? CalledBack { note: "never", minutes: 0 }).note
+  notify Agent "Again: {again}"
+  let minutes = reply.minutes + 1
+  if limit != none {
+    if minutes > limit {
+      notify Agent "Too long: {minutes} minutes, the limit is {limit}"
+    }
+  } else {
+    notify Agent "No limit"
+  }
+  complete "called back"
+}
+"#;
+
+/// `if x == none { … complete }` and `if x != none { … }`: afterwards (inside) `x` is read as its value.
+#[test]
+fn an_optional_checked_against_none_is_read_as_its_value() {
+    let run = |limit: Value| {
+        let mut runtime = runtime_at(NARROWING, "2026-03-02T09:00:00Z");
+        let (id, _) = runtime.start("p", &json!({ "limit": limit })).unwrap();
+        let effects = runtime
+            .signal(
+                id,
+                "CalledBack",
+                &json!({"note": "all good", "minutes": 15}),
+            )
+            .unwrap();
+        lines(&effects)
+    };
+    let limited = run(json!(10));
+    assert!(
+        limited.contains("notify Agent: \"Callback: all good\""),
+        "{limited}"
+    );
+    assert!(
+        limited.contains("notify Agent: \"Again: all good\""),
+        "{limited}"
+    );
+    assert!(
+        limited.contains("notify Agent: \"Too long: 16 minutes, the limit is 10\""),
+        "{limited}"
+    );
+    let unlimited = run(Value::Null);
+    assert!(
+        unlimited.contains("notify Agent: \"No limit\""),
+        "{unlimited}"
+    );
+    assert!(
+        unlimited.contains("completed: \"called back\""),
+        "{unlimited}"
+    );
+    // Without a callback the flow ends before `reply` is read.
+    let mut runtime = runtime_at(NARROWING, "2026-03-02T09:00:00Z");
+    let (id, _) = runtime.start("p", &json!({ "limit": 10 })).unwrap();
+    let effects = runtime.advance(t("2026-03-05T09:00:00Z")).unwrap();
+    assert!(
+        has(&effects, "completed: \"no callback\""),
+        "{}",
+        lines(&effects)
+    );
+    assert_eq!(
+        runtime.instance_status(id).unwrap(),
+        InstanceStatus::Completed
+    );
+}

@@ -1767,6 +1767,16 @@ impl<'a> Lowering<'a> {
     fn name_value(&mut self, fx: &mut Fx, def: DefId, name: &Ident) -> Ex {
         match self.kind(def) {
             Some(DefKind::Param | DefKind::Local | DefKind::Step) => match fx.var(def) {
+                // An optional that the checker knows to hold a value here (`if x != none { … }`): its value.
+                Some(var)
+                    if matches!(self.def(def).map(|d| &d.ty), Some(MTy::Optional(_)))
+                        && !matches!(
+                            self.mty(fx.file, name.span),
+                            MTy::Optional(_) | MTy::Error | MTy::None
+                        ) =>
+                {
+                    Ex::Coalesce(Box::new(Ex::Var(var)), Box::new(Ex::Const(0)))
+                }
                 Some(var) => Ex::Var(var),
                 None => {
                     let message = if self.kind(def) == Some(DefKind::Step) {
@@ -1904,7 +1914,11 @@ impl<'a> Lowering<'a> {
             Some(DefKind::Step) => MTy::Step(def),
             Some(DefKind::Role) => MTy::Role,
             Some(DefKind::Calendar) => MTy::Calendar(def),
-            _ => self.def(def).map(|d| d.ty.clone()).unwrap_or(MTy::Error),
+            // As the checker read it there: an optional known to hold a value is read as its value.
+            _ => match self.mty(file, first.span) {
+                MTy::Error => self.def(def).map(|d| d.ty.clone()).unwrap_or(MTy::Error),
+                ty => ty,
+            },
         };
         for segment in path.iter().skip(1) {
             let (next, next_ty) = self.field(fx, ex, &ty, segment);
@@ -1942,7 +1956,9 @@ impl<'a> Lowering<'a> {
                     let r = self.coerce(r, &rt, inner);
                     Ex::Coalesce(Box::new(l), Box::new(r))
                 }
-                _ => r,
+                // `none ?? b` is `b`; an optional known to hold a value (`if x != none`) is its value.
+                MTy::None | MTy::Error => r,
+                _ => l,
             },
             B::Eq | B::NotEq => {
                 let op = if op == B::Eq { BinOp::Eq } else { BinOp::Ne };
