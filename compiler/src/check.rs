@@ -3065,10 +3065,13 @@ impl<'a> Checker<'a> {
         use BinaryOp::*;
         // An optional local known to hold a value here is read as its value; a default given for it anyway
         // (written before the check made it certain) is accepted and never used.
-        let narrowed_left = matches!(&left.kind, ExprKind::Name(n) if self
-            .lookup_value(flow, &n.name)
-            .and_then(|id| self.def(id))
-            .is_some_and(|d| matches!(d.ty, Ty::Optional(_))));
+        let narrowed = |side: &Expr| {
+            matches!(&side.kind, ExprKind::Name(n) if self
+                .lookup_value(flow, &n.name)
+                .and_then(|id| self.def(id))
+                .is_some_and(|d| matches!(d.ty, Ty::Optional(_))))
+        };
+        let (narrowed_left, narrowed_right) = (narrowed(left), narrowed(right));
         let result = match (op, &l, &r) {
             (And | Or, Ty::Bool, Ty::Bool) => Some(Ty::Bool),
             (Eq | NotEq, a, b) if self.compatible(a, b) || self.compatible(b, a) => Some(Ty::Bool),
@@ -3103,6 +3106,9 @@ impl<'a> Checker<'a> {
             (Coalesce, known, other) if narrowed_left && self.compatible(known, other) => {
                 Some(known.clone())
             }
+            // Checked again: known to hold a value, so never `none`.
+            (Eq | NotEq, _, Ty::None) if narrowed_left => Some(Ty::Bool),
+            (Eq | NotEq, Ty::None, _) if narrowed_right => Some(Ty::Bool),
             _ => None,
         };
         match result {

@@ -2168,6 +2168,10 @@ process p(limit: Int?) {
   // A default written anyway (as before the check made it certain) is never used.
   let again = (reply ?? CalledBack { note: "never", minutes: 0 }).note
   notify Agent "Again: {again}"
+  // Checked again: never `none` here.
+  if reply != none and not (reply == none) {
+    notify Agent "Checked again"
+  }
   let minutes = reply.minutes + 1
   if limit != none {
     if minutes > limit {
@@ -2202,6 +2206,10 @@ fn an_optional_checked_against_none_is_read_as_its_value() {
     );
     assert!(
         limited.contains("notify Agent: \"Again: all good\""),
+        "{limited}"
+    );
+    assert!(
+        limited.contains("notify Agent: \"Checked again\""),
         "{limited}"
     );
     assert!(

@@ -1971,6 +1971,9 @@ impl<'a> Lowering<'a> {
                         bin(op, ty, l, r)
                     }
                     (MTy::None, MTy::None) => Ex::Const(i64::from(op == BinOp::Eq)),
+                    // An optional known to hold a value (`if x != none`) compared with `none` again.
+                    (MTy::None, MTy::Error) | (MTy::Error, MTy::None) => Ex::Const(0),
+                    (MTy::None, _) | (_, MTy::None) => Ex::Const(i64::from(op == BinOp::Ne)),
                     (MTy::Optional(_), b) if !matches!(b, MTy::Optional(_)) => {
                         let ty = self.ty(&lt);
                         let r = self.coerce(r, &rt, &lt);
