@@ -1445,10 +1445,9 @@ where
             ItemKind::Use(UseDecl { module, items })
         });
     let role = just(Token::Role).ignore_then(ident()).map(ItemKind::Role);
-    // A broken field list still declares its record (with the fields before the mistake), so uses of the type
-    // elsewhere do not cascade into "unknown type" errors.
-    // A field that cannot be parsed is skipped up to the next `name:` (one diagnostic), so the fields around it are
-    // kept.
+    // A broken field list still declares its record, so uses of the type elsewhere do not cascade into "unknown
+    // type" errors; a field that cannot be parsed is skipped up to the next `name:` (one diagnostic), so the fields
+    // around it are kept.
     let field_start = ident().then(just(Token::Colon)).ignored();
     let not_field_end = any()
         .filter(|t: &Token<'_>| !is_item_start(t) && !matches!(t, Token::RBrace))
