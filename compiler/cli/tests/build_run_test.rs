@@ -39,6 +39,13 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// A fresh directory holding one file, `t.proc`, with `source`.
+fn package(name: &str, source: &str) -> PathBuf {
+    let dir = temp_dir(name);
+    std::fs::write(dir.join("t.proc"), source).unwrap();
+    dir
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -244,9 +251,8 @@ fn test_runs_every_example_test_and_ends_with_a_summary() {
 
 #[test]
 fn a_failing_test_shows_what_was_expected_and_what_happened() {
-    let dir = temp_dir("failing");
-    std::fs::write(
-        dir.join("t.proc"),
+    let dir = package(
+        "failing",
         r#"/// Agents.
 role Agent
 /// Leads.
@@ -272,8 +278,7 @@ test "completes with the wrong role" {
   complete s by "lee" as Lead
 }
 "#,
-    )
-    .unwrap();
+    );
     let output = procc(&["test", dir.to_str().unwrap()]);
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
@@ -347,9 +352,8 @@ fn json_lines_say_when_each_effect_happened() {
 /// A process without a result completes with a reason: `expect completed with "…"` checks it.
 #[test]
 fn a_test_checks_the_reason_a_process_completed_with() {
-    let dir = temp_dir("reason");
-    std::fs::write(
-        dir.join("t.proc"),
+    let dir = package(
+        "reason",
         r#"/// Agents.
 role Agent
 /// One step, then a reason.
@@ -368,8 +372,7 @@ test "the wrong reason" {
   expect completed with "finished"
 }
 "#,
-    )
-    .unwrap();
+    );
     let output = procc(&["test", dir.to_str().unwrap()]);
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
@@ -388,9 +391,8 @@ test "the wrong reason" {
 /// A mistake in a test's value is reported once, by the checker, not again as "not a constant".
 #[test]
 fn a_test_with_a_mistake_in_its_input_reports_only_that_mistake() {
-    let dir = temp_dir("mistaken_input");
-    std::fs::write(
-        dir.join("t.proc"),
+    let dir = package(
+        "mistaken_input",
         r#"/// Agents.
 role Agent
 /// Where it came from.
@@ -404,8 +406,7 @@ test "starts" {
   expect task s for Agent
 }
 "#,
-    )
-    .unwrap();
+    );
     let output = procc(&["test", dir.to_str().unwrap(), "--color", "never"]);
     let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
     assert_eq!(output.status.code(), Some(1), "{all}");
