@@ -416,6 +416,30 @@ pub struct Stmt {
     pub span: Span,
 }
 
+impl Stmt {
+    /// The blocks written inside it (branches, arms, loop bodies), in source order.
+    pub fn blocks(&self) -> Vec<&Block> {
+        match &self.kind {
+            StmtKind::If {
+                branches,
+                otherwise,
+            } => branches
+                .iter()
+                .map(|(_, block)| block)
+                .chain(otherwise.iter())
+                .collect(),
+            StmtKind::Match { arms, .. } => arms.iter().map(|arm| &arm.body).collect(),
+            StmtKind::Parallel { branches, .. } | StmtKind::First { branches } => {
+                branches.iter().map(|branch| &branch.body).collect()
+            }
+            StmtKind::ForEach { body, .. }
+            | StmtKind::Repeat { body, .. }
+            | StmtKind::Every { body, .. } => vec![body],
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// How many branches (or list items) a parallel construct waits for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Join {

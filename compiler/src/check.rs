@@ -1455,6 +1455,15 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Whether `e` names an optional local or parameter (which, where its type reads as not optional, a check
+    /// against `none` has narrowed).
+    fn is_narrowed(&self, flow: &Flow, e: &Expr) -> bool {
+        matches!(&e.kind, ExprKind::Name(n) if self
+            .lookup_value(flow, &n.name)
+            .and_then(|id| self.def(id))
+            .is_some_and(|d| matches!(d.ty, Ty::Optional(_))))
+    }
+
     /// The type a local or parameter is read as here.
     fn narrowed_ty(&self, flow: &Flow, id: DefId) -> Option<Ty> {
         flow.narrowed
@@ -3063,15 +3072,6 @@ impl<'a> Checker<'a> {
             };
         }
         use BinaryOp::*;
-        // An optional local known to hold a value here is read as its value; a default given for it anyway
-        // (written before the check made it certain) is accepted and never used.
-        let narrowed = |side: &Expr| {
-            matches!(&side.kind, ExprKind::Name(n) if self
-                .lookup_value(flow, &n.name)
-                .and_then(|id| self.def(id))
-                .is_some_and(|d| matches!(d.ty, Ty::Optional(_))))
-        };
-        let (narrowed_left, narrowed_right) = (narrowed(left), narrowed(right));
         let result = match (op, &l, &r) {
             (And | Or, Ty::Bool, Ty::Bool) => Some(Ty::Bool),
             (Eq | NotEq, a, b) if self.compatible(a, b) || self.compatible(b, a) => Some(Ty::Bool),
@@ -3103,12 +3103,16 @@ impl<'a> Checker<'a> {
                 }
             }
             (Coalesce, Ty::None, other) => Some(other.clone()),
-            (Coalesce, known, other) if narrowed_left && self.compatible(known, other) => {
+            // An optional local known to hold a value here is read as its value: a default given for it anyway
+            // (written before the check made it certain) is accepted and never used, and a check against `none`
+            // again is accepted (it is never `none`).
+            (Coalesce, known, other)
+                if self.is_narrowed(flow, left) && self.compatible(known, other) =>
+            {
                 Some(known.clone())
             }
-            // Checked again: known to hold a value, so never `none`.
-            (Eq | NotEq, _, Ty::None) if narrowed_left => Some(Ty::Bool),
-            (Eq | NotEq, Ty::None, _) if narrowed_right => Some(Ty::Bool),
+            (Eq | NotEq, _, Ty::None) if self.is_narrowed(flow, left) => Some(Ty::Bool),
+            (Eq | NotEq, Ty::None, _) if self.is_narrowed(flow, right) => Some(Ty::Bool),
             _ => None,
         };
         match result {

@@ -823,32 +823,9 @@ fn collect_roles(block: &AstBlock, raci: &mut BTreeMap<String, [Vec<String>; 4]>
             }
             _ => {}
         }
-        for nested in child_blocks(stmt) {
+        for nested in stmt.blocks() {
             collect_roles(nested, raci);
         }
-    }
-}
-
-fn child_blocks(stmt: &Stmt) -> Vec<&AstBlock> {
-    match &stmt.kind {
-        StmtKind::If {
-            branches,
-            otherwise,
-        } => branches
-            .iter()
-            .map(|(_, block)| block)
-            .chain(otherwise.iter())
-            .collect(),
-        StmtKind::Match { arms, .. } => arms.iter().map(|arm| &arm.body).collect(),
-        StmtKind::Parallel { branches, .. } | StmtKind::First { branches } => {
-            branches.iter().map(|branch| &branch.body).collect()
-        }
-        StmtKind::ForEach { body, .. }
-        | StmtKind::Repeat { body, .. }
-        | StmtKind::Every { body, .. } => {
-            vec![body]
-        }
-        _ => Vec::new(),
     }
 }
 

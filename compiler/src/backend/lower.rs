@@ -217,35 +217,14 @@ fn frame_steps<'b>(block: &'b ast::Block, out: &mut Vec<&'b ast::StepDecl>) {
     for stmt in &block.stmts {
         match &stmt.kind {
             StmtKind::Step(decl) => out.push(decl),
-            StmtKind::If {
-                branches,
-                otherwise,
-            } => {
-                for (_, body) in branches {
-                    frame_steps(body, out);
-                }
-                if let Some(body) = otherwise {
-                    frame_steps(body, out);
-                }
-            }
-            StmtKind::Match { arms, .. } => {
-                for arm in arms {
-                    frame_steps(&arm.body, out);
-                }
-            }
-            StmtKind::Parallel { branches, .. } | StmtKind::First { branches } => {
-                for branch in branches {
-                    frame_steps(&branch.body, out);
-                }
-            }
             StmtKind::ForEach {
-                parallel: None,
-                body,
-                ..
+                parallel: Some(_), ..
+            } => {}
+            _ => {
+                for body in stmt.blocks() {
+                    frame_steps(body, out);
+                }
             }
-            | StmtKind::Repeat { body, .. }
-            | StmtKind::Every { body, .. } => frame_steps(body, out),
-            _ => {}
         }
     }
 }
@@ -1972,7 +1951,6 @@ impl<'a> Lowering<'a> {
                     }
                     (MTy::None, MTy::None) => Ex::Const(i64::from(op == BinOp::Eq)),
                     // An optional known to hold a value (`if x != none`) compared with `none` again.
-                    (MTy::None, MTy::Error) | (MTy::Error, MTy::None) => Ex::Const(0),
                     (MTy::None, _) | (_, MTy::None) => Ex::Const(i64::from(op == BinOp::Ne)),
                     (MTy::Optional(_), b) if !matches!(b, MTy::Optional(_)) => {
                         let ty = self.ty(&lt);
