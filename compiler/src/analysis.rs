@@ -144,9 +144,10 @@ fn parse_one(index: usize, source: &SourceFile) -> (Vec<Diagnostic>, ParsedFile)
                 Code::NotUtf8,
                 FileSpan {
                     file,
+                    // The invalid bytes were replaced by U+FFFD: the span covers it.
                     span: Span {
                         start: offset,
-                        end: offset.saturating_add(1),
+                        end: offset.saturating_add(3),
                     },
                 },
                 "this file is not valid UTF-8",

@@ -374,8 +374,13 @@ pub enum TestStmtKind {
         /// The role escalated to.
         role: Ident,
     },
-    /// `expect notified Role`
-    ExpectNotified(Ident),
+    /// `expect notified Role`, `expect notified Role "message"`
+    ExpectNotified {
+        /// The role notified.
+        role: Ident,
+        /// The message it was sent, exactly.
+        message: Option<Literal>,
+    },
     /// `expect completed with EXPR`
     ExpectCompleted(Option<Expr>),
     /// `expect failed`

@@ -129,9 +129,25 @@ struct Flow {
     item_steps: HashMap<DefId, Span>,
     /// While collecting steps, and then while checking: the parallel `for each` bodies the current code is in.
     items: Vec<Span>,
-    /// Optional locals known to hold a value here (`if x != none { … }`, or after `if x == none { … complete }`),
-    /// with the type they are read as.
-    narrowed: Vec<(DefId, Ty)>,
+    /// Optional values known to hold a value here (`if x != none { … }`, `if c.note != none and …`, or after
+    /// `if x == none { … complete }`), with the type they are read as.
+    narrowed: Vec<(Place, Ty)>,
+}
+
+/// A value that a check against `none` can narrow: a local, a parameter or a step, then fields (or a step's
+/// outputs). Locals and parameters never change, and neither do the records they hold; a step's outputs change
+/// only when the step runs again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Place {
+    root: DefId,
+    fields: Vec<String>,
+}
+
+/// What a condition tells about optional values: those that hold a value when it is true, and when it is false.
+#[derive(Default)]
+struct Facts {
+    when_true: Vec<(Place, Ty)>,
+    when_false: Vec<(Place, Ty)>,
 }
 
 fn at(file: FileId, span: Span) -> FileSpan {
@@ -1427,51 +1443,144 @@ impl<'a> Checker<'a> {
         flow.narrowed.truncate(narrowed);
     }
 
-    /// `x == none` or `x != none` (either way round) for an optional local or parameter `x`: its id, the type it
-    /// has when it holds a value, and whether the test is `==`.
-    fn none_test(&self, flow: &Flow, cond: &Expr) -> Option<(DefId, Ty, bool)> {
-        let ExprKind::Binary(op, a, b) = &cond.kind else {
-            return None;
-        };
-        let equal = match op {
-            BinaryOp::Eq => true,
-            BinaryOp::NotEq => false,
-            _ => return None,
-        };
-        let is_none =
-            |e: &Expr| matches!(&e.kind, ExprKind::Literal(l) if l.kind == LiteralKind::None);
-        let name = match (&a.kind, &b.kind) {
-            (ExprKind::Name(name), _) if is_none(b) => name,
-            (_, ExprKind::Name(name)) if is_none(a) => name,
-            _ => return None,
-        };
-        let id = self.lookup_value(flow, &name.name)?;
-        if !matches!(self.def_kind(id), Some(DefKind::Param | DefKind::Local)) {
-            return None;
+    /// What `cond` tells about optional values: `x != none` and `x == none` (either way round) for an optional
+    /// local, parameter, field path or step output `x`, combined with `and`, `or` and `not`.
+    fn facts(&self, flow: &Flow, cond: &Expr) -> Facts {
+        match &cond.kind {
+            ExprKind::Paren(inner) => self.facts(flow, inner),
+            ExprKind::Unary(UnaryOp::Not, inner) => {
+                let Facts {
+                    when_true,
+                    when_false,
+                } = self.facts(flow, inner);
+                Facts {
+                    when_true: when_false,
+                    when_false: when_true,
+                }
+            }
+            ExprKind::Binary(BinaryOp::And, a, b) => {
+                let mut when_true = self.facts(flow, a).when_true;
+                when_true.extend(self.facts(flow, b).when_true);
+                Facts {
+                    when_true,
+                    when_false: Vec::new(),
+                }
+            }
+            ExprKind::Binary(BinaryOp::Or, a, b) => {
+                let mut when_false = self.facts(flow, a).when_false;
+                when_false.extend(self.facts(flow, b).when_false);
+                Facts {
+                    when_true: Vec::new(),
+                    when_false,
+                }
+            }
+            ExprKind::Binary(op @ (BinaryOp::Eq | BinaryOp::NotEq), a, b) => {
+                let is_none = |e: &Expr| matches!(&e.kind, ExprKind::Literal(l) if l.kind == LiteralKind::None);
+                let value = match () {
+                    () if is_none(b) => a,
+                    () if is_none(a) => b,
+                    () => return Facts::default(),
+                };
+                let Some(place) = self.place(flow, value) else {
+                    return Facts::default();
+                };
+                let Some(Ty::Optional(inner)) = self.place_ty(flow, &place) else {
+                    return Facts::default();
+                };
+                if *inner == Ty::Error {
+                    return Facts::default();
+                }
+                let known = vec![(place, *inner)];
+                if *op == BinaryOp::NotEq {
+                    Facts {
+                        when_true: known,
+                        when_false: Vec::new(),
+                    }
+                } else {
+                    Facts {
+                        when_true: Vec::new(),
+                        when_false: known,
+                    }
+                }
+            }
+            _ => Facts::default(),
         }
-        match self.narrowed_ty(flow, id)? {
-            Ty::Optional(inner) if *inner != Ty::Error => Some((id, *inner, equal)),
+    }
+
+    /// The place `e` reads, when it is a name of a local, parameter or step followed by fields.
+    fn place(&self, flow: &Flow, e: &Expr) -> Option<Place> {
+        match &e.kind {
+            ExprKind::Paren(inner) => self.place(flow, inner),
+            ExprKind::Name(name) => {
+                let root = self.lookup_value(flow, &name.name)?;
+                matches!(
+                    self.def_kind(root),
+                    Some(DefKind::Param | DefKind::Local | DefKind::Step)
+                )
+                .then(|| Place {
+                    root,
+                    fields: Vec::new(),
+                })
+            }
+            ExprKind::Field(base, name) => {
+                let mut place = self.place(flow, base)?;
+                place.fields.push(name.name.clone());
+                Some(place)
+            }
             _ => None,
         }
     }
 
-    /// Whether `e` names an optional local or parameter (which, where its type reads as not optional, a check
-    /// against `none` has narrowed).
-    fn is_narrowed(&self, flow: &Flow, e: &Expr) -> bool {
-        matches!(&e.kind, ExprKind::Name(n) if self
-            .lookup_value(flow, &n.name)
-            .and_then(|id| self.def(id))
-            .is_some_and(|d| matches!(d.ty, Ty::Optional(_))))
+    /// The type `place` is read as here, without reporting anything (`None` where it cannot be read).
+    fn place_ty(&self, flow: &Flow, place: &Place) -> Option<Ty> {
+        let mut prefix = Place {
+            root: place.root,
+            fields: Vec::new(),
+        };
+        let mut ty = match self.def_kind(place.root)? {
+            DefKind::Step => Ty::Step(place.root),
+            _ => self.narrowed_ty(flow, &prefix)?,
+        };
+        for field in &place.fields {
+            prefix.fields.push(field.clone());
+            let owner = match ty {
+                Ty::Named(id) if self.def_kind(id) != Some(DefKind::Enum) => id,
+                Ty::Step(id) => id,
+                _ => return None,
+            };
+            let member = self
+                .out
+                .members
+                .get(&owner)?
+                .iter()
+                .copied()
+                .find(|&m| self.def_name(m) == *field)?;
+            ty = self
+                .narrowed_place(flow, &prefix)
+                .or_else(|| self.def(member).map(|d| d.ty.clone()))?;
+        }
+        Some(ty)
     }
 
-    /// The type a local or parameter is read as here.
-    fn narrowed_ty(&self, flow: &Flow, id: DefId) -> Option<Ty> {
+    /// Whether `e` reads an optional value that a check against `none` has narrowed here.
+    fn is_narrowed(&self, flow: &Flow, e: &Expr) -> bool {
+        self.place(flow, e)
+            .is_some_and(|place| self.narrowed_place(flow, &place).is_some())
+    }
+
+    /// The type a narrowed place is read as here.
+    fn narrowed_place(&self, flow: &Flow, place: &Place) -> Option<Ty> {
         flow.narrowed
             .iter()
             .rev()
-            .find(|(n, _)| *n == id)
+            .find(|(p, _)| p == place)
             .map(|(_, ty)| ty.clone())
-            .or_else(|| self.def(id).map(|d| d.ty.clone()))
+    }
+
+    /// The type a local or parameter is read as here.
+    fn narrowed_ty(&self, flow: &Flow, place: &Place) -> Option<Ty> {
+        self.narrowed_place(flow, place)
+            .or_else(|| self.def(place.root).map(|d| d.ty.clone()))
     }
 
     /// Declares a local. A `let` that nothing reads is reported (`P0038`); a `for each` item is not (doing the
@@ -1552,40 +1661,33 @@ impl<'a> Checker<'a> {
                 branches,
                 otherwise,
             } => {
-                // `if x != none { … }`: `x` holds a value inside; `if x == none { … }`: in the `else`, and after the
-                // `if` when its block ends the flow (`complete`, `fail`, `return`).
-                let test = match branches.as_slice() {
-                    [(cond, _)] => self.none_test(flow, cond),
-                    _ => None,
-                };
+                // `if x != none { … }`: `x` holds a value inside; `if x == none { … }`: in the `else` (and the
+                // `else if`s), and after the `if` when its blocks all end the flow (`complete`, `fail`, `return`).
+                // The same for `and`, `or` and `not` of such checks.
+                let mark = flow.narrowed.len();
+                let mut all_end = true;
                 for (cond, body) in branches {
                     let ty = self.expr(flow, cond, Some(&Ty::Bool));
                     self.expect_ty(file, cond.span, &Ty::Bool, &ty);
-                    let mark = flow.narrowed.len();
-                    if let Some((id, inner, false)) = &test {
-                        flow.narrowed.push((*id, inner.clone()));
-                    }
+                    let facts = self.facts(flow, cond);
+                    let inner = flow.narrowed.len();
+                    flow.narrowed.extend(facts.when_true);
                     self.block(flow, body, result);
-                    flow.narrowed.truncate(mark);
-                }
-                if let Some(body) = otherwise {
-                    let mark = flow.narrowed.len();
-                    if let Some((id, inner, true)) = &test {
-                        flow.narrowed.push((*id, inner.clone()));
-                    }
-                    self.block(flow, body, result);
-                    flow.narrowed.truncate(mark);
-                }
-                if let (Some((id, inner, true)), [(_, body)]) = (test, branches.as_slice()) {
-                    let ends = body.stmts.last().is_some_and(|s| {
+                    flow.narrowed.truncate(inner);
+                    // Later conditions, their blocks and the `else` run only where this one was false.
+                    flow.narrowed.extend(facts.when_false);
+                    all_end &= body.stmts.last().is_some_and(|s| {
                         matches!(
                             s.kind,
                             StmtKind::Fail(_) | StmtKind::Complete(_) | StmtKind::Return(_)
                         )
                     });
-                    if ends {
-                        flow.narrowed.push((id, inner));
-                    }
+                }
+                if let Some(body) = otherwise {
+                    self.block(flow, body, result);
+                }
+                if otherwise.is_some() || !all_end {
+                    flow.narrowed.truncate(mark);
                 }
             }
             StmtKind::Match {
@@ -2655,9 +2757,15 @@ impl<'a> Checker<'a> {
         };
         self.reference(file, name.span, id);
         match self.def_kind(id) {
-            Some(DefKind::Param | DefKind::Local) => {
-                self.narrowed_ty(flow, id).unwrap_or(Ty::Error)
-            }
+            Some(DefKind::Param | DefKind::Local) => self
+                .narrowed_ty(
+                    flow,
+                    &Place {
+                        root: id,
+                        fields: Vec::new(),
+                    },
+                )
+                .unwrap_or(Ty::Error),
             Some(DefKind::Step) if !self.step_in_reach(flow, id, name) => Ty::Error,
             Some(DefKind::Step) => Ty::Step(id),
             Some(DefKind::Role) => Ty::Role,
@@ -2805,8 +2913,26 @@ impl<'a> Checker<'a> {
                     .expr_types
                     .insert(at(flow.file, first.span), ty.clone());
             }
-            for segment in path.iter().skip(1) {
+            let mut place = self.lookup_value(flow, &first.name).map(|root| Place {
+                root,
+                fields: Vec::new(),
+            });
+            for (i, segment) in path.iter().enumerate().skip(1) {
                 ty = self.field_ty(flow, &ty, segment, true);
+                if let Some(place) = &mut place {
+                    place.fields.push(segment.name.clone());
+                    if ty != Ty::Error {
+                        ty = self.narrowed_place(flow, place).unwrap_or(ty);
+                    }
+                }
+                // Each field path too (the back end reads a narrowed field as its value).
+                if self.record_types && i + 1 < path.len() {
+                    let span = Span {
+                        start: first.span.start,
+                        end: segment.span.end,
+                    };
+                    self.out.expr_types.insert(at(flow.file, span), ty.clone());
+                }
             }
             if self.record_types {
                 let end = path.last().map_or(first.span.end, |last| last.span.end);
@@ -2855,7 +2981,13 @@ impl<'a> Checker<'a> {
                         return Ty::Named(id);
                     }
                 }
-                ty
+                // A field or output checked against `none` here is read as its value.
+                match self.place(flow, expr) {
+                    Some(place) if ty != Ty::Error => {
+                        self.narrowed_place(flow, &place).unwrap_or(ty)
+                    }
+                    _ => ty,
+                }
             }
             ExprKind::List(items) => {
                 let element_expected = match expected {
@@ -3057,7 +3189,16 @@ impl<'a> Checker<'a> {
     ) -> Ty {
         let file = flow.file;
         let l = self.expr(flow, left, None);
+        // `x != none and x > 3`, `x == none or x > 3`: the right side is read only where the left side allows.
+        let known = match op {
+            BinaryOp::And => self.facts(flow, left).when_true,
+            BinaryOp::Or => self.facts(flow, left).when_false,
+            _ => Vec::new(),
+        };
+        let mark = flow.narrowed.len();
+        flow.narrowed.extend(known);
         let r = self.expr(flow, right, None);
+        flow.narrowed.truncate(mark);
         if l == Ty::Error || r == Ty::Error {
             return match op {
                 BinaryOp::And
@@ -3739,7 +3880,7 @@ impl<'a> Checker<'a> {
                     self.test_step(&flow, step, process);
                     self.role_ref(file, role, Code::EscalationToUnknownRole);
                 }
-                TestStmtKind::ExpectNotified(role) => {
+                TestStmtKind::ExpectNotified { role, .. } => {
                     self.role_ref(file, role, Code::UnknownName);
                 }
                 TestStmtKind::ExpectCompleted(value) => {

@@ -1160,9 +1160,13 @@ impl<'a> Printer<'a> {
                 self.push(" to ");
                 self.ident(role);
             }
-            TestStmtKind::ExpectNotified(role) => {
+            TestStmtKind::ExpectNotified { role, message } => {
                 self.push("expect notified ");
                 self.ident(role);
+                if let Some(message) = message {
+                    self.push(" ");
+                    self.literal(message);
+                }
             }
             TestStmtKind::ExpectCompleted(value) => {
                 self.push("expect completed");

@@ -426,6 +426,10 @@ pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
     }
     let mut pending_doc: Vec<&str> = Vec::new();
     let mut lexer = Token::lexer(text);
+    // A byte order mark (as some Windows editors write) is not part of the program.
+    if text.starts_with('\u{feff}') {
+        lexer.bump('\u{feff}'.len_utf8());
+    }
     let mut bad_run: Option<Span> = None;
     let mut lex_errors = 0usize;
     let mut push_error = |out: &mut Lexed<'_>, diagnostic: Diagnostic| {

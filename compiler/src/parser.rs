@@ -170,7 +170,14 @@ fn to_diagnostic(file: FileId, error: &Rich<'_, Token<'_>, SimpleSpan>) -> Diagn
         at,
         format!("expected {expected_text}, found {found}"),
     )
-    .with_label(format!("unexpected {found}"));
+    .with_label(format!(
+        "unexpected {}",
+        // "unexpected text", not "unexpected a text".
+        found
+            .strip_prefix("a ")
+            .or_else(|| found.strip_prefix("an "))
+            .unwrap_or(&found)
+    ));
     let found_keyword = error.found().is_some_and(|t| {
         !matches!(t, Token::Ident(_))
             && t.to_string().starts_with('`')
@@ -1332,7 +1339,8 @@ where
             .map(|(step, role)| TestStmtKind::ExpectEscalated { step, role }),
         kw("notified")
             .ignore_then(ident())
-            .map(TestStmtKind::ExpectNotified),
+            .then(text_literal().or_not())
+            .map(|(role, message)| TestStmtKind::ExpectNotified { role, message }),
         kw("completed")
             .ignore_then(kw("with").ignore_then(full.clone()).or_not())
             .map(TestStmtKind::ExpectCompleted),

@@ -28,10 +28,18 @@ pub fn human(files: &[SourceFile], diagnostics: &[Diagnostic], color: bool) -> S
             .map(|f| f.name.clone())
             .unwrap_or_default()
     };
+    // Inside the text and on character boundaries (ariadne slices the text at both ends).
     let clamp = |file: crate::source::FileId, range: std::ops::Range<usize>| {
-        let len = files.get(file.0 as usize).map_or(0, |f| f.text.len());
-        let start = range.start.min(len);
-        start..range.end.clamp(start, len)
+        let text = files.get(file.0 as usize).map_or("", |f| f.text.as_str());
+        let mut start = range.start.min(text.len());
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = range.end.clamp(start, text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        start..end
     };
     let mut out = Vec::new();
     for diagnostic in diagnostics {

@@ -8,7 +8,7 @@
     reason = "tests fail loudly on broken fixtures"
 )]
 
-use proc_compiler::{Code, SourceFile, analyze, doc, graph};
+use proc_compiler::{Code, SourceFile, analyze, doc, graph, render};
 use proc_tests::{fixture_files, repo_root};
 use proptest::prelude::*;
 
@@ -41,6 +41,18 @@ fn draw_and_document(analysis: &proc_compiler::Analysis) {
     );
 }
 
+/// Every diagnostic in every form a person or a tool reads: none of them may panic (ariadne slices the text at a
+/// diagnostic's ends).
+fn render_all(analysis: &proc_compiler::Analysis) {
+    let diagnostics: Vec<_> = analysis.diagnostics.clone();
+    let _ = render::human(&analysis.files, &diagnostics, false);
+    let _ = render::human(&analysis.files, &diagnostics, true);
+    let _ = render::short(&analysis.files, &diagnostics);
+    for diagnostic in &diagnostics {
+        let _ = render::json(&analysis.files, diagnostic);
+    }
+}
+
 fn codes(text: &str) -> Vec<Code> {
     analyze(vec![SourceFile::new("t.proc", "t", text)])
         .package_diagnostics()
@@ -65,6 +77,7 @@ proptest! {
             let len = analysis.files[0].text.len() as u32;
             prop_assert!(diagnostic.at.span.start <= len.max(1));
         }
+        render_all(&analysis);
     }
 
     #[test]
@@ -99,7 +112,32 @@ proptest! {
         }
         let analysis = analyze_bytes(&bytes);
         draw_and_document(&analysis);
+        render_all(&analysis);
     }
+}
+
+/// A file saved in Latin-1 (`£` as one byte) gives one located `P0006`, shown on the replaced character.
+#[test]
+fn a_latin1_byte_is_reported_and_shown() {
+    let analysis = analyze_bytes(
+        b"/// A.\nrole Agent\n/// P.\nprocess p() {\n  notify Agent \"Refund of \xa350\"\n}\n",
+    );
+    let found: Vec<Code> = analysis.package_diagnostics().map(|d| d.code).collect();
+    assert_eq!(found, vec![Code::NotUtf8]);
+    let shown = render::human(&analysis.files, &analysis.diagnostics, false);
+    assert!(shown.contains("fuzz.proc:5:27"), "{shown}");
+    assert!(shown.contains("invalid byte"), "{shown}");
+}
+
+/// A byte order mark, as some Windows editors write, is not a character of the program.
+#[test]
+fn a_byte_order_mark_is_skipped() {
+    let analysis = analyze_bytes(
+        "\u{feff}/// A.\nrole Agent\n/// P.\nprocess p() {\n  step s \"Do it\" { by Agent }\n}\n"
+            .as_bytes(),
+    );
+    let found: Vec<Code> = analysis.package_diagnostics().map(|d| d.code).collect();
+    assert!(found.is_empty(), "{found:?}");
 }
 
 #[test]

@@ -399,20 +399,39 @@ impl Run {
                     )),
                 }
             }
-            TestActionKind::ExpectNotified { role } => {
+            TestActionKind::ExpectNotified { role, message } => {
                 let found = self.log.iter_mut().find(|(effect, used)| {
-                    !*used && matches!(effect, Effect::Notified { role: r, .. } if &**r == role)
+                    !*used
+                        && matches!(effect, Effect::Notified { role: r, message: m, .. }
+                            if &**r == role && message.as_ref().is_none_or(|wanted| wanted == m))
                 });
-                match found {
-                    Some((_, used)) => {
-                        *used = true;
-                        Ok(())
-                    }
-                    None => Err(format!(
-                        "expected a notification to {role} (not already matched by an earlier `expect \
-                         notified`)\nnone was sent"
-                    )),
+                if let Some((_, used)) = found {
+                    *used = true;
+                    return Ok(());
                 }
+                let wanted = match message {
+                    Some(message) => format!("a notification to {role} saying {message:?}"),
+                    None => format!("a notification to {role}"),
+                };
+                // What was sent to the role and not matched yet, so a wrong word shows at once.
+                let sent: Vec<String> = self
+                    .log
+                    .iter()
+                    .filter_map(|(effect, used)| match effect {
+                        Effect::Notified {
+                            role: r, message, ..
+                        } if !*used && &**r == role => Some(format!("{message:?}")),
+                        _ => None,
+                    })
+                    .collect();
+                let happened = if sent.is_empty() {
+                    "none was sent".to_string()
+                } else {
+                    format!("sent to {role}: {}", sent.join(", "))
+                };
+                Err(format!(
+                    "expected {wanted} (not already matched by an earlier `expect notified`)\n{happened}"
+                ))
             }
             TestActionKind::ExpectCompleted(value) => {
                 let instance = self.instance()?;

@@ -388,6 +388,127 @@ test "the wrong reason" {
     );
 }
 
+/// `expect notified Role "message"` matches the message exactly; a mismatch shows what the role was sent.
+#[test]
+fn a_test_checks_the_message_a_role_was_notified_with() {
+    let dir = package(
+        "messages",
+        r#"/// Agents.
+role Agent
+/// Says hello, then waits.
+process p(name: Text) {
+  notify Agent "Hello {name}"
+  step s "Do it" { by Agent }
+  complete
+}
+test "the right message" {
+  start p("Ada")
+  expect notified Agent "Hello Ada"
+}
+test "any message" {
+  start p("Ada")
+  expect notified Agent
+}
+test "the wrong message" {
+  start p("Ada")
+  expect notified Agent "Hello, Ada"
+}
+"#,
+    );
+    let output = procc(&["test", dir.to_str().unwrap()]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(
+            "expected a notification to Agent saying \"Hello, Ada\" (not already matched by an earlier \
+             `expect notified`)\n    sent to Agent: \"Hello Ada\""
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("2 passed, 1 failed"),
+        "{stdout}"
+    );
+}
+
+/// A check against `none` narrows fields, step outputs, and the other side of `and`/`or`; the narrowed value
+/// is read as its value at run time (text interpolation, comparison), and an empty one takes the other path.
+#[test]
+fn fields_and_outputs_checked_against_none_are_read_as_their_values() {
+    let dir = package(
+        "narrowing",
+        r#"/// Agents.
+role Agent
+/// A ticket.
+record Ticket {
+  /// Who.
+  customer: Text
+  /// A note, when there is one.
+  note: Text?
+  /// How urgent, when known.
+  priority: Int?
+}
+/// Narrows in every form.
+process p(t: Ticket) {
+  if t.note != none {
+    notify Agent "Note: {t.note}"
+  }
+  let p = t.priority
+  if p != none and p > 3 {
+    notify Agent "Urgent {p}"
+  }
+  if t.priority == none or t.priority <= 3 {
+    notify Agent "Not urgent"
+  } else if t.priority > 8 {
+    notify Agent "Very urgent"
+  } else {
+    notify Agent "Urgent, priority {t.priority}"
+  }
+  step s "Handle {t.customer}" -> answer: Text? { by Agent }
+  if s.answer == none {
+    complete "no answer"
+  }
+  notify Agent "Answer: {s.answer}"
+  complete "answered"
+}
+test "values" {
+  start p(Ticket { customer: "Ada", note: "call after 5", priority: 5 })
+  expect notified Agent "Note: call after 5"
+  expect notified Agent "Urgent 5"
+  expect notified Agent "Urgent, priority 5"
+  complete s by "ann" as Agent with { answer: "done" }
+  expect notified Agent "Answer: done"
+  expect completed with "answered"
+}
+test "very urgent" {
+  start p(Ticket { customer: "Ada", note: none, priority: 9 })
+  expect notified Agent "Urgent 9"
+  expect notified Agent "Very urgent"
+  complete s by "ann" as Agent with { answer: none }
+  expect completed with "no answer"
+}
+test "empty" {
+  start p(Ticket { customer: "Ada", note: none, priority: none })
+  expect notified Agent "Not urgent"
+  complete s by "ann" as Agent with { answer: none }
+  expect completed with "no answer"
+}
+"#,
+    );
+    let output = procc(&["test", dir.to_str().unwrap()]);
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        text(&output.stderr)
+    );
+    assert!(
+        stdout.trim_end().ends_with("3 passed, 0 failed"),
+        "{stdout}"
+    );
+}
+
 /// A mistake in a test's value is reported once, by the checker, not again as "not a constant".
 #[test]
 fn a_test_with_a_mistake_in_its_input_reports_only_that_mistake() {

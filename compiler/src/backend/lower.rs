@@ -1688,7 +1688,8 @@ impl<'a> Lowering<'a> {
                 }
                 let base_ty = self.mty(file, base.span);
                 let base_ex = self.expr(fx, base);
-                self.field(fx, base_ex, &base_ty, name).0
+                let (ex, declared) = self.field(fx, base_ex, &base_ty, name);
+                self.narrowed(ex, &declared, &self.mty(file, e.span))
             }
             ExprKind::Call(..) | ExprKind::Await { .. } => {
                 let temp = fx.temp();
@@ -1900,12 +1901,33 @@ impl<'a> Lowering<'a> {
             },
         };
         for segment in path.iter().skip(1) {
-            let (next, next_ty) = self.field(fx, ex, &ty, segment);
-            ex = next;
-            ty = next_ty;
+            let (next, declared) = self.field(fx, ex, &ty, segment);
+            // As the checker read this much of the path (a field checked against `none` is read as its value).
+            let span = Span {
+                start: first.span.start,
+                end: segment.span.end,
+            };
+            let read = match self.mty(file, span) {
+                MTy::Error => declared.clone(),
+                read => read,
+            };
+            ex = self.narrowed(next, &declared, &read);
+            ty = read;
         }
         let ty = self.ty(&ty);
         Some((ex, ty))
+    }
+
+    /// A value of `declared` type that the checker read as `read`: an optional it knew to hold a value there
+    /// (`if c.note != none { … }`) is read as its value.
+    fn narrowed(&self, ex: Ex, declared: &MTy, read: &MTy) -> Ex {
+        if matches!(declared, MTy::Optional(_))
+            && !matches!(read, MTy::Optional(_) | MTy::Error | MTy::None)
+        {
+            Ex::Coalesce(Box::new(ex), Box::new(Ex::Const(0)))
+        } else {
+            ex
+        }
     }
 
     fn binary(

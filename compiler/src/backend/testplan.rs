@@ -114,10 +114,12 @@ pub enum TestActionKind {
         /// The role.
         role: String,
     },
-    /// A role was notified.
+    /// A role was notified (with this message).
     ExpectNotified {
         /// The role.
         role: String,
+        /// The message, exactly.
+        message: Option<String>,
     },
     /// The instance completed (with this result).
     ExpectCompleted(Option<Value>),
@@ -343,8 +345,9 @@ impl PlanCx<'_> {
                 step_ids: self.steps_named(&step.name),
                 role: role.name.clone(),
             },
-            TestStmtKind::ExpectNotified(role) => TestActionKind::ExpectNotified {
+            TestStmtKind::ExpectNotified { role, message } => TestActionKind::ExpectNotified {
                 role: role.name.clone(),
+                message: message.as_ref().and_then(text_value),
             },
             TestStmtKind::ExpectCompleted(value) => {
                 TestActionKind::ExpectCompleted(value.as_ref().map(|v| self.value(v)))
