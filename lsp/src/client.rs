@@ -116,12 +116,17 @@ impl Client {
 
     /// Sends one message.
     pub fn send(&mut self, message: &Value) -> Result<()> {
-        let body = message.to_string();
+        self.send_raw(message.to_string().as_bytes())
+    }
+
+    /// Sends a message body as it is (tests of broken input): framed with its `Content-Length`.
+    pub fn send_raw(&mut self, body: &[u8]) -> Result<()> {
         let stdin = self
             .stdin
             .as_mut()
             .ok_or_else(|| ClientError("stdin is closed".to_string()))?;
-        write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len())
+        write!(stdin, "Content-Length: {}\r\n\r\n", body.len())
+            .and_then(|()| stdin.write_all(body))
             .and_then(|()| stdin.flush())
             .map_err(|error| ClientError(format!("cannot write to the server: {error}")))
     }

@@ -4,7 +4,8 @@
 //! - [`server`]: the protocol service, the analysis worker, and the guard that keeps one failing request
 //!   from taking the server down;
 //! - [`diagnostics`], [`navigation`], [`completion`]: the features, each a function of one analysis;
-//! - [`convert`]: byte offsets ↔ UTF-16 positions, the only place positions are converted.
+//! - [`convert`]: byte offsets ↔ UTF-16 positions, the only place positions are converted;
+//! - [`transport`]: the guard that checks every incoming message before tower-lsp reads it.
 //!
 //! The server never analyses on its own: every answer comes from [`proc_compiler::analyze`], the same analysis
 //! `procc check` runs.
@@ -15,6 +16,7 @@ pub mod convert;
 pub mod diagnostics;
 pub mod navigation;
 pub mod server;
+pub mod transport;
 pub mod view;
 pub mod workspace;
 

@@ -829,9 +829,17 @@ pub fn run_stdio() -> i32 {
             inner: service,
             shutdown: exit_flag,
         };
-        Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+        // tower-lsp reads only messages the guard let through: one bad message must not end the session.
+        let (reader, writer) = tokio::io::duplex(1024 * 1024);
+        let guard = tokio::spawn(crate::transport::forward(
+            tokio::io::BufReader::new(tokio::io::stdin()),
+            writer,
+            log_stderr,
+        ));
+        Server::new(reader, tokio::io::stdout(), socket)
             .serve(service)
             .await;
+        guard.abort();
     });
     i32::from(!shutdown.load(Ordering::SeqCst))
 }

@@ -87,6 +87,26 @@ pub fn display_name(uri: &Url) -> String {
 /// Most files a package may have before the server analyses a file alone (a workspace opened at `/`).
 const MAX_PACKAGE_FILES: usize = 5_000;
 
+/// The largest file read from disk (an open document may be larger: the editor holds it).
+const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A `.proc` file's bytes from disk: only regular files, only up to [`MAX_FILE_BYTES`]. A request may name any
+/// path (`file:///dev/zero`, a pipe, a log of gigabytes); such paths are not read.
+fn read_proc_file(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    if path.extension().is_none_or(|ext| ext != "proc") {
+        return None;
+    }
+    let file = std::fs::File::open(path).ok()?;
+    let metadata = file.metadata().ok()?;
+    if !metadata.is_file() || metadata.len() > MAX_FILE_BYTES {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES).read_to_end(&mut bytes).ok()?;
+    Some(bytes)
+}
+
 impl Workspace {
     /// The unit to analyse for a file: the file, its dependents, and their imports.
     pub fn unit_for(&self, uri: &Url) -> Unit {
@@ -194,7 +214,7 @@ impl Workspace {
             return Some((document.text.clone(), Some(document.version)));
         }
         let path = uri.to_file_path().ok()?;
-        let bytes = std::fs::read(path).ok()?;
+        let bytes = read_proc_file(&path)?;
         Some((String::from_utf8_lossy(&bytes).into_owned(), None))
     }
 

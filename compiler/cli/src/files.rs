@@ -4,6 +4,9 @@ use proc_compiler::analysis::module_path;
 use proc_compiler::{Analysis, SourceFile, analyze, analyze_for_build};
 use std::path::{Path, PathBuf};
 
+/// The largest source file read (far above any real procedure; stops `/dev/zero` and runaway logs).
+const MAX_SOURCE_BYTES: u64 = 256 * 1024 * 1024;
+
 /// A set of files analysed together.
 pub struct PackageInput {
     /// A name for the package: its directory's or file's name.
@@ -115,8 +118,21 @@ pub fn proc_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 
 /// Reads one file.
 pub fn read_source(path: &Path, module: String) -> Result<SourceFile, String> {
-    let bytes = std::fs::read(path)
-        .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
+    use std::io::Read;
+    let cannot = |error: std::io::Error| format!("cannot read `{}`: {error}", path.display());
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    // Read at most one byte past the limit, so `/dev/zero` or a runaway log cannot fill the memory.
+    let mut bytes = Vec::new();
+    file.take(MAX_SOURCE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(format!(
+            "`{}` is larger than {} MiB: is it a `.proc` file?",
+            path.display(),
+            MAX_SOURCE_BYTES / (1024 * 1024)
+        ));
+    }
     Ok(SourceFile::from_bytes(
         path.display().to_string(),
         module,

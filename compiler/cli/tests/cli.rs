@@ -110,6 +110,14 @@ fn unreadable_paths_exit_two() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read"));
     let usage = procc(&["check", "--format", "yaml"]);
     assert_eq!(usage.status.code(), Some(2));
+    // An endless device is not read to the end (the memory would run out first).
+    let endless = procc(&["check", "/dev/zero"]);
+    assert_eq!(endless.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&endless.stderr).contains("is larger than 256 MiB"),
+        "{}",
+        String::from_utf8_lossy(&endless.stderr)
+    );
 }
 
 #[test]

@@ -97,6 +97,60 @@ fn a_failing_request_is_answered_with_an_error_and_the_server_keeps_serving() {
     assert_eq!(client.shutdown().unwrap(), Some(0));
 }
 
+/// Broken messages (invalid JSON, invalid UTF-8, no `"jsonrpc"`, a lone surrogate from a half-deleted emoji) and
+/// requests about paths that are not `.proc` files (`/dev/zero`) do not end the session or hang it.
+#[test]
+fn broken_messages_and_strange_paths_do_not_end_the_session() {
+    let dir = temp_dir("lsp-session-broken");
+    let text = "/// Answers.\nrole Agent\nprocess p() {\n  step s \"Do it\" { by Agent }\n}\n";
+    std::fs::write(dir.join("main.proc"), text).unwrap();
+    let file = uri(&dir.join("main.proc"));
+    let mut client = start(&[]);
+    client.initialize(&uri(&dir)).unwrap();
+    client.open(&file, text).unwrap();
+    client.diagnostics(&file, Some(1)).unwrap();
+    client
+        .send_raw(br#"{"jsonrpc":"2.0","id":777,"method":"textDocument/hover","params":{"#)
+        .unwrap();
+    client
+        .send_raw(b"{\"jsonrpc\":\"2.0\",\"method\":\"x\",\"params\":\"\xff\xfe\"}")
+        .unwrap();
+    client
+        .send_raw(br#"{"id":778,"method":"textDocument/hover","params":{"textDocument":{"uri":"file:///nowhere.proc"},"position":{"line":0,"character":0}}}"#)
+        .unwrap();
+    // The editor deleted half of an emoji: the new text ends in a lone high surrogate.
+    let change = format!(
+        r#"{{"jsonrpc":"2.0","method":"textDocument/didChange","params":{{"textDocument":{{"uri":"{file}","version":2}},"contentChanges":[{{"text":"{}\"\ud83d\""}}]}}}}"#,
+        text.replace('\n', "\\n").replace('"', "\\\"")
+    );
+    client.send_raw(change.as_bytes()).unwrap();
+    client.diagnostics(&file, Some(2)).unwrap();
+    let hover = client
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": "file:///dev/zero"}, "position": {"line": 3, "character": 20}}),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(hover, Value::Null);
+    // Still serving the real file.
+    let hover = client
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": file}, "position": {"line": 3, "character": 23}}),
+        )
+        .unwrap()
+        .unwrap();
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("role Agent"),
+        "{hover}"
+    );
+    assert_eq!(client.shutdown().unwrap(), Some(0));
+}
+
 #[test]
 fn a_change_re_analyses_the_file_and_its_dependents_only() {
     let dir = temp_dir("lsp-session-dependents");
