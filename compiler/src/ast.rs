@@ -781,6 +781,53 @@ impl Expr {
             ExprKind::Literal(_) | ExprKind::Now | ExprKind::Name(_) | ExprKind::Error => true,
         }
     }
+
+    /// Whether `every … { body } until self` asks the condition when a round is due, before the body, as well as
+    /// after it. Not when asking calls or waits (then it is asked once a round, after it), and not when it names a
+    /// step of the body: before the first round that step has not run, and before a later one the condition was
+    /// asked already, after the round before.
+    pub fn is_asked_before_each_round(&self, body: &Block) -> bool {
+        let mut steps = Vec::new();
+        body.declared_steps(&mut steps);
+        let mut names = Vec::new();
+        self.names(&mut names);
+        self.is_pure()
+            && !names
+                .iter()
+                .any(|name| steps.iter().any(|step| step.name == name.name))
+    }
+
+    /// The names it reads (the first name of each field path).
+    fn names<'a>(&'a self, out: &mut Vec<&'a Ident>) {
+        match &self.kind {
+            ExprKind::Name(name) => out.push(name),
+            ExprKind::Field(base, _) | ExprKind::Unary(_, base) | ExprKind::Paren(base) => {
+                base.names(out);
+            }
+            ExprKind::Binary(_, a, b) => {
+                a.names(out);
+                b.names(out);
+            }
+            ExprKind::List(items) => items.iter().for_each(|item| item.names(out)),
+            ExprKind::Record(_, fields) => fields.iter().for_each(|f| f.value.names(out)),
+            ExprKind::Call(_, args) => args.iter().for_each(|arg| arg.names(out)),
+            ExprKind::Await { .. } | ExprKind::Literal(_) | ExprKind::Now | ExprKind::Error => {}
+        }
+    }
+}
+
+impl Block {
+    /// The names of the steps declared in it, at any depth.
+    pub fn declared_steps<'a>(&'a self, out: &mut Vec<&'a Ident>) {
+        for stmt in &self.stmts {
+            if let StmtKind::Step(step) = &stmt.kind {
+                out.push(&step.name);
+            }
+            for block in stmt.blocks() {
+                block.declared_steps(out);
+            }
+        }
+    }
 }
 
 /// Unary operators.

@@ -304,8 +304,11 @@ impl Builder<'_> {
                 if let Some(max) = max {
                     let _ = write!(label, " (at most {})", self.text(max.span));
                 }
-                // `until` is asked when a round is due (a condition that calls or awaits: after the round).
-                let until = until.as_ref().map(|u| (u.span, u.is_pure()));
+                // `until` is asked when a round is due (a condition that calls, awaits or names a step of the body:
+                // after the round).
+                let until = until
+                    .as_ref()
+                    .map(|u| (u.span, u.is_asked_before_each_round(body)));
                 self.looped(exits, label, body, until)
             }
             StmtKind::WaitFor(duration) => {

@@ -509,6 +509,41 @@ test "empty" {
     );
 }
 
+/// `every … { step call … } until call.reached`: a condition naming a step of the body is asked after each round
+/// only (before the first round that step has not run, and reading its output would fail the case).
+#[test]
+fn a_call_back_loop_stops_on_an_output_of_its_own_step() {
+    let dir = package(
+        "callback",
+        r#"/// Agents.
+role Agent
+/// Calls the customer back until someone answers.
+process callback(customer: Text) {
+  every 2h max 3 {
+    step call "Call {customer}" -> reached: Bool { by Agent }
+  } until call.reached
+  complete "reached"
+}
+test "reached at the second call" {
+  start callback("Ada") at 2026-03-02T09:00Z
+  expect no task call
+  advance to 2026-03-02T11:00Z
+  complete call by "ann" as Agent with { reached: false }
+  advance to 2026-03-02T13:00Z
+  complete call by "ann" as Agent with { reached: true }
+  expect completed with "reached"
+}
+"#,
+    );
+    let output = procc(&["test", dir.to_str().unwrap()]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.trim_end().ends_with("1 passed, 0 failed"),
+        "{stdout}"
+    );
+}
+
 /// A mistake in a test's value is reported once, by the checker, not again as "not a constant".
 #[test]
 fn a_test_with_a_mistake_in_its_input_reports_only_that_mistake() {

@@ -1317,8 +1317,8 @@ impl<'a> Lowering<'a> {
         fx.switch(round);
         // `until` is asked when a round is due, before its body runs (another branch may have settled it while the
         // loop slept: no reminder after the acknowledgement), and again after the round. A condition that asks the
-        // host or waits (a call, `await`) is asked after the round only, so it is asked once a round.
-        if let Some(until) = until.filter(|u| u.is_pure()) {
+        // host or waits (a call, `await`), or that names a step of the body, is asked after the round only.
+        if let Some(until) = until.filter(|u| u.is_asked_before_each_round(body)) {
             let c = self.expr(fx, until);
             let body_block = fx.new_block();
             fx.term(Term::If(c, exit, body_block));
