@@ -129,6 +129,10 @@ struct Flow {
     item_steps: HashMap<DefId, Span>,
     /// While collecting steps, and then while checking: the parallel `for each` bodies the current code is in.
     items: Vec<Span>,
+    /// While collecting steps: the branches of `parallel` and `first` the current code is in (the statement's span
+    /// and the branch's index); then, for each step, those around it.
+    branch_stack: Vec<(Span, usize)>,
+    step_branches: HashMap<DefId, Vec<(Span, usize)>>,
     /// Optional values known to hold a value here (`if x != none { … }`, `if c.note != none and …`, or after
     /// `if x == none { … complete }`), with the type they are read as.
     narrowed: Vec<(Place, Ty)>,
@@ -1237,6 +1241,8 @@ impl<'a> Checker<'a> {
             process_within: None,
             item_steps: HashMap::default(),
             items: Vec::new(),
+            branch_stack: Vec::new(),
+            step_branches: HashMap::default(),
             narrowed: Vec::new(),
         };
         for param in self.out.members.get(&id).cloned().unwrap_or_default() {
@@ -1288,6 +1294,7 @@ impl<'a> Checker<'a> {
                     }
                     let order = flow.step_order.len();
                     flow.step_order.insert(id, order);
+                    flow.step_branches.insert(id, flow.branch_stack.clone());
                     if let Some(previous) = flow.steps.insert(step.name.name.clone(), id) {
                         flow.steps.insert(step.name.name.clone(), previous);
                         self.duplicate(flow.file, &step.name, previous, "step");
@@ -1343,7 +1350,22 @@ impl<'a> Checker<'a> {
                     }
                 }
                 StmtKind::Parallel { branches, .. } | StmtKind::First { branches } => {
-                    for branch in branches {
+                    // The keyword (`parallel`, `first`) stands for the statement in diagnostics.
+                    let keyword = if matches!(stmt.kind, StmtKind::First { .. }) {
+                        "first"
+                    } else {
+                        "parallel"
+                    };
+                    let keyword = Span {
+                        start: stmt.span.start,
+                        end: stmt
+                            .span
+                            .start
+                            .saturating_add(u32::try_from(keyword.len()).unwrap_or(0))
+                            .min(stmt.span.end),
+                    };
+                    for (index, branch) in branches.iter().enumerate() {
+                        flow.branch_stack.push((keyword, index));
                         if let Some(name) = &branch.name {
                             let id = self.define(
                                 flow.file,
@@ -1358,6 +1380,7 @@ impl<'a> Checker<'a> {
                             }
                         }
                         self.collect_steps(flow, &branch.body);
+                        flow.branch_stack.pop();
                     }
                 }
                 StmtKind::ForEach {
@@ -2434,6 +2457,26 @@ impl<'a> Checker<'a> {
                     return false;
                 }
                 let other_order = flow.step_order.get(&id).copied().unwrap_or(0);
+                if let Some(parallel) = self.side_by_side(flow, id, step) {
+                    self.emit(
+                        Diagnostic::new(
+                            Code::FourEyesUnknownStep,
+                            at(file, other.span),
+                            format!(
+                                "step `{}` runs at the same time as `{}` (in another branch), so who does it is \
+                                 not known when `{}` opens",
+                                other.name, step.name, step.name
+                            ),
+                        )
+                        .with_label("in another branch")
+                        .with_secondary(at(file, parallel), "the branches start together here")
+                        .with_help(format!(
+                            "refer to a step that is done before the branches start, or do `{}` after `{}`",
+                            step.name, other.name
+                        )),
+                    );
+                    return false;
+                }
                 if other_order > order {
                     self.emit(
                         Diagnostic::new(
@@ -2457,6 +2500,18 @@ impl<'a> Checker<'a> {
                 false
             }
         }
+    }
+
+    /// Where `other` and the step named `step` are in different branches of the same `parallel` or `first`: that
+    /// statement's span.
+    fn side_by_side(&self, flow: &Flow, other: DefId, step: &Ident) -> Option<Span> {
+        let step = flow.steps.get(&step.name)?;
+        let a = flow.step_branches.get(&other)?;
+        let b = flow.step_branches.get(step)?;
+        a.iter()
+            .zip(b)
+            .find(|((sa, ia), (sb, ib))| sa == sb && ia != ib)
+            .map(|((span, _), _)| *span)
     }
 
     /// A step named by `since`; it must exist and come earlier.
@@ -3734,6 +3789,8 @@ impl<'a> Checker<'a> {
             process_within: None,
             item_steps: HashMap::default(),
             items: Vec::new(),
+            branch_stack: Vec::new(),
+            step_branches: HashMap::default(),
             narrowed: Vec::new(),
         };
         let mut process: Option<DefId> = None;
