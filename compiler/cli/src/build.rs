@@ -83,7 +83,13 @@ pub fn run(
         return ExitCode::from(2);
     };
     let diagnostics = package.diagnostics();
-    print_diagnostics(&package.analysis, &diagnostics, format, use_color(color));
+    print_diagnostics(
+        &package.analysis,
+        &diagnostics,
+        format,
+        use_color(color),
+        true,
+    );
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let Some(wasm) = package.build.wasm.as_ref().filter(|_| errors == 0) else {
         eprintln!(

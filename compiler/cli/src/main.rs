@@ -310,7 +310,7 @@ fn check(paths: Vec<PathBuf>, format: Format, color: ColorChoice, deny_warnings:
         let diagnostics: Vec<Diagnostic> = analysis.package_diagnostics().cloned().collect();
         errors += diagnostics.iter().filter(|d| d.is_error()).count();
         warnings += diagnostics.len() - diagnostics.iter().filter(|d| d.is_error()).count();
-        print_diagnostics(&analysis, &diagnostics, format, use_color);
+        print_diagnostics(&analysis, &diagnostics, format, use_color, false);
     }
     if !matches!(format, Format::Json) {
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
@@ -328,11 +328,14 @@ fn check(paths: Vec<PathBuf>, format: Format, color: ColorChoice, deny_warnings:
     }
 }
 
+/// Prints diagnostics: on standard output where they are the command's output (`check`, `test`), on standard
+/// error where the output is something else (`build -o -` writes the module there).
 pub(crate) fn print_diagnostics(
     analysis: &Analysis,
     diagnostics: &[Diagnostic],
     format: Format,
     color: bool,
+    to_stderr: bool,
 ) {
     let text = match format {
         Format::Human => render::human(&analysis.files, diagnostics, color),
@@ -342,7 +345,11 @@ pub(crate) fn print_diagnostics(
             .map(|diagnostic| format!("{}\n", render::json(&analysis.files, diagnostic)))
             .collect(),
     };
-    write_stdout(&text);
+    if to_stderr {
+        eprint!("{text}");
+    } else {
+        write_stdout(&text);
+    }
 }
 
 fn explain(code: Option<&str>) -> ExitCode {

@@ -213,6 +213,30 @@ fn build_writes_a_module_its_text_ir_and_metadata() {
     );
 }
 
+/// `build -o -` pipes only the module: diagnostics (here a warning) go to standard error.
+#[test]
+fn build_to_standard_output_keeps_diagnostics_out_of_it() {
+    let dir = package(
+        "warned",
+        "/// Agents.\nrole Agent\n/// Never used.\nrole Spare\n/// One step.\nprocess p() {\n  step s \"Do it\" { by Agent }\n}\n",
+    );
+    let output = procc(&[
+        "build",
+        dir.to_str().unwrap(),
+        "--emit",
+        "metadata",
+        "-o",
+        "-",
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("standard output is only the metadata");
+    assert_eq!(metadata["processes"][0]["name"], "p");
+    assert!(text(&output.stderr).contains("role `Spare` is never used"));
+    let wasm = procc(&["build", dir.to_str().unwrap(), "-o", "-"]);
+    assert!(wasm.stdout.starts_with(b"\0asm"));
+}
+
 #[test]
 fn build_refuses_broken_packages_and_two_packages() {
     let dir = temp_dir("broken-build");
