@@ -511,6 +511,41 @@ impl<'a> Checker<'a> {
     }
 
     /// The spaces and tabs that start the line holding `offset`.
+    /// Where the arms of an empty `match` go: right after its `{` (and over the spaces before a `}` on the same
+    /// line, which then moves to a line of its own), one level deeper than `match`. The span to replace, the
+    /// indentation of the arms, and what follows them.
+    fn inside_empty_match(
+        &self,
+        file: FileId,
+        keyword: Span,
+        scrutinee_end: u32,
+    ) -> (Option<(u32, u32)>, String, String) {
+        let outer = self.indentation_at(file, keyword.start).unwrap_or_default();
+        let text = self
+            .file(file)
+            .map(|f| f.source.text.as_str())
+            .unwrap_or_default();
+        let Some(brace) = text
+            .get(scrutinee_end as usize..)
+            .and_then(|rest| rest.find('{'))
+            .map(|at| scrutinee_end as usize + at + 1)
+        else {
+            return (None, String::new(), String::new());
+        };
+        let rest = text.get(brace..).unwrap_or_default();
+        let after_spaces = rest.trim_start_matches([' ', '\t']);
+        let (end, close) = if after_spaces.starts_with('}') {
+            (
+                brace + rest.len() - after_spaces.len(),
+                format!("\n{outer}"),
+            )
+        } else {
+            (brace, String::new())
+        };
+        let span = u32::try_from(brace).ok().zip(u32::try_from(end).ok());
+        (span, format!("{outer}  "), close)
+    }
+
     fn indentation_at(&self, file: FileId, offset: u32) -> Option<String> {
         let text = self.file(file)?.source.text.as_str();
         let line_start = text
@@ -2083,35 +2118,40 @@ impl<'a> Checker<'a> {
                 .collect();
             if !missing.is_empty() {
                 let enum_name = self.def_name(enum_id);
-                let indent = arms
-                    .last()
-                    .and_then(|arm| self.indentation_at(file, arm.span.start))
-                    .unwrap_or_default();
-                let arms_text: String = missing
+                // After the last arm; in an empty `match`, right after its `{`, one level deeper than `match`.
+                let (insert_at, indent, close) = match arms.last() {
+                    Some(arm) => (
+                        Some((arm.span.end, arm.span.end)),
+                        self.indentation_at(file, arm.span.start)
+                            .unwrap_or_default(),
+                        String::new(),
+                    ),
+                    None => self.inside_empty_match(file, keyword, scrutinee.span.end),
+                };
+                let mut arms_text: String = missing
                     .iter()
                     .map(|m| format!("\n{indent}{m} => {{}}"))
                     .collect();
-                let insert_at = arms.last().map_or(keyword, |arm| Span {
-                    start: arm.span.end,
-                    end: arm.span.end,
-                });
-                self.emit(
-                    Diagnostic::new(
-                        Code::NonExhaustiveMatch,
-                        at(file, keyword),
-                        format!(
-                            "`match` on `{enum_name}` does not cover {}",
-                            backticked(&missing)
-                        ),
-                    )
-                    .with_label(format!("missing {}", backticked(&missing)))
-                    .with_help("add an arm for each missing variant, or `_ => { ... }`")
-                    .with_suggestion(
-                        at(file, insert_at),
+                arms_text.push_str(&close);
+                let diagnostic = Diagnostic::new(
+                    Code::NonExhaustiveMatch,
+                    at(file, keyword),
+                    format!(
+                        "`match` on `{enum_name}` does not cover {}",
+                        backticked(&missing)
+                    ),
+                )
+                .with_label(format!("missing {}", backticked(&missing)))
+                .with_help("add an arm for each missing variant, or `_ => { ... }`");
+                let diagnostic = match insert_at {
+                    Some((start, end)) => diagnostic.with_suggestion(
+                        at(file, Span { start, end }),
                         arms_text,
                         "add the missing arms",
                     ),
-                );
+                    None => diagnostic,
+                };
+                self.emit(diagnostic);
             }
         }
     }

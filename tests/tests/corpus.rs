@@ -181,3 +181,39 @@ fn an_unused_variable_can_be_renamed_to_keep_it() {
     )]);
     assert!(again.diagnostics.is_empty(), "{:?}", again.diagnostics);
 }
+
+/// The missing arms of an empty `match` (`match x {}` or with its braces on two lines) go inside its braces, and
+/// the fixed file checks clean and is laid out as `procc fmt` would.
+#[test]
+fn missing_arms_of_an_empty_match_go_inside_its_braces() {
+    for body in ["match s.u {}", "match s.u {\n  }", "match s.u { }"] {
+        let text = format!(
+            "/// Agents.\nrole Agent\n/// U.\nenum U {{ low, high }}\n/// P.\nprocess p() {{\n  step s \"x\" -> u: U {{ by Agent }}\n  {body}\n}}\n"
+        );
+        let analysis = proc_compiler::analyze(vec![proc_compiler::SourceFile::new(
+            "t.proc",
+            "t",
+            text.as_str(),
+        )]);
+        let [diagnostic] = analysis.diagnostics.as_slice() else {
+            panic!("{:?}", analysis.diagnostics)
+        };
+        assert_eq!(diagnostic.code.as_str(), "P0014");
+        let fix = &diagnostic.suggestions[0];
+        let mut fixed = text.clone();
+        fixed.replace_range(
+            fix.at.span.start as usize..fix.at.span.end as usize,
+            &fix.replacement,
+        );
+        assert!(
+            fixed.contains("  match s.u {\n    low => {}\n    high => {}\n  }\n"),
+            "{body:?} became:\n{fixed}"
+        );
+        let again = proc_compiler::analyze(vec![proc_compiler::SourceFile::new(
+            "t.proc",
+            "t",
+            fixed.as_str(),
+        )]);
+        assert!(again.diagnostics.is_empty(), "{:?}", again.diagnostics);
+    }
+}
