@@ -596,3 +596,92 @@ pub(crate) fn capitalise(text: &str) -> String {
         None => String::new(),
     }
 }
+
+/// One edit of a rename: where it is in the file as it was, and how long its new text is.
+#[derive(Clone, Copy, Debug)]
+pub struct RenameEdit {
+    /// The file.
+    pub file: FileId,
+    /// The name replaced.
+    pub span: Span,
+    /// The length of the new name, in bytes.
+    pub new_len: usize,
+}
+
+/// Why the renamed program `after` would not mean what `before` meant, or `None` when it means the same: every
+/// name must still refer to the same declaration (a rename can make a name resolve elsewhere, e.g. to an import
+/// that the new name shadows, or make an unknown name resolve), and no new error may appear. Errors and warnings
+/// that existed before (with the old name in their message) do not count.
+pub fn rename_problem(
+    before: &proc_compiler::Analysis,
+    after: &proc_compiler::Analysis,
+    edits: &[RenameEdit],
+    old: &str,
+    new: &str,
+) -> Option<String> {
+    let old_errors: Vec<String> = before
+        .package_diagnostics()
+        .filter(|d| d.is_error())
+        .map(|d| d.message.clone())
+        .collect();
+    // Compared with the old name put back, so an error that was there before (and names it) does not count.
+    let new_error = after.package_diagnostics().find(|d| {
+        d.is_error()
+            && !old_errors.contains(&d.message.replace(&format!("`{new}`"), &format!("`{old}`")))
+    });
+    if let Some(error) = new_error {
+        return Some(error.message.clone());
+    }
+    // Where an offset of the old text is in the new one.
+    let moved = |file: FileId, offset: u32| -> i64 {
+        let shift: i64 = edits
+            .iter()
+            .filter(|e| e.file == file && e.span.start < offset)
+            .map(|e| e.new_len as i64 - i64::from(e.span.end - e.span.start))
+            .sum();
+        i64::from(offset) + shift
+    };
+    let place = |analysis: &proc_compiler::Analysis, file: FileId, offset: u32| {
+        analysis.file(file).map_or_else(String::new, |f| {
+            format!("line {} of module `{}`", f.line_col(offset).line, f.module)
+        })
+    };
+    let after_sites: HashMap<(FileId, i64), DefId> = after
+        .references
+        .iter()
+        .map(|(site, id)| ((site.file, i64::from(site.span.start)), *id))
+        .collect();
+    for (site, id) in &before.references {
+        let (Some(was), Some(now)) = (
+            before.def(*id),
+            after_sites
+                .get(&(site.file, moved(site.file, site.span.start)))
+                .and_then(|&now| after.def(now)),
+        ) else {
+            continue;
+        };
+        let same = was.kind == now.kind
+            && was.file == now.file
+            && moved(was.file, was.name_span.start) == i64::from(now.name_span.start);
+        if !same {
+            return Some(format!(
+                "the name on {} would refer to {} `{}` (declared on {}) instead",
+                place(before, site.file, site.span.start),
+                now.kind.word(),
+                now.name,
+                place(after, now.file, now.name_span.start),
+            ));
+        }
+    }
+    if after.references.len() > before.references.len() {
+        return Some(format!(
+            "a name `{new}` that refers to nothing now would then refer to the renamed {}",
+            edits
+                .first()
+                .and_then(|e| before.name_at(e.file, e.span.start))
+                .and_then(|(_, id)| before.def(id))
+                .map_or("declaration", |d| d.kind.word())
+        ));
+    }
+    None
+}

@@ -508,17 +508,30 @@ impl LanguageServer for Backend {
             Some(Ok(changes)) => changes,
         };
         // Check the result: a rename must not make the program mean something else or break it.
-        let before = analysed.analysis.package_diagnostics().count();
-        let renamed: Vec<SourceFile> = guard("rename", || {
+        let (renamed, edits, old_name) = guard("rename", || {
             let view = analysed.view();
-            analysed
+            let old_name = view
+                .analysis
+                .name_at(file, convert::offset(view.source(file)?, at.position))
+                .and_then(|(_, id)| view.analysis.def(id))
+                .map(|d| d.name.clone())?;
+            let mut edits = Vec::new();
+            let renamed: Vec<SourceFile> = analysed
                 .uris
                 .iter()
                 .enumerate()
                 .filter_map(|(index, uri)| {
-                    let source = view.source(FileId(u32::try_from(index).ok()?))?;
+                    let id = FileId(u32::try_from(index).ok()?);
+                    let source = view.source(id)?;
                     let text = match changes.get(uri) {
-                        Some(edits) => navigation::apply_edits(source, edits),
+                        Some(file_edits) => {
+                            edits.extend(file_edits.iter().map(|edit| navigation::RenameEdit {
+                                file: id,
+                                span: convert::span(source, edit.range),
+                                new_len: edit.new_text.len(),
+                            }));
+                            navigation::apply_edits(source, file_edits)
+                        }
                         None => source.text.clone(),
                     };
                     Some(SourceFile::new(
@@ -527,27 +540,20 @@ impl LanguageServer for Backend {
                         text,
                     ))
                 })
-                .collect()
-        })?;
+                .collect();
+            Some((renamed, edits, old_name))
+        })?
+        .ok_or_else(|| request_failed("there is no name to rename here".to_string()))?;
         let after = self
             .worker
             .run(move || proc_compiler::analyze(renamed))
             .await
             .map_err(request_failed)?;
-        let new_problems: Vec<String> = after
-            .package_diagnostics()
-            .filter(|d| {
-                !analysed
-                    .analysis
-                    .package_diagnostics()
-                    .any(|old| old.code == d.code && old.message == d.message)
-            })
-            .map(|d| d.message.clone())
-            .collect();
-        if after.package_diagnostics().count() > before || !new_problems.is_empty() {
-            let first = new_problems.first().cloned().unwrap_or_default();
+        if let Some(problem) =
+            navigation::rename_problem(&analysed.analysis, &after, &edits, &old_name, &new_name)
+        {
             return Err(request_failed(format!(
-                "renaming to `{new_name}` would break the program: {first}"
+                "cannot rename `{old_name}` to `{new_name}`: {problem}"
             )));
         }
         Ok(Some(navigation::workspace_edit(changes)))
