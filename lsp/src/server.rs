@@ -26,8 +26,6 @@ pub struct Analysed {
     pub analysis: Analysis,
     /// URIs parallel to the package's files.
     pub uris: Vec<Url>,
-    /// The files whose diagnostics the analysis decides.
-    pub targets: Vec<Url>,
 }
 
 impl Analysed {
@@ -174,7 +172,6 @@ impl Backend {
         let analysed = Arc::new(Analysed {
             analysis,
             uris: unit.files.iter().map(|file| file.uri.clone()).collect(),
-            targets: unit.targets,
         });
         let evicted: Vec<(u64, Arc<Analysed>)> = {
             let mut state = self.state();
@@ -238,6 +235,9 @@ impl Backend {
         }
         // The versions of this text (an analysis reused from identical text may have been made for others).
         let versions: Vec<Option<i32>> = unit.files.iter().map(|file| file.version).collect();
+        // This change's targets: an analysis reused from identical text may have been made for other targets (an
+        // edit undone in one file must refresh the files that import it too).
+        let targets = unit.targets.clone();
         let analysed = match self.analyse(unit).await {
             Ok(analysed) => analysed,
             Err(error) => {
@@ -249,8 +249,7 @@ impl Backend {
         };
         let published = guard("diagnostics", || {
             let view = analysed.view();
-            analysed
-                .targets
+            targets
                 .iter()
                 .filter_map(|target| {
                     let index = analysed.uris.iter().position(|u| u == target)?;

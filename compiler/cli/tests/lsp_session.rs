@@ -204,6 +204,36 @@ fn a_change_re_analyses_the_file_and_its_dependents_only() {
     assert_eq!(client.shutdown().unwrap(), Some(0));
 }
 
+/// An edit undone gives the text an earlier analysis was made for; reusing it must still publish the changed
+/// file (that analysis may have been made when only an importing file was open).
+#[test]
+fn an_undone_edit_clears_the_diagnostics_it_caused() {
+    let dir = temp_dir("lsp-session-undo");
+    let roles = "/// Answers.\nrole Agent\n";
+    let user = "use roles.Agent\n/// P.\nprocess p() {\n  step s \"Do it\" { by Agent }\n}\n";
+    std::fs::write(dir.join("roles.proc"), roles).unwrap();
+    std::fs::write(dir.join("user.proc"), user).unwrap();
+    let (roles_uri, user_uri) = (uri(&dir.join("roles.proc")), uri(&dir.join("user.proc")));
+    let mut client = start(&[]);
+    client.initialize(&uri(&dir)).unwrap();
+    client.open(&user_uri, user).unwrap();
+    assert!(client.diagnostics(&user_uri, Some(1)).unwrap().is_empty());
+    client.open(&roles_uri, roles).unwrap();
+    assert!(client.diagnostics(&roles_uri, Some(1)).unwrap().is_empty());
+    change(
+        &mut client,
+        &roles_uri,
+        2,
+        None,
+        "/// Answers.\nrole Agents\n",
+    );
+    assert!(!client.diagnostics(&roles_uri, Some(2)).unwrap().is_empty());
+    change(&mut client, &roles_uri, 3, None, roles);
+    let after_undo = client.diagnostics(&roles_uri, Some(3)).unwrap();
+    assert!(after_undo.is_empty(), "{after_undo:?}");
+    assert_eq!(client.shutdown().unwrap(), Some(0));
+}
+
 #[test]
 fn results_for_old_versions_are_dropped() {
     let dir = temp_dir("lsp-session-stale");
