@@ -399,6 +399,11 @@ impl LanguageServer for Backend {
                 self.client
                     .publish_diagnostics(change.uri.clone(), Vec::new(), None)
                     .await;
+                // What imported it now misses it.
+                let importers = self.state().workspace.importers_of_deleted(&change.uri);
+                for importer in importers {
+                    self.refresh(importer).await;
+                }
             } else {
                 self.refresh(change.uri).await;
             }

@@ -246,6 +246,25 @@ impl Workspace {
         files
     }
 
+    /// After a file was deleted: the files of its package that may import it (their text names its module), so
+    /// that they are checked again.
+    pub fn importers_of_deleted(&self, uri: &Url) -> Vec<Url> {
+        let Some((root, path)) = uri
+            .to_file_path()
+            .ok()
+            .and_then(|path| Some((self.package_root(&path)?, path)))
+        else {
+            return Vec::new();
+        };
+        let relative = path.strip_prefix(&root).unwrap_or(&path);
+        let module = module_path(&relative.to_string_lossy());
+        self.files_under(&root)
+            .into_iter()
+            .filter(|file| file.text.contains(module.as_str()))
+            .map(|file| file.uri)
+            .collect()
+    }
+
     /// The package root of a file on disk.
     fn package_root(&self, path: &Path) -> Option<PathBuf> {
         let mut root = path.parent()?.to_path_buf();

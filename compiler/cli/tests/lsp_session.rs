@@ -234,6 +234,31 @@ fn an_undone_edit_clears_the_diagnostics_it_caused() {
     assert_eq!(client.shutdown().unwrap(), Some(0));
 }
 
+/// A file deleted on disk: the files that imported it are checked again (and report the missing module).
+#[test]
+fn deleting_a_file_re_checks_what_imported_it() {
+    let dir = temp_dir("lsp-session-deleted");
+    let user = "use roles.Agent\n/// P.\nprocess p() {\n  step s \"Do it\" { by Agent }\n}\n";
+    std::fs::write(dir.join("roles.proc"), "/// Answers.\nrole Agent\n").unwrap();
+    std::fs::write(dir.join("user.proc"), user).unwrap();
+    let (roles_uri, user_uri) = (uri(&dir.join("roles.proc")), uri(&dir.join("user.proc")));
+    let mut client = start(&[]);
+    client.initialize(&uri(&dir)).unwrap();
+    client.open(&user_uri, user).unwrap();
+    assert!(client.diagnostics(&user_uri, Some(1)).unwrap().is_empty());
+    client.notifications.clear();
+    std::fs::remove_file(dir.join("roles.proc")).unwrap();
+    client
+        .notify(
+            "workspace/didChangeWatchedFiles",
+            json!({"changes": [{"uri": roles_uri, "type": 3}]}),
+        )
+        .unwrap();
+    let missing = client.diagnostics(&user_uri, Some(1)).unwrap();
+    assert!(missing.iter().any(|d| d["code"] == "P0009"), "{missing:?}");
+    assert_eq!(client.shutdown().unwrap(), Some(0));
+}
+
 #[test]
 fn results_for_old_versions_are_dropped() {
     let dir = temp_dir("lsp-session-stale");
