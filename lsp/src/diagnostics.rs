@@ -6,25 +6,45 @@ use crate::navigation::capitalise;
 use crate::view::View;
 use proc_compiler::{Code, Diagnostic, FileId, Severity, Span};
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
 use tower_lsp::lsp_types::{
     self as lsp, CodeAction, CodeActionKind, CodeActionOrCommand, CodeDescription,
     DiagnosticRelatedInformation, DiagnosticSeverity, DiagnosticTag, NumberOrString, TextEdit, Url,
     WorkspaceEdit,
 };
 
-/// Where each code is explained (the same text as `procc explain CODE`), with one anchor per code.
-pub const EXPLANATIONS_URL: &str = concat!(
-    env!("CARGO_PKG_REPOSITORY"),
-    "/blob/main/docs/diagnostics.md"
-);
-
-/// The link to a code's explanation.
+/// The link to a code's explanation: a Markdown file with the text `procc explain CODE` prints, written once per
+/// compiler version under the system's temporary directory (the project has no web site, and a link must open
+/// offline). `None` if it cannot be written.
 pub fn explanation_link(code: Code) -> Option<Url> {
-    Url::parse(&format!(
-        "{EXPLANATIONS_URL}#{}",
-        code.as_str().to_ascii_lowercase()
-    ))
-    .ok()
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    let dir = DIR
+        .get_or_init(|| {
+            let dir = std::env::temp_dir()
+                .join(format!("proc-explanations-{}", env!("CARGO_PKG_VERSION")));
+            std::fs::create_dir_all(&dir).ok()?;
+            for code in proc_compiler::ALL_CODES {
+                let info = code.info();
+                let severity = match info.severity {
+                    Severity::Error => "Error",
+                    Severity::Warning => "Warning",
+                };
+                let text = format!(
+                    "# {}\n\n**{severity}:** {}.\n\n{}\n",
+                    info.name,
+                    info.summary,
+                    info.explanation.trim_end()
+                );
+                let path = dir.join(format!("{}.md", info.name));
+                if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+                    std::fs::write(&path, text).ok()?;
+                }
+            }
+            Some(dir)
+        })
+        .as_ref()?;
+    Url::from_file_path(dir.join(format!("{}.md", code.as_str()))).ok()
 }
 
 /// The diagnostics of one file, for `textDocument/publishDiagnostics`.

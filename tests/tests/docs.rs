@@ -16,7 +16,7 @@ fn diagnostics_page() -> String {
     let mut page = String::from(
         "# Diagnostic codes\n\n\
          Every diagnostic of the Proc compiler has a stable code. `procc explain CODE` prints the same text in a \
-         terminal; editors link each diagnostic here.\n\n\
+         terminal, and editors link each diagnostic to the same text.\n\n\
          This page is generated from `compiler/explanations/` by `tests/tests/docs.rs` (`PROC_BLESS=1 cargo test \
          -p proc-tests --test docs` rewrites it).\n\n\
          | code | severity | summary |\n| --- | --- | --- |\n",

@@ -182,7 +182,16 @@ fn run_case(path: &Path) -> String {
                         d["message"].as_str().unwrap_or("")
                     );
                     if let Some(link) = d["codeDescription"]["href"].as_str() {
-                        let _ = write!(label, "\n({link})");
+                        // A file under the system's temporary directory: its name is what is the same everywhere.
+                        let path = link
+                            .strip_prefix("file://")
+                            .expect("explanations are local files");
+                        assert!(
+                            std::fs::read_to_string(path).is_ok_and(|text| text.starts_with("# P")),
+                            "{link} is not an explanation"
+                        );
+                        let name = link.rsplit('/').next().unwrap_or(link);
+                        let _ = write!(label, "\n(explanation: {name})");
                     }
                     for related in d["relatedInformation"].as_array().into_iter().flatten() {
                         let _ = write!(

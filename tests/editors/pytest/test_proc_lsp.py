@@ -72,7 +72,8 @@ async def test_diagnostics_on_open(client: LanguageClient, tmp_path):
     unknown = diags[1]
     assert unknown.message == "unknown role `Agnet`\nhelp: did you mean `Agent`?"
     assert unknown.code_description is not None
-    assert unknown.code_description.href.endswith("docs/diagnostics.md#p0007")
+    assert unknown.code_description.href.startswith("file://")
+    assert unknown.code_description.href.endswith("/P0007.md")
     assert diags[0].message.startswith("role `Agent` is never used")
 
 
