@@ -1839,7 +1839,7 @@ impl<'a> Checker<'a> {
                             at(file, interval.span),
                             "`every` needs a period longer than zero",
                         )
-                        .with_label("zero period")
+                        .with_label("not a positive period")
                         .with_help("use a positive duration such as `15m`"),
                     );
                 }
@@ -2718,6 +2718,18 @@ impl<'a> Checker<'a> {
 
     fn expect_deadline_duration(&mut self, file: FileId, expr: &Expr, ty: &Ty, what: &str) -> bool {
         match ty {
+            Ty::Duration if const_duration(expr).is_some_and(|d| d < 0) => {
+                self.emit(
+                    Diagnostic::new(
+                        Code::DeadlineNotTime,
+                        at(file, expr.span),
+                        format!("{what} needs a duration of zero or more"),
+                    )
+                    .with_label("a negative duration")
+                    .with_help("durations count from when the step opens: write it without `-`"),
+                );
+                false
+            }
             Ty::Duration => true,
             Ty::Error => false,
             other => {
@@ -4229,6 +4241,7 @@ pub fn const_duration(expr: &Expr) -> Option<i64> {
             ..
         }) => literal::duration_seconds(text).ok(),
         ExprKind::Paren(inner) => const_duration(inner),
+        ExprKind::Unary(UnaryOp::Neg, inner) => const_duration(inner)?.checked_neg(),
         ExprKind::Binary(BinaryOp::Add, a, b) => const_duration(a)?.checked_add(const_duration(b)?),
         ExprKind::Binary(BinaryOp::Sub, a, b) => const_duration(a)?.checked_sub(const_duration(b)?),
         ExprKind::Binary(BinaryOp::Mul, a, b) => match (const_duration(a), const_int(b)) {
@@ -4246,6 +4259,7 @@ fn const_int(expr: &Expr) -> Option<i64> {
             ..
         }) => literal::int_value(text).ok(),
         ExprKind::Paren(inner) => const_int(inner),
+        ExprKind::Unary(UnaryOp::Neg, inner) => const_int(inner)?.checked_neg(),
         _ => None,
     }
 }
