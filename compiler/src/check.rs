@@ -3335,6 +3335,8 @@ impl<'a> Checker<'a> {
             | (Div, Ty::Int, Ty::Int)
             | (Rem, Ty::Int, Ty::Int) => Some(Ty::Int),
             (Add | Sub, Ty::Duration, Ty::Duration) => Some(Ty::Duration),
+            // Whole days moved on a date give a date: `due c.deadline + 1d` is the end of the next day.
+            (Add | Sub, Ty::Date, Ty::Duration) if whole_days(right).is_some() => Some(Ty::Date),
             (Add | Sub, Ty::Time | Ty::Date, Ty::Duration) => Some(Ty::Time),
             (Add, Ty::Duration, Ty::Time | Ty::Date) => Some(Ty::Time),
             (Sub, Ty::Time | Ty::Date, Ty::Time | Ty::Date) => Some(Ty::Duration),
@@ -4250,6 +4252,13 @@ pub fn const_duration(expr: &Expr) -> Option<i64> {
         },
         _ => None,
     }
+}
+
+/// A constant duration of whole days: their number.
+pub fn whole_days(expr: &Expr) -> Option<i64> {
+    const_duration(expr)
+        .filter(|seconds| seconds % 86_400 == 0)
+        .map(|seconds| seconds / 86_400)
 }
 
 fn const_int(expr: &Expr) -> Option<i64> {

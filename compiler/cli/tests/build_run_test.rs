@@ -568,6 +568,48 @@ test "reached at the second call" {
     );
 }
 
+/// Whole days moved on a date give a date: `due d + 1d` is the end of the next day (a date alone in `due` is the
+/// end of that day), and a time of day added to a date gives an instant from its start.
+#[test]
+fn days_added_to_a_date_give_a_date() {
+    let dir = package(
+        "dates",
+        r#"/// Agents.
+role Agent
+/// A promise to the customer.
+record Promise {
+  /// The day we promised.
+  by_day: Date
+}
+/// Days of grace.
+process p(c: Promise) {
+  let grace = c.by_day + 1d
+  notify Agent "Grace until the end of {grace}"
+  step answer "Answer" { by Agent due grace }
+  step call "Call" { by Agent due c.by_day + 12h }
+  step remind "Remind" { by Agent due c.by_day - 1d }
+}
+test "a day of grace" {
+  start p(Promise { by_day: 2026-03-10 }) at 2026-03-02T09:00Z
+  expect notified Agent "Grace until the end of 2026-03-11"
+  expect task answer due 2026-03-12T00:00Z
+  complete answer by "ann" as Agent
+  expect task call due 2026-03-10T12:00Z
+  complete call by "ann" as Agent
+  expect task remind due 2026-03-10T00:00Z
+}
+"#,
+    );
+    let output = procc(&["test", dir.to_str().unwrap()]);
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        text(&output.stderr)
+    );
+}
+
 /// A mistake in a test's value is reported once, by the checker, not again as "not a constant".
 #[test]
 fn a_test_with_a_mistake_in_its_input_reports_only_that_mistake() {

@@ -2003,14 +2003,17 @@ impl<'a> Lowering<'a> {
                     bin(op, Ty::Int, l, r)
                 }
             }
-            B::Add => {
-                if lt == MTy::Text {
-                    bin(BinOp::Concat, Ty::Text, l, r)
-                } else {
-                    bin(BinOp::Add, Ty::Int, as_time(l, &lt), as_time(r, &rt))
+            B::Add | B::Sub => {
+                let op = if op == B::Add { BinOp::Add } else { BinOp::Sub };
+                match crate::check::whole_days(right) {
+                    // Whole days moved on a date: a date (day numbers).
+                    Some(days) if lt == MTy::Date && rt == MTy::Duration => {
+                        bin(op, Ty::Int, l, Ex::Const(days))
+                    }
+                    _ if lt == MTy::Text => bin(BinOp::Concat, Ty::Text, l, r),
+                    _ => bin(op, Ty::Int, as_time(l, &lt), as_time(r, &rt)),
                 }
             }
-            B::Sub => bin(BinOp::Sub, Ty::Int, as_time(l, &lt), as_time(r, &rt)),
             B::Mul => bin(BinOp::Mul, Ty::Int, l, r),
             B::Div => bin(BinOp::Div, Ty::Int, l, r),
             B::Rem => bin(BinOp::Rem, Ty::Int, l, r),
