@@ -7,8 +7,8 @@
 
 use crate::analysis::Analysis;
 use crate::ast::{
-    Block as AstBlock, CalendarEntry, ExprKind, FlowDecl, ItemKind, PerformerKind, StepClauseKind,
-    StepDecl, Stmt, StmtKind,
+    Block as AstBlock, CalendarEntry, ExprKind, FlowDecl, ItemKind, Join, PerformerKind,
+    StepClauseKind, StepDecl, Stmt, StmtKind,
 };
 use crate::graph;
 use crate::model::{DefKind, Definition};
@@ -53,6 +53,18 @@ pub struct Manual {
     pub title: String,
     /// The document.
     pub blocks: Vec<Block>,
+}
+
+/// What a parallel construct waits for, in words to follow "at the same time".
+fn join_words(join: &Join, slice: &dyn Fn(Span) -> String) -> String {
+    match join {
+        Join::All => String::new(),
+        Join::Any => "; once one is finished, the others are called off".to_string(),
+        Join::Count(n) => format!(
+            "; once {} are finished, the others are called off",
+            slice(n.span)
+        ),
+    }
 }
 
 fn text(value: impl Into<String>) -> Inline {
@@ -487,11 +499,14 @@ impl Writer<'_> {
                 ))
             }
             StmtKind::Parallel { branches, .. } | StmtKind::First { branches } => {
-                let first = matches!(stmt.kind, StmtKind::First { .. });
-                let head = if first {
-                    "Do these at the same time; the first to finish ends the others"
-                } else {
-                    "Do these at the same time"
+                let head = match &stmt.kind {
+                    StmtKind::First { .. } => {
+                        "Do these at the same time; the first to finish ends the others".to_string()
+                    }
+                    StmtKind::Parallel { join, .. } => {
+                        format!("Do these at the same time{}", join_words(join, &slice))
+                    }
+                    _ => String::new(),
                 };
                 let cases = branches
                     .iter()
@@ -504,13 +519,13 @@ impl Writer<'_> {
                         (words(&label), nested(&branch.body))
                     })
                     .collect();
-                Some((
-                    vec![Inline::Strong(head.to_string())],
-                    vec![Block::Bullets(cases)],
-                ))
+                Some((vec![Inline::Strong(head)], vec![Block::Bullets(cases)]))
             }
             StmtKind::ForEach {
-                var, list, body, ..
+                var,
+                list,
+                body,
+                parallel,
             } => Some((
                 vec![
                     Inline::Strong("For each".to_string()),
@@ -518,7 +533,12 @@ impl Writer<'_> {
                     code(var.name.clone()),
                     text(" in "),
                     code(slice(list.span)),
-                    text(":"),
+                    text(&match parallel {
+                        None => ", one after the other:".to_string(),
+                        Some(join) => {
+                            format!(", all at the same time{}:", join_words(join, &slice))
+                        }
+                    }),
                 ],
                 nested(body),
             )),
@@ -855,7 +875,14 @@ fn markdown_inline(inlines: &[Inline]) -> String {
                 let _ = write!(out, "`{}`", value.replace('`', "'").replace('|', "\\|"));
             }
             Inline::Strong(value) => {
-                let _ = write!(out, "**{}**", value.replace('|', "\\|"));
+                // `**Every **` does not close in CommonMark: spaces go after the closing `**`.
+                let trimmed = value.trim_end();
+                let _ = write!(
+                    out,
+                    "**{}**{}",
+                    trimmed.replace('|', "\\|"),
+                    &value[trimmed.len()..]
+                );
             }
             Inline::Link(label, target) => {
                 let _ = write!(out, "[{}](#{target})", label.replace('|', "\\|"));
