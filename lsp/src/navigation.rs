@@ -557,19 +557,48 @@ fn fold(start_line: u32, end_line: u32, kind: Option<FoldingRangeKind>) -> Foldi
     }
 }
 
+/// Above this many changed runs of lines, formatting replaces the whole text in one edit.
+const MAX_FORMAT_EDITS: usize = 200;
+
 /// Formatting: the edits that turn the file into `procc fmt`'s layout, as few as the line diff allows; `None`
 /// when the file has syntax errors (it is left alone, as `procc fmt` does).
 pub fn formatting(source: &SourceFile) -> Option<Vec<TextEdit>> {
     let formatted = proc_compiler::format::format(source).ok()?;
-    let diff = similar::TextDiff::from_lines(source.text.as_str(), formatted.as_str());
-    let old_lines: Vec<&str> = diff.old_slices().to_vec();
+    // A diff of a file far from the layout can take seconds; past the deadline `similar` gives a coarser diff.
+    let diff = similar::TextDiff::configure()
+        .timeout(std::time::Duration::from_millis(100))
+        .diff_lines(source.text.as_str(), formatted.as_str());
+    let ops = diff.ops();
+    let changed = ops
+        .iter()
+        .filter(|op| !matches!(op, similar::DiffOp::Equal { .. }))
+        .count();
+    if changed > MAX_FORMAT_EDITS {
+        // A file far from the layout: one edit of the whole text (each edit's position costs a walk of its line,
+        // and an editor applies one big edit faster than thousands of small ones).
+        let whole = Span {
+            start: 0,
+            end: u32::try_from(source.text.len()).unwrap_or(u32::MAX),
+        };
+        return Some(vec![TextEdit::new(
+            convert::range(source, whole),
+            formatted,
+        )]);
+    }
     let new_lines: Vec<&str> = diff.new_slices().to_vec();
+    // Where each old line starts.
+    let mut starts = Vec::with_capacity(diff.old_slices().len() + 1);
+    let mut total = 0usize;
+    starts.push(0);
+    for line in diff.old_slices() {
+        total += line.len();
+        starts.push(total);
+    }
     let line_offset = |line: usize| -> u32 {
-        let bytes: usize = old_lines.iter().take(line).map(|l| l.len()).sum();
-        u32::try_from(bytes).unwrap_or(u32::MAX)
+        u32::try_from(starts.get(line).copied().unwrap_or(total)).unwrap_or(u32::MAX)
     };
     let mut edits = Vec::new();
-    for op in diff.ops() {
+    for op in ops {
         if matches!(op, similar::DiffOp::Equal { .. }) {
             continue;
         }
@@ -684,4 +713,36 @@ pub fn rename_problem(
         ));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file far from the layout (hundreds of changed places) is replaced in one edit, which gives the formatted
+    /// text; a file with a few changes gets edits of just those lines.
+    #[test]
+    fn formatting_a_messy_file_replaces_it_whole() {
+        let mut messy = String::from("/// Agents.\nrole Agent\n");
+        for k in 0..300 {
+            messy.push_str(&format!(
+                "/// P{k}.\nprocess p{k}() {{\nstep s \"Do it\" {{ by Agent }}\n}}\n"
+            ));
+        }
+        let source = SourceFile::new("m.proc", "m", messy.as_str());
+        let formatted = proc_compiler::format::format(&source).unwrap_or_default();
+        let edits = formatting(&source).unwrap_or_default();
+        assert_eq!(edits.len(), 1);
+        assert_eq!(apply_edits(&source, &edits), formatted);
+        let tidy = formatted.replacen("step s \"Do it\"", "step  s \"Do it\"", 1);
+        let source = SourceFile::new("m.proc", "m", tidy.as_str());
+        let edits = formatting(&source).unwrap_or_default();
+        assert_eq!(edits.len(), 1);
+        // Just the changed line.
+        assert_eq!(
+            edits.first().map(|e| e.range.end.line - e.range.start.line),
+            Some(1)
+        );
+        assert_eq!(apply_edits(&source, &edits), formatted);
+    }
 }

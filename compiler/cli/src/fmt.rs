@@ -102,6 +102,12 @@ fn stdin(check: bool, color: bool) -> ExitCode {
                 render::human(std::slice::from_ref(&source), &errors, color)
             );
             eprintln!("error: standard input was not formatted: it has syntax errors");
+            // An editor filter (`:%!procc fmt -`) replaces the text with the output: give it back unchanged.
+            if !check {
+                use std::io::Write;
+                let mut stdout = std::io::stdout().lock();
+                let _ = stdout.write_all(&bytes).and_then(|()| stdout.flush());
+            }
             ExitCode::from(1)
         }
         Ok(formatted) if check => {

@@ -104,8 +104,7 @@ fn files_with_syntax_errors_are_reported_and_left_alone() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), broken);
 }
 
-#[test]
-fn standard_input_to_standard_output() {
+fn format_stdin(input: &str) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_procc"))
         .args(["fmt", "-"])
         .stdin(Stdio::piped())
@@ -117,11 +116,22 @@ fn standard_input_to_standard_output() {
         .stdin
         .take()
         .unwrap()
-        .write_all(MESSY.as_bytes())
+        .write_all(input.as_bytes())
         .unwrap();
-    let output = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn standard_input_to_standard_output() {
+    let output = format_stdin(MESSY);
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(text(&output.stdout), TIDY);
+    // Text with syntax errors comes back unchanged (an editor filter replaces its buffer with the output).
+    let broken = "role Agent\nprocess p( {\n";
+    let output = format_stdin(broken);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(text(&output.stdout), broken);
+    assert!(text(&output.stderr).contains("has syntax errors"));
 }
 
 #[test]
