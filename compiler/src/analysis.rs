@@ -115,7 +115,31 @@ fn analyze_files(
         })
         .collect();
     let checked = check::check_with(&inputs, record_types);
-    diagnostics.extend(checked.diagnostics);
+    // Where the parser had to skip text, what used a declaration may be what was skipped: "never used" would
+    // be a false alarm on top of the real mistake.
+    let skipped_text = diagnostics.iter().any(|d| {
+        matches!(
+            d.code,
+            Code::Syntax | Code::UnterminatedText | Code::InvalidCharacter | Code::TooDeep
+        ) && (d.at.file.0 as usize) < package_files
+    });
+    // A syntax error whose fix rewrites a value (`4 hours` → `4h`) already explains that value's type error.
+    let rewritten: Vec<FileSpan> = diagnostics
+        .iter()
+        .filter(|d| d.code == Code::Syntax)
+        .flat_map(|d| d.suggestions.iter().map(|s| s.at))
+        .collect();
+    diagnostics.extend(checked.diagnostics.into_iter().filter(|d| {
+        let unused = matches!(
+            d.code,
+            Code::UnusedRole | Code::UnusedProcedure | Code::UnusedType | Code::UnusedVariable
+        );
+        let explained = matches!(d.code, Code::DeadlineNotTime | Code::TypeMismatch)
+            && rewritten
+                .iter()
+                .any(|fix| fix.file == d.at.file && fix.span.start == d.at.span.start);
+        !(skipped_text && unused) && !explained
+    }));
     diagnostics.sort_by(|a, b| {
         (a.at.file, a.at.span.start, a.code).cmp(&(b.at.file, b.at.span.start, b.code))
     });

@@ -73,7 +73,7 @@ pub fn parse(file: FileId, source_len: usize, lexed: &Lexed<'_>) -> (File, Vec<D
     let mut diagnostics: Vec<Diagnostic> = Vec::with_capacity(errors.len());
     for error in errors {
         // Nested blocks that all lost their `}` at the same place report it once.
-        let diagnostic = to_diagnostic(file, &error);
+        let diagnostic = duration_hint(to_diagnostic(file, &error), tokens, error.span().start);
         if diagnostics
             .last()
             .is_none_or(|last: &Diagnostic| last.at != diagnostic.at)
@@ -82,6 +82,81 @@ pub fn parse(file: FileId, source_len: usize, lexed: &Lexed<'_>) -> (File, Vec<D
         }
     }
     (output.unwrap_or_default(), diagnostics)
+}
+
+/// The one-letter unit of a unit word (`days`, `hrs`, `minutes`, …).
+fn unit_of(word: &str) -> Option<char> {
+    match word.to_ascii_lowercase().as_str() {
+        "d" | "day" | "days" => Some('d'),
+        "h" | "hr" | "hrs" | "hour" | "hours" => Some('h'),
+        "m" | "min" | "mins" | "minute" | "minutes" => Some('m'),
+        "s" | "sec" | "secs" | "second" | "seconds" => Some('s'),
+        "w" | "wk" | "wks" | "week" | "weeks" => Some('w'),
+        _ => None,
+    }
+}
+
+/// A duration written as people write it (`2 days`, `90min`, `1h30`) fails to parse at its second half: the
+/// help and fix give Proc's spelling (`2d`, `90m`, `1h30m`).
+fn duration_hint(
+    diagnostic: Diagnostic,
+    tokens: &[(Token<'_>, SimpleSpan)],
+    at: usize,
+) -> Diagnostic {
+    let Ok(index) = tokens.binary_search_by_key(&at, |(_, span)| span.start) else {
+        return diagnostic;
+    };
+    let (Some((found, found_span)), Some((previous, previous_span))) = (
+        tokens.get(index),
+        index.checked_sub(1).and_then(|i| tokens.get(i)),
+    ) else {
+        return diagnostic;
+    };
+    let word = match found {
+        Token::Ident(word) => Some((*word).to_string()),
+        Token::Int(_) => None,
+        other => {
+            let shown = other.to_string();
+            shown
+                .strip_prefix('`')
+                .and_then(|s| s.strip_suffix('`'))
+                .filter(|s| s.chars().all(|c| c.is_ascii_alphabetic()))
+                .map(str::to_string)
+        }
+    };
+    let adjacent = previous_span.end == found_span.start;
+    let fixed = match (previous, found, &word) {
+        // `2 days`
+        (Token::Int(n), _, Some(word)) => unit_of(word).map(|u| format!("{n}{u}")),
+        // `90min` (read as `90m` then `in`), `4hours`
+        (Token::Duration(d), _, Some(word)) if adjacent => {
+            let digits: String = d.chars().take_while(char::is_ascii_digit).collect();
+            let rest = d.get(digits.len()..).unwrap_or_default();
+            (rest.len() == 1)
+                .then(|| unit_of(&format!("{rest}{word}")))
+                .flatten()
+                .map(|u| format!("{digits}{u}"))
+        }
+        // `1h30`
+        (Token::Duration(d), Token::Int(n), None) if adjacent => Some(format!("{d}{n}m")),
+        _ => None,
+    };
+    let Some(fixed) = fixed else {
+        return diagnostic;
+    };
+    let span = FileSpan {
+        file: diagnostic.at.file,
+        span: Span::new(previous_span.start, found_span.end),
+    };
+    Diagnostic {
+        help: None,
+        suggestions: Vec::new(),
+        ..diagnostic
+    }
+    .with_help(format!(
+        "durations are one word with a one-letter unit (`s`, `m`, `h`, `d`, `w`): `{fixed}`"
+    ))
+    .with_suggestion(span, fixed.clone(), format!("write `{fixed}`"))
 }
 
 fn to_diagnostic(file: FileId, error: &Rich<'_, Token<'_>, SimpleSpan>) -> Diagnostic {

@@ -217,3 +217,44 @@ fn missing_arms_of_an_empty_match_go_inside_its_braces() {
         assert!(again.diagnostics.is_empty(), "{:?}", again.diagnostics);
     }
 }
+
+/// Durations written in words (`4 hours`, `90min`, `1h30`) get Proc's spelling as their fix; applied, the file
+/// checks clean.
+#[test]
+fn durations_written_in_words_get_their_proc_spelling() {
+    let text = "/// Agents.\nrole Agent\n/// P.\nprocess p() {\n  step s \"Call\" { by Agent within 4 hours }\n}\n";
+    for (written, fixed) in [
+        ("4 hours", "4h"),
+        ("2 days", "2d"),
+        ("90min", "90m"),
+        ("1h30", "1h30m"),
+        ("3 weeks", "3w"),
+    ] {
+        let text = text.replace("4 hours", written);
+        let analysis = proc_compiler::analyze(vec![proc_compiler::SourceFile::new(
+            "t.proc",
+            "t",
+            text.as_str(),
+        )]);
+        let [diagnostic] = analysis.diagnostics.as_slice() else {
+            panic!("{written}: {:?}", analysis.diagnostics)
+        };
+        let fix = &diagnostic.suggestions[0];
+        assert_eq!(fix.replacement, fixed);
+        let mut repaired = text.clone();
+        repaired.replace_range(
+            fix.at.span.start as usize..fix.at.span.end as usize,
+            &fix.replacement,
+        );
+        let again = proc_compiler::analyze(vec![proc_compiler::SourceFile::new(
+            "t.proc",
+            "t",
+            repaired.as_str(),
+        )]);
+        assert!(
+            again.diagnostics.is_empty(),
+            "{written}: {:?}",
+            again.diagnostics
+        );
+    }
+}
