@@ -138,7 +138,7 @@ fn analyze_files(
             && rewritten
                 .iter()
                 .any(|fix| fix.file == d.at.file && fix.span.start == d.at.span.start);
-        !(skipped_text && unused) && !explained
+        !(explained || (skipped_text && unused))
     }));
     diagnostics.sort_by(|a, b| {
         (a.at.file, a.at.span.start, a.code).cmp(&(b.at.file, b.at.span.start, b.code))
