@@ -252,7 +252,7 @@ fn build_refuses_broken_packages_and_two_packages() {
         dir.join("a.wasm").to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stdout).contains("unknown role `Agnet`"));
+    assert!(text(&output.stderr).contains("unknown role `Agnet`"));
     assert!(text(&output.stderr).contains("could not build"));
     assert!(!dir.join("a.wasm").exists());
     let other = temp_dir("other-build");
