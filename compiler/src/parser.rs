@@ -266,6 +266,14 @@ fn to_diagnostic(file: FileId, error: &Rich<'_, Token<'_>, SimpleSpan>) -> Diagn
             "{found} is a reserved word and cannot be used as a name; choose another name"
         ));
     }
+    // `if c.amount = 100 {`: a comparison written with one `=`.
+    if error.found() == Some(&Token::Eq) && !expected.iter().any(|e| e == "`=`") {
+        diagnostic = diagnostic
+            .with_help(
+                "to compare two values, write `==` (`=` only gives a name to a value in `let`)",
+            )
+            .with_suggestion(at, "==", "write `==`");
+    }
     if let Some(Token::Ident(word)) = error.found().copied() {
         if let Some(keyword) = closest_keyword(word) {
             diagnostic = diagnostic

@@ -638,8 +638,13 @@ pub fn completion(
             && t.start < offset
             && (offset < t.end || matches!(t.token, Token::UnterminatedText(_)) && offset == t.end)
     });
-    if in_trivia || in_text {
+    if in_trivia {
         return Vec::new();
+    }
+    if in_text {
+        // Inside `{…}` of a text: the names it can show, or the fields of the one before the dot.
+        interpolation(&mut ctx, source, &toks, offset);
+        return ctx.items;
     }
     let last = before_tokens.last().copied();
     let second = before.checked_sub(2).and_then(|i| toks.get(i)).copied();
@@ -800,6 +805,54 @@ pub fn completion(
         }
     }
     ctx.items
+}
+
+/// Completion in an interpolation of the text around `offset`: after `{`, the values in scope; after `{name.`,
+/// its fields, outputs or facts.
+fn interpolation(ctx: &mut Ctx<'_, '_>, source: &SourceFile, toks: &[Tok<'_>], offset: u32) {
+    let Some(text) = toks.iter().find(|t| {
+        matches!(t.token, Token::Text(_) | Token::UnterminatedText(_))
+            && t.start < offset
+            && offset <= t.end
+    }) else {
+        return;
+    };
+    let Some(inside) = source.text.get(text.start as usize..offset as usize) else {
+        return;
+    };
+    // The last `{` that opens an interpolation (not `{{`) and is not closed before the cursor.
+    let Some(open) = inside.rfind('{') else {
+        return;
+    };
+    let after = inside.get(open + 1..).unwrap_or_default();
+    if inside
+        .get(..open)
+        .is_some_and(|before| before.ends_with('{'))
+        || after.contains('}')
+    {
+        return;
+    }
+    let path = after;
+    if !path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    {
+        return;
+    }
+    match path.split_once('.') {
+        None => ctx.push_scope(),
+        Some((name, rest)) if !name.is_empty() && !rest.contains('.') => {
+            let start = text.start + u32::try_from(open + 1).unwrap_or(u32::MAX);
+            let tok = Tok {
+                token: Token::Ident(name),
+                text: name,
+                start,
+                end: start + u32::try_from(name.len()).unwrap_or(u32::MAX),
+            };
+            ctx.members_of_name(&tok);
+        }
+        Some(_) => {}
+    }
 }
 
 fn is_word(tok: &Tok<'_>) -> bool {

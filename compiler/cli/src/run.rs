@@ -43,6 +43,100 @@ fn read_text(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
 }
 
+/// The members each event type takes (besides `type`, `at` and `instance`), and which of them are lists of texts.
+const EVENT_MEMBERS: &[(&str, &[&str])] = &[
+    ("advance", &[]),
+    ("start", &["process", "input"]),
+    (
+        "complete",
+        &["task", "step", "by", "roles", "skills", "outputs"],
+    ),
+    ("claim", &["task", "step", "by", "roles", "skills"]),
+    ("release", &["task", "step", "by", "roles", "skills"]),
+    ("suspend", &["task", "step", "by", "roles", "skills"]),
+    ("resume", &["task", "step", "by", "roles", "skills"]),
+    ("skip", &["task", "step", "by", "roles", "skills"]),
+    (
+        "delegate",
+        &[
+            "task",
+            "step",
+            "by",
+            "roles",
+            "skills",
+            "to",
+            "to_roles",
+            "to_skills",
+        ],
+    ),
+    (
+        "reassign",
+        &["task", "step", "by", "roles", "skills", "role"],
+    ),
+    ("redo", &["step", "by", "roles", "skills"]),
+    ("signal", &["signal", "payload"]),
+    ("cancel", &["reason"]),
+    ("action_result", &["request", "action", "result", "error"]),
+];
+
+/// One event line's shape: a known type, only members that type takes, times that parse, lists of texts.
+fn check_event(event: &Value) -> Result<(), String> {
+    let Some(object) = event.as_object() else {
+        return Err("each line must be one JSON object".to_string());
+    };
+    let kind = match object.get("type") {
+        Some(Value::String(kind)) => kind.as_str(),
+        Some(_) => return Err("\"type\" must be a text".to_string()),
+        None => return Err("each event needs a \"type\"".to_string()),
+    };
+    let Some((_, members)) = EVENT_MEMBERS.iter().find(|(name, _)| *name == kind) else {
+        let types: Vec<&str> = EVENT_MEMBERS.iter().map(|(name, _)| *name).collect();
+        let hint = proc_compiler::suggest::closest(kind, types.iter().copied())
+            .map_or_else(String::new, |close| format!("; did you mean \"{close}\"?"));
+        return Err(format!(
+            "unknown event type \"{kind}\" (one of {}){hint}",
+            types.join(", ")
+        ));
+    };
+    for (member, value) in object {
+        let known = ["type", "at", "instance"].contains(&member.as_str())
+            || members.contains(&member.as_str());
+        if !known {
+            let all = members.iter().copied().chain(["type", "at", "instance"]);
+            let hint = proc_compiler::suggest::closest(member, all)
+                .map_or_else(String::new, |close| format!("; did you mean \"{close}\"?"));
+            return Err(format!(
+                "a \"{kind}\" event has no member \"{member}\" (it takes {}){hint}",
+                members
+                    .iter()
+                    .map(|m| format!("\"{m}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let is_list = ["roles", "skills", "to_roles", "to_skills"].contains(&member.as_str());
+        let texts = value
+            .as_array()
+            .is_some_and(|items| items.iter().all(Value::is_string));
+        if is_list && !texts {
+            return Err(format!(
+                "\"{member}\" must be a list of texts, e.g. [\"Agent\"]"
+            ));
+        }
+        let is_text = [
+            "at", "by", "to", "step", "process", "signal", "action", "role", "reason", "error",
+        ]
+        .contains(&member.as_str());
+        if is_text && !value.is_string() {
+            return Err(format!("\"{member}\" must be a text"));
+        }
+    }
+    if let Some(Value::String(at)) = object.get("at") {
+        parse_time(at, "\"at\"")?;
+    }
+    Ok(())
+}
+
 fn parse_time(text: &str, what: &str) -> Result<Time, String> {
     text.parse::<Time>().map_err(|e| format!("{what}: {e}"))
 }
@@ -283,6 +377,9 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
                         index + 1
                     ));
                 }
+                // Every line is checked before anything runs: a misspelt member must not be read as absent.
+                check_event(&value)
+                    .map_err(|e| format!("{}:{}: {e}", path.display(), index + 1))?;
                 events.push((index + 1, value));
             }
             events

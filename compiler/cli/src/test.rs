@@ -30,7 +30,7 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>, color: ColorChoice) -> ExitC
         }
     };
     let color = use_color(color);
-    let (mut passed, mut failed) = (0usize, 0usize);
+    let (mut passed, mut failed, mut filtered_out) = (0usize, 0usize, 0usize);
     for package in &built {
         let diagnostics = package.diagnostics();
         let errors = diagnostics.iter().filter(|d| d.is_error()).count();
@@ -57,6 +57,7 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>, color: ColorChoice) -> ExitC
         };
         for plan in &package.build.tests {
             if filter.is_some_and(|f| !plan.name.contains(f)) {
+                filtered_out += 1;
                 continue;
             }
             let location = location(package, plan.at.file.0 as usize, plan.at.span.start);
@@ -75,8 +76,20 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>, color: ColorChoice) -> ExitC
             }
         }
     }
+    // Notes go to standard error: the summary line stays the last line of the report.
+    let ran = passed + failed;
+    let no_match = ran == 0 && filtered_out > 0;
+    match filter {
+        Some(filter) if no_match => eprintln!(
+            "error: no test name contains `{filter}` ({filtered_out} test{} filtered out)",
+            if filtered_out == 1 { "" } else { "s" }
+        ),
+        Some(_) if filtered_out > 0 => eprintln!("note: {filtered_out} filtered out"),
+        _ if ran == 0 => eprintln!("note: no `test` blocks were found"),
+        _ => {}
+    }
     crate::files::write_stdout(&format!("\n{passed} passed, {failed} failed\n"));
-    if failed > 0 {
+    if failed > 0 || no_match {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -218,6 +231,17 @@ impl Run {
 
     fn advance_to(&mut self, at: Option<i64>) -> Result<(), String> {
         if let Some(at) = at {
+            // The runtime's clock never goes back (a host's late event is handled at the present time); a test
+            // that names an earlier time has its steps in the wrong order.
+            let now = self.runtime.now();
+            if at < now.0 {
+                return Err(format!(
+                    "{} is before the test's clock, which is already at {}\n(time only moves forward: put \
+                     the statements in time order)",
+                    show_time(at),
+                    show_time(now.0)
+                ));
+            }
             let effects = self.runtime.advance(Time(at)).map_err(|e| e.to_string())?;
             self.record(effects)?;
         }
@@ -336,6 +360,11 @@ impl Run {
                 self.record(effects)
             }
             TestActionKind::AdvanceBy(ms) => {
+                if *ms <= 0 {
+                    return Err(
+                        "`advance` needs a positive duration (time only moves forward)".to_string(),
+                    );
+                }
                 let to = self.runtime.now().plus(*ms);
                 self.advance_to(Some(to.0))
             }

@@ -610,6 +610,108 @@ test "a day of grace" {
     );
 }
 
+/// `--filter` runs the matching tests and says how many it left out; a filter that matches nothing fails.
+#[test]
+fn a_filter_that_matches_no_test_fails() {
+    let dir = package(
+        "filtered",
+        "/// Agents.\nrole Agent\n/// P.\nprocess p() {\n  step s \"Do it\" { by Agent }\n}\ntest \"one\" {\n  start p()\n  expect task s\n}\ntest \"two\" {\n  start p()\n  expect task s\n}\n",
+    );
+    let some = procc(&["test", dir.to_str().unwrap(), "--filter", "one"]);
+    assert_eq!(some.status.code(), Some(0));
+    assert!(
+        text(&some.stdout)
+            .trim_end()
+            .ends_with("1 passed, 0 failed")
+    );
+    assert!(
+        text(&some.stderr).contains("1 filtered out"),
+        "{}",
+        text(&some.stderr)
+    );
+    let none = procc(&["test", dir.to_str().unwrap(), "--filter", "three"]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(
+        text(&none.stderr).contains("no test name contains `three` (2 tests filtered out)"),
+        "{}",
+        text(&none.stderr)
+    );
+}
+
+/// A test's clock only moves forward: a statement at an earlier time, or `advance` by a negative duration, fails
+/// the test and says why (the runtime would handle it at the present time, and the test would check something
+/// else than it says).
+#[test]
+fn a_test_statement_back_in_time_fails() {
+    let dir = package(
+        "backwards",
+        "/// Agents.\nrole Agent\n/// P.\nprocess p() {\n  step s \"Do it\" { by Agent }\n  step t \"Then\" { by Agent }\n}\ntest \"late\" {\n  start p() at 2026-03-02T09:00Z\n  advance to 2026-03-05T09:00Z\n  complete s by \"ann\" as Agent at 2026-03-02T10:00Z\n}\ntest \"negative\" {\n  start p() at 2026-03-02T09:00Z\n  advance -1h\n}\n",
+    );
+    let output = procc(&["test", dir.to_str().unwrap()]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(
+            "2026-03-02T10:00:00Z is before the test's clock, which is already at 2026-03-05T09:00:00Z"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("`advance` needs a positive duration"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("0 passed, 2 failed"),
+        "{stdout}"
+    );
+}
+
+/// Every line of an events file is checked before anything runs: a misspelt member (`"role"` for `"roles"`), a
+/// wrongly typed one or an unknown type is reported with its file and line, and nothing is printed as run.
+#[test]
+fn run_checks_every_event_line_before_running() {
+    let dir = temp_dir("run-events-checked");
+    let (wasm, _) = build_example("complaint", &dir);
+    let input = root().join("examples/runs/complaint.input.json");
+    for (line, wanted) in [
+        (
+            r#"{"at": "2026-03-02T09:30:00Z", "type": "complete", "step": "acknowledge", "by": "ann", "role": ["Agent"]}"#,
+            r#"a "complete" event has no member "role""#,
+        ),
+        (
+            r#"{"at": "2026-03-02T09:30:00Z", "type": "complete", "step": "acknowledge", "by": "ann", "roles": "Agent"}"#,
+            r#""roles" must be a list of texts"#,
+        ),
+        (
+            r#"{"at": "2026-03-02T09:30:00Z", "type": "complet", "step": "acknowledge"}"#,
+            r#"unknown event type "complet""#,
+        ),
+        (r#"{"at": "tomorrow", "type": "advance"}"#, r#""at""#),
+    ] {
+        let events = dir.join("events.jsonl");
+        std::fs::write(
+            &events,
+            format!("{{\"at\": \"2026-03-02T09:00:00Z\", \"type\": \"advance\"}}\n{line}\n"),
+        )
+        .unwrap();
+        let output = procc(&[
+            "run",
+            wasm.to_str().unwrap(),
+            "--process",
+            "complaint",
+            "--input",
+            input.to_str().unwrap(),
+            "--events",
+            events.to_str().unwrap(),
+        ]);
+        assert_eq!(output.status.code(), Some(2), "{line}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("events.jsonl:2: "), "{stderr}");
+        assert!(stderr.contains(wanted), "{stderr}");
+        assert!(text(&output.stdout).is_empty(), "{}", text(&output.stdout));
+    }
+}
+
 /// A mistake in a test's value is reported once, by the checker, not again as "not a constant".
 #[test]
 fn a_test_with_a_mistake_in_its_input_reports_only_that_mistake() {

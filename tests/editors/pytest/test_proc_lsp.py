@@ -375,7 +375,7 @@ async def test_rename_refuses_keyword_and_clash(client: LanguageClient, tmp_path
     at = pos(COMPLAINT, "role Manager", delta=len("role Ma"))
     for new_name, message in (
         ("step", "`step` is a keyword of the language and cannot be used as a name"),
-        ("Agent", "renaming to `Agent` would break the program: name `Agent` is declared twice"),
+        ("Agent", "cannot rename `Manager` to `Agent`: name `Agent` is declared twice"),
     ):
         with pytest.raises(JsonRpcException) as err:
             await client.text_document_rename_async(
