@@ -491,13 +491,38 @@ impl<'a> Checker<'a> {
             format!("unknown {what} `{}`", name.name),
         )
         .with_label(format!("no {what} with this name"));
-        let mut diagnostic = did_you_mean(diagnostic, file, name, candidates, |diagnostic| {
-            if what == "role" {
-                diagnostic.with_help(format!("declare it: `role {}`", name.name))
-            } else {
-                diagnostic
-            }
-        });
+        // Declared in another module (or the standard library) that this file does not import: import it.
+        let kinds: &[DefKind] = match what {
+            "role" => &[DefKind::Role],
+            "calendar" => &[DefKind::Calendar],
+            "process" => &[DefKind::Process],
+            "signal" => &[DefKind::Signal],
+            "type" => &[DefKind::Record, DefKind::Enum, DefKind::Signal],
+            "procedure or action" => &[DefKind::Procedure, DefKind::Action],
+            "name" => &[DefKind::Role, DefKind::Calendar, DefKind::Enum],
+            _ => &[],
+        };
+        let elsewhere = self.declared_elsewhere(file, &name.name, kinds);
+        let mut diagnostic = match &elsewhere {
+            Some(module) => diagnostic.with_help(format!(
+                "`{}` is declared in module `{module}`: import it with `use {module}.{}`",
+                name.name, name.name
+            )),
+            None => did_you_mean(diagnostic, file, name, candidates, |diagnostic| {
+                if what == "role" {
+                    diagnostic.with_help(format!("declare it: `role {}`", name.name))
+                } else {
+                    diagnostic
+                }
+            }),
+        };
+        if let (Some(module), Some(insert)) = (&elsewhere, self.use_insertion_point(file)) {
+            diagnostic = diagnostic.with_suggestion(
+                at(file, insert.0),
+                format!("{}use {module}.{}{}", insert.1, name.name, insert.2),
+                format!("import `{}` from `{module}`", name.name),
+            );
+        }
         if what == "role" {
             if let Some(insert) = self.role_insertion_point(file) {
                 diagnostic = diagnostic.with_suggestion(
@@ -510,7 +535,6 @@ impl<'a> Checker<'a> {
         self.emit(diagnostic);
     }
 
-    /// The spaces and tabs that start the line holding `offset`.
     /// Where the arms of an empty `match` go: right after its `{` (and over the spaces before a `}` on the same
     /// line, which then moves to a line of its own), one level deeper than `match`. The span to replace, the
     /// indentation of the arms, and what follows them.
@@ -546,6 +570,7 @@ impl<'a> Checker<'a> {
         (span, format!("{outer}  "), close)
     }
 
+    /// The spaces and tabs that start the line holding `offset`.
     fn indentation_at(&self, file: FileId, offset: u32) -> Option<String> {
         let text = self.file(file)?.source.text.as_str();
         let line_start = text
@@ -558,6 +583,49 @@ impl<'a> Checker<'a> {
                 .take_while(|c| *c == ' ' || *c == '\t')
                 .collect(),
         )
+    }
+
+    /// The module (package first, then the standard library) that declares a top-level `name` of one of `kinds`
+    /// that this file cannot see.
+    fn declared_elsewhere(&self, file: FileId, name: &str, kinds: &[DefKind]) -> Option<String> {
+        let mut found: Vec<(bool, String)> = self
+            .scopes
+            .iter()
+            .enumerate()
+            .filter(|(index, scope)| {
+                *index != file.0 as usize
+                    && scope
+                        .get(name)
+                        .and_then(|&id| self.def_kind(id))
+                        .is_some_and(|kind| kinds.contains(&kind))
+            })
+            .filter_map(|(index, _)| {
+                let input = self.file(FileId(u32::try_from(index).ok()?))?;
+                Some((input.is_std, input.source.module.clone()))
+            })
+            .collect();
+        found.sort();
+        found.into_iter().next().map(|(_, module)| module)
+    }
+
+    /// Where a new `use` line goes: after the file's last `use`, else at its start. The span and the text that
+    /// goes before and after the line.
+    fn use_insertion_point(&self, file: FileId) -> Option<(Span, &'static str, &'static str)> {
+        let input = self.file(file)?;
+        if input.is_std {
+            return None;
+        }
+        let last_use = input
+            .ast
+            .items
+            .iter()
+            .filter(|i| matches!(i.kind, ItemKind::Use(_)))
+            .map(|i| i.span.end)
+            .max();
+        Some(match last_use {
+            Some(end) => (Span { start: end, end }, "\n", ""),
+            None => (Span { start: 0, end: 0 }, "", "\n\n"),
+        })
     }
 
     /// Where a new `role` declaration goes in a file: before its first role, or else before its first

@@ -1821,7 +1821,7 @@ where
         .then_ignore(end())
 }
 
-/// Top-level recovery: like [`recovery`], but a stray `}` is skipped too.
+/// Top-level recovery: like [`recovery`], but a stray `}`, and a `{` that is never closed, are skipped too.
 fn recovery_top<'t, 's: 't, I, E>(
     stop: fn(&Token<'_>) -> bool,
 ) -> impl Parser<'t, I, (), extra::Err<E>> + Clone
@@ -1829,7 +1829,11 @@ where
     I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
     E: ParseError<'t, 's, I>,
 {
-    let unit = skip_unit().or(just(Token::RBrace).ignored());
+    // A `{` never closed (a block still being typed at the end of the file) is skipped on its own, so the
+    // declarations before it are kept.
+    let unit = skip_unit()
+        .or(just(Token::RBrace).ignored())
+        .or(just(Token::LBrace).ignored());
     let not_stop = any().filter(move |t: &Token<'_>| !stop(t)).rewind();
     unit.clone()
         .then(not_stop.ignore_then(unit).repeated())

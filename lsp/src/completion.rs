@@ -11,6 +11,28 @@ use tower_lsp::lsp_types::{
     ParameterInformation, ParameterLabel, SignatureHelp, SignatureInformation,
 };
 
+/// What every step tells about itself: name, type, meaning (for completion and hover).
+pub(crate) const STEP_FACTS: &[(&str, &str, &str)] = &[
+    ("done", "Bool", "the step has been completed"),
+    (
+        "breached",
+        "Bool",
+        "the step's deadline passed before it was done",
+    ),
+    ("done_by", "Text", "who completed the step"),
+    ("completed_at", "Time", "when the step was completed"),
+];
+
+/// What every calendar tells: name, type, meaning.
+pub(crate) const CALENDAR_FACTS: &[(&str, &str, &str)] = &[
+    (
+        "is_open",
+        "Bool",
+        "the calendar is within working hours now",
+    ),
+    ("next_open", "Time", "the next moment the calendar is open"),
+];
+
 /// One token with its text and byte range.
 #[derive(Clone, Copy, Debug)]
 struct Tok<'a> {
@@ -331,32 +353,21 @@ impl Ctx<'_, '_> {
             Ty::Optional(inner) => self.members_of_type(inner, depth + 1),
             Ty::Step(id) => {
                 self.members_of_def(*id);
-                for (fact, detail) in [
-                    ("done", "Bool: the step has been completed"),
-                    (
-                        "breached",
-                        "Bool: the step's deadline passed before it was done",
-                    ),
-                    ("done_by", "Text: who completed the step"),
-                    ("completed_at", "Time: when the step was completed"),
-                ] {
+                for (fact, ty, detail) in STEP_FACTS {
                     self.push(
                         fact,
                         CompletionItemKind::PROPERTY,
-                        Some(detail.to_string()),
+                        Some(format!("{ty}: {detail}")),
                         1,
                     );
                 }
             }
             Ty::Calendar(_) => {
-                for (fact, detail) in [
-                    ("is_open", "Bool: the calendar is within working hours now"),
-                    ("next_open", "Time: the next moment the calendar is open"),
-                ] {
+                for (fact, ty, detail) in CALENDAR_FACTS {
                     self.push(
                         fact,
                         CompletionItemKind::PROPERTY,
-                        Some(detail.to_string()),
+                        Some(format!("{ty}: {detail}")),
                         1,
                     );
                 }
@@ -486,16 +497,22 @@ impl Ctx<'_, '_> {
     }
 
     /// Module paths after `use`.
-    fn modules(&mut self, typed: &str) {
+    fn modules(&mut self, typed: &str, package_modules: &[String]) {
+        let own = self.view.source(self.file).map(|f| f.module.clone());
         let mut modules: Vec<String> = STD_MODULES.iter().map(|(m, _, _)| m.to_string()).collect();
+        // Every module of the package (also those this file does not import yet), but not the file itself.
         modules.extend(
             self.view
                 .analysis
                 .files
                 .iter()
                 .take(self.view.analysis.package_files)
-                .map(|file| file.module.clone()),
+                .map(|file| file.module.clone())
+                .chain(package_modules.iter().cloned())
+                .filter(|module| Some(module) != own.as_ref()),
         );
+        modules.sort();
+        modules.dedup();
         let prefix = if typed.is_empty() {
             String::new()
         } else {
@@ -593,6 +610,7 @@ pub fn completion(
     file: FileId,
     offset: u32,
     snippets: bool,
+    package_modules: &dyn Fn() -> Vec<String>,
 ) -> Vec<CompletionItem> {
     let Some(source) = view.source(file) else {
         return Vec::new();
@@ -652,7 +670,14 @@ pub fn completion(
 
     // `use a.b.` and `use a.b.{`: modules and their items.
     if let Some(path) = use_path(before_tokens) {
-        ctx.modules(&path);
+        ctx.modules(&path, &package_modules());
+        return ctx.items;
+    }
+    // `complete assess by "ann" as Agent with { `: the step's outputs.
+    if let Some(step) = completed_with(before_tokens) {
+        if let Some(id) = ctx.resolve(&step) {
+            ctx.members_of_def(id);
+        }
         return ctx.items;
     }
     let in_kpi = block_of(source, before_tokens).last() == Some(&Block::Kpi);
@@ -782,6 +807,10 @@ pub fn completion(
                 .is_some_and(|t| matches!(t.text, "complete" | "task" | "escalated" | "no"))
             {
                 ctx.steps_of_tested_process(before_tokens);
+            } else if last.is_some_and(|t| t.text == "notified") {
+                ctx.push_visible(&[DefKind::Role]);
+            } else if last.is_some_and(|t| t.text == "signal") {
+                ctx.push_visible(&[DefKind::Signal]);
             } else if last.is_some_and(|t| t.text == "expect") {
                 ctx.keywords(&[
                     "task",
@@ -853,6 +882,34 @@ fn interpolation(ctx: &mut Ctx<'_, '_>, source: &SourceFile, toks: &[Tok<'_>], o
         }
         Some(_) => {}
     }
+}
+
+/// In a test, at the start of a field of `complete STEP … with { …`: the step's name.
+fn completed_with<'a>(before: &[Tok<'a>]) -> Option<Tok<'a>> {
+    if !before
+        .last()
+        .is_some_and(|t| matches!(t.token, Token::LBrace | Token::Comma))
+    {
+        return None;
+    }
+    // The `{` still open before the cursor.
+    let mut depth = 0i32;
+    let open = (0..before.len()).rev().find(|&i| {
+        match before.get(i).map(|t| t.token) {
+            Some(Token::RBrace) => depth += 1,
+            Some(Token::LBrace) if depth == 0 => return true,
+            Some(Token::LBrace) => depth -= 1,
+            _ => {}
+        }
+        false
+    })?;
+    if before.get(open.checked_sub(1)?)?.text != "with" {
+        return None;
+    }
+    let complete = (0..open)
+        .rev()
+        .find(|&i| before.get(i).is_some_and(|t| t.text == "complete"))?;
+    before.get(complete + 1).copied().filter(is_word)
 }
 
 fn is_word(tok: &Tok<'_>) -> bool {

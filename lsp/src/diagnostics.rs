@@ -114,8 +114,10 @@ pub fn code_actions(view: &View<'_>, file: FileId, span: Span) -> Vec<CodeAction
             continue;
         }
         let lsp_diagnostic = to_lsp(view, diagnostic);
-        let preferred = diagnostic.suggestions.len() == 1;
-        for suggestion in &diagnostic.suggestions {
+        let single = diagnostic.suggestions.len() == 1;
+        for (index, suggestion) in diagnostic.suggestions.iter().enumerate() {
+            // The only fix, or importing what is declared elsewhere (before declaring another of the same name).
+            let preferred = single || (index == 0 && suggestion.message.starts_with("import "));
             let (Some(uri), Some(source)) = (
                 view.uri(suggestion.at.file),
                 view.source(suggestion.at.file),

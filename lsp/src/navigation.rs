@@ -21,7 +21,8 @@ use tower_lsp::lsp_types::{
 pub fn hover(view: &View<'_>, file: FileId, offset: u32) -> Option<Hover> {
     let source = view.source(file)?;
     let Some(info) = view.analysis.hover(file, offset) else {
-        return deadline_hover(view, file, source, offset);
+        return fact_hover(view, file, source, offset)
+            .or_else(|| deadline_hover(view, file, source, offset));
     };
     let mut text = format!("```proc\n{}\n```", info.signature);
     if let Some(meaning) = &info.meaning {
@@ -39,6 +40,41 @@ pub fn hover(view: &View<'_>, file: FileId, offset: u32) -> Option<Hover> {
             value: text,
         }),
         range: Some(convert::range(source, info.span.span)),
+    })
+}
+
+/// Hover over a fact of a step or calendar (`acknowledge.breached`, `Support.is_open`): its type and meaning.
+fn fact_hover(view: &View<'_>, file: FileId, source: &SourceFile, offset: u32) -> Option<Hover> {
+    let lexed = lexer::lex(FileId(0), &source.text);
+    let index = lexed
+        .tokens
+        .iter()
+        .position(|(_, span)| span.start as u32 <= offset && offset < span.end as u32)?;
+    let (Token::Ident(fact), span) = lexed.tokens.get(index)? else {
+        return None;
+    };
+    let (Token::Dot, _) = lexed.tokens.get(index.checked_sub(1)?)? else {
+        return None;
+    };
+    let (Token::Ident(owner), owner_span) = lexed.tokens.get(index.checked_sub(2)?)? else {
+        return None;
+    };
+    let (_, id) = view.analysis.name_at(file, owner_span.start as u32)?;
+    let facts = match view.analysis.def(id)?.kind {
+        DefKind::Step => crate::completion::STEP_FACTS,
+        DefKind::Calendar => crate::completion::CALENDAR_FACTS,
+        _ => return None,
+    };
+    let (_, ty, meaning) = facts.iter().find(|(name, _, _)| name == fact)?;
+    Some(Hover {
+        contents: HoverContents::Markup(MarkupContent {
+            kind: MarkupKind::Markdown,
+            value: format!(
+                "```proc\n{owner}.{fact}: {ty}\n```\n\n{}.",
+                capitalise(meaning)
+            ),
+        }),
+        range: Some(convert::range(source, Span::new(span.start, span.end))),
     })
 }
 

@@ -569,11 +569,18 @@ impl LanguageServer for Backend {
             return Ok(None);
         };
         let snippets = self.snippets.load(Ordering::Relaxed);
+        let uri = file_uri(&at).clone();
+        // Walked only when a `use` path is being completed.
+        let package_modules = || self.state().workspace.package_modules(&uri);
         guard("completion", || {
             let view = analysed.view();
             let offset = convert::offset(view.source(file)?, at.position);
             Some(CompletionResponse::Array(completion::completion(
-                &view, file, offset, snippets,
+                &view,
+                file,
+                offset,
+                snippets,
+                &package_modules,
             )))
         })
     }

@@ -265,6 +265,26 @@ impl Workspace {
             .collect()
     }
 
+    /// The module names of the package of `uri` (for completing `use`), without reading the files.
+    pub fn package_modules(&self, uri: &Url) -> Vec<String> {
+        let Some(root) = uri
+            .to_file_path()
+            .ok()
+            .and_then(|path| self.package_root(&path))
+        else {
+            return Vec::new();
+        };
+        let mut paths = Vec::new();
+        walk(&root, &mut paths, MAX_PACKAGE_FILES);
+        paths
+            .iter()
+            .map(|path| {
+                let relative = path.strip_prefix(&root).unwrap_or(path);
+                module_path(&relative.to_string_lossy())
+            })
+            .collect()
+    }
+
     /// The package root of a file on disk.
     fn package_root(&self, path: &Path) -> Option<PathBuf> {
         let mut root = path.parent()?.to_path_buf();

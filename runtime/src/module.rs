@@ -51,6 +51,18 @@ fn invalid(why: impl Into<String>) -> Error {
 
 /// Checks the module's shape and reads its metadata.
 fn inspect(bytes: &[u8]) -> Result<Metadata, Error> {
+    // Another kind of file (a `.proc` source, JSON, a truncated download) is named as such, not by a dump of its
+    // first bytes.
+    if !bytes.starts_with(b"\0asm") {
+        let hint = if bytes.is_empty() {
+            "the file is empty"
+        } else if bytes.is_ascii() {
+            "the file is text; build a module with `procc build`"
+        } else {
+            "the file does not start with WebAssembly's `\\0asm` header"
+        };
+        return Err(invalid(format!("it is not a WebAssembly module ({hint})")));
+    }
     wasmparser::validate(bytes)
         .map_err(|e| invalid(format!("it is not a valid WebAssembly module ({e})")))?;
     let known: Vec<String> = imports::ALL

@@ -1094,6 +1094,13 @@ fn modules_with_foreign_imports_are_refused() {
     assert!(message.contains("no WASI"), "{message}");
     let error = Module::from_bytes(b"not wasm at all").unwrap_err();
     assert!(
+        error.to_string().contains(
+            "not a WebAssembly module (the file is text; build a module with `procc build`)"
+        ),
+        "{error}"
+    );
+    let error = Module::from_bytes(b"\0asm\x02\0\0\0").unwrap_err();
+    assert!(
         error.to_string().contains("not a valid WebAssembly module"),
         "{error}"
     );

@@ -298,6 +298,7 @@ fn check(paths: Vec<PathBuf>, format: Format, color: ColorChoice, deny_warnings:
     };
     let use_color = use_color(color);
     let (mut errors, mut warnings, mut file_count) = (0usize, 0usize, 0usize);
+    let mut missing_imports = false;
     for package in packages {
         file_count += package.files.len();
         let analysis = match analyze_on_big_stack(package.files) {
@@ -311,6 +312,17 @@ fn check(paths: Vec<PathBuf>, format: Format, color: ColorChoice, deny_warnings:
         errors += diagnostics.iter().filter(|d| d.is_error()).count();
         warnings += diagnostics.len() - diagnostics.iter().filter(|d| d.is_error()).count();
         print_diagnostics(&analysis, &diagnostics, format, use_color, false);
+        missing_imports |= diagnostics
+            .iter()
+            .any(|d| d.code == proc_compiler::Code::UnresolvedImport);
+    }
+    // Files named one by one (a pre-commit hook passes the changed ones) form a package of their own: imports of
+    // the other files of their directory cannot be found.
+    if missing_imports && !matches!(format, Format::Json) && paths.iter().all(|p| p.is_file()) {
+        eprintln!(
+            "note: the files named were checked as one package on their own; to check the package they belong \
+             to, name its directory (`procc check DIR`)"
+        );
     }
     if !matches!(format, Format::Json) {
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });

@@ -139,6 +139,14 @@ fn modules_in_subdirectories_import_each_other() {
         "{}",
         String::from_utf8_lossy(&output.stdout)
     );
+    // One file named on its own is a package of its own: its import is missing, and a note says why.
+    let alone = procc(&["check", dir.join("main.proc").to_str().unwrap()]);
+    assert_eq!(alone.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&alone.stderr).contains("name its directory (`procc check DIR`)"),
+        "{}",
+        String::from_utf8_lossy(&alone.stderr)
+    );
 }
 
 #[test]
