@@ -326,8 +326,13 @@ fn check(paths: Vec<PathBuf>, format: Format, color: ColorChoice, deny_warnings:
     }
     if !matches!(format, Format::Json) {
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        let denied = if deny_warnings && warnings > 0 {
+            " (denied by --deny-warnings)"
+        } else {
+            ""
+        };
         eprintln!(
-            "checked {}: {}, {}",
+            "checked {}: {}, {}{denied}",
             plural(file_count, "file"),
             plural(errors, "error"),
             plural(warnings, "warning")

@@ -97,9 +97,12 @@ fn warnings_pass_unless_denied() {
     let dir = temp_dir("warns", &[("a.proc", WARNS)]);
     let path = dir.to_str().unwrap();
     assert_eq!(procc(&["check", path]).status.code(), Some(0));
-    assert_eq!(
-        procc(&["check", "--deny-warnings", path]).status.code(),
-        Some(1)
+    let denied = procc(&["check", "--deny-warnings", path]);
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&denied.stderr).contains("1 warning (denied by --deny-warnings)"),
+        "{}",
+        String::from_utf8_lossy(&denied.stderr)
     );
 }
 
