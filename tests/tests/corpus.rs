@@ -157,29 +157,38 @@ process p(r: Request) {
     );
 }
 
-/// An unused `let` comes with a fix that keeps the name without the warning.
-#[test]
-fn an_unused_variable_can_be_renamed_to_keep_it() {
-    let text = "/// Agents.\nrole Agent\n/// P.\nprocess p(n: Int) {\n  let twice = n * 2\n  step s \"Do it\" { by Agent }\n}\n";
-    let analysis =
-        proc_compiler::analyze(vec![proc_compiler::SourceFile::new("t.proc", "t", text)]);
-    let [diagnostic] = analysis.diagnostics.as_slice() else {
-        panic!("{:?}", analysis.diagnostics)
+/// Checks `text` (one file): it must have exactly one diagnostic, with `code`; applies its first suggestion and
+/// checks that the result is clean. Gives the replacement and the fixed text.
+fn fix_the_one_diagnostic(text: &str, code: &str) -> (String, String) {
+    let analyze = |text: &str| {
+        proc_compiler::analyze(vec![proc_compiler::SourceFile::new("t.proc", "t", text)])
     };
-    assert_eq!(diagnostic.code.as_str(), "P0038");
+    let analysis = analyze(text);
+    let [diagnostic] = analysis.diagnostics.as_slice() else {
+        panic!("{text}\n{:?}", analysis.diagnostics)
+    };
+    assert_eq!(diagnostic.code.as_str(), code);
     let fix = &diagnostic.suggestions[0];
     let mut fixed = text.to_string();
     fixed.replace_range(
         fix.at.span.start as usize..fix.at.span.end as usize,
         &fix.replacement,
     );
+    let again = analyze(&fixed);
+    assert!(
+        again.diagnostics.is_empty(),
+        "{fixed}\n{:?}",
+        again.diagnostics
+    );
+    (fix.replacement.clone(), fixed)
+}
+
+/// An unused `let` comes with a fix that keeps the name without the warning.
+#[test]
+fn an_unused_variable_can_be_renamed_to_keep_it() {
+    let text = "/// Agents.\nrole Agent\n/// P.\nprocess p(n: Int) {\n  let twice = n * 2\n  step s \"Do it\" { by Agent }\n}\n";
+    let (_, fixed) = fix_the_one_diagnostic(text, "P0038");
     assert!(fixed.contains("let _twice = n * 2"), "{fixed}");
-    let again = proc_compiler::analyze(vec![proc_compiler::SourceFile::new(
-        "t.proc",
-        "t",
-        fixed.as_str(),
-    )]);
-    assert!(again.diagnostics.is_empty(), "{:?}", again.diagnostics);
 }
 
 /// The missing arms of an empty `match` (`match x {}` or with its braces on two lines) go inside its braces, and
@@ -190,31 +199,11 @@ fn missing_arms_of_an_empty_match_go_inside_its_braces() {
         let text = format!(
             "/// Agents.\nrole Agent\n/// U.\nenum U {{ low, high }}\n/// P.\nprocess p() {{\n  step s \"x\" -> u: U {{ by Agent }}\n  {body}\n}}\n"
         );
-        let analysis = proc_compiler::analyze(vec![proc_compiler::SourceFile::new(
-            "t.proc",
-            "t",
-            text.as_str(),
-        )]);
-        let [diagnostic] = analysis.diagnostics.as_slice() else {
-            panic!("{:?}", analysis.diagnostics)
-        };
-        assert_eq!(diagnostic.code.as_str(), "P0014");
-        let fix = &diagnostic.suggestions[0];
-        let mut fixed = text.clone();
-        fixed.replace_range(
-            fix.at.span.start as usize..fix.at.span.end as usize,
-            &fix.replacement,
-        );
+        let (_, fixed) = fix_the_one_diagnostic(&text, "P0014");
         assert!(
             fixed.contains("  match s.u {\n    low => {}\n    high => {}\n  }\n"),
             "{body:?} became:\n{fixed}"
         );
-        let again = proc_compiler::analyze(vec![proc_compiler::SourceFile::new(
-            "t.proc",
-            "t",
-            fixed.as_str(),
-        )]);
-        assert!(again.diagnostics.is_empty(), "{:?}", again.diagnostics);
     }
 }
 
@@ -230,31 +219,7 @@ fn durations_written_in_words_get_their_proc_spelling() {
         ("1h30", "1h30m"),
         ("3 weeks", "3w"),
     ] {
-        let text = text.replace("4 hours", written);
-        let analysis = proc_compiler::analyze(vec![proc_compiler::SourceFile::new(
-            "t.proc",
-            "t",
-            text.as_str(),
-        )]);
-        let [diagnostic] = analysis.diagnostics.as_slice() else {
-            panic!("{written}: {:?}", analysis.diagnostics)
-        };
-        let fix = &diagnostic.suggestions[0];
-        assert_eq!(fix.replacement, fixed);
-        let mut repaired = text.clone();
-        repaired.replace_range(
-            fix.at.span.start as usize..fix.at.span.end as usize,
-            &fix.replacement,
-        );
-        let again = proc_compiler::analyze(vec![proc_compiler::SourceFile::new(
-            "t.proc",
-            "t",
-            repaired.as_str(),
-        )]);
-        assert!(
-            again.diagnostics.is_empty(),
-            "{written}: {:?}",
-            again.diagnostics
-        );
+        let (replacement, _) = fix_the_one_diagnostic(&text.replace("4 hours", written), "P0004");
+        assert_eq!(replacement, fixed, "{written}");
     }
 }

@@ -32,6 +32,24 @@ fn change(client: &mut Client, uri: &str, version: i64, range: Option<Value>, te
         .unwrap();
 }
 
+/// A hover over `Agent` in `step s "Do it" { by Agent }` on the fourth line of `file` is still answered.
+fn assert_still_serving(client: &mut Client, file: &str) {
+    let hover = client
+        .request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": file}, "position": {"line": 3, "character": 23}}),
+        )
+        .unwrap()
+        .unwrap();
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("role Agent"),
+        "{hover}"
+    );
+}
+
 #[test]
 fn exits_promptly_after_exit_with_stdin_open() {
     let dir = temp_dir("lsp-session-exit");
@@ -70,20 +88,7 @@ fn a_failing_request_is_answered_with_an_error_and_the_server_keeps_serving() {
         "{error}"
     );
     // Still serving.
-    let hover = client
-        .request(
-            "textDocument/hover",
-            json!({"textDocument": {"uri": file}, "position": {"line": 3, "character": 23}}),
-        )
-        .unwrap()
-        .unwrap();
-    assert!(
-        hover["contents"]["value"]
-            .as_str()
-            .unwrap()
-            .contains("role Agent"),
-        "{hover}"
-    );
+    assert_still_serving(&mut client, &file);
     assert_eq!(client.shutdown().unwrap(), Some(0));
 
     // Without the debugging switch the method does not exist.
@@ -134,20 +139,7 @@ fn broken_messages_and_strange_paths_do_not_end_the_session() {
         .unwrap();
     assert_eq!(hover, Value::Null);
     // Still serving the real file.
-    let hover = client
-        .request(
-            "textDocument/hover",
-            json!({"textDocument": {"uri": file}, "position": {"line": 3, "character": 23}}),
-        )
-        .unwrap()
-        .unwrap();
-    assert!(
-        hover["contents"]["value"]
-            .as_str()
-            .unwrap()
-            .contains("role Agent"),
-        "{hover}"
-    );
+    assert_still_serving(&mut client, &file);
     assert_eq!(client.shutdown().unwrap(), Some(0));
 }
 
