@@ -164,9 +164,13 @@ fn fix_the_one_diagnostic(text: &str, code: &str) -> (String, String) {
         proc_compiler::analyze(vec![proc_compiler::SourceFile::new("t.proc", "t", text)])
     };
     let analysis = analyze(text);
-    let [diagnostic] = analysis.diagnostics.as_slice() else {
-        panic!("{text}\n{:?}", analysis.diagnostics)
-    };
+    assert_eq!(
+        analysis.diagnostics.len(),
+        1,
+        "{text}\n{:?}",
+        analysis.diagnostics
+    );
+    let diagnostic = &analysis.diagnostics[0];
     assert_eq!(diagnostic.code.as_str(), code);
     let fix = &diagnostic.suggestions[0];
     let mut fixed = text.to_string();
