@@ -316,7 +316,28 @@ impl Ctx<'_, '_> {
             .and_then(|pair| pair.get(1))
             .and_then(|t| self.view.analysis.name_at(self.file, t.start))
             .map(|(_, id)| id);
-        let Some(process) = process else { return };
+        if let Some(process) = process {
+            self.steps_of_process(process);
+        }
+    }
+
+    /// The process a `kpi NAME for PROCESS` measures.
+    fn kpi_process(&self, toks: &[Tok<'_>]) -> Option<DefId> {
+        let position = toks.iter().rposition(|t| t.text == "kpi")?;
+        let (Some(for_), Some(process)) = (toks.get(position + 2), toks.get(position + 3)) else {
+            return None;
+        };
+        if for_.token != Token::For {
+            return None;
+        }
+        self.view
+            .analysis
+            .name_at(self.file, process.start)
+            .map(|(_, id)| id)
+    }
+
+    /// The steps of a process, e.g. as moments of a KPI (`measure time from start to close`).
+    fn steps_of_process(&mut self, process: DefId) {
         for id in self
             .view
             .analysis
@@ -671,6 +692,23 @@ pub fn completion(
     // `use a.b.` and `use a.b.{`: modules and their items.
     if let Some(path) = use_path(before_tokens) {
         ctx.modules(&path, &package_modules());
+        // Inside `use m.{A, `: not `*`, and not what the braces already name.
+        let use_at = before_tokens.iter().rposition(|t| t.token == Token::Use);
+        let brace = before_tokens
+            .iter()
+            .rposition(|t| t.token == Token::LBrace)
+            .filter(|&brace| use_at.is_some_and(|u| brace > u));
+        if let Some(brace) = brace {
+            let named: Vec<&str> = before_tokens
+                .get(brace..)
+                .unwrap_or(&[])
+                .iter()
+                .filter(|t| is_word(t))
+                .map(|t| t.text)
+                .collect();
+            ctx.items
+                .retain(|item| item.label != "*" && !named.contains(&item.label.as_str()));
+        }
         return ctx.items;
     }
     // `complete assess by "ann" as Agent with { `: the step's outputs.
@@ -738,6 +776,32 @@ pub fn completion(
             ctx.steps_of_flow();
             return ctx.items;
         }
+        Some(Token::For) if second.is_some_and(|t| is_word(&t)) && before_tokens.len() >= 3 => {
+            // `kpi NAME for `: the processes it can measure.
+            let kpi = before.checked_sub(3).and_then(|i| toks.get(i));
+            if kpi.is_some_and(|t| t.text == "kpi") {
+                ctx.push_visible(&[DefKind::Process]);
+                return ctx.items;
+            }
+        }
+        Some(Token::Await) => {
+            ctx.push_visible(&[DefKind::Signal]);
+            return ctx.items;
+        }
+        Some(Token::Ident("from")) if second.is_some_and(|t| t.text == "paused") => {
+            ctx.push_visible(&[DefKind::Signal]);
+            return ctx.items;
+        }
+        // `paused from A until `: the signal that resumes it.
+        Some(Token::Ident("until"))
+            if before
+                .checked_sub(4)
+                .and_then(|i| toks.get(i))
+                .is_some_and(|t| t.text == "paused") =>
+        {
+            ctx.push_visible(&[DefKind::Signal]);
+            return ctx.items;
+        }
         _ => {}
     }
     let block = block_of(source, before_tokens)
@@ -784,7 +848,12 @@ pub fn completion(
             Some("measure") => ctx.keywords(&["time", "count", "value"]),
             Some("time") => ctx.keywords(&["from"]),
             Some("count") => ctx.keywords(&["breaches", "escalations"]),
-            Some("from" | "to") => ctx.keywords(&["start", "end", "first"]),
+            Some("from" | "to") => {
+                ctx.keywords(&["start", "end", "first"]);
+                if let Some(process) = ctx.kpi_process(before_tokens) {
+                    ctx.steps_of_process(process);
+                }
+            }
             Some("first") => ctx.keywords(&["completion"]),
             Some("by") => ctx.push_visible(&[DefKind::Role]),
             Some("value") => ctx.push_visible(&[DefKind::Signal]),
