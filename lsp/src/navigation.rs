@@ -22,6 +22,7 @@ pub fn hover(view: &View<'_>, file: FileId, offset: u32) -> Option<Hover> {
     let source = view.source(file)?;
     let Some(info) = view.analysis.hover(file, offset) else {
         return fact_hover(view, file, source, offset)
+            .or_else(|| builtin_hover(source, offset))
             .or_else(|| deadline_hover(view, file, source, offset));
     };
     let mut text = format!("```proc\n{}\n```", info.signature);
@@ -40,6 +41,46 @@ pub fn hover(view: &View<'_>, file: FileId, offset: u32) -> Option<Hover> {
             value: text,
         }),
         range: Some(convert::range(source, info.span.span)),
+    })
+}
+
+/// The built-in types, as hover shows them.
+const BUILTIN_TYPES: &[(&str, &str)] = &[
+    (
+        "Text",
+        "A piece of text, such as a name or a message (`\"Ada\"`, `\"Hello {c.customer}\"`).",
+    ),
+    ("Int", "A whole number (`3`, `-7`)."),
+    ("Bool", "`true` or `false`."),
+    ("Duration", "A length of time (`15m`, `4h`, `2d`, `1w`)."),
+    (
+        "Time",
+        "An instant, e.g. `2026-03-02T09:00Z`; `now` is the host's current time.",
+    ),
+    (
+        "Date",
+        "A calendar day, e.g. `2026-12-24`; as a deadline, the end of that day (UTC).",
+    ),
+    ("Role", "A role as a value (`by role r.team`)."),
+];
+
+/// Hover over a built-in type name (`Text`, `Duration`, …): what its values are.
+fn builtin_hover(source: &SourceFile, offset: u32) -> Option<Hover> {
+    let lexed = lexer::lex(FileId(0), &source.text);
+    let (token, span) = lexed
+        .tokens
+        .iter()
+        .find(|(_, span)| span.start as u32 <= offset && offset < span.end as u32)?;
+    let Token::Ident(name) = token else {
+        return None;
+    };
+    let (name, meaning) = BUILTIN_TYPES.iter().find(|(builtin, _)| builtin == name)?;
+    Some(Hover {
+        contents: HoverContents::Markup(MarkupContent {
+            kind: MarkupKind::Markdown,
+            value: format!("```proc\n{name}\n```\n\n{meaning}"),
+        }),
+        range: Some(convert::range(source, Span::new(span.start, span.end))),
     })
 }
 
