@@ -420,7 +420,10 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             }
             Err(error) => {
                 eprintln!("error: {error}");
-                return Ok(ExitCode::from(1));
+                // A process the module does not have is a mistake in the command line (exit 2, as for a
+                // missing file); input the process refuses is a failed run (exit 1).
+                let usage = matches!(error, proc_runtime::Error::UnknownProcess { .. });
+                return Ok(ExitCode::from(if usage { 2 } else { 1 }));
             }
         }
     }

@@ -806,6 +806,14 @@ fn run_reports_refused_events_and_bad_input() {
         "{}",
         text(&output.stderr)
     );
+    // A process the module does not have is a usage error.
+    let output = procc(&["run", wasm.to_str().unwrap(), "--process", "complant"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains("there is no process `complant`"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 #[test]
