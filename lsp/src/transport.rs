@@ -56,9 +56,10 @@ enum Headers {
     End,
 }
 
-/// Reads header lines up to the blank line that ends them.
+/// Reads header lines up to the blank line that ends them. `Content-Length` is looked for anywhere in a line, so
+/// after a broken message the next one is found again even when its header follows the broken body directly.
 async fn read_headers(input: &mut (impl AsyncBufRead + Unpin)) -> Headers {
-    let mut length: Option<usize> = None;
+    let mut length: Option<Result<usize, String>> = None;
     let mut seen = false;
     loop {
         let mut line = Vec::new();
@@ -74,23 +75,18 @@ async fn read_headers(input: &mut (impl AsyncBufRead + Unpin)) -> Headers {
                 continue;
             }
             return match length {
-                Some(length) => Headers::Length(length),
+                Some(Ok(length)) => Headers::Length(length),
+                Some(Err(value)) => {
+                    Headers::Invalid(format!("Content-Length `{value}` is not a number"))
+                }
                 None => Headers::Invalid("no Content-Length header".to_string()),
             };
         }
         seen = true;
-        if let Some((name, value)) = line.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("content-length") {
-                match value.trim().parse::<usize>() {
-                    Ok(n) => length = Some(n),
-                    Err(_) => {
-                        return Headers::Invalid(format!(
-                            "Content-Length `{}` is not a number",
-                            value.trim()
-                        ));
-                    }
-                }
-            }
+        const NAME: &str = "content-length:";
+        if let Some(at) = line.to_ascii_lowercase().rfind(NAME) {
+            let value = line.get(at + NAME.len()..).unwrap_or_default().trim();
+            length = Some(value.parse::<usize>().map_err(|_| value.to_string()));
         }
     }
 }
@@ -205,6 +201,30 @@ mod tests {
         assert_eq!(value["params"]["b"], "\u{FFFD}y");
         assert_eq!(value["params"]["c"], "\\ud83d");
         assert_eq!(value["params"]["d"], "😀");
+    }
+
+    /// A message without a usable header is dropped, and the next one is found again even when its header
+    /// follows the dropped body on the same line.
+    #[tokio::test]
+    async fn framing_recovers_after_a_broken_message() {
+        let good = r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#;
+        let input = format!(
+            "Content-Type: x\r\n\r\n{{\"broken\": 1}}Content-Length: {}\r\n\r\n{good}\
+             Content-Length: zz\r\n\r\nContent-Length: {}\r\n\r\n{good}",
+            good.len(),
+            good.len()
+        );
+        let mut output = Vec::new();
+        let logged = std::sync::Mutex::new(Vec::new());
+        forward(input.as_bytes(), &mut output, |line| {
+            if let Ok(mut logged) = logged.lock() {
+                logged.push(line.to_string());
+            }
+        })
+        .await;
+        let framed = format!("Content-Length: {}\r\n\r\n{good}", good.len());
+        assert_eq!(String::from_utf8_lossy(&output), framed.repeat(2));
+        assert_eq!(logged.lock().map(|l| l.len()).unwrap_or(0), 2);
     }
 
     #[test]
