@@ -345,6 +345,35 @@ impl Analysis {
         })
     }
 
+    /// The module a `use` path names at a byte offset: the segment under the cursor (with the segments before it,
+    /// so `std` in `use std.calendar.*` names nothing unless a module `std` exists) and the file of that module.
+    pub fn module_at(&self, file: FileId, offset: u32) -> Option<(FileSpan, String, FileId)> {
+        let parsed = self.parsed.get(file.0 as usize)?;
+        parsed.ast.items.iter().find_map(|item| {
+            let ast::ItemKind::Use(decl) = &item.kind else {
+                return None;
+            };
+            let at = decl
+                .module
+                .iter()
+                .position(|segment| segment.span.contains(offset))?;
+            let path = decl
+                .module
+                .get(..=at)?
+                .iter()
+                .map(|segment| segment.name.as_str())
+                .collect::<Vec<_>>()
+                .join(".");
+            let target = self.files.iter().position(|f| f.module == path)?;
+            let span = decl.module.get(at)?.span;
+            Some((
+                FileSpan { file, span },
+                path,
+                FileId(u32::try_from(target).ok()?),
+            ))
+        })
+    }
+
     /// Where the thing under the cursor is defined.
     pub fn definition_at(&self, file: FileId, offset: u32) -> Option<FileSpan> {
         let (_, id) = self.name_at(file, offset)?;

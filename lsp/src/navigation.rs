@@ -21,7 +21,8 @@ use tower_lsp::lsp_types::{
 pub fn hover(view: &View<'_>, file: FileId, offset: u32) -> Option<Hover> {
     let source = view.source(file)?;
     let Some(info) = view.analysis.hover(file, offset) else {
-        return fact_hover(view, file, source, offset)
+        return module_hover(view, file, source, offset)
+            .or_else(|| fact_hover(view, file, source, offset))
             .or_else(|| builtin_hover(source, offset))
             .or_else(|| deadline_hover(view, file, source, offset));
     };
@@ -169,9 +170,66 @@ fn deadline_hover(
     })
 }
 
-/// Go to definition.
+/// Hover over a module path in a `use` (`use std.calendar.*`): the module and what it declares.
+fn module_hover(view: &View<'_>, file: FileId, source: &SourceFile, offset: u32) -> Option<Hover> {
+    let (site, path, target) = view.analysis.module_at(file, offset)?;
+    let mut text = format!("```proc\nmodule {path}\n```");
+    let declared = module_contents(view, target);
+    if !declared.is_empty() {
+        text.push_str("\n\nDeclares ");
+        text.push_str(&declared.join("; "));
+        text.push('.');
+    }
+    Some(Hover {
+        contents: HoverContents::Markup(MarkupContent {
+            kind: MarkupKind::Markdown,
+            value: text,
+        }),
+        range: Some(convert::range(source, site.span)),
+    })
+}
+
+/// What a module declares at its top level, kind by kind: "roles `Agent`, `Supervisor`".
+fn module_contents(view: &View<'_>, target: FileId) -> Vec<String> {
+    const KINDS: &[(DefKind, &str)] = &[
+        (DefKind::Process, "processes"),
+        (DefKind::Procedure, "procedures"),
+        (DefKind::Role, "roles"),
+        (DefKind::Calendar, "calendars"),
+        (DefKind::Schedule, "schedules"),
+        (DefKind::Record, "records"),
+        (DefKind::Enum, "enums"),
+        (DefKind::Signal, "signals"),
+        (DefKind::Action, "actions"),
+        (DefKind::Kpi, "KPIs"),
+    ];
+    KINDS
+        .iter()
+        .filter_map(|(kind, plural)| {
+            let names: Vec<String> = view
+                .analysis
+                .defs
+                .iter()
+                .filter(|def| def.file == target && def.kind == *kind)
+                .map(|def| format!("`{}`", def.name))
+                .collect();
+            (!names.is_empty()).then(|| format!("{plural} {}", names.join(", ")))
+        })
+        .collect()
+}
+
+/// Go to definition: of a name, or of a module named in a `use` (its file).
 pub fn definition(view: &View<'_>, file: FileId, offset: u32) -> Option<Location> {
-    view.location(view.analysis.definition_at(file, offset)?)
+    match view.analysis.definition_at(file, offset) {
+        Some(at) => view.location(at),
+        None => {
+            let (_, _, target) = view.analysis.module_at(file, offset)?;
+            view.location(FileSpan {
+                file: target,
+                span: Span::new(0, 0),
+            })
+        }
+    }
 }
 
 /// Every place the thing under the cursor is named.

@@ -55,7 +55,15 @@ pub fn on_big_stack<T: Send + 'static>(
 pub fn collect_packages(paths: &[PathBuf]) -> Result<Vec<PackageInput>, String> {
     let mut packages = Vec::new();
     let mut loose = Vec::new();
+    let mut stdin_read = false;
     for path in paths {
+        if path.as_os_str() == "-" {
+            if std::mem::replace(&mut stdin_read, true) {
+                return Err("`-` (standard input) is named twice".to_string());
+            }
+            loose.push(read_stdin()?);
+            continue;
+        }
         let metadata = std::fs::metadata(path)
             .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
         if metadata.is_dir() {
@@ -114,6 +122,23 @@ pub fn proc_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     found.sort();
     found.dedup();
     Ok(found)
+}
+
+/// Reads standard input as one file, shown as `<stdin>` (module `stdin`), with the same size limit as files.
+pub fn read_stdin() -> Result<SourceFile, String> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .take(MAX_SOURCE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| format!("cannot read standard input: {error}"))?;
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(format!(
+            "standard input is larger than {} MiB: is it a `.proc` file?",
+            MAX_SOURCE_BYTES / (1024 * 1024)
+        ));
+    }
+    Ok(SourceFile::from_bytes("<stdin>", "stdin", &bytes))
 }
 
 /// Reads one file.

@@ -41,7 +41,7 @@ enum Command {
     /// `billing.refund`); files given directly form one package together.
     /// Exit status: 0 when no errors were found, 1 when errors were found, 2 when the files could not be read.
     Check {
-        /// Files or directories to check (default: the current directory).
+        /// Files or directories to check (default: the current directory); `-` reads standard input.
         paths: Vec<PathBuf>,
         /// How to print diagnostics.
         #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -57,7 +57,7 @@ enum Command {
     ///
     /// Exit status: 0 when the module was written, 1 when the package has errors, 2 on usage or I/O errors.
     Build {
-        /// The package: a directory, or `.proc` files (default: the current directory).
+        /// The package: a directory, or `.proc` files (default: the current directory); `-` reads standard input.
         paths: Vec<PathBuf>,
         /// Where to write the output (default: `<package>.wasm`, or `.wat`, `.ir`, `.json`); `-` for stdout.
         #[arg(short, long)]

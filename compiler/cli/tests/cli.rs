@@ -18,6 +18,22 @@ fn procc(args: &[&str]) -> Output {
         .expect("procc runs")
 }
 
+/// Runs `procc` with `input` on its standard input.
+fn procc_with_stdin(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_procc"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("procc runs");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn temp_dir(name: &str, files: &[(&str, &[u8])]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("procc-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -104,6 +120,24 @@ fn warnings_pass_unless_denied() {
         "{}",
         String::from_utf8_lossy(&denied.stderr)
     );
+}
+
+#[test]
+fn standard_input_is_checked_as_a_file_named_stdin() {
+    let broken = procc_with_stdin(&["check", "--format", "short", "-"], BROKEN);
+    assert_eq!(broken.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&broken.stdout);
+    assert!(stdout.contains("<stdin>:3:19: error[P0007]"), "{stdout}");
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("checked 1 file: 1 error"));
+    let clean = procc_with_stdin(&["check", "-"], CLEAN);
+    assert_eq!(clean.status.code(), Some(0), "{clean:?}");
+    // Built from standard input as well: the module goes to standard output.
+    let built = procc_with_stdin(&["build", "-", "-o", "-"], CLEAN);
+    assert_eq!(built.status.code(), Some(0), "{built:?}");
+    assert!(built.stdout.starts_with(b"\0asm"));
+    let twice = procc_with_stdin(&["check", "-", "-"], CLEAN);
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("named twice"));
 }
 
 #[test]
