@@ -2119,9 +2119,10 @@ fn notifications(effects: &[Effect]) -> Vec<String> {
 }
 
 /// `every … until acknowledge.done`, with `acknowledge` declared after the loop (in the next branch): the
-/// step can be named before it is declared, and once it is done no further reminder goes out.
+/// step can be named before it is declared, and once it is done the loop ends at once (the branches join and the
+/// case goes on with the same event, not at the loop's next round), so no further reminder goes out.
 #[test]
-fn a_reminder_loop_stops_at_its_next_round_once_the_step_it_names_is_done() {
+fn a_reminder_loop_ends_as_soon_as_the_step_it_names_is_done() {
     let mut runtime = runtime_at(REMINDERS, "2026-03-02T09:00:00Z");
     let (_, effects) = runtime
         .start("remind", &json!({"customer": "Ada"}))
@@ -2129,14 +2130,15 @@ fn a_reminder_loop_stops_at_its_next_round_once_the_step_it_names_is_done() {
     let acknowledge = opened(&effects, "acknowledge");
     let effects = runtime.advance(t("2026-03-02T09:40:00Z")).unwrap();
     assert_eq!(notifications(&effects).len(), 2, "{}", lines(&effects));
-    runtime
+    let effects = runtime
         .complete(acknowledge, &agent("ann"), &json!({}))
         .unwrap();
-    // The round due at 09:45 finds the step done: it ends the loop without a reminder.
-    let effects = runtime.advance(t("2026-03-02T09:45:00Z")).unwrap();
+    // The completion at 09:40 ends the loop: `chase` opens with it, and no round comes at 09:45.
     assert_eq!(notifications(&effects), Vec::<String>::new());
-    // A step named before its declaration in the same loop body: not done in the first round, done in the second.
     let chase = opened(&effects, "chase");
+    let effects = runtime.advance(t("2026-03-02T09:45:00Z")).unwrap();
+    assert!(effects.is_empty(), "{}", lines(&effects));
+    // A step named before its declaration in the same loop body: not done in the first round, done in the second.
     let effects = runtime.complete(chase, &agent("ann"), &json!({})).unwrap();
     assert_eq!(
         notifications(&effects),
@@ -2155,6 +2157,62 @@ fn a_reminder_loop_stops_at_its_next_round_once_the_step_it_names_is_done() {
     assert_eq!(
         (notifications(&effects).len(), asked),
         (1, 1),
+        "{}",
+        lines(&effects)
+    );
+}
+
+const TWO_STEPS_AND_A_REMINDER: &str = r#"
+/// Agents.
+role Agent
+/// Reminds every 15 minutes until `send` is done; `draft` changes nothing for the loop.
+process p() {
+  parallel {
+    branch {
+      every 15m max 8 {
+        notify Agent "Reminder"
+      } until send.done
+    }
+    branch {
+      step draft "Draft" { by Agent }
+      step send "Send" { by Agent }
+    }
+  }
+  complete "done"
+}
+"#;
+
+/// Woken by an event that does not settle its condition, a reminder loop sleeps on: its rounds keep their times
+/// and nothing else happens; the event that settles it ends the loop and, here, the case.
+#[test]
+fn a_reminder_loop_woken_by_an_unrelated_event_keeps_its_rounds() {
+    let mut runtime = runtime_at(TWO_STEPS_AND_A_REMINDER, "2026-03-02T09:00:00Z");
+    let (_, effects) = runtime.start("p", &json!({})).unwrap();
+    let draft = opened(&effects, "draft");
+    runtime.advance(t("2026-03-02T09:20:00Z")).unwrap();
+    let effects = runtime.complete(draft, &agent("ann"), &json!({})).unwrap();
+    let send = opened(&effects, "send");
+    assert_eq!(notifications(&effects), Vec::<String>::new());
+    assert_eq!(
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::NextWakeup { at, .. } => Some(*at),
+                _ => None,
+            })
+            .collect::<Vec<_>>(),
+        Vec::<Option<proc_runtime::Time>>::new(),
+        "the wake-up stays 09:30: {}",
+        lines(&effects)
+    );
+    assert_eq!(runtime.next_wakeup(), Some(t("2026-03-02T09:30:00Z")));
+    let effects = runtime.advance(t("2026-03-02T09:35:00Z")).unwrap();
+    assert_eq!(notifications(&effects), ["notify Agent: \"Reminder\""]);
+    let effects = runtime.complete(send, &agent("ann"), &json!({})).unwrap();
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Completed { .. })),
         "{}",
         lines(&effects)
     );

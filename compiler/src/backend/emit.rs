@@ -569,6 +569,7 @@ impl Gen<'_> {
                 self.ex(f, fr, e);
                 f.store64_top(slot_offset(v.slot));
             }
+            St::Quiet => f.gset(g::QUIET, c32(1)),
             St::SetDeadline(d) => {
                 f.emit(&u32c(self.cx.case_base + header::DEADLINE));
                 f.emit(&ld64(u32c(self.cx.case_base + header::STARTED), 0));
@@ -657,10 +658,15 @@ impl Gen<'_> {
                 f.br(cx.dispatch);
             }
             Term::Step(open) => self.open_step(f, cx, open),
-            Term::Wait { until, next } => {
+            Term::Wait { until, round, next } => {
                 let t = self.ex_local(f, fr, until);
                 f.if_(le64(get(t), gget(g::NOW)), |f| self.jump(f, cx, *next));
-                f.st32(get(fb), fiber::WAIT, c32(fiber::WAIT_TIMER));
+                let wait = if *round {
+                    fiber::WAIT_ROUND
+                } else {
+                    fiber::WAIT_TIMER
+                };
+                f.st32(get(fb), fiber::WAIT, c32(wait));
                 f.st64(get(fb), fiber::WAKE, get(t));
                 f.st32(get(fb), fiber::STATUS, c32(fiber::BLOCKED));
                 self.suspend(f, cx, *next);

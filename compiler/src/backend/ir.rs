@@ -184,6 +184,8 @@ pub enum St {
     Assign(VarRef, Ex),
     /// Set the process deadline to the start time plus this duration.
     SetDeadline(Ex),
+    /// A reminder loop woken early goes back to sleep: its run changed nothing (the scheduler's `QUIET`).
+    Quiet,
     /// `notify Role "message"`: the role is a role-id expression.
     Notify {
         /// The role id.
@@ -284,6 +286,9 @@ pub enum Term {
     Wait {
         /// The time.
         until: Ex,
+        /// An `every … until` loop between rounds: also woken when something else happened, to look at its
+        /// condition again (the scheduler's `WAIT_ROUND`).
+        round: bool,
         /// Then.
         next: BlockId,
     },

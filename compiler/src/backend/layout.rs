@@ -137,6 +137,9 @@ pub mod fiber {
     pub const WAIT_JOIN: i32 = 4;
     /// Waiting for the host to perform an action.
     pub const WAIT_ACTION: i32 = 5;
+    /// Waiting for a time, like [`WAIT_TIMER`], but also woken whenever something else happened (another fiber
+    /// ran): an `every … until c` loop between rounds, which looks at `c` again and either ends or sleeps on.
+    pub const WAIT_ROUND: i32 = 6;
 }
 
 /// What a unit function returns to the scheduler.

@@ -953,6 +953,7 @@ impl<'a> Lowering<'a> {
                 let next = fx.new_block();
                 fx.term(Term::Wait {
                     until: Ex::Binary(BinOp::Add, Ty::Int, Box::new(Ex::Now), Box::new(d)),
+                    round: false,
                     next,
                 });
                 fx.switch(next);
@@ -962,7 +963,11 @@ impl<'a> Lowering<'a> {
                 let t = self.expr(fx, time);
                 let until = self.coerce(t, &ty, &MTy::Time);
                 let next = fx.new_block();
-                fx.term(Term::Wait { until, next });
+                fx.term(Term::Wait {
+                    until,
+                    round: false,
+                    next,
+                });
                 fx.switch(next);
             }
             StmtKind::Cancel(name) => {
@@ -1300,28 +1305,45 @@ impl<'a> Lowering<'a> {
             Box::new(Ex::Var(count)),
             Box::new(Ex::Const(1)),
         );
-        fx.term(Term::Wait {
-            until: Ex::Binary(
-                BinOp::Add,
+        let round_time = Ex::Binary(
+            BinOp::Add,
+            Ty::Int,
+            Box::new(Ex::Var(start)),
+            Box::new(Ex::Binary(
+                BinOp::Mul,
                 Ty::Int,
-                Box::new(Ex::Var(start)),
-                Box::new(Ex::Binary(
-                    BinOp::Mul,
-                    Ty::Int,
-                    Box::new(Ex::Var(period)),
-                    Box::new(next_round.clone()),
-                )),
-            ),
+                Box::new(Ex::Var(period)),
+                Box::new(next_round.clone()),
+            )),
+        );
+        // `until` is asked when a round is due, before its body runs, and again after the round. Between rounds
+        // the loop is also woken whenever something else happened in the case (another branch completed the step
+        // the condition names): it ends then and there, so the branches join and the case goes on at once, not at
+        // the next round. A condition that asks the host or waits (a call, `await`), or that names a step of the
+        // body, is asked after the round only.
+        let asked_before = until.filter(|u| u.is_asked_before_each_round(body));
+        fx.term(Term::Wait {
+            until: round_time.clone(),
+            round: asked_before.is_some(),
             next: round,
         });
         fx.switch(round);
-        // `until` is asked when a round is due, before its body runs (another branch may have settled it while the
-        // loop slept: no reminder after the acknowledgement), and again after the round. A condition that asks the
-        // host or waits (a call, `await`), or that names a step of the body, is asked after the round only.
-        if let Some(until) = until.filter(|u| u.is_asked_before_each_round(body)) {
+        if let Some(until) = asked_before {
             let c = self.expr(fx, until);
+            let due = fx.new_block();
+            fx.term(Term::If(c, exit, due));
+            fx.switch(due);
+            // Woken early and the condition still does not hold: sleep on until the round's time.
+            let early = fx.new_block();
             let body_block = fx.new_block();
-            fx.term(Term::If(c, exit, body_block));
+            fx.term(Term::If(
+                Ex::Binary(BinOp::Lt, Ty::Int, Box::new(Ex::Now), Box::new(round_time)),
+                early,
+                body_block,
+            ));
+            fx.switch(early);
+            fx.push(St::Quiet);
+            fx.goto(tick);
             fx.switch(body_block);
         }
         self.block(fx, body);

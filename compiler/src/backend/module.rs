@@ -34,6 +34,12 @@ pub mod global {
     pub const SB: u32 = 9;
     /// `i32` the id (role, skill) a rejection refers to.
     pub const REJECT_ARG: u32 = 10;
+    /// `i32` 1 once a fiber has run since the last time the scheduler woke the reminder loops that wait for
+    /// their next round (`every … until c`, which look at `c` again after anything happened).
+    pub const POKE: u32 = 11;
+    /// `i32` set by a reminder loop woken early that found its condition still false and went back to sleep: its
+    /// run changed nothing, so it does not count as something having happened.
+    pub const QUIET: u32 = 12;
     /// Their types, in order.
     pub const TYPES: &[wasm_encoder::ValType] = &[
         wasm_encoder::ValType::I32,
@@ -44,6 +50,8 @@ pub mod global {
         wasm_encoder::ValType::I32,
         wasm_encoder::ValType::I32,
         wasm_encoder::ValType::I64,
+        wasm_encoder::ValType::I32,
+        wasm_encoder::ValType::I32,
         wasm_encoder::ValType::I32,
         wasm_encoder::ValType::I32,
         wasm_encoder::ValType::I32,

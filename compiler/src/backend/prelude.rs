@@ -1129,6 +1129,11 @@ impl Rt {
     }
 
     /// Runs ready fibers, oldest first, until none is ready or the instance has ended.
+    ///
+    /// When none is ready and a fiber ran since the last such pass (`POKE`), the reminder loops waiting for their
+    /// next round (`WAIT_ROUND`) are woken to look at their `until` condition again: one that holds ends the loop
+    /// at once (the step it names was completed by another branch), one that does not goes back to sleep without
+    /// counting as something having happened (`QUIET`), so the passes end.
     fn f_run(&self, cx: &Cx) -> Func {
         let mut f = Func::new("run", &[], &[]);
         let fb = f.l32();
@@ -1136,19 +1141,40 @@ impl Rt {
         f.looping(|f, again| {
             f.if_(
                 ne(ld32(cx.h(header::STATUS), 0), u32c(instance::RUNNING)),
-                |f| f.ret_void(),
+                |f| {
+                    f.gset(g::POKE, c32(0));
+                    f.ret_void();
+                },
             );
             f.set(fb, ld32(cx.h(header::FIBERS), 0));
             f.block(|f, found| {
                 f.looping(|f, scan| {
-                    f.if_(eqz(get(fb)), |f| f.ret_void());
+                    f.if_(eqz(get(fb)), |f| {
+                        f.if_(eqz(gget(g::POKE)), |f| f.ret_void());
+                        f.gset(g::POKE, c32(0));
+                        f.set(fb, ld32(cx.h(header::FIBERS), 0));
+                        f.while_(ne(get(fb), c32(0)), |f, _| {
+                            f.if_(
+                                eq(ld32(get(fb), fiber::WAIT), c32(fiber::WAIT_ROUND)),
+                                |f| {
+                                    f.st64(get(fb), fiber::WAKE, c64(NO_TIME));
+                                    f.st32(get(fb), fiber::WAIT, c32(fiber::WAIT_NONE));
+                                    f.st32(get(fb), fiber::STATUS, c32(fiber::READY));
+                                },
+                            );
+                            f.set(fb, ld32(get(fb), fiber::NEXT));
+                        });
+                        f.br(again);
+                    });
                     f.br_if(found, eq(ld32(get(fb), fiber::STATUS), c32(fiber::READY)));
                     f.set(fb, ld32(get(fb), fiber::NEXT));
                     f.br(scan);
                 });
             });
+            f.gset(g::QUIET, c32(0));
             f.call_indirect(cx.unit_ty, vec![get(fb)], ld32(get(fb), fiber::UNIT));
             f.set_top(result);
+            f.if_(eqz(gget(g::QUIET)), |f| f.gset(g::POKE, c32(1)));
             f.if_(eq(get(result), c32(run::DONE)), |f| {
                 f.exec(self.fiber_finished, vec![get(fb)]);
             });
@@ -2735,6 +2761,7 @@ impl Rt {
         f.gset(g::OUT_END, add(get(out_ptr), get(out_cap)));
         f.gset(g::HEAP_LIMIT, get(limit));
         f.gset(g::COUNT, c32(0));
+        f.gset(g::POKE, c32(0));
         f.if_(lt_u(get(out_cap), c32(256)), |f| {
             abort_with(f, self, abort::NEED_OUT);
         });
