@@ -121,7 +121,7 @@ impl Calendar {
     ///
     /// ```
     /// # use proc_runtime::calendar::Calendar;
-    /// # use proc_abi::{CalendarMeta, Hours};
+    /// # use proc_runtime::proc_abi::{CalendarMeta, Hours};
     /// let berlin = Calendar::new(&CalendarMeta {
     ///     name: "Support".into(),
     ///     zone: "Europe/Berlin".into(),
@@ -129,9 +129,9 @@ impl Calendar {
     ///     holidays: vec![],
     /// }).unwrap();
     /// // Friday 2026-03-06 16:00 in Berlin (15:00Z) plus 4 working hours is Monday 12:00 (11:00Z).
-    /// let friday = proc_abi::text::parse_time("2026-03-06T15:00:00Z").unwrap();
+    /// let friday = proc_runtime::proc_abi::text::parse_time("2026-03-06T15:00:00Z").unwrap();
     /// let due = berlin.add(friday, 4 * 3_600_000);
-    /// assert_eq!(proc_abi::text::format_time_rfc3339(due), "2026-03-09T11:00:00Z");
+    /// assert_eq!(proc_runtime::proc_abi::text::format_time_rfc3339(due), "2026-03-09T11:00:00Z");
     /// ```
     pub fn add(&self, start: i64, duration: i64) -> i64 {
         if duration <= 0 {

@@ -673,6 +673,35 @@ fn t(time: Option<Time>) -> Value {
 }
 
 impl Effect {
+    /// The task, for the effects about one task (opened, completed, cancelled, breached, reassigned, claimed,
+    /// released, delegated, suspended, resumed, skipped, its deadline paused or resumed); `None` for the others.
+    pub fn task(&self) -> Option<TaskRef> {
+        match self {
+            Effect::TaskOpened(o) => Some(o.task),
+            Effect::TaskCompleted { task, .. }
+            | Effect::TaskCancelled { task, .. }
+            | Effect::TaskBreached { task, .. }
+            | Effect::TaskReassigned { task, .. }
+            | Effect::TaskClaimed { task, .. }
+            | Effect::TaskReleased { task, .. }
+            | Effect::TaskDelegated { task, .. }
+            | Effect::TaskSuspended { task, .. }
+            | Effect::TaskResumed { task, .. }
+            | Effect::TaskSkipped { task, .. }
+            | Effect::DeadlinePaused { task }
+            | Effect::DeadlineResumed { task, .. } => Some(*task),
+            Effect::ActionRequested { .. }
+            | Effect::Notified { .. }
+            | Effect::Flagged { .. }
+            | Effect::Completed { .. }
+            | Effect::Failed { .. }
+            | Effect::Cancelled { .. }
+            | Effect::StepRedone { .. }
+            | Effect::ProcessBreached { .. }
+            | Effect::NextWakeup { .. } => None,
+        }
+    }
+
     /// The instance the effect belongs to.
     pub fn instance(&self) -> InstanceId {
         match self {

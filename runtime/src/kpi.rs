@@ -8,6 +8,7 @@
 //! an instance's values and [`Summary::of`] summarises many instances' values (count, mean, percentiles,
 //! share meeting the target).
 
+use crate::directory::Directory;
 use crate::effect::Effect;
 use crate::runtime::Actor;
 use crate::view::{EffectKind, Effects};
@@ -214,14 +215,25 @@ impl Moment {
         }
     }
 
-    fn happened(&self, kind: EffectKind, step: Option<u32>, actor: Option<&Actor>) -> bool {
+    /// Whether this moment is an effect of an event `actor` sent; the actor holds the roles it was given and
+    /// those the directory gives them (as when their completion was authorised).
+    fn happened(
+        &self,
+        kind: EffectKind,
+        step: Option<u32>,
+        actor: Option<&Actor>,
+        directory: Option<&dyn Directory>,
+    ) -> bool {
         match (self, kind) {
             (Moment::End, EffectKind::Completed | EffectKind::Failed | EffectKind::Cancelled) => {
                 true
             }
             (Moment::FirstCompletion(role), EffectKind::TaskCompleted) => match role {
                 None => true,
-                Some(role) => actor.is_some_and(|a| a.roles.iter().any(|r| r == role)),
+                Some(role) => actor.is_some_and(|a| {
+                    a.roles.iter().any(|r| r == role)
+                        || directory.is_some_and(|d| d.roles_of(&a.id).iter().any(|r| r == role))
+                }),
             },
             (Moment::Step(steps), EffectKind::TaskCompleted) => has_step(steps, step),
             _ => false,
@@ -331,6 +343,7 @@ impl Kpis {
         now: i64,
         effects: &Effects<'_>,
         actor: Option<&Actor>,
+        directory: Option<&dyn Directory>,
     ) {
         for effect in effects {
             let kind = effect.kind();
@@ -349,10 +362,10 @@ impl Kpis {
             for (slot, &k) in slots.iter_mut().zip(self.of(process)) {
                 match self.rules.get(k) {
                     Some(Rule::Time { from, to }) => {
-                        if slot.a == UNSET && from.happened(kind, step, actor) {
+                        if slot.a == UNSET && from.happened(kind, step, actor, directory) {
                             slot.a = now;
                         }
-                        if slot.b == UNSET && to.happened(kind, step, actor) {
+                        if slot.b == UNSET && to.happened(kind, step, actor, directory) {
                             slot.b = now;
                         }
                     }

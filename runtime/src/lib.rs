@@ -39,6 +39,10 @@ pub use effect::{
 pub use error::{Error, Rejection};
 pub use kpi::{KpiUnit, KpiValue};
 pub use module::Module;
+/// The ABI's constants and metadata types, as this runtime uses them: refusal codes
+/// ([`proc_abi::reject`], matched against [`Rejection::code`]), the metadata [`Module::metadata`] returns,
+/// calendars. Re-exported so a host needs no second dependency kept in step with this one.
+pub use proc_abi;
 pub use runtime::{Actor, InstanceInfo, InstanceStatus, Options, Runtime, StepRecord, TaskInfo};
 pub use time::{BadTime, DAY, HOUR, MINUTE, SECOND, Time};
 pub use view::{EffectKind, EffectRef, Effects, EffectsIter};

@@ -13,6 +13,7 @@ use crate::worker::{CallError, Limits, Reply, Worker};
 use proc_abi::{Metadata, NO_ID, NO_TIME, event, instance as status, query, reject};
 use rustc_hash::FxHashMap;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// Someone acting on a task: their id, and the roles and skills they act with (the host's directory may add
@@ -132,10 +133,14 @@ pub struct InstanceInfo {
 /// Options of a runtime.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Roles whose holders may manage every task (reassign, suspend, resume, skip, redo).
+    /// Roles whose holders may manage every task (reassign, suspend, resume, skip, redo). Each must be a role
+    /// of the module: a misspelt one would make nobody an administrator, so it is refused.
     pub admin_roles: Vec<String>,
     /// Limits per event and per instance.
     pub limits: Limits,
+    /// The clock's time when the runtime is created. Without it the clock starts at 1970-01-01T00:00Z, so a host
+    /// either sets it or calls [`Runtime::advance`] before starting cases (their deadlines count from the clock).
+    pub start_time: Option<Time>,
 }
 
 /// Where the effects of the last applied event are.
@@ -165,6 +170,9 @@ struct Case {
     wake: i64,
     status: InstanceStatus,
     process: u32,
+    /// The instance's own time: its latest event's (the module treats an earlier clock as this time, and so do
+    /// its KPIs).
+    last: i64,
     /// What the instance has measured for the KPIs of its process (empty without KPIs).
     kpi: Box<[Slot]>,
 }
@@ -225,6 +233,8 @@ impl std::fmt::Debug for Runtime {
 }
 
 const SNAPSHOT_MAGIC: &[u8; 8] = b"PROCSNAP";
+/// The SHA-256 checksum that ends a snapshot.
+const DIGEST_LEN: usize = 32;
 
 impl Runtime {
     /// A runtime for a module, with default options and an empty directory.
@@ -236,18 +246,25 @@ impl Runtime {
     pub fn with_options(module: &Module, options: Options) -> Result<Runtime, Error> {
         let directory: Arc<dyn Directory> = Arc::new(StaticDirectory::default());
         let worker = Worker::new(module, directory, options.limits)?;
+        let meta = &module.inner.meta;
         let admin_roles = options
             .admin_roles
             .iter()
-            .filter_map(|r| module.inner.meta.role_id(r))
-            .collect();
+            .map(|role| {
+                meta.role_id(role).ok_or_else(|| Error::UnknownName {
+                    what: "role",
+                    name: role.clone(),
+                    known: meta.roles.iter().map(|r| r.name.clone()).collect(),
+                })
+            })
+            .collect::<Result<Vec<u32>, Error>>()?;
         Ok(Runtime {
             module: module.clone(),
             worker,
             cases: FxHashMap::default(),
             next_id: 1,
             timers: Timers::default(),
-            now: Time(0),
+            now: options.start_time.unwrap_or(Time(0)),
             directory: None,
             admin_roles,
             event: Vec::with_capacity(256),
@@ -341,7 +358,9 @@ impl Runtime {
     ///
     /// An instance whose timers cannot be handled (they exceed its memory cap, trap, or run past the time limit
     /// twice in a row) fails, with a `Failed` effect saying why, and the others go on (see `docs/abi.md`). An
-    /// error means the runtime itself could not go on (the host's memory, a module this runtime cannot read).
+    /// error means an instance's wake-up could not be handled at all (the host's memory, a module this runtime
+    /// cannot read): the other instances still go on, the first such error is returned, and that instance is
+    /// tried again at the next `advance`.
     pub fn advance(&mut self, now: Time) -> Result<Vec<Effect>, Error> {
         let mut effects = Vec::new();
         self.advance_each(now, |view| {
@@ -384,10 +403,12 @@ impl Runtime {
             // out as they would if the clock had stopped at every wake-up.
             self.begin(event::ADVANCE);
             if let Err(error) = self.apply_in_place(InstanceId(id), None, wake) {
-                // The instance still wakes then.
-                self.timers.push(wake, id);
-                result = Err(error);
-                break;
+                // The instance still wakes then, at the next `advance`; the others go on now.
+                held.push((wake, id));
+                if result.is_ok() {
+                    result = Err(error);
+                }
+                continue;
             }
             let next = self
                 .cases
@@ -472,6 +493,7 @@ impl Runtime {
                 wake: NO_TIME,
                 status: InstanceStatus::Running,
                 process: pid,
+                last: self.now.0,
                 kpi: self.kpis.start(pid, self.now.0),
             },
         );
@@ -882,6 +904,9 @@ impl Runtime {
                 case.blob.clear();
                 case.blob.extend_from_slice(blob);
                 case.status = InstanceStatus::from_code(status);
+                // The module handled the event at its own time if the clock was behind it (a restored case).
+                let at = at.max(case.last);
+                case.last = at;
                 let wake_changed = case.wake != wake;
                 if wake_changed {
                     if wake != NO_TIME {
@@ -904,8 +929,9 @@ impl Runtime {
                 if !case.kpi.is_empty() {
                     // From the bytes already in hand: each look-up of the module's memory goes through the store.
                     let effects = self.last.effects_in(&self.module, bytes, &self.ends);
+                    let directory = self.directory.as_deref();
                     self.kpis
-                        .observe(process, &mut case.kpi, at, &effects, actor);
+                        .observe(process, &mut case.kpi, at, &effects, actor, directory);
                 }
                 if wake_changed {
                     self.settle_timers();
@@ -1120,6 +1146,9 @@ impl Runtime {
             slot.write(&mut out);
         }
         out.extend_from_slice(&case.blob);
+        // A checksum last, so that `restore` refuses bytes damaged in storage instead of running on them.
+        let digest = Sha256::digest(&out);
+        out.extend_from_slice(&digest);
         Ok(out)
     }
 
@@ -1139,6 +1168,17 @@ impl Runtime {
     /// with [`Error::BadSnapshot`], since it may lay the case out differently.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<InstanceId, Error> {
         let bad = |why: &str| Error::BadSnapshot(why.to_string());
+        if !bytes.starts_with(SNAPSHOT_MAGIC.as_slice()) {
+            return Err(bad("it is not a Proc snapshot"));
+        }
+        let (bytes, digest) = bytes
+            .split_at_checked(bytes.len().saturating_sub(DIGEST_LEN))
+            .ok_or_else(|| bad("it is cut short"))?;
+        if bytes.len() < SNAPSHOT_MAGIC.len() || Sha256::digest(bytes).as_slice() != digest {
+            return Err(bad(
+                "its checksum does not match: the bytes were damaged or cut short after it was taken",
+            ));
+        }
         let rest = bytes
             .strip_prefix(SNAPSHOT_MAGIC.as_slice())
             .ok_or_else(|| bad("it is not a Proc snapshot"))?;
@@ -1158,8 +1198,9 @@ impl Runtime {
                  continues only in the module that started it",
             ));
         }
-        let wake = r.i64().map_err(|_| bad("it is cut short"))?;
-        let status = r.u8().map_err(|_| bad("it is cut short"))?;
+        // The wake-up and status recorded by the host; the module's own answer below is what counts.
+        let _wake = r.i64().map_err(|_| bad("it is cut short"))?;
+        let _status = r.u8().map_err(|_| bad("it is cut short"))?;
         let slots = r.u32().map_err(|_| bad("it is cut short"))? as usize;
         let mut kpi = Vec::new();
         for _ in 0..slots.min(rest.len() / Slot::SIZE) {
@@ -1167,23 +1208,36 @@ impl Runtime {
             kpi.push(Slot::read(bytes).ok_or_else(|| bad("it is cut short"))?);
         }
         let blob = rest.get(r.position()..).unwrap_or_default().to_vec();
-        // Let the module check the blob: a query fails on a damaged one.
+        // Let the module read the whole case, as a query does: its answer gives the status, the next wake-up and
+        // the instance's time, and a case it cannot read is refused here rather than failing later.
         let mut query_event = Vec::new();
         query_event.extend_from_slice(&event::QUERY.to_le_bytes());
-        let process = match self.worker.call(None, &blob, &query_event, self.now.0) {
-            // The answer starts with `u32 status, u32 process`.
-            Ok((Reply::Answered(answer), _)) => {
-                let mut r = Reader::new(&answer);
-                let _ = r.u32();
-                r.u32().map_err(|_| bad("its state is damaged"))?
-            }
+        let answer = match self.worker.call(None, &blob, &query_event, self.now.0) {
+            Ok((Reply::Answered(answer), _)) => answer,
             _ => return Err(bad("its state is damaged")),
         };
-        if process as usize >= self.module.inner.meta.processes.len()
+        let (status, process, last, wake) = {
+            let mut r = Reader::new(&answer);
+            let fields = (|| Some((r.u32().ok()?, r.u32().ok()?, r.i64().ok()?, r.i64().ok()?)))();
+            let (status, process, _started, last) =
+                fields.ok_or_else(|| bad("its state is damaged"))?;
+            let wake = r.i64().map_err(|_| bad("its state is damaged"))?;
+            (status, process, last, wake)
+        };
+        let inner = &self.module.inner;
+        if process as usize >= inner.meta.processes.len()
+            || status > 3
             || kpi.len() != self.kpis.count(process)
+            || parse_query(&inner.meta, &inner.names, InstanceId(0), &answer).is_none()
         {
             return Err(bad("its state is damaged"));
         }
+        let status = InstanceStatus::from_code(status);
+        let wake = if status == InstanceStatus::Running {
+            wake
+        } else {
+            NO_TIME
+        };
         let id = InstanceId(self.next_id);
         self.next_id += 1;
         self.cases.insert(
@@ -1191,8 +1245,9 @@ impl Runtime {
             Case {
                 blob,
                 wake,
-                status: InstanceStatus::from_code(u32::from(status)),
+                status,
                 process,
+                last,
                 kpi: kpi.into_boxed_slice(),
             },
         );

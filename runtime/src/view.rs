@@ -259,8 +259,8 @@ pub(crate) struct Origin {
     pub(crate) at: Time,
 }
 
-/// The effects of one accepted event, read in place (see the [module docs](self)). Borrowed from the
-/// [`crate::Runtime`], so they must be read (or turned into owned [`Effect`]s) before its next call.
+/// The effects of one accepted event, read in place (as [`crate::Runtime::complete_view`] gives them). Borrowed
+/// from the [`crate::Runtime`], so they must be read (or turned into owned [`Effect`]s) before its next call.
 #[derive(Clone, Copy)]
 pub struct Effects<'r> {
     context: Context<'r>,

@@ -21,7 +21,8 @@ pub struct Limits {
     /// How long one event may run; a module that loops is stopped here and the event is not applied. Measured in
     /// ticks of 10 ms, so the limit is kept to within a tick. Events of real workflows take microseconds.
     pub time_per_event: Duration,
-    /// The most bytes one instance's state may take.
+    /// The most bytes one instance's state may take: an event that would make it larger is refused (a timer
+    /// that would fails its instance), and no event may use more working memory than this either.
     pub max_instance_bytes: usize,
 }
 
@@ -275,6 +276,13 @@ impl Worker {
                     return Ok(match code {
                         status::OK => {
                             let case_len = word(out, header::CASE_LEN) as usize;
+                            if case_len > self.limits.max_instance_bytes {
+                                return Err(CallError::Limit(format!(
+                                    "the instance's state would take {case_len} bytes, more than its limit of {} \
+                                     bytes",
+                                    self.limits.max_instance_bytes
+                                )));
+                            }
                             let effects_len = word(out, header::EFFECTS_LEN) as usize;
                             let start = out_ptr + header::SIZE;
                             let effects = start..(start + effects_len).min(end);

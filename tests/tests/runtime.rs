@@ -997,6 +997,102 @@ fn a_snapshot_continues_exactly_like_the_original() {
     assert_eq!(rebuilt.instance_count(), 0);
 }
 
+/// Bytes damaged in storage are refused by the snapshot's checksum, wherever the damage is: none is restored to
+/// run on as a wrong case.
+#[test]
+fn a_snapshot_damaged_anywhere_is_refused() {
+    let (mut runtime, id, intake) = triage();
+    runtime.complete(intake, &agent("ann"), &json!({})).unwrap();
+    let snapshot = runtime.snapshot(id).unwrap();
+    let count = runtime.instance_count();
+    for at in 0..snapshot.len() {
+        for flip in [0x01, 0x80] {
+            let mut damaged = snapshot.clone();
+            damaged[at] ^= flip;
+            let error = runtime.restore(&damaged).unwrap_err();
+            assert!(matches!(error, Error::BadSnapshot(_)), "byte {at}: {error}");
+        }
+    }
+    let error = runtime
+        .restore(&snapshot[..snapshot.len() - 1])
+        .unwrap_err();
+    assert!(error.to_string().contains("checksum"), "{error}");
+    assert_eq!(runtime.instance_count(), count);
+    runtime.restore(&snapshot).unwrap();
+}
+
+/// `restore` takes the instance's status and next wake-up from the case itself (the module's reading of it), not
+/// from what the snapshot's header says: a header that disagrees (written by another tool, then given a
+/// checksum) cannot make an ended case look running and stop `advance` for every instance.
+#[test]
+fn restore_takes_the_status_from_the_case_not_the_header() {
+    use sha2::{Digest, Sha256};
+    let (mut runtime, id, intake) = triage();
+    runtime.complete(intake, &agent("ann"), &json!({})).unwrap();
+    runtime.cancel(id, "test").unwrap();
+    let mut snapshot = runtime.snapshot(id).unwrap();
+    // The header: magic, ABI version, hash length and hash, wake-up (i64), status (u8).
+    let hash_len = u32::from_le_bytes(snapshot[12..16].try_into().unwrap()) as usize;
+    let wake = 16 + hash_len;
+    snapshot[wake..wake + 8].copy_from_slice(&t("2026-03-02T10:00:00Z").0.to_le_bytes());
+    snapshot[wake + 8] = 0;
+    let body = snapshot.len() - 32;
+    let digest = Sha256::digest(&snapshot[..body]);
+    snapshot[body..].copy_from_slice(&digest);
+    let copy = runtime.restore(&snapshot).unwrap();
+    assert_eq!(
+        runtime.instance_status(copy).unwrap(),
+        InstanceStatus::Cancelled
+    );
+    // The other instances' timers still fire.
+    let (other, _) = runtime
+        .start("triage", &json!({"c": {"customer": "Bo", "amount": 5}}))
+        .unwrap();
+    let effects = runtime.advance(t("2026-03-03T09:00:00Z")).unwrap();
+    assert!(
+        effects.iter().any(|e| e.instance() == other),
+        "{}",
+        lines(&effects)
+    );
+}
+
+/// Options a host gets wrong are refused when the runtime is made, not found out later: a misspelt admin role
+/// would make nobody an administrator. The clock can start at the host's time.
+#[test]
+fn runtime_options_are_checked_and_the_clock_can_start_at_the_hosts_time() {
+    let module = module(TRIAGE);
+    let error = Runtime::with_options(
+        &module,
+        Options {
+            admin_roles: vec!["Agnet".into()],
+            ..Options::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("there is no role `Agnet` (the module has `Agent`"),
+        "{error}"
+    );
+    let mut runtime = Runtime::with_options(
+        &module,
+        Options {
+            start_time: Some(t("2026-03-02T09:00:00Z")),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(runtime.now(), t("2026-03-02T09:00:00Z"));
+    let (id, _) = runtime
+        .start("triage", &json!({"c": {"customer": "Ada", "amount": 120}}))
+        .unwrap();
+    assert_eq!(
+        runtime.status(id).unwrap().started,
+        t("2026-03-02T09:00:00Z")
+    );
+}
+
 #[test]
 fn the_same_events_give_the_same_bytes() {
     let run = || {
@@ -1186,6 +1282,50 @@ process grow(i: Items) {
     assert!(matches!(error, Error::Limit(_)), "{error}");
     assert_eq!(runtime.instance_count(), 1);
     let _ = (DAY, HOUR, MINUTE);
+}
+
+/// The cap holds for what a case keeps across events, not only for what one event uses: each completion keeps its
+/// text output, and the one that would take the case past its cap is refused, the case unchanged.
+#[test]
+fn a_case_cannot_grow_past_its_cap_event_by_event() {
+    let source = r#"
+/// Agents.
+role Agent
+/// Notes a line, again and again.
+process log() {
+  repeat max 1000 {
+    step note "Write a note" -> line: Text { by Agent }
+  }
+}
+"#;
+    let module = module(source);
+    let mut runtime = limited(
+        &module,
+        Limits {
+            max_instance_bytes: 64 << 10,
+            ..Limits::default()
+        },
+    );
+    let (id, effects) = runtime.start("log", &json!({})).unwrap();
+    let mut task = opened(&effects, "note");
+    let line = "x".repeat(10_000);
+    let mut refused = None;
+    for round in 0..20 {
+        let before = runtime.snapshot(id).unwrap();
+        match runtime.complete(task, &agent("ann"), &json!({"line": line})) {
+            Ok(effects) => task = opened(&effects, "note"),
+            Err(error) => {
+                assert!(matches!(error, Error::Limit(_)), "{error}");
+                assert!(error.to_string().contains("more than its limit"), "{error}");
+                assert_eq!(runtime.snapshot(id).unwrap(), before);
+                refused = Some(round);
+                break;
+            }
+        }
+    }
+    let round = refused.expect("a completion was refused");
+    assert!((3..=7).contains(&round), "refused at round {round}");
+    assert!(runtime.snapshot(id).unwrap().len() <= 64 << 10);
 }
 
 #[test]
@@ -1493,6 +1633,41 @@ fn kpis_are_measured_from_events() {
         let escalations = kpi(&runtime, instance, "answer_escalations");
         assert_eq!(escalations.met, Some(false));
     }
+}
+
+/// A case restored into a runtime whose clock is behind the case goes on at the case's own time, and so do its
+/// KPIs (they once took the runtime's clock: a negative time, which met every `<` target). A person who holds a
+/// role through the directory counts for "first completion by" that role, as their completion was authorised.
+#[test]
+fn kpis_take_the_cases_time_and_the_directorys_roles() {
+    let mut runtime = runtime_at(KPI_SOURCE, "2026-03-02T09:00:00Z");
+    let (case, effects) = runtime
+        .start("handle", &json!({"c": {"customer": "Ada"}}))
+        .unwrap();
+    let triage = opened(&effects, "triage");
+    let mut fresh = Runtime::new(runtime.module()).unwrap();
+    let directory = StaticDirectory::default().with("ann", &["Agent"], &[], None);
+    fresh.set_directory(Arc::new(directory));
+    assert_eq!(fresh.now(), Time(0));
+    let copy = fresh.restore(&runtime.snapshot(case).unwrap()).unwrap();
+    let triage = TaskRef {
+        instance: copy,
+        ..triage
+    };
+    let effects = fresh
+        .complete(triage, &Actor::new("ann", &[]), &json!({"priority": 1}))
+        .unwrap();
+    let answer = opened(&effects, "answer");
+    let reply = kpi(&fresh, copy, "reply_by_agent");
+    assert_eq!((reply.value, reply.met), (Some(0), Some(true)));
+    // Its next task is due an hour after the case's time, not the runtime's.
+    let info = fresh.status(copy).unwrap();
+    assert_eq!(info.tasks[0].due, Some(t("2026-03-02T10:00:00Z")));
+    fresh.complete(answer, &agent("bob"), &json!({})).unwrap();
+    assert_eq!(kpi(&fresh, copy, "answered").value, Some(0));
+    fresh.cancel(copy, "test").unwrap();
+    let whole = kpi(&fresh, copy, "whole_case");
+    assert_eq!((whole.value, whole.fixed), (Some(0), true));
 }
 
 /// A case cancelled before a moment or value was reached: its time and value KPIs are final and empty, not
