@@ -2247,7 +2247,10 @@ impl<'a> Checker<'a> {
         let mut performer: Option<&Performer> = None;
         let mut within: Option<(i64, Option<String>, Span, bool)> = None;
         let mut within_calendar: Option<String> = None;
+        // A deadline computed when the step opens (`within limit`): its text, and the step it counts from.
+        let mut within_text: Option<(String, Option<String>)> = None;
         let mut after: Option<(i64, Option<String>, Span)> = None;
+        let mut after_text: Option<(String, Option<String>)> = None;
         let mut due_text: Option<String> = None;
         let mut ladder_words: Vec<String> = Vec::new();
         for clause in &step.clauses {
@@ -2299,8 +2302,15 @@ impl<'a> Checker<'a> {
                         self.earlier_step(flow, since, order, "measure a deadline from");
                     }
                     if ok {
-                        if let Some(seconds) = const_duration(duration) {
-                            within = Some((seconds, since_name, clause.span, calendar.is_some()));
+                        match const_duration(duration) {
+                            Some(seconds) => {
+                                within =
+                                    Some((seconds, since_name, clause.span, calendar.is_some()));
+                            }
+                            None => {
+                                within_text =
+                                    Some((self.source_text(file, duration.span), since_name));
+                            }
                         }
                     }
                 }
@@ -2312,8 +2322,12 @@ impl<'a> Checker<'a> {
                         self.earlier_step(flow, since, order, "wait after");
                     }
                     if ok {
-                        if let Some(seconds) = const_duration(duration) {
-                            after = Some((seconds, since_name, clause.span));
+                        match const_duration(duration) {
+                            Some(seconds) => after = Some((seconds, since_name, clause.span)),
+                            None => {
+                                after_text =
+                                    Some((self.source_text(file, duration.span), since_name));
+                            }
                         }
                     }
                 }
@@ -2419,11 +2433,27 @@ impl<'a> Checker<'a> {
         if let Some(by) = performer {
             words.push(format!("performed by {}", self.performer_words(by)));
         }
-        if let Some((seconds, since, _, _)) = &within {
+        let amount_text = within_text.as_ref().map(|(text, since)| {
+            let amount = match &within_calendar {
+                Some(_) => format!(
+                    "`{}` of working time",
+                    text.split_whitespace().collect::<Vec<_>>().join(" ")
+                ),
+                None => format!(
+                    "`{}`",
+                    text.split_whitespace().collect::<Vec<_>>().join(" ")
+                ),
+            };
+            (amount, since.clone())
+        });
+        let amount_const = within.as_ref().map(|(seconds, since, _, _)| {
             let amount = match &within_calendar {
                 Some(_) => literal::describe_business_duration(*seconds),
                 None => literal::describe_duration(*seconds),
             };
+            (amount, since.clone())
+        });
+        if let Some((amount, since)) = amount_const.or(amount_text) {
             let anchor = match since {
                 Some(step) => format!("after step `{step}` completes"),
                 None => "after the step opens".to_string(),
@@ -2437,15 +2467,21 @@ impl<'a> Checker<'a> {
         if let Some(due) = due_text {
             words.push(format!("due by `{due}`"));
         }
-        if let Some((seconds, since, _)) = &after {
+        let lag = after
+            .as_ref()
+            .map(|(seconds, since, _)| (literal::describe_duration(*seconds), since.clone()))
+            .or_else(|| {
+                after_text.as_ref().map(|(text, since)| {
+                    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                    (format!("`{text}`"), since.clone())
+                })
+            });
+        if let Some((amount, since)) = lag {
             let anchor = match since {
                 Some(step) => format!("step `{step}` completes"),
                 None => "the step opens".to_string(),
             };
-            words.push(format!(
-                "not before {} after {anchor}",
-                literal::describe_duration(*seconds)
-            ));
+            words.push(format!("not before {amount} after {anchor}"));
         }
         if !ladder_words.is_empty() {
             words.push(format!("on breach: {}", ladder_words.join(", then ")));

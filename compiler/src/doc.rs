@@ -457,15 +457,21 @@ impl Writer<'_> {
                 otherwise,
             } => {
                 let mut cases = Vec::new();
+                let nothing = |mut head: Vec<Inline>, body: Vec<Block>| {
+                    if body.is_empty() {
+                        head.push(text(" nothing to do here."));
+                    }
+                    (head, body)
+                };
                 for (index, (condition, body)) in branches.iter().enumerate() {
                     let word = if index == 0 { "If " } else { "Otherwise, if " };
-                    cases.push((
+                    cases.push(nothing(
                         vec![text(word), code(slice(condition.span)), text(":")],
                         nested(body),
                     ));
                 }
                 if let Some(body) = otherwise {
-                    cases.push((vec![text("Otherwise:")], nested(body)));
+                    cases.push(nothing(vec![text("Otherwise:")], nested(body)));
                 }
                 Some((
                     vec![Inline::Strong("Decide".to_string())],
@@ -478,15 +484,24 @@ impl Writer<'_> {
                 let cases = arms
                     .iter()
                     .map(|arm| {
-                        let mut head = vec![text("When it is ")];
-                        for (index, pattern) in arm.patterns.iter().enumerate() {
-                            if index > 0 {
-                                head.push(text(" or "));
+                        let mut head = if arm.patterns.iter().any(|p| p.name == "_") {
+                            vec![text("Any other value:")]
+                        } else {
+                            let mut head = vec![text("When it is ")];
+                            for (index, pattern) in arm.patterns.iter().enumerate() {
+                                if index > 0 {
+                                    head.push(text(" or "));
+                                }
+                                head.push(code(pattern.name.clone()));
                             }
-                            head.push(code(pattern.name.clone()));
+                            head.push(text(":"));
+                            head
+                        };
+                        let body = nested(&arm.body);
+                        if body.is_empty() {
+                            head.push(text(" nothing to do here."));
                         }
-                        head.push(text(":"));
-                        (head, nested(&arm.body))
+                        (head, body)
                     })
                     .collect();
                 Some((
@@ -599,8 +614,44 @@ impl Writer<'_> {
                 ],
                 Vec::new(),
             )),
-            StmtKind::Complete(_) | StmtKind::Return(_) => Some((
+            StmtKind::Complete(None) => Some((
                 vec![Inline::Strong("The case is complete.".to_string())],
+                Vec::new(),
+            )),
+            // A text is the reason it completed with; any other value is the process's result.
+            StmtKind::Complete(Some(value)) => Some((
+                match &value.kind {
+                    ExprKind::Literal(crate::ast::Literal {
+                        kind: crate::ast::LiteralKind::Text(_),
+                        ..
+                    }) => vec![
+                        Inline::Strong("The case is complete: ".to_string()),
+                        text(slice(value.span)),
+                    ],
+                    _ => vec![
+                        Inline::Strong("The case is complete".to_string()),
+                        text(", with the result "),
+                        code(slice(value.span)),
+                        text("."),
+                    ],
+                },
+                Vec::new(),
+            )),
+            // A procedure hands back to the flow that followed it; the case goes on.
+            StmtKind::Return(None) => Some((
+                vec![
+                    Inline::Strong("The procedure ends here".to_string()),
+                    text(" (the flow that followed it goes on)."),
+                ],
+                Vec::new(),
+            )),
+            StmtKind::Return(Some(value)) => Some((
+                vec![
+                    Inline::Strong("The procedure ends here".to_string()),
+                    text(", handing back "),
+                    code(slice(value.span)),
+                    text("."),
+                ],
                 Vec::new(),
             )),
             StmtKind::Expr(expr) | StmtKind::Let { value: expr, .. } => match &expr.kind {
@@ -1081,5 +1132,39 @@ fn html_block(out: &mut String, block: &Block) {
             let svg = graph::to_svg(chart);
             let _ = writeln!(out, "<div class=\"chart\">\n{svg}</div>");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn markdown(text: &str) -> String {
+        let analysis = crate::analyze(vec![SourceFile::new("t.proc", "t", text)]);
+        assert!(!analysis.has_errors(), "{:#?}", analysis.diagnostics);
+        to_markdown(&manual(&analysis, "t"))
+    }
+
+    /// How a flow ends is said as it is: a procedure hands back to its caller (the case goes on), a process
+    /// completes with its reason or result; a deadline computed when the step opens is still given; an empty
+    /// branch says so, and `_` reads as "any other value".
+    #[test]
+    fn endings_computed_deadlines_and_empty_branches_read_as_they_behave() {
+        let text = "role Agent\nenum Level { low, high }\n\
+            procedure ask(limit: Duration) -> Bool {\n  step reply \"Reply\" -> ok: Bool { by Agent within limit }\n  \
+            return reply.ok\n}\n\
+            process p(level: Level) {\n  let fine = ask(8h)\n  match level {\n    low => {}\n    _ => { notify Agent }\n  }\n  \
+            if fine {\n    complete \"answered\"\n  }\n  complete\n}\n";
+        let out = markdown(text);
+        for expected in [
+            "**The procedure ends here**, handing back `reply.ok`.",
+            "due `limit` after the step opens",
+            "**The case is complete:** \"answered\"",
+            "When it is `low`: nothing to do here.",
+            "Any other value:",
+        ] {
+            assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+        }
+        assert!(!out.contains("`_`"), "{out}");
     }
 }

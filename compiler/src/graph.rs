@@ -252,7 +252,13 @@ impl Builder<'_> {
                     let label = arm
                         .patterns
                         .iter()
-                        .map(|p| p.name.as_str())
+                        .map(|p| {
+                            if p.name == "_" {
+                                "other"
+                            } else {
+                                p.name.as_str()
+                            }
+                        })
                         .collect::<Vec<_>>()
                         .join(" | ");
                     done.extend(self.block(&arm.body, vec![(decision, Some(label))]));
