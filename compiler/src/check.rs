@@ -75,6 +75,7 @@ pub fn check_with(files: &[FileInput<'_>], record_types: bool) -> CheckOutput {
         out: CheckOutput::default(),
         scopes: vec![HashMap::default(); files.len()],
         imports: vec![HashMap::default(); files.len()],
+        unresolved: vec![HashSet::default(); files.len()],
         signatures: HashMap::default(),
         used: HashSet::default(),
         calls: HashMap::default(),
@@ -105,6 +106,9 @@ struct Checker<'a> {
     scopes: Vec<HashMap<String, DefId>>,
     /// Names imported into each file.
     imports: Vec<HashMap<String, DefId>>,
+    /// Per file, the names its `use` lines import from modules that do not exist (`*` for `use x.*`): their uses
+    /// are not reported again, nor are declarations of those names elsewhere as unused.
+    unresolved: Vec<HashSet<String>>,
     signatures: HashMap<DefId, Signature>,
     used: HashSet<DefId>,
     /// Procedure → procedures it calls, with where.
@@ -354,29 +358,72 @@ impl<'a> Checker<'a> {
                     (Some(first), Some(last)) => first.span.to(last.span),
                     _ => item.span,
                 };
-                let Some(target) = self.module_index(&path_text) else {
-                    let modules: Vec<&str> = self
-                        .files
-                        .iter()
-                        .map(|f| f.source.module.as_str())
-                        .collect();
-                    let mut diagnostic = Diagnostic::new(
-                        Code::UnresolvedImport,
-                        at(file, path_span),
-                        format!("there is no module `{path_text}`"),
-                    )
-                    .with_label("unknown module");
-                    if let Some(best) = suggest::closest(&path_text, modules.iter().copied()) {
-                        diagnostic = diagnostic
-                            .with_help(format!("did you mean `{best}`?"))
-                            .with_suggestion(at(file, path_span), best, format!("use `{best}`"));
-                    } else {
-                        diagnostic = diagnostic.with_help(
-                            "modules are the package's files (`billing/refund.proc` is `billing.refund`) and `std.*`",
-                        );
+                let target = match self.module_index(&path_text) {
+                    Some(target) => target,
+                    None => {
+                        let modules: Vec<&str> = self
+                            .files
+                            .iter()
+                            .map(|f| f.source.module.as_str())
+                            .collect();
+                        // `use support.common.X` in package `support`: paths start inside the package.
+                        let inside = modules
+                            .iter()
+                            .copied()
+                            .filter(|m| path_text.ends_with(&format!(".{m}")))
+                            .max_by_key(|m| m.len());
+                        let best = inside
+                            .or_else(|| suggest::closest(&path_text, modules.iter().copied()));
+                        let mut diagnostic = Diagnostic::new(
+                            Code::UnresolvedImport,
+                            at(file, path_span),
+                            format!("there is no module `{path_text}`"),
+                        )
+                        .with_label("unknown module");
+                        match (best, inside) {
+                            (Some(best), Some(_)) => {
+                                diagnostic = diagnostic
+                                    .with_help(format!(
+                                        "module paths start inside the package's directory: write `{best}`"
+                                    ))
+                                    .with_suggestion(at(file, path_span), best, format!("use `{best}`"));
+                            }
+                            (Some(best), None) => {
+                                diagnostic = diagnostic
+                                    .with_help(format!("did you mean `{best}`?"))
+                                    .with_suggestion(
+                                        at(file, path_span),
+                                        best,
+                                        format!("use `{best}`"),
+                                    );
+                            }
+                            (None, _) => {
+                                diagnostic = diagnostic.with_help(
+                                    "modules are the package's files (`billing/refund.proc` is `billing.refund`) and `std.*`",
+                                );
+                            }
+                        }
+                        self.emit(diagnostic);
+                        // Recover as if the suggested module had been written, so that its names are not all
+                        // reported again where they are used; without one, uses of what the line imports are not
+                        // reported either (the mistake is the import).
+                        match best.and_then(|m| self.module_index(m)) {
+                            Some(target) => target,
+                            None => {
+                                if let Some(unresolved) = self.unresolved.get_mut(index) {
+                                    match &decl.items {
+                                        UseItems::All(_) => {
+                                            unresolved.insert("*".to_string());
+                                        }
+                                        UseItems::Named(names) => {
+                                            unresolved.extend(names.iter().map(|n| n.name.clone()));
+                                        }
+                                    }
+                                }
+                                continue;
+                            }
+                        }
                     }
-                    self.emit(diagnostic);
-                    continue;
                 };
                 if target == index {
                     continue;
@@ -485,6 +532,13 @@ impl<'a> Checker<'a> {
         what: &str,
         candidates: &[String],
     ) {
+        if self
+            .unresolved
+            .get(file.0 as usize)
+            .is_some_and(|names| names.contains(&name.name) || names.contains("*"))
+        {
+            return;
+        }
         let diagnostic = Diagnostic::new(
             code,
             at(file, name.span),
@@ -4245,6 +4299,15 @@ impl<'a> Checker<'a> {
             if self.used.contains(&id)
                 || self.duplicates.contains(&id)
                 || self.files.get(def.file.0 as usize).is_none_or(|f| f.is_std)
+            {
+                continue;
+            }
+            // Perhaps used where an import that failed should have brought it in.
+            if def.kind != DefKind::Local
+                && self
+                    .unresolved
+                    .iter()
+                    .any(|names| names.contains(&def.name) || names.contains("*"))
             {
                 continue;
             }
