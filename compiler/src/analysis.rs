@@ -129,6 +129,13 @@ fn analyze_files(
         .filter(|d| d.code == Code::Syntax)
         .flat_map(|d| d.suggestions.iter().map(|s| s.at))
         .collect();
+    // Where a syntax error starts, the checker sees only what the parser kept (`answer` of `answer = …`): "this
+    // value is not used" there says the same thing less well.
+    let syntax_starts: Vec<FileSpan> = diagnostics
+        .iter()
+        .filter(|d| d.code == Code::Syntax)
+        .map(|d| d.at)
+        .collect();
     diagnostics.extend(checked.diagnostics.into_iter().filter(|d| {
         let unused = matches!(
             d.code,
@@ -138,7 +145,11 @@ fn analyze_files(
             && rewritten
                 .iter()
                 .any(|fix| fix.file == d.at.file && fix.span.start == d.at.span.start);
-        !(explained || (skipped_text && unused))
+        let restated = d.code == Code::Misplaced
+            && syntax_starts
+                .iter()
+                .any(|at| at.file == d.at.file && at.span.start == d.at.span.start);
+        !(explained || restated || (skipped_text && unused))
     }));
     diagnostics.sort_by(|a, b| {
         (a.at.file, a.at.span.start, a.code).cmp(&(b.at.file, b.at.span.start, b.code))

@@ -74,6 +74,7 @@ pub fn parse(file: FileId, source_len: usize, lexed: &Lexed<'_>) -> (File, Vec<D
     for error in errors {
         // Nested blocks that all lost their `}` at the same place report it once.
         let diagnostic = duration_hint(to_diagnostic(file, &error), tokens, error.span().start);
+        let diagnostic = assignment_hint(diagnostic, tokens, error.span().start);
         if diagnostics
             .last()
             .is_none_or(|last: &Diagnostic| last.at != diagnostic.at)
@@ -157,6 +158,59 @@ fn duration_hint(
         "durations are one word with a one-letter unit (`s`, `m`, `h`, `d`, `w`): `{fixed}`"
     ))
     .with_suggestion(span, fixed.clone(), format!("write `{fixed}`"))
+}
+
+/// `answer = await Answered within 4d` as a statement: a name given a new value, which Proc does not do (a `let`
+/// names a value once). Not a comparison written with one `=`, so not "write `==`".
+fn assignment_hint(
+    diagnostic: Diagnostic,
+    tokens: &[(Token<'_>, SimpleSpan)],
+    at: usize,
+) -> Diagnostic {
+    let Ok(index) = tokens.binary_search_by_key(&at, |(_, span)| span.start) else {
+        return diagnostic;
+    };
+    let (Some((Token::Eq, eq_span)), Some((Token::Ident(name), name_span))) = (
+        tokens.get(index),
+        index.checked_sub(1).and_then(|i| tokens.get(i)),
+    ) else {
+        return diagnostic;
+    };
+    // The name starts a statement: it follows a block's brace or the end of the statement before.
+    let starts_statement =
+        index
+            .checked_sub(2)
+            .and_then(|i| tokens.get(i))
+            .is_none_or(|(before, _)| {
+                matches!(
+                    before,
+                    Token::LBrace
+                        | Token::RBrace
+                        | Token::RParen
+                        | Token::RBracket
+                        | Token::Ident(_)
+                        | Token::Int(_)
+                        | Token::Duration(_)
+                        | Token::Text(_)
+                )
+            });
+    if !starts_statement {
+        return diagnostic;
+    }
+    // From the name, so that the checker's "this value is not used" about the name alone is known to be this.
+    let at = FileSpan {
+        file: diagnostic.at.file,
+        span: Span::new(name_span.start, eq_span.end),
+    };
+    Diagnostic::new(
+        Code::Syntax,
+        at,
+        format!("`{name}` cannot be given a new value"),
+    )
+    .with_label("a name keeps the value `let` gave it")
+    .with_help(format!(
+        "give the new value a name of its own: `let {name}_again = …`"
+    ))
 }
 
 fn to_diagnostic(file: FileId, error: &Rich<'_, Token<'_>, SimpleSpan>) -> Diagnostic {
