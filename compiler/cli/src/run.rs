@@ -79,8 +79,42 @@ const EVENT_MEMBERS: &[(&str, &[&str])] = &[
     ("action_result", &["request", "action", "result", "error"]),
 ];
 
-/// One event line's shape: a known type, only members that type takes, times that parse, lists of texts.
-fn check_event(event: &Value) -> Result<(), String> {
+/// The members each event type cannot do without.
+const EVENT_NEEDS: &[(&str, &[&str])] = &[
+    ("start", &["process"]),
+    ("complete", &["by"]),
+    ("claim", &["by"]),
+    ("release", &["by"]),
+    ("suspend", &["by"]),
+    ("resume", &["by"]),
+    ("skip", &["by"]),
+    ("delegate", &["by", "to"]),
+    ("reassign", &["by", "role"]),
+    ("redo", &["step", "by"]),
+    ("signal", &["signal"]),
+    ("action_result", &["request"]),
+];
+
+/// A name an event gives that the module does not have: the message, with the closest name it has.
+fn unknown_name<'a>(
+    what: &str,
+    name: &str,
+    known: impl Iterator<Item = &'a str> + Clone,
+) -> String {
+    let hint = proc_compiler::suggest::closest(name, known.clone())
+        .map_or_else(String::new, |close| format!("; did you mean \"{close}\"?"));
+    let known: Vec<String> = known.map(|k| format!("\"{k}\"")).collect();
+    let list = if known.is_empty() {
+        "none".to_string()
+    } else {
+        known.join(", ")
+    };
+    format!("the module has no {what} \"{name}\" (it has {list}){hint}")
+}
+
+/// One event line's shape: a known type, only members that type takes and those it needs, times that parse,
+/// lists of texts, and names (processes, steps, signals, actions, roles) the module has.
+fn check_event(event: &Value, meta: &proc_abi::Metadata) -> Result<(), String> {
     let Some(object) = event.as_object() else {
         return Err("each line must be one JSON object".to_string());
     };
@@ -129,6 +163,51 @@ fn check_event(event: &Value) -> Result<(), String> {
         .contains(&member.as_str());
         if is_text && !value.is_string() {
             return Err(format!("\"{member}\" must be a text"));
+        }
+    }
+    if let Some((_, needs)) = EVENT_NEEDS.iter().find(|(name, _)| *name == kind) {
+        if let Some(missing) = needs.iter().find(|m| !object.contains_key(**m)) {
+            return Err(format!("a \"{kind}\" event needs \"{missing}\""));
+        }
+    }
+    if kind == "action_result" && !object.contains_key("action") && meta.actions.len() != 1 {
+        return Err(
+            "an \"action_result\" needs \"action\", the action's name (the module has more than one action)"
+                .to_string(),
+        );
+    }
+    let names: [(&str, &str, Vec<&str>); 5] = [
+        (
+            "role",
+            "role",
+            meta.roles.iter().map(|p| p.name.as_str()).collect(),
+        ),
+        (
+            "process",
+            "process",
+            meta.processes.iter().map(|p| p.name.as_str()).collect(),
+        ),
+        (
+            "step",
+            "step",
+            meta.steps.iter().map(|p| p.name.as_str()).collect(),
+        ),
+        (
+            "signal",
+            "signal",
+            meta.signals.iter().map(|p| p.name.as_str()).collect(),
+        ),
+        (
+            "action",
+            "action",
+            meta.actions.iter().map(|p| p.name.as_str()).collect(),
+        ),
+    ];
+    for (member, what, known) in &names {
+        if let Some(Value::String(name)) = object.get(*member) {
+            if !known.contains(&name.as_str()) {
+                return Err(unknown_name(what, name, known.iter().copied()));
+            }
         }
     }
     if let Some(Value::String(at)) = object.get("at") {
@@ -378,7 +457,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
                     ));
                 }
                 // Every line is checked before anything runs: a misspelt member must not be read as absent.
-                check_event(&value)
+                check_event(&value, module.metadata())
                     .map_err(|e| format!("{}:{}: {e}", path.display(), index + 1))?;
                 events.push((index + 1, value));
             }
@@ -437,7 +516,10 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             Some(n) => Some(InstanceId(u64::from(n))),
             None => current,
         };
-        let describe = |e: &str| format!("line {line}: {e}");
+        let describe = |e: &str| match &args.events {
+            Some(path) => format!("{}:{line}: {e}", path.display()),
+            None => format!("line {line}: {e}"),
+        };
         let result: Result<Vec<Effect>, Error> = match kind {
             "advance" => Ok(Vec::new()),
             "start" => {

@@ -738,24 +738,25 @@ fn run_reports_refused_events_and_bad_input() {
         "{}",
         text(&output.stdout)
     );
-    // A step that is not open, or that the module does not have: the refusal has its own heading and says
-    // what is open.
+    // A step that is not open: the refusal has its own heading and says what is open.
     std::fs::write(
         &events,
-        "{\"at\": \"2026-03-02T09:00:00Z\", \"type\": \"complete\", \"step\": \"assess\", \"by\": \"ann\", \"roles\": [\"Agent\"]}\n\
-         {\"at\": \"2026-03-02T09:01:00Z\", \"type\": \"skip\", \"step\": \"acknowldge\", \"by\": \"sue\", \"roles\": [\"Supervisor\"]}\n",
+        "{\"at\": \"2026-03-02T09:00:00Z\", \"type\": \"complete\", \"step\": \"assess\", \"by\": \"ann\", \"roles\": [\"Agent\"]}\n",
     )
     .unwrap();
-    let output = procc(&[
-        "run",
-        wasm.to_str().unwrap(),
-        "--process",
-        &process,
-        "--input",
-        input,
-        "--events",
-        events.to_str().unwrap(),
-    ]);
+    let run = || {
+        procc(&[
+            "run",
+            wasm.to_str().unwrap(),
+            "--process",
+            &process,
+            "--input",
+            input,
+            "--events",
+            events.to_str().unwrap(),
+        ])
+    };
+    let output = run();
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(
@@ -765,13 +766,51 @@ fn run_reports_refused_events_and_bad_input() {
         ),
         "{stdout}"
     );
-    assert!(
-        stdout.contains(
-            "2026-03-02T09:01:00Z  skip step acknowldge by sue\n    refused: the module has no step `acknowldge`"
+    // Names the module does not have, and members an event cannot do without, are found before anything runs.
+    for (line, expected) in [
+        (
+            "{\"type\": \"skip\", \"step\": \"acknowldge\", \"by\": \"sue\"}",
+            "events.jsonl:2: the module has no step \"acknowldge\" (it has ",
         ),
-        "{stdout}"
-    );
-    std::fs::write(&events, "{\"type\": \"complete\", \"task\": 1}\nnot json\n").unwrap();
+        (
+            "{\"type\": \"signal\", \"signal\": \"Nothing\"}",
+            "events.jsonl:2: the module has no signal \"Nothing\" (it has \"",
+        ),
+        (
+            "{\"type\": \"complete\", \"step\": \"assess\"}",
+            "events.jsonl:2: a \"complete\" event needs \"by\"",
+        ),
+        (
+            "{\"type\": \"action_result\", \"request\": 1, \"action\": \"page\"}",
+            "events.jsonl:2: the module has no action \"page\"",
+        ),
+    ] {
+        std::fs::write(
+            &events,
+            format!("{{\"type\": \"advance\", \"at\": \"2026-03-02T09:00:00Z\"}}\n{line}\n"),
+        )
+        .unwrap();
+        let output = run();
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(expected), "{line}: {stderr}");
+        assert!(
+            text(&output.stdout).is_empty(),
+            "nothing ran: {}",
+            text(&output.stdout)
+        );
+    }
+    std::fs::write(
+        &events,
+        "{\"type\": \"skip\", \"step\": \"acknowldge\", \"by\": \"sue\"}\n",
+    )
+    .unwrap();
+    assert!(text(&run().stderr).contains("did you mean \"acknowledge\"?"));
+    std::fs::write(
+        &events,
+        "{\"type\": \"complete\", \"task\": 1, \"by\": \"ann\"}\nnot json\n",
+    )
+    .unwrap();
     let output = procc(&[
         "run",
         wasm.to_str().unwrap(),
