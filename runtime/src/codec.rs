@@ -228,13 +228,17 @@ pub fn encode_fields(
         Value::Object(map) => Some(map),
         Value::Null => None,
         other => {
+            let expected = if fields.is_empty() {
+                "should be an empty object `{}`".to_string()
+            } else {
+                format!(
+                    "should be an object with {}",
+                    list(fields.iter().map(|f| f.name.as_str()))
+                )
+            };
             return Err(ValueError {
                 path: path.to_string(),
-                message: format!(
-                    "should be an object with {}, but it is {}",
-                    list(fields.iter().map(|f| f.name.as_str())),
-                    describe(other)
-                ),
+                message: format!("{expected}, but it is {}", describe(other)),
             });
         }
     };
@@ -245,10 +249,14 @@ pub fn encode_fields(
     {
         return Err(ValueError {
             path: join(path, unknown),
-            message: format!(
-                "is not expected here; the fields are {}",
-                list(fields.iter().map(|f| f.name.as_str()))
-            ),
+            message: if fields.is_empty() {
+                "is not expected here: there are no fields".to_string()
+            } else {
+                format!(
+                    "is not expected here; the fields are {}",
+                    list(fields.iter().map(|f| f.name.as_str()))
+                )
+            },
         });
     }
     for field in fields {
@@ -260,7 +268,7 @@ pub fn encode_fields(
             None => {
                 return Err(ValueError {
                     path: join(path, &field.name),
-                    message: format!("is missing (a `{}`)", type_name(meta, &field.ty)),
+                    message: format!("is missing (of type `{}`)", type_name(meta, &field.ty)),
                 });
             }
         }
@@ -469,7 +477,7 @@ mod tests {
             ),
             (
                 json!({"customer": "A", "urgency": "low"}),
-                "`c.tags` is missing (a `[Duration]`)",
+                "`c.tags` is missing (of type `[Duration]`)",
             ),
             (
                 json!({"customer": "A", "urgency": "low", "tags": ["soon"]}),

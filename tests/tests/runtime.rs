@@ -1093,6 +1093,47 @@ fn runtime_options_are_checked_and_the_clock_can_start_at_the_hosts_time() {
     );
 }
 
+/// A task reference whose step is not the task's, or a task that is not open: the refusal says what is open,
+/// so a host can see its mistake.
+#[test]
+fn a_refused_task_reference_says_what_is_open() {
+    let (mut runtime, id, intake) = triage();
+    let steps = &runtime.module().metadata().steps;
+    let assess = u32::try_from(steps.iter().position(|s| s.name == "assess").unwrap()).unwrap();
+    let wrong = TaskRef {
+        step: assess,
+        ..intake
+    };
+    let outputs = json!({"urgency": "low", "comment": null});
+    let error = runtime
+        .complete(wrong, &agent("ann"), &outputs)
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!("instance {id} has no open task 1 for step `assess`: task 1 is for step `intake`")
+    );
+    let missing = TaskRef { task: 7, ..intake };
+    let error = runtime
+        .complete(missing, &agent("ann"), &json!({}))
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!("instance {id} has no open task 7 (open: task 1 `intake`)")
+    );
+    // A role name the module does not have is pointed out.
+    let error = runtime
+        .complete(intake, &Actor::new("ann", &["agent"]), &json!({}))
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .ends_with("(`agent` is not a role of this module; did you mean `Agent`?)"),
+        "{error}"
+    );
+    // Asking changed nothing.
+    runtime.complete(intake, &agent("ann"), &json!({})).unwrap();
+}
+
 #[test]
 fn the_same_events_give_the_same_bytes() {
     let run = || {
