@@ -2485,7 +2485,7 @@ impl<'a> Checker<'a> {
         // The meaning, in words, for hovers and the SOP manual.
         let mut words = Vec::new();
         if let Some(by) = performer {
-            words.push(format!("performed by {}", self.performer_words(by)));
+            words.push(format!("performed by {}", self.performer_words(file, by)));
         }
         let amount_text = within_text.as_ref().map(|(text, since)| {
             let amount = match &within_calendar {
@@ -2558,7 +2558,13 @@ impl<'a> Checker<'a> {
             .unwrap_or_default()
     }
 
-    fn performer_words(&self, by: &Performer) -> String {
+    fn performer_words(&self, file: FileId, by: &Performer) -> String {
+        let written = |expr: &Expr| {
+            self.source_text(file, expr.span)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         let base = match &by.kind {
             PerformerKind::Role { role, skills } => {
                 if skills.is_empty() {
@@ -2569,8 +2575,8 @@ impl<'a> Checker<'a> {
                     format!("`{}` with skill {}", role.name, skills.join(" and "))
                 }
             }
-            PerformerKind::Person(_) => "a named person".to_string(),
-            PerformerKind::DynamicRole(_) => "a role chosen from the case data".to_string(),
+            PerformerKind::Person(expr) => format!("the person named by `{}`", written(expr)),
+            PerformerKind::DynamicRole(expr) => format!("the role named by `{}`", written(expr)),
             PerformerKind::ManagerOf(step) => format!("the manager of whoever did `{}`", step.name),
             PerformerKind::SameAs(step) => format!("the same person who did `{}`", step.name),
         };

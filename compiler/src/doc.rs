@@ -172,6 +172,12 @@ pub fn manual(analysis: &Analysis, package: &str) -> Manual {
         vec![Inline::Link("Roles".to_string(), "roles".to_string())],
         Vec::new(),
     ));
+    if writer.has_choices() {
+        contents.push((
+            vec![Inline::Link("Choices".to_string(), "choices".to_string())],
+            Vec::new(),
+        ));
+    }
     if !calendars.is_empty() {
         contents.push((
             vec![Inline::Link(
@@ -190,6 +196,7 @@ pub fn manual(analysis: &Analysis, package: &str) -> Manual {
         writer.flow(&mut blocks, *file, source, flow, kind, chart);
     }
     writer.roles(&mut blocks);
+    writer.choices(&mut blocks);
     if !calendars.is_empty() {
         blocks.push(Block::Heading(
             2,
@@ -323,7 +330,7 @@ impl Writer<'_> {
 
         // Who does what.
         let mut raci: BTreeMap<String, [Vec<String>; 4]> = BTreeMap::new();
-        collect_roles(&flow.body, &mut raci);
+        collect_roles(source, &flow.body, &mut raci);
         if !raci.is_empty() {
             blocks.push(Block::Heading(
                 3,
@@ -347,8 +354,13 @@ impl Writer<'_> {
             let rows = raci
                 .iter()
                 .map(|(role, [performs, approves, escalated, notified])| {
+                    // People named by the flow rather than by a role: what names them, as written.
+                    let who = match role.strip_prefix(PEOPLE) {
+                        Some(described) => words(described),
+                        None => vec![Inline::Link(role.clone(), anchor("role", role))],
+                    };
                     vec![
-                        vec![Inline::Link(role.clone(), anchor("role", role))],
+                        who,
                         cell(performs),
                         cell(approves),
                         cell(escalated),
@@ -782,6 +794,79 @@ impl Writer<'_> {
         (head, nested)
     }
 
+    /// The package's enums: the values a decision or a form chooses from.
+    fn enums(&self) -> impl Iterator<Item = (crate::model::DefId, &Definition)> {
+        let package_files = self.analysis.package_files;
+        self.analysis
+            .defs
+            .iter()
+            .enumerate()
+            .filter(move |(_, def)| {
+                def.kind == DefKind::Enum && (def.file.0 as usize) < package_files
+            })
+            .map(|(index, def)| {
+                (
+                    crate::model::DefId(u32::try_from(index).unwrap_or(u32::MAX)),
+                    def,
+                )
+            })
+    }
+
+    fn has_choices(&self) -> bool {
+        self.enums().next().is_some()
+    }
+
+    /// Each enum with its values and what they mean (their doc comments), so a decision "by `c.impact`" or a
+    /// form's choice can be read without the source.
+    fn choices(&self, blocks: &mut Vec<Block>) {
+        if !self.has_choices() {
+            return;
+        }
+        blocks.push(Block::Heading(
+            2,
+            "choices".to_string(),
+            "Choices".to_string(),
+        ));
+        let mut rows = Vec::new();
+        for (id, def) in self.enums() {
+            let mut values = Vec::new();
+            for (position, variant) in self
+                .analysis
+                .members
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .filter_map(|member| self.analysis.def(*member))
+                .filter(|member| member.kind == DefKind::Variant)
+                .enumerate()
+            {
+                if position > 0 {
+                    values.push(text("; "));
+                }
+                values.push(code(variant.name.clone()));
+                if let Some(docs) = &variant.docs {
+                    values.push(text(": "));
+                    let docs = docs.replace('\n', " ");
+                    values.extend(words(docs.trim_end().trim_end_matches('.')));
+                }
+            }
+            let about = def
+                .docs
+                .as_deref()
+                .map(|docs| words(&docs.replace('\n', " ")))
+                .unwrap_or_else(|| vec![text("–")]);
+            rows.push(vec![vec![code(def.name.clone())], about, values]);
+        }
+        blocks.push(Block::Table(
+            vec![
+                "Choice".to_string(),
+                "What it is".to_string(),
+                "Values".to_string(),
+            ],
+            rows,
+        ));
+    }
+
     fn roles(&self, blocks: &mut Vec<Block>) {
         blocks.push(Block::Heading(2, "roles".to_string(), "Roles".to_string()));
         // The package's roles, then the standard library's roles it uses.
@@ -855,17 +940,45 @@ fn add_role(
     }
 }
 
-fn collect_roles(block: &AstBlock, raci: &mut BTreeMap<String, [Vec<String>; 4]>) {
+/// Marks a row of the roles table that is not a role but people the flow names (`by person …`, `by manager of
+/// …`): sorted after the roles, shown as the words that follow.
+const PEOPLE: &str = "~";
+
+fn collect_roles(
+    source: &SourceFile,
+    block: &AstBlock,
+    raci: &mut BTreeMap<String, [Vec<String>; 4]>,
+) {
     for stmt in &block.stmts {
         match &stmt.kind {
             StmtKind::Step(step) => {
                 for clause in &step.clauses {
                     match &clause.kind {
                         StepClauseKind::By(performer) => {
-                            if let PerformerKind::Role { role, .. } = &performer.kind {
-                                let column = if performer.other_than.is_some() { 1 } else { 0 };
-                                add_role(raci, &role.name, column, step.name.name.clone());
-                            }
+                            let column = if performer.other_than.is_some() { 1 } else { 0 };
+                            let slice = |span: Span| {
+                                source
+                                    .slice(span)
+                                    .split_whitespace()
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            };
+                            let who = match &performer.kind {
+                                PerformerKind::Role { role, .. } => role.name.clone(),
+                                PerformerKind::Person(expr) => {
+                                    format!("{PEOPLE}the person named by `{}`", slice(expr.span))
+                                }
+                                PerformerKind::DynamicRole(expr) => {
+                                    format!("{PEOPLE}the role named by `{}`", slice(expr.span))
+                                }
+                                PerformerKind::ManagerOf(step) => {
+                                    format!("{PEOPLE}the manager of whoever did `{}`", step.name)
+                                }
+                                PerformerKind::SameAs(step) => {
+                                    format!("{PEOPLE}the person who did `{}`", step.name)
+                                }
+                            };
+                            add_role(raci, &who, column, step.name.name.clone());
                         }
                         StepClauseKind::OnBreach(stages) => {
                             for stage in stages {
@@ -895,7 +1008,7 @@ fn collect_roles(block: &AstBlock, raci: &mut BTreeMap<String, [Vec<String>; 4]>
             _ => {}
         }
         for nested in stmt.blocks() {
-            collect_roles(nested, raci);
+            collect_roles(source, nested, raci);
         }
     }
 }

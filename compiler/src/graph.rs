@@ -435,7 +435,9 @@ impl Builder<'_> {
         let mut ladder = Vec::new();
         for clause in &step.clauses {
             match &clause.kind {
-                StepClauseKind::By(performer) => lane = Some(performer_lane(performer)),
+                StepClauseKind::By(performer) => {
+                    lane = Some(performer_lane(performer, |span| self.text(span)));
+                }
                 StepClauseKind::Within { .. }
                 | StepClauseKind::After { .. }
                 | StepClauseKind::Due(_)
@@ -499,11 +501,12 @@ impl Builder<'_> {
     }
 }
 
-fn performer_lane(performer: &Performer) -> String {
+/// The swimlane of a step: its role, or the people the flow names (each their own lane, as written).
+fn performer_lane(performer: &Performer, text: impl Fn(Span) -> String) -> String {
     match &performer.kind {
         PerformerKind::Role { role, .. } => role.name.clone(),
-        PerformerKind::Person(_) => "a named person".to_string(),
-        PerformerKind::DynamicRole(_) => "a role chosen at run time".to_string(),
+        PerformerKind::Person(expr) => format!("person {}", text(expr.span)),
+        PerformerKind::DynamicRole(expr) => format!("role {}", text(expr.span)),
         PerformerKind::ManagerOf(step) => format!("manager of {}'s performer", step.name),
         PerformerKind::SameAs(step) => format!("performer of {}", step.name),
     }

@@ -136,8 +136,8 @@ enum Command {
     ///
     /// For every process and procedure: its purpose (doc comments), who performs, approves, takes over and is
     /// informed, the flowchart, and the numbered steps with who does them, by when, what happens when they are
-    /// late and what is recorded; then the roles and the calendars. Exit status: 0 when written, 1 when a
-    /// package has errors, 2 on usage or I/O errors.
+    /// late and what is recorded; then the roles, the choices (enums and their values) and the calendars.
+    /// Exit status: 0 when written, 1 when a package has errors, 2 on usage or I/O errors.
     Doc {
         /// Files or directories (default: the current directory); each directory is one package.
         paths: Vec<PathBuf>,
