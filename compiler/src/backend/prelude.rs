@@ -1138,6 +1138,8 @@ impl Rt {
         let mut f = Func::new("run", &[], &[]);
         let fb = f.l32();
         let result = f.l32();
+        // Whether the scan passed a loop waiting for its round: only then is a pass of wake-ups worth making.
+        let rounds = f.l32();
         f.looping(|f, again| {
             f.if_(
                 ne(ld32(cx.h(header::STATUS), 0), u32c(instance::RUNNING)),
@@ -1147,10 +1149,14 @@ impl Rt {
                 },
             );
             f.set(fb, ld32(cx.h(header::FIBERS), 0));
+            f.set(rounds, c32(0));
             f.block(|f, found| {
                 f.looping(|f, scan| {
                     f.if_(eqz(get(fb)), |f| {
-                        f.if_(eqz(gget(g::POKE)), |f| f.ret_void());
+                        f.if_(eqz(and(gget(g::POKE), get(rounds))), |f| {
+                            f.gset(g::POKE, c32(0));
+                            f.ret_void();
+                        });
                         f.gset(g::POKE, c32(0));
                         f.set(fb, ld32(cx.h(header::FIBERS), 0));
                         f.while_(ne(get(fb), c32(0)), |f, _| {
@@ -1167,6 +1173,12 @@ impl Rt {
                         f.br(again);
                     });
                     f.br_if(found, eq(ld32(get(fb), fiber::STATUS), c32(fiber::READY)));
+                    f.if_(
+                        eq(ld32(get(fb), fiber::WAIT), c32(fiber::WAIT_ROUND)),
+                        |f| {
+                            f.set(rounds, c32(1));
+                        },
+                    );
                     f.set(fb, ld32(get(fb), fiber::NEXT));
                     f.br(scan);
                 });
