@@ -2489,14 +2489,8 @@ impl<'a> Checker<'a> {
         }
         let amount_text = within_text.as_ref().map(|(text, since)| {
             let amount = match &within_calendar {
-                Some(_) => format!(
-                    "`{}` of working time",
-                    text.split_whitespace().collect::<Vec<_>>().join(" ")
-                ),
-                None => format!(
-                    "`{}`",
-                    text.split_whitespace().collect::<Vec<_>>().join(" ")
-                ),
+                Some(_) => format!("`{}` of working time", one_line(text)),
+                None => format!("`{}`", one_line(text)),
             };
             (amount, since.clone())
         });
@@ -2525,10 +2519,9 @@ impl<'a> Checker<'a> {
             .as_ref()
             .map(|(seconds, since, _)| (literal::describe_duration(*seconds), since.clone()))
             .or_else(|| {
-                after_text.as_ref().map(|(text, since)| {
-                    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-                    (format!("`{text}`"), since.clone())
-                })
+                after_text
+                    .as_ref()
+                    .map(|(text, since)| (format!("`{}`", one_line(text)), since.clone()))
             });
         if let Some((amount, since)) = lag {
             let anchor = match since {
@@ -2559,12 +2552,7 @@ impl<'a> Checker<'a> {
     }
 
     fn performer_words(&self, file: FileId, by: &Performer) -> String {
-        let written = |expr: &Expr| {
-            self.source_text(file, expr.span)
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
+        let written = |expr: &Expr| one_line(&self.source_text(file, expr.span));
         let base = match &by.kind {
             PerformerKind::Role { role, skills } => {
                 if skills.is_empty() {
@@ -4453,4 +4441,9 @@ fn backticked(names: &[String]) -> String {
         [one] => one.clone(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
+}
+
+/// Source text on one line: runs of whitespace (line breaks too) become one space.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

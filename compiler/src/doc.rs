@@ -454,13 +454,7 @@ impl Writer<'_> {
         stmt: &Stmt,
         depth: usize,
     ) -> Option<(Vec<Inline>, Vec<Block>)> {
-        let slice = |span: Span| {
-            source
-                .slice(span)
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
+        let slice = |span: Span| source.slice_one_line(span);
         let nested = |block: &AstBlock| self.steps(file, source, block, depth + 1);
         match &stmt.kind {
             StmtKind::Step(step) => Some(self.step(file, source, step)),
@@ -956,13 +950,7 @@ fn collect_roles(
                     match &clause.kind {
                         StepClauseKind::By(performer) => {
                             let column = if performer.other_than.is_some() { 1 } else { 0 };
-                            let slice = |span: Span| {
-                                source
-                                    .slice(span)
-                                    .split_whitespace()
-                                    .collect::<Vec<_>>()
-                                    .join(" ")
-                            };
+                            let slice = |span: Span| source.slice_one_line(span);
                             let who = match &performer.kind {
                                 PerformerKind::Role { role, .. } => role.name.clone(),
                                 PerformerKind::Person(expr) => {

@@ -97,6 +97,22 @@ fn unit_of(word: &str) -> Option<char> {
     }
 }
 
+/// The token that starts at `at`, with its index and the token before it.
+type TokenRef<'a, 's> = &'a (Token<'s>, SimpleSpan);
+fn token_at<'a, 's>(
+    tokens: &'a [(Token<'s>, SimpleSpan)],
+    at: usize,
+) -> Option<(usize, TokenRef<'a, 's>, TokenRef<'a, 's>)> {
+    let index = tokens
+        .binary_search_by_key(&at, |(_, span)| span.start)
+        .ok()?;
+    Some((
+        index,
+        tokens.get(index)?,
+        tokens.get(index.checked_sub(1)?)?,
+    ))
+}
+
 /// A duration written as people write it (`2 days`, `90min`, `1h30`) fails to parse at its second half: the
 /// help and fix give Proc's spelling (`2d`, `90m`, `1h30m`).
 fn duration_hint(
@@ -104,13 +120,7 @@ fn duration_hint(
     tokens: &[(Token<'_>, SimpleSpan)],
     at: usize,
 ) -> Diagnostic {
-    let Ok(index) = tokens.binary_search_by_key(&at, |(_, span)| span.start) else {
-        return diagnostic;
-    };
-    let (Some((found, found_span)), Some((previous, previous_span))) = (
-        tokens.get(index),
-        index.checked_sub(1).and_then(|i| tokens.get(i)),
-    ) else {
+    let Some((_, (found, found_span), (previous, previous_span))) = token_at(tokens, at) else {
         return diagnostic;
     };
     let word = match found {
@@ -167,13 +177,8 @@ fn assignment_hint(
     tokens: &[(Token<'_>, SimpleSpan)],
     at: usize,
 ) -> Diagnostic {
-    let Ok(index) = tokens.binary_search_by_key(&at, |(_, span)| span.start) else {
-        return diagnostic;
-    };
-    let (Some((Token::Eq, eq_span)), Some((Token::Ident(name), name_span))) = (
-        tokens.get(index),
-        index.checked_sub(1).and_then(|i| tokens.get(i)),
-    ) else {
+    let Some((index, (Token::Eq, eq_span), (Token::Ident(name), name_span))) = token_at(tokens, at)
+    else {
         return diagnostic;
     };
     // The name starts a statement: it follows a block's brace or the end of the statement before.

@@ -122,6 +122,15 @@ impl SourceFile {
         self.text.get(span.range()).unwrap_or("")
     }
 
+    /// The text under a span on one line: its runs of whitespace (line breaks too) become one space, as
+    /// documents and hovers quote source text.
+    pub fn slice_one_line(&self, span: Span) -> String {
+        self.slice(span)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// 0-based line index of a byte offset.
     pub fn line_index(&self, offset: u32) -> usize {
         match self.line_starts.binary_search(&offset) {
