@@ -939,69 +939,17 @@ impl Runtime {
                 Ok(())
             }
             Reply::Rejected(code, task, arg, detail) => {
-                let given_roles = actor.map(|a| a.roles.as_slice()).unwrap_or_default();
-                let actor = actor.map(|a| a.id.as_str());
-                let mut error = self.rejection(instance, code, task, arg, &detail, actor);
-                if let (reject::NOT_IN_ROLE, Error::Rejected(rejection)) = (code, &mut error) {
-                    // A role name the module does not know was left out of the actor: say so, it is likely
-                    // the mistake (`agent` for `Agent`).
-                    let meta = &self.module.inner.meta;
-                    if let Some(unknown) = given_roles.iter().find(|r| meta.role_id(r).is_none()) {
-                        let same = meta
-                            .roles
-                            .iter()
-                            .find(|r| r.name.eq_ignore_ascii_case(unknown));
-                        let hint = match same {
-                            Some(role) => format!("did you mean `{}`?", role.name),
-                            None => format!(
-                                "its roles are {}",
-                                meta.roles
-                                    .iter()
-                                    .map(|r| format!("`{}`", r.name))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        };
-                        rejection.message.push_str(&format!(
-                            " (`{unknown}` is not a role of this module; {hint})"
-                        ));
-                    }
-                }
-                if code == reject::UNKNOWN_TASK {
-                    // Say what is open: the task may be open for another step than the one given with it, or
-                    // done already.
-                    let asked = self
-                        .event
-                        .get(8..12)
-                        .and_then(|b| b.try_into().ok())
-                        .map(u32::from_le_bytes);
-                    let open = self
-                        .status(instance)
-                        .map(|info| info.tasks)
-                        .unwrap_or_default();
-                    if let Error::Rejected(rejection) = &mut error {
-                        let meta = &self.module.inner.meta;
-                        let listed: Vec<String> = open
-                            .iter()
-                            .map(|t| format!("task {} `{}`", t.task.task, t.step))
-                            .collect();
-                        let same_number = open.iter().find(|t| t.task.task == task);
-                        rejection.message = match (same_number, asked) {
-                            (Some(open), Some(step)) => format!(
-                                "instance {instance} has no open task {task} for step `{}`: task {task} is for step `{}`",
-                                meta.step_name(step),
-                                open.step
-                            ),
-                            _ if listed.is_empty() => {
-                                format!(
-                                    "instance {instance} has no open task {task} (no task is open)"
-                                )
-                            }
-                            _ => format!(
-                                "instance {instance} has no open task {task} (open: {})",
-                                listed.join(", ")
-                            ),
-                        };
+                let id = actor.map(|a| a.id.as_str());
+                let mut error = self.rejection(instance, code, task, arg, &detail, id);
+                if let Error::Rejected(rejection) = &mut error {
+                    match code {
+                        reject::NOT_IN_ROLE => {
+                            rejection.message.push_str(&self.unknown_role_hint(actor));
+                        }
+                        reject::UNKNOWN_TASK => {
+                            rejection.message = self.unknown_task_message(instance, task);
+                        }
+                        _ => {}
                     }
                 }
                 Err(error)
@@ -1009,6 +957,64 @@ impl Runtime {
             Reply::Answered(_) => Err(Error::Trap(
                 "the module answered an event as a query".to_string(),
             )),
+        }
+    }
+
+    /// After "not in role": a role name the actor gave that the module does not know was left out of the
+    /// actor, and is likely the mistake (`agent` for `Agent`). Empty if there is none.
+    fn unknown_role_hint(&self, actor: Option<&Actor>) -> String {
+        let meta = &self.module.inner.meta;
+        let given = actor.map(|a| a.roles.as_slice()).unwrap_or_default();
+        let Some(unknown) = given.iter().find(|r| meta.role_id(r).is_none()) else {
+            return String::new();
+        };
+        let hint = match meta
+            .roles
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case(unknown))
+        {
+            Some(role) => format!("did you mean `{}`?", role.name),
+            None => format!(
+                "its roles are {}",
+                meta.roles
+                    .iter()
+                    .map(|r| format!("`{}`", r.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        format!(" (`{unknown}` is not a role of this module; {hint})")
+    }
+
+    /// "No open task": what is open, since the task may be open for another step than the one the event gave
+    /// (the event's step is its third word), or done already.
+    fn unknown_task_message(&mut self, instance: InstanceId, task: u32) -> String {
+        let asked = self
+            .event
+            .get(8..12)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes);
+        let open = self
+            .status(instance)
+            .map(|info| info.tasks)
+            .unwrap_or_default();
+        let meta = &self.module.inner.meta;
+        match (open.iter().find(|t| t.task.task == task), asked) {
+            (Some(open), Some(step)) => format!(
+                "instance {instance} has no open task {task} for step `{}`: task {task} is for step `{}`",
+                meta.step_name(step),
+                open.step
+            ),
+            _ if open.is_empty() => {
+                format!("instance {instance} has no open task {task} (no task is open)")
+            }
+            _ => format!(
+                "instance {instance} has no open task {task} (open: {})",
+                open.iter()
+                    .map(|t| format!("task {} `{}`", t.task.task, t.step))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }
     }
 

@@ -124,40 +124,43 @@ pub fn proc_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(found)
 }
 
-/// Reads standard input as one file, shown as `<stdin>` (module `stdin`), with the same size limit as files.
-pub fn read_stdin() -> Result<SourceFile, String> {
+/// Reads at most [`MAX_SOURCE_BYTES`] (one byte past the limit, so `/dev/zero` or a runaway log cannot fill the
+/// memory); `what` names the source in messages ("`a.proc`", "standard input").
+fn read_limited(reader: impl std::io::Read, what: &str) -> Result<Vec<u8>, String> {
     use std::io::Read;
     let mut bytes = Vec::new();
-    std::io::stdin()
+    reader
         .take(MAX_SOURCE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|error| format!("cannot read standard input: {error}"))?;
+        .map_err(|error| format!("cannot read {what}: {error}"))?;
     if bytes.len() as u64 > MAX_SOURCE_BYTES {
         return Err(format!(
-            "standard input is larger than {} MiB: is it a `.proc` file?",
+            "{what} is larger than {} MiB: is it a `.proc` file?",
             MAX_SOURCE_BYTES / (1024 * 1024)
         ));
     }
-    Ok(SourceFile::from_bytes("<stdin>", "stdin", &bytes))
+    Ok(bytes)
+}
+
+/// The bytes of standard input, with the same size limit as files.
+pub fn read_stdin_bytes() -> Result<Vec<u8>, String> {
+    read_limited(std::io::stdin(), "standard input")
+}
+
+/// Reads standard input as one file, shown as `<stdin>` (module `stdin`).
+pub fn read_stdin() -> Result<SourceFile, String> {
+    Ok(SourceFile::from_bytes(
+        "<stdin>",
+        "stdin",
+        &read_stdin_bytes()?,
+    ))
 }
 
 /// Reads one file.
 pub fn read_source(path: &Path, module: String) -> Result<SourceFile, String> {
-    use std::io::Read;
-    let cannot = |error: std::io::Error| format!("cannot read `{}`: {error}", path.display());
-    let file = std::fs::File::open(path).map_err(cannot)?;
-    // Read at most one byte past the limit, so `/dev/zero` or a runaway log cannot fill the memory.
-    let mut bytes = Vec::new();
-    file.take(MAX_SOURCE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() as u64 > MAX_SOURCE_BYTES {
-        return Err(format!(
-            "`{}` is larger than {} MiB: is it a `.proc` file?",
-            path.display(),
-            MAX_SOURCE_BYTES / (1024 * 1024)
-        ));
-    }
+    let what = format!("`{}`", path.display());
+    let file = std::fs::File::open(path).map_err(|error| format!("cannot read {what}: {error}"))?;
+    let bytes = read_limited(file, &what)?;
     Ok(SourceFile::from_bytes(
         path.display().to_string(),
         module,

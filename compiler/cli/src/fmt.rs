@@ -1,9 +1,8 @@
 //! `procc fmt`: rewrite `.proc` files in the canonical layout, or check that they already are.
 
-use crate::files::{proc_files, read_source, write_stdout};
+use crate::files::{proc_files, read_source, read_stdin_bytes, write_stdout};
 use crate::{ColorChoice, use_color};
 use proc_compiler::{SourceFile, format, render};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -89,11 +88,13 @@ pub fn run(paths: &[PathBuf], check: bool, color: ColorChoice) -> ExitCode {
 
 /// `procc fmt -`: standard input to standard output (for editors and pipes).
 fn stdin(check: bool, color: bool) -> ExitCode {
-    let mut bytes = Vec::new();
-    if let Err(error) = std::io::stdin().read_to_end(&mut bytes) {
-        eprintln!("error: cannot read standard input: {error}");
-        return ExitCode::from(2);
-    }
+    let bytes = match read_stdin_bytes() {
+        Ok(bytes) => bytes,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let source = SourceFile::from_bytes("<stdin>", "stdin", &bytes);
     match format::format(&source) {
         Err(errors) => {

@@ -176,38 +176,20 @@ fn check_event(event: &Value, meta: &proc_abi::Metadata) -> Result<(), String> {
                 .to_string(),
         );
     }
-    let names: [(&str, &str, Vec<&str>); 5] = [
-        (
-            "role",
-            "role",
-            meta.roles.iter().map(|p| p.name.as_str()).collect(),
-        ),
-        (
-            "process",
-            "process",
-            meta.processes.iter().map(|p| p.name.as_str()).collect(),
-        ),
-        (
-            "step",
-            "step",
-            meta.steps.iter().map(|p| p.name.as_str()).collect(),
-        ),
-        (
-            "signal",
-            "signal",
-            meta.signals.iter().map(|p| p.name.as_str()).collect(),
-        ),
-        (
-            "action",
-            "action",
-            meta.actions.iter().map(|p| p.name.as_str()).collect(),
-        ),
-    ];
-    for (member, what, known) in &names {
-        if let Some(Value::String(name)) = object.get(*member) {
-            if !known.contains(&name.as_str()) {
-                return Err(unknown_name(what, name, known.iter().copied()));
-            }
+    // Members that name something of the module; each is also the word for what it names.
+    for member in ["role", "process", "step", "signal", "action"] {
+        let Some(Value::String(name)) = object.get(member) else {
+            continue;
+        };
+        let known: Vec<&str> = match member {
+            "role" => meta.roles.iter().map(|r| r.name.as_str()).collect(),
+            "process" => meta.processes.iter().map(|p| p.name.as_str()).collect(),
+            "step" => meta.steps.iter().map(|s| s.name.as_str()).collect(),
+            "signal" => meta.signals.iter().map(|s| s.name.as_str()).collect(),
+            _ => meta.actions.iter().map(|a| a.name.as_str()).collect(),
+        };
+        if !known.contains(&name.as_str()) {
+            return Err(unknown_name(member, name, known.iter().copied()));
         }
     }
     if let Some(Value::String(at)) = object.get("at") {

@@ -722,28 +722,6 @@ fn run_reports_refused_events_and_bad_input() {
     )
     .unwrap();
     let input = "examples/runs/complaint.input.json";
-    let output = procc(&[
-        "run",
-        wasm.to_str().unwrap(),
-        "--process",
-        &process,
-        "--input",
-        input,
-        "--events",
-        events.to_str().unwrap(),
-    ]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        text(&output.stdout).contains("refused: sue may not do task 1"),
-        "{}",
-        text(&output.stdout)
-    );
-    // A step that is not open: the refusal has its own heading and says what is open.
-    std::fs::write(
-        &events,
-        "{\"at\": \"2026-03-02T09:00:00Z\", \"type\": \"complete\", \"step\": \"assess\", \"by\": \"ann\", \"roles\": [\"Agent\"]}\n",
-    )
-    .unwrap();
     let run = || {
         procc(&[
             "run",
@@ -756,6 +734,19 @@ fn run_reports_refused_events_and_bad_input() {
             events.to_str().unwrap(),
         ])
     };
+    let output = run();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stdout).contains("refused: sue may not do task 1"),
+        "{}",
+        text(&output.stdout)
+    );
+    // A step that is not open: the refusal has its own heading and says what is open.
+    std::fs::write(
+        &events,
+        "{\"at\": \"2026-03-02T09:00:00Z\", \"type\": \"complete\", \"step\": \"assess\", \"by\": \"ann\", \"roles\": [\"Agent\"]}\n",
+    )
+    .unwrap();
     let output = run();
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
@@ -811,16 +802,7 @@ fn run_reports_refused_events_and_bad_input() {
         "{\"type\": \"complete\", \"task\": 1, \"by\": \"ann\"}\nnot json\n",
     )
     .unwrap();
-    let output = procc(&[
-        "run",
-        wasm.to_str().unwrap(),
-        "--process",
-        &process,
-        "--input",
-        input,
-        "--events",
-        events.to_str().unwrap(),
-    ]);
+    let output = run();
     assert_eq!(output.status.code(), Some(2));
     assert!(
         text(&output.stderr).contains(":2: not a JSON object"),
