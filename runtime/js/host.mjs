@@ -256,7 +256,8 @@ const REJECTIONS = [null, "unknown task", "the task is on hold", "not in the tas
   "the task is for another person", "four eyes: someone else must do it", "too early", "outside the calendar's hours",
   "claimed by someone else", "the instance has ended", "nothing waits for this signal", "unknown action request",
   "not a manager of the task", "the step is not skippable", "the step cannot be redone now", "the task is not claimed",
-  "the colleague may not do the task", "the task is not on hold", "unknown process"];
+  "the colleague may not do the task", "the task is not on hold", "unknown process", "already claimed by that person",
+  "a task cannot be delegated to oneself"];
 
 class Writer {
   constructor() { this.parts = []; }

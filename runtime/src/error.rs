@@ -18,6 +18,8 @@ pub enum Error {
     },
     /// No instance has this id (or it was removed).
     UnknownInstance(InstanceId),
+    /// A snapshot's instance is still in this runtime, so [`crate::Runtime::restore`] would make two of it.
+    InstanceExists(InstanceId),
     /// No signal, role or step has this name.
     UnknownName {
         /// `signal`, `role`, `step`.
@@ -42,6 +44,8 @@ pub enum Error {
     Trap(String),
     /// A snapshot that does not belong to this module, or is damaged.
     BadSnapshot(String),
+    /// The [`crate::Options`] a runtime was made with cannot work (a limit of zero, say).
+    InvalidOptions(String),
 }
 
 /// Why the workflow refused an event.
@@ -67,6 +71,11 @@ impl fmt::Display for Error {
                 names(known)
             ),
             Error::UnknownInstance(id) => write!(f, "there is no instance {id}"),
+            Error::InstanceExists(id) => write!(
+                f,
+                "instance {id} is already in this runtime: remove it first to go back to its snapshot, or use \
+                 `restore_copy` for a second instance with a new id"
+            ),
             Error::UnknownName { what, name, known } => {
                 write!(
                     f,
@@ -79,6 +88,7 @@ impl fmt::Display for Error {
             Error::Limit(why) => write!(f, "{why}"),
             Error::Trap(why) => write!(f, "the workflow module stopped unexpectedly: {why}"),
             Error::BadSnapshot(why) => write!(f, "cannot restore the snapshot: {why}"),
+            Error::InvalidOptions(why) => write!(f, "invalid runtime options: {why}"),
         }
     }
 }

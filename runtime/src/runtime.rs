@@ -244,6 +244,7 @@ impl Runtime {
 
     /// A runtime with options.
     pub fn with_options(module: &Module, options: Options) -> Result<Runtime, Error> {
+        options.limits.check()?;
         let directory: Arc<dyn Directory> = Arc::new(StaticDirectory::default());
         let worker = Worker::new(module, directory, options.limits)?;
         let meta = &module.inner.meta;
@@ -1118,6 +1119,10 @@ impl Runtime {
             }
             reject::NOT_SUSPENDED => format!("{task_word} is not on hold"),
             reject::UNKNOWN_PROCESS => format!("the module has no process #{arg}"),
+            reject::ALREADY_CLAIMED => format!("{task_word} is already claimed by {detail}"),
+            reject::DELEGATE_TO_SELF => {
+                format!("{who} cannot delegate {task_word} to themselves; to take it, claim it")
+            }
             other => format!("the event was refused (code {other})"),
         };
         Error::Rejected(Rejection {
@@ -1211,6 +1216,7 @@ impl Runtime {
             InstanceStatus::Failed => 2,
             InstanceStatus::Cancelled => 3,
         });
+        out.extend_from_slice(&instance.0.to_le_bytes());
         out.extend_from_slice(&u32::try_from(case.kpi.len()).unwrap_or(0).to_le_bytes());
         for slot in &case.kpi {
             slot.write(&mut out);
@@ -1233,10 +1239,36 @@ impl Runtime {
         Some(crate::module::hex(r.bytes(len).ok()?))
     }
 
-    /// Restores a snapshot as a new instance of this runtime. The snapshot must come from the same build of the
-    /// module (the same bytes): another build, even of the same source by another compiler version, is refused
-    /// with [`Error::BadSnapshot`], since it may lay the case out differently.
+    /// Restores a snapshot under the id its instance had, so that the task and request references a host kept
+    /// (which name the instance) stay valid: after a restart, restore every case's last snapshot into a new
+    /// runtime and carry on. Ids this runtime gives out later come after the restored ones.
+    ///
+    /// An instance with that id already in this runtime is not replaced: the call is refused with
+    /// [`Error::InstanceExists`] (remove it first to go back to the snapshot, or use [`Runtime::restore_copy`]
+    /// for a second case). The snapshot must come from the same build of the module (the same bytes): another
+    /// build, even of the same source by another compiler version, is refused with [`Error::BadSnapshot`], since it
+    /// may lay the case out differently.
+    ///
+    /// ```
+    /// # use proc_runtime::{Module, Runtime, Error};
+    /// # fn demo(module: &Module, mut runtime: Runtime) -> Result<(), Error> {
+    /// let (id, _) = runtime.start("complaint", &serde_json::json!({}))?;
+    /// let saved = runtime.snapshot(id)?;
+    /// let mut after_restart = Runtime::new(module)?;
+    /// assert_eq!(after_restart.restore(&saved)?, id);
+    /// # Ok(()) }
+    /// ```
     pub fn restore(&mut self, bytes: &[u8]) -> Result<InstanceId, Error> {
+        self.restore_with(bytes, false)
+    }
+
+    /// Restores a snapshot as a new instance with a new id, next to the one it was taken from if that is still
+    /// here: a copy of the case that goes on on its own (to try out what an event would do, say).
+    pub fn restore_copy(&mut self, bytes: &[u8]) -> Result<InstanceId, Error> {
+        self.restore_with(bytes, true)
+    }
+
+    fn restore_with(&mut self, bytes: &[u8], copy: bool) -> Result<InstanceId, Error> {
         let bad = |why: &str| Error::BadSnapshot(why.to_string());
         if !bytes.starts_with(SNAPSHOT_MAGIC.as_slice()) {
             return Err(bad("it is not a Proc snapshot"));
@@ -1271,6 +1303,16 @@ impl Runtime {
         // The wake-up and status recorded by the host; the module's own answer below is what counts.
         let _wake = r.i64().map_err(|_| bad("it is cut short"))?;
         let _status = r.u8().map_err(|_| bad("it is cut short"))?;
+        let original = r
+            .i64()
+            .map(|id| u64::from_le_bytes(id.to_le_bytes()))
+            .map_err(|_| bad("it is cut short"))?;
+        if original == 0 || original == u64::MAX {
+            return Err(bad("its instance id is damaged"));
+        }
+        if !copy && self.cases.contains_key(&original) {
+            return Err(Error::InstanceExists(InstanceId(original)));
+        }
         let slots = r.u32().map_err(|_| bad("it is cut short"))? as usize;
         let mut kpi = Vec::new();
         for _ in 0..slots.min(rest.len() / Slot::SIZE) {
@@ -1308,8 +1350,13 @@ impl Runtime {
         } else {
             NO_TIME
         };
-        let id = InstanceId(self.next_id);
-        self.next_id += 1;
+        let id = if copy {
+            self.next_id += 1;
+            InstanceId(self.next_id - 1)
+        } else {
+            self.next_id = self.next_id.max(original + 1);
+            InstanceId(original)
+        };
         self.cases.insert(
             id.0,
             Case {

@@ -35,6 +35,29 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Refuses limits no event could meet: a time below one tick of the watchdog (10 ms), which would stop
+    /// events at random, or no memory at all.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        let tick = crate::module::TICK;
+        if self.time_per_event < tick {
+            return Err(Error::InvalidOptions(format!(
+                "`limits.time_per_event` is {:?}; it must be at least {tick:?}, one tick of the watchdog that \
+                 stops runaway events",
+                self.time_per_event
+            )));
+        }
+        if self.max_instance_bytes == 0 {
+            return Err(Error::InvalidOptions(
+                "`limits.max_instance_bytes` is 0, so no instance could start; give the most bytes one \
+                 instance's state may take (the default is 16 MiB)"
+                    .to_string(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// How an event ended.
 pub(crate) enum Reply {
     /// Applied: where the effects are, and the header fields.

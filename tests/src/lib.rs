@@ -183,6 +183,25 @@ pub fn compare(analysis: &Analysis) -> Option<String> {
     }
 }
 
+/// A runtime snapshot without what names its instance (the id, and the checksum over it): the case's own state,
+/// to compare cases that run under different ids.
+pub fn case_state(snapshot: &[u8]) -> Vec<u8> {
+    // The header: magic, ABI version, hash length and hash, wake-up (i64), status (u8), instance id (u64).
+    let hash_len = snapshot
+        .get(12..16)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, |b| u32::from_le_bytes(b) as usize);
+    let id = 16 + hash_len + 9;
+    let mut bytes = snapshot
+        .get(..snapshot.len().saturating_sub(32))
+        .unwrap_or_default()
+        .to_vec();
+    if bytes.len() >= id + 8 {
+        bytes.drain(id..id + 8);
+    }
+    bytes
+}
+
 /// The repository root (the parent of this crate's directory).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

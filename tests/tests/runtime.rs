@@ -786,6 +786,20 @@ fn claim_release_delegate_reassign_suspend_resume_skip_and_redo() {
     refused(&mut runtime, id, proc_abi::reject::CLAIMED_BY_OTHER, |r| {
         r.release(first, &agent("bob"))
     });
+    // A second claim by the claimant is refused (it would record the claim twice); so is a delegation by
+    // someone else while ann holds it, for that reason, and a delegation to oneself.
+    let again = refused(&mut runtime, id, proc_abi::reject::ALREADY_CLAIMED, |r| {
+        r.claim(first, &agent("ann"))
+    });
+    assert!(again.contains("already claimed by ann"), "{again}");
+    let theirs = refused(&mut runtime, id, proc_abi::reject::CLAIMED_BY_OTHER, |r| {
+        r.delegate(first, &agent("bob"), &agent("cy"))
+    });
+    assert!(theirs.contains("claimed by ann"), "{theirs}");
+    let own = refused(&mut runtime, id, proc_abi::reject::DELEGATE_TO_SELF, |r| {
+        r.delegate(first, &agent("ann"), &agent("ann"))
+    });
+    assert!(own.contains("cannot delegate task"), "{own}");
     runtime
         .delegate(first, &agent("ann"), &agent("bob"))
         .unwrap();
@@ -820,6 +834,11 @@ fn claim_release_delegate_reassign_suspend_resume_skip_and_redo() {
     );
     refused(&mut runtime, id, proc_abi::reject::NOT_SUSPENDED, |r| {
         r.resume(second, &sue)
+    });
+    // A manager's delegation to the person who already holds the claim changes nothing, so it is refused.
+    runtime.claim(second, &agent("ann")).unwrap();
+    refused(&mut runtime, id, proc_abi::reject::ALREADY_CLAIMED, |r| {
+        r.delegate(second, &sue, &agent("ann"))
     });
     runtime.reassign(second, &sue, "Supervisor").unwrap();
     refused(&mut runtime, id, proc_abi::reject::NOT_IN_ROLE, |r| {
@@ -1018,7 +1037,47 @@ fn a_snapshot_damaged_anywhere_is_refused() {
         .unwrap_err();
     assert!(error.to_string().contains("checksum"), "{error}");
     assert_eq!(runtime.instance_count(), count);
-    runtime.restore(&snapshot).unwrap();
+    runtime.restore_copy(&snapshot).unwrap();
+}
+
+/// A restored instance keeps its id, so the task references a host kept still name it; restoring a case that is
+/// still here is refused instead of making two of it, and ids given out later never collide with restored ones.
+#[test]
+fn a_restored_instance_keeps_its_id_and_is_never_duplicated() {
+    let (mut runtime, id, intake) = triage();
+    let (second, _) = runtime
+        .start("triage", &json!({"c": {"customer": "Bo", "amount": 5}}))
+        .unwrap();
+    let snapshot = runtime.snapshot(second).unwrap();
+    let error = runtime.restore(&snapshot).unwrap_err();
+    assert_eq!(error, Error::InstanceExists(second));
+    assert!(error.to_string().contains("restore_copy"), "{error}");
+    assert_eq!(runtime.instance_count(), 2);
+    // After a restart: the same ids, and a task reference from before still works.
+    let mut restarted = Runtime::new(runtime.module()).unwrap();
+    restarted.advance(runtime.now()).unwrap();
+    assert_eq!(restarted.restore(&snapshot).unwrap(), second);
+    let (third, _) = restarted
+        .start("triage", &json!({"c": {"customer": "Cy", "amount": 7}}))
+        .unwrap();
+    assert!(third.0 > second.0, "{third} after {second}");
+    assert_eq!(
+        restarted.restore(&runtime.snapshot(id).unwrap()).unwrap(),
+        id
+    );
+    restarted
+        .complete(intake, &agent("ann"), &json!({}))
+        .unwrap();
+    // Going back to a snapshot: remove, then restore.
+    restarted.remove(id).unwrap();
+    assert_eq!(
+        restarted.restore(&runtime.snapshot(id).unwrap()).unwrap(),
+        id
+    );
+    assert_eq!(
+        restarted.snapshot(id).unwrap(),
+        runtime.snapshot(id).unwrap()
+    );
 }
 
 /// `restore` takes the instance's status and next wake-up from the case itself (the module's reading of it), not
@@ -1031,7 +1090,7 @@ fn restore_takes_the_status_from_the_case_not_the_header() {
     runtime.complete(intake, &agent("ann"), &json!({})).unwrap();
     runtime.cancel(id, "test").unwrap();
     let mut snapshot = runtime.snapshot(id).unwrap();
-    // The header: magic, ABI version, hash length and hash, wake-up (i64), status (u8).
+    // The header: magic, ABI version, hash length and hash, wake-up (i64), status (u8), instance id (u64).
     let hash_len = u32::from_le_bytes(snapshot[12..16].try_into().unwrap()) as usize;
     let wake = 16 + hash_len;
     snapshot[wake..wake + 8].copy_from_slice(&t("2026-03-02T10:00:00Z").0.to_le_bytes());
@@ -1039,7 +1098,7 @@ fn restore_takes_the_status_from_the_case_not_the_header() {
     let body = snapshot.len() - 32;
     let digest = Sha256::digest(&snapshot[..body]);
     snapshot[body..].copy_from_slice(&digest);
-    let copy = runtime.restore(&snapshot).unwrap();
+    let copy = runtime.restore_copy(&snapshot).unwrap();
     assert_eq!(
         runtime.instance_status(copy).unwrap(),
         InstanceStatus::Cancelled
@@ -1285,6 +1344,45 @@ fn a_module_that_loops_forever_is_stopped_and_the_runtime_goes_on() {
         );
     }
     assert_eq!(runtime.instance_count(), 0);
+}
+
+#[test]
+fn limits_no_event_could_meet_are_refused_when_the_runtime_is_made() {
+    let module = module(OPS);
+    for (limits, words) in [
+        (
+            Limits {
+                time_per_event: std::time::Duration::ZERO,
+                ..Limits::default()
+            },
+            "`limits.time_per_event` is 0ns; it must be at least 10ms",
+        ),
+        (
+            Limits {
+                max_instance_bytes: 0,
+                ..Limits::default()
+            },
+            "`limits.max_instance_bytes` is 0",
+        ),
+    ] {
+        let options = Options {
+            limits,
+            ..Options::default()
+        };
+        let Err(error) = Runtime::with_options(&module, options) else {
+            panic!("{limits:?} was accepted")
+        };
+        assert!(matches!(error, Error::InvalidOptions(_)), "{error}");
+        assert!(error.to_string().contains(words), "{error}");
+    }
+    let tick = Options {
+        limits: Limits {
+            time_per_event: std::time::Duration::from_millis(10),
+            ..Limits::default()
+        },
+        ..Options::default()
+    };
+    assert!(Runtime::with_options(&module, tick).is_ok());
 }
 
 #[test]
@@ -1658,7 +1756,9 @@ fn kpis_are_measured_from_events() {
         Some(HOUR + 40 * MINUTE)
     );
     // A snapshot carries the measurements: the restored case goes on measuring where the original was.
-    let copy = runtime.restore(&runtime.snapshot(case).unwrap()).unwrap();
+    let copy = runtime
+        .restore_copy(&runtime.snapshot(case).unwrap())
+        .unwrap();
     assert_eq!(runtime.kpis(copy).unwrap(), runtime.kpis(case).unwrap());
     runtime.advance(t("2026-03-03T09:00:00Z")).unwrap();
     for instance in [case, copy] {
@@ -2143,7 +2243,7 @@ fn a_case_state_holds_nothing_of_earlier_cases() {
                 .complete(opened(&effects, "greet"), &by, &json!({}))
                 .unwrap();
             let _ = opened(&effects, "answer");
-            snapshots.push(runtime.snapshot(id).unwrap());
+            snapshots.push(proc_tests::case_state(&runtime.snapshot(id).unwrap()));
             runtime.remove(id).unwrap();
         }
         assert!(

@@ -2314,10 +2314,30 @@ impl Rt {
         let mut f = Func::new("ev_claim", &[], &[I32]);
         let t = f.l32();
         let code = f.l32();
+        let claimed = f.l32();
         self.task_and_actor(&mut f, t);
         f.if_(eq(ld32(get(t), task::STATUS), c32(task::SUSPENDED)), |f| {
             self.reject_here(f, u32c(reject::TASK_SUSPENDED), t, u32c(NO_ID), c32(0));
         });
+        f.set(claimed, ld32(get(t), task::CLAIMED));
+        f.if_(
+            both(
+                ne(get(claimed), c32(0)),
+                call(
+                    self.text_eq,
+                    vec![get(claimed), ld32(u32c(layout::ACTOR), actor::ID)],
+                ),
+            ),
+            |f| {
+                self.reject_here(
+                    f,
+                    u32c(reject::ALREADY_CLAIMED),
+                    t,
+                    u32c(NO_ID),
+                    get(claimed),
+                );
+            },
+        );
         f.set(code, call(self.eligible, vec![get(t), u32c(layout::ACTOR)]));
         f.if_(get(code), |f| {
             self.reject_here(
@@ -2393,21 +2413,54 @@ impl Rt {
             self.reject_here(f, u32c(reject::TASK_SUSPENDED), t, u32c(NO_ID), c32(0));
         });
         f.if_(
+            call(
+                self.text_eq,
+                vec![
+                    ld32(u32c(layout::ACTOR), actor::ID),
+                    ld32(u32c(layout::TARGET), actor::ID),
+                ],
+            ),
+            |f| {
+                self.reject_here(f, u32c(reject::DELEGATE_TO_SELF), t, u32c(NO_ID), c32(0));
+            },
+        );
+        f.set(claimed, ld32(get(t), task::CLAIMED));
+        // Someone who may not do the task hands it on only as a manager; while another holds the claim, that
+        // claim is the reason.
+        f.set(code, call(self.eligible, vec![get(t), u32c(layout::ACTOR)]));
+        f.if_(
             both(
-                ne(
-                    call(self.eligible, vec![get(t), u32c(layout::ACTOR)]),
-                    c32(0),
-                ),
+                ne(get(code), c32(0)),
                 eqz(call(
                     self.is_manager,
                     vec![ld32(get(t), task::STEP), u32c(layout::ACTOR)],
                 )),
             ),
             |f| {
+                f.if_(eq(get(code), u32c(reject::CLAIMED_BY_OTHER)), |f| {
+                    self.reject_here(f, get(code), t, u32c(NO_ID), get(claimed));
+                });
                 self.reject_here(f, u32c(reject::NOT_A_MANAGER), t, u32c(NO_ID), c32(0));
             },
         );
-        f.set(claimed, ld32(get(t), task::CLAIMED));
+        f.if_(
+            both(
+                ne(get(claimed), c32(0)),
+                call(
+                    self.text_eq,
+                    vec![get(claimed), ld32(u32c(layout::TARGET), actor::ID)],
+                ),
+            ),
+            |f| {
+                self.reject_here(
+                    f,
+                    u32c(reject::ALREADY_CLAIMED),
+                    t,
+                    u32c(NO_ID),
+                    get(claimed),
+                );
+            },
+        );
         f.st32(get(t), task::CLAIMED, c32(0));
         f.set(
             code,

@@ -289,6 +289,10 @@ pub mod reject {
     pub const NOT_SUSPENDED: u32 = 18;
     /// No process has this id.
     pub const UNKNOWN_PROCESS: u32 = 19;
+    /// The task is already claimed by the person (`detail`) the claim or delegation would give it to.
+    pub const ALREADY_CLAIMED: u32 = 20;
+    /// The actor tried to delegate the task to themselves.
+    pub const DELEGATE_TO_SELF: u32 = 21;
 }
 
 /// The answer to [`event::QUERY`]: `u32 status, u32 process, i64 started, i64 now, i64 next_wakeup,
