@@ -7,13 +7,14 @@
 
 use crate::build::{Built, build_packages};
 use crate::{ColorChoice, Format, print_diagnostics, use_color};
+use indexmap::IndexMap;
 use proc_compiler::backend::{TestAction, TestActionKind, TestCompletion, TestPlan};
 use proc_compiler::source::LineCol;
 use proc_runtime::{
     Actor, Effect, InstanceId, InstanceStatus, Module, Runtime, StaticDirectory, TaskInfo, Time,
 };
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -109,7 +110,7 @@ fn location(package: &Built, file: usize, offset: u32) -> String {
 struct Run {
     runtime: Runtime,
     instance: Option<InstanceId>,
-    log: Vec<(Effect, bool)>,
+    log: Log,
     answers: HashMap<String, Value>,
     directory: StaticDirectory,
 }
@@ -119,11 +120,19 @@ fn run_test(module: &Module, package: &Built, plan: &TestPlan) -> Result<(), Str
     let mut run = Run {
         runtime,
         instance: None,
-        log: Vec::new(),
+        log: Log::default(),
         answers: HashMap::new(),
         directory: StaticDirectory::default(),
     };
-    let start = DEFAULT_START.parse::<Time>().map_err(|e| e.to_string())?;
+    // The clock starts at the test's `start … at`, or at the default.
+    let given = plan.actions.iter().find_map(|a| match &a.kind {
+        TestActionKind::Start { at, .. } => Some(*at),
+        _ => None,
+    });
+    let start = match given.flatten() {
+        Some(at) => Time(at),
+        None => DEFAULT_START.parse::<Time>().map_err(|e| e.to_string())?,
+    };
     run.runtime.advance(start).map_err(|e| format!("  {e}"))?;
     for action in &plan.actions {
         if let Err(message) = run.step(action) {
@@ -166,18 +175,94 @@ fn describe_task(t: &TaskInfo) -> String {
     format!("task {} `{}` for {who}{due}", t.task.task, t.step)
 }
 
+/// How many of the last effects a failure's report shows.
+const RECENT: usize = 12;
+
+/// What a test has seen of the runtime's effects: what its expectations can still match, and the last few for a
+/// failure's report. It stays small however many effects there were (a reminder loop over weeks of test time
+/// notifies millions of times): notifications and escalations are counted by what they say.
+#[derive(Default)]
+struct Log {
+    /// The last [`RECENT`] effects.
+    recent: VecDeque<Effect>,
+    /// How many effects there were.
+    total: usize,
+    /// Notifications no `expect notified` has matched yet, by (role, message), in the order first sent.
+    notified: IndexMap<(String, String), usize>,
+    /// Escalations by a ladder no `expect escalated` has matched yet, by (step, role).
+    escalated: IndexMap<(String, String), usize>,
+    /// The result (or reason) of the last completion.
+    completed: Option<Option<Value>>,
+}
+
+impl Log {
+    fn push(&mut self, effect: Effect) {
+        match &effect {
+            Effect::Notified { role, message, .. } => {
+                *self
+                    .notified
+                    .entry((role.to_string(), message.clone()))
+                    .or_default() += 1;
+            }
+            Effect::TaskReassigned {
+                step,
+                role,
+                by: None,
+                ..
+            } => {
+                *self
+                    .escalated
+                    .entry((step.to_string(), role.to_string()))
+                    .or_default() += 1;
+            }
+            Effect::Completed { result, reason, .. } => {
+                self.completed = Some(result.clone().or_else(|| reason.clone().map(Value::String)));
+            }
+            _ => {}
+        }
+        if self.recent.len() == RECENT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(effect);
+        self.total += 1;
+    }
+
+    /// Logs an effect; an action request also goes on `asked`, to be answered.
+    fn note(&mut self, effect: Effect, asked: &mut VecDeque<Effect>) {
+        if matches!(effect, Effect::ActionRequested { .. }) {
+            asked.push_back(effect.clone());
+        }
+        self.push(effect);
+    }
+
+    /// Matches one unmatched effect counted under the first key `wanted` accepts.
+    fn take(
+        counts: &mut IndexMap<(String, String), usize>,
+        wanted: impl Fn(&(String, String)) -> bool,
+    ) -> bool {
+        let Some((_, count)) = counts
+            .iter_mut()
+            .find(|(key, count)| **count > 0 && wanted(key))
+        else {
+            return false;
+        };
+        *count -= 1;
+        true
+    }
+}
+
 impl Run {
     fn recent_effects(&self) -> String {
-        if self.log.is_empty() {
+        let log = &self.log;
+        if log.total == 0 {
             return "    (no effects so far)".to_string();
         }
-        let skip = self.log.len().saturating_sub(12);
         let mut out = String::from("    effects so far");
-        if skip > 0 {
-            out.push_str(&format!(" (last 12 of {})", self.log.len()));
+        if log.total > log.recent.len() {
+            out.push_str(&format!(" (last {} of {})", log.recent.len(), log.total));
         }
         out.push(':');
-        for (effect, _) in self.log.iter().skip(skip) {
+        for effect in &log.recent {
             out.push_str(&format!("\n      {effect}"));
         }
         out
@@ -190,41 +275,35 @@ impl Run {
 
     /// Records effects and answers the action requests among them (and among the answers' effects).
     fn record(&mut self, effects: Vec<Effect>) -> Result<(), String> {
-        let mut pending = effects;
-        while !pending.is_empty() {
-            let mut next = Vec::new();
-            for effect in pending {
-                if let Effect::ActionRequested {
-                    request, action, ..
-                } = &effect
-                {
-                    let Some(value) = self.answers.get(&**action).cloned() else {
-                        let request = *request;
-                        let name = action.to_string();
-                        self.log.push((effect, false));
-                        let _ = request;
-                        return Err(format!(
-                            "the process asked the host to perform `{name}`; say what it returns with \
-                             `given {name} returns …`"
-                        ));
-                    };
-                    let request = *request;
-                    self.log.push((effect, false));
-                    let more = self
-                        .runtime
-                        .action_result(request, Ok(&value))
-                        .map_err(|e| {
-                            format!(
-                                "answering `{action}` failed: {e}",
-                                action = name_of(&self.log)
-                            )
-                        })?;
-                    next.extend(more);
-                } else {
-                    self.log.push((effect, false));
-                }
+        let mut asked = VecDeque::new();
+        for effect in effects {
+            self.log.note(effect, &mut asked);
+        }
+        self.answer(asked)
+    }
+
+    /// Answers action requests by the `given … returns …` rules, in order, and those the answers make.
+    fn answer(&mut self, mut asked: VecDeque<Effect>) -> Result<(), String> {
+        while let Some(effect) = asked.pop_front() {
+            let Effect::ActionRequested {
+                request, action, ..
+            } = effect
+            else {
+                continue;
+            };
+            let Some(value) = self.answers.get(&*action) else {
+                return Err(format!(
+                    "the process asked the host to perform `{action}`; say what it returns with `given \
+                     {action} returns …`"
+                ));
+            };
+            let more = self
+                .runtime
+                .action_result(request, Ok(value))
+                .map_err(|e| format!("answering `{action}` failed: {e}"))?;
+            for effect in more {
+                self.log.note(effect, &mut asked);
             }
-            pending = next;
         }
         Ok(())
     }
@@ -242,8 +321,17 @@ impl Run {
                     show_time(now.0)
                 ));
             }
-            let effects = self.runtime.advance(Time(at)).map_err(|e| e.to_string())?;
-            self.record(effects)?;
+            // Effects are taken one wake-up at a time: a month of a reminder every second is millions of them.
+            let mut asked = VecDeque::new();
+            let (runtime, log) = (&mut self.runtime, &mut self.log);
+            runtime
+                .advance_each(Time(at), |effects| {
+                    for effect in effects.iter() {
+                        log.note(effect.to_effect(), &mut asked);
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+            self.answer(asked)?;
         }
         Ok(())
     }
@@ -412,30 +500,19 @@ impl Run {
                 }
             }
             TestActionKind::ExpectEscalated { step, role, .. } => {
-                let found = self.log.iter_mut().find(|(effect, used)| {
-                    !*used
-                        && matches!(effect, Effect::TaskReassigned { step: s, role: r, by: None, .. }
-                            if &**s == step && &**r == role)
-                });
-                match found {
-                    Some((_, used)) => {
-                        *used = true;
-                        Ok(())
-                    }
-                    None => Err(format!(
-                        "expected step `{step}` to be escalated to {role} (by its escalation ladder)\nno \
-                         such escalation happened"
-                    )),
+                if Log::take(&mut self.log.escalated, |(s, r)| s == step && r == role) {
+                    return Ok(());
                 }
+                Err(format!(
+                    "expected step `{step}` to be escalated to {role} (by its escalation ladder)\nno such \
+                     escalation happened"
+                ))
             }
             TestActionKind::ExpectNotified { role, message } => {
-                let found = self.log.iter_mut().find(|(effect, used)| {
-                    !*used
-                        && matches!(effect, Effect::Notified { role: r, message: m, .. }
-                            if &**r == role && message.as_ref().is_none_or(|wanted| wanted == m))
+                let matched = Log::take(&mut self.log.notified, |(r, m)| {
+                    r == role && message.as_ref().is_none_or(|wanted| wanted == m)
                 });
-                if let Some((_, used)) = found {
-                    *used = true;
+                if matched {
                     return Ok(());
                 }
                 let wanted = match message {
@@ -445,12 +522,12 @@ impl Run {
                 // What was sent to the role and not matched yet, so a wrong word shows at once.
                 let sent: Vec<String> = self
                     .log
+                    .notified
                     .iter()
-                    .filter_map(|(effect, used)| match effect {
-                        Effect::Notified {
-                            role: r, message, ..
-                        } if !*used && &**r == role => Some(format!("{message:?}")),
-                        _ => None,
+                    .filter(|((r, _), count)| r == role && **count > 0)
+                    .map(|((_, message), count)| match count {
+                        1 => format!("{message:?}"),
+                        n => format!("{message:?} ({n} times)"),
                     })
                     .collect();
                 let happened = if sent.is_empty() {
@@ -477,17 +554,7 @@ impl Run {
                 }
                 if let Some(expected) = value {
                     // The result, or for a process without one, the reason it completed with.
-                    let result = self
-                        .log
-                        .iter()
-                        .rev()
-                        .find_map(|(e, _)| match e {
-                            Effect::Completed { result, reason, .. } => {
-                                Some(result.clone().or_else(|| reason.clone().map(Value::String)))
-                            }
-                            _ => None,
-                        })
-                        .flatten();
+                    let result = self.log.completed.clone().flatten();
                     if result.as_ref() != Some(expected) {
                         return Err(format!(
                             "expected the process to complete with {expected}\nit completed with {}",
@@ -523,16 +590,6 @@ impl Run {
             }
         }
     }
-}
-
-fn name_of(log: &[(Effect, bool)]) -> String {
-    log.iter()
-        .rev()
-        .find_map(|(e, _)| match e {
-            Effect::ActionRequested { action, .. } => Some(action.to_string()),
-            _ => None,
-        })
-        .unwrap_or_default()
 }
 
 fn status_words(status: InstanceStatus) -> &'static str {

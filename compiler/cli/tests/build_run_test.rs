@@ -634,6 +634,17 @@ fn a_test_statement_back_in_time_fails() {
     );
 }
 
+/// A test's clock starts at its `start … at`, also before the default start (2026-01-05T09:00Z): the New Year
+/// holidays of 2026 can be tested.
+#[test]
+fn a_test_may_start_before_the_default_start() {
+    let dir = package(
+        "early",
+        "/// Agents.\nrole Agent\n/// P.\nprocess p() {\n  step s \"Do it\" { by Agent within 4h }\n}\ntest \"new year's eve\" {\n  start p() at 2025-12-31T16:00Z\n  expect task s for Agent due 2025-12-31T20:00Z\n}\n",
+    );
+    tests_of(&dir, "1 passed, 0 failed");
+}
+
 /// Every line of an events file is checked before anything runs: a misspelt member (`"role"` for `"roles"`), a
 /// wrongly typed one or an unknown type is reported with its file and line, and nothing is printed as run.
 #[test]
