@@ -458,7 +458,7 @@ mod tests {
             hover.meaning.as_deref(),
             Some(
                 "performed by `Agent`; due 4 business hours after the step opens, on calendar `Support`; \
-                 on breach: at breach notify `Supervisor`, then 4 hours later reassign to `Supervisor`"
+                 on breach: at breach notify `Supervisor`, then 4 hours after the breach reassign to `Supervisor`"
             )
         );
     }

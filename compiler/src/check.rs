@@ -2843,7 +2843,7 @@ impl<'a> Checker<'a> {
             }
             let when = match offset {
                 Some(0) | None => "at breach".to_string(),
-                Some(offset) => format!("{} later", literal::describe_duration(offset)),
+                Some(offset) => format!("{} after the breach", literal::describe_duration(offset)),
             };
             let what = match &stage.action {
                 EscalationAction::Notify(role, message) => {

@@ -15,15 +15,13 @@ use tower_lsp::lsp_types::{
 };
 
 /// The link to a code's explanation: a Markdown file with the text `procc explain CODE` prints, written once per
-/// compiler version under the system's temporary directory (the project has no web site, and a link must open
-/// offline). `None` if it cannot be written.
+/// compiler version in a directory of the user's own ([`crate::private`]; the project has no web site, and a link
+/// must open offline). `None` if it cannot be written.
 pub fn explanation_link(code: Code) -> Option<Url> {
     static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     let dir = DIR
         .get_or_init(|| {
-            let dir = std::env::temp_dir()
-                .join(format!("proc-explanations-{}", env!("CARGO_PKG_VERSION")));
-            std::fs::create_dir_all(&dir).ok()?;
+            let dir = crate::private::private_dir("explanations")?;
             for code in proc_compiler::ALL_CODES {
                 let info = code.info();
                 let severity = match info.severity {
@@ -36,10 +34,7 @@ pub fn explanation_link(code: Code) -> Option<Url> {
                     info.summary,
                     info.explanation.trim_end()
                 );
-                let path = dir.join(format!("{}.md", info.name));
-                if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-                    std::fs::write(&path, text).ok()?;
-                }
+                crate::private::write_file(&dir.join(format!("{}.md", info.name)), &text)?;
             }
             Some(dir)
         })

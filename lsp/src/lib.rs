@@ -15,6 +15,7 @@ pub mod completion;
 pub mod convert;
 pub mod diagnostics;
 pub mod navigation;
+pub mod private;
 pub mod server;
 pub mod transport;
 pub mod view;

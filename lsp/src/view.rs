@@ -53,19 +53,13 @@ impl<'a> View<'a> {
 }
 
 /// Where the standard library's sources are written so that "go to definition" can open them: one directory per
-/// compiler version under the system's temporary directory.
+/// compiler version, the user's own ([`crate::private`]).
 fn std_dir() -> Option<&'static PathBuf> {
     static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("proc-std-{}", env!("CARGO_PKG_VERSION")));
+        let dir = crate::private::private_dir("std")?;
         for (_, name, text) in proc_compiler::std_lib::STD_MODULES {
-            let path = dir.join(name);
-            let current = std::fs::read_to_string(&path).ok();
-            if current.as_deref() != Some(*text) {
-                let parent = path.parent()?;
-                std::fs::create_dir_all(parent).ok()?;
-                std::fs::write(&path, text).ok()?;
-            }
+            crate::private::write_file(&dir.join(name), text)?;
         }
         Some(dir)
     })

@@ -2,8 +2,9 @@
 //! package each file belongs to, and which files must be analysed together after a change.
 //!
 //! A package is a directory tree of `.proc` files, as for `procc check DIR`: modules are named by their path
-//! inside it. The package root of a file is found by walking up from its directory while the parent directory
-//! also holds `.proc` files (without leaving the workspace folder).
+//! inside it. The package root of a file is the outermost directory (in the workspace folder) that some file's
+//! `use` lines resolve against; without one, it is found by walking up from the file's directory while the
+//! parent directory also holds `.proc` files (without leaving the workspace folder).
 //!
 //! Only what a change can affect is analysed again: the changed file, the files that import it (directly or
 //! through others), and what those import. Other files keep their last results.
@@ -110,7 +111,7 @@ fn read_proc_file(path: &Path) -> Option<Vec<u8>> {
 impl Workspace {
     /// The unit to analyse for a file: the file, its dependents, and their imports.
     pub fn unit_for(&self, uri: &Url) -> Unit {
-        let package = self.package_of(uri);
+        let package = self.package_of(uri, &self.roots());
         let Some(index) = package.iter().position(|file| &file.uri == uri) else {
             return Unit::default();
         };
@@ -163,20 +164,25 @@ impl Workspace {
 
     /// The whole package a file belongs to (for references and rename, which must see every use).
     pub fn package_unit(&self, uri: &Url) -> Unit {
-        let files = self.package_of(uri);
+        self.package_unit_with(uri, &self.roots())
+    }
+
+    fn package_unit_with(&self, uri: &Url, roots: &Roots) -> Unit {
+        let files = self.package_of(uri, roots);
         let targets = files.iter().map(|file| file.uri.clone()).collect();
         Unit { files, targets }
     }
 
     /// Every package in the workspace folders and every package of an open document.
     pub fn all_packages(&self) -> Vec<Unit> {
+        let known = self.roots();
         let mut roots: Vec<PathBuf> = Vec::new();
         let mut loose: Vec<Url> = Vec::new();
         for folder in &self.folders {
             let mut found = Vec::new();
             walk(folder, &mut found, MAX_PACKAGE_FILES);
             for path in found {
-                if let Some(root) = self.package_root(&path) {
+                if let Some(root) = self.package_root(&path, &known) {
                     roots.push(root);
                 }
             }
@@ -185,7 +191,7 @@ impl Workspace {
             match uri
                 .to_file_path()
                 .ok()
-                .and_then(|path| self.package_root(&path))
+                .and_then(|path| self.package_root(&path, &known))
             {
                 Some(root) => roots.push(root),
                 None => loose.push(uri.clone()),
@@ -196,14 +202,14 @@ impl Workspace {
         let mut units: Vec<Unit> = roots
             .iter()
             .map(|root| {
-                let files = self.files_under(root);
+                let files = self.files_under(root, &known);
                 let targets = files.iter().map(|file| file.uri.clone()).collect();
                 Unit { files, targets }
             })
             .collect();
         loose.sort();
         for uri in loose {
-            units.push(self.package_unit(&uri));
+            units.push(self.package_unit_with(&uri, &known));
         }
         units
     }
@@ -219,13 +225,13 @@ impl Workspace {
     }
 
     /// Every file of the package of `uri`, the file itself included even if it is not on disk.
-    fn package_of(&self, uri: &Url) -> Vec<UnitFile> {
+    fn package_of(&self, uri: &Url, roots: &Roots) -> Vec<UnitFile> {
         let root = uri
             .to_file_path()
             .ok()
-            .and_then(|path| self.package_root(&path));
+            .and_then(|path| self.package_root(&path, roots));
         let mut files = match &root {
-            Some(root) => self.files_under(root),
+            Some(root) => self.files_under(root, roots),
             None => Vec::new(),
         };
         if !files.iter().any(|file| &file.uri == uri) {
@@ -249,16 +255,17 @@ impl Workspace {
     /// After a file was deleted: the files of its package that may import it (their text names its module), so
     /// that they are checked again.
     pub fn importers_of_deleted(&self, uri: &Url) -> Vec<Url> {
+        let roots = self.roots();
         let Some((root, path)) = uri
             .to_file_path()
             .ok()
-            .and_then(|path| Some((self.package_root(&path)?, path)))
+            .and_then(|path| Some((self.package_root(&path, &roots)?, path)))
         else {
             return Vec::new();
         };
         let relative = path.strip_prefix(&root).unwrap_or(&path);
         let module = module_path(&relative.to_string_lossy());
-        self.files_under(&root)
+        self.files_under(&root, &roots)
             .into_iter()
             .filter(|file| file.text.contains(module.as_str()))
             .map(|file| file.uri)
@@ -267,15 +274,17 @@ impl Workspace {
 
     /// The module names of the package of `uri` (for completing `use`), without reading the files.
     pub fn package_modules(&self, uri: &Url) -> Vec<String> {
+        let roots = self.roots();
         let Some(root) = uri
             .to_file_path()
             .ok()
-            .and_then(|path| self.package_root(&path))
+            .and_then(|path| self.package_root(&path, &roots))
         else {
             return Vec::new();
         };
         let mut paths = Vec::new();
         walk(&root, &mut paths, MAX_PACKAGE_FILES);
+        paths.retain(|path| self.package_root(path, &roots).as_ref() == Some(&root));
         paths
             .iter()
             .map(|path| {
@@ -285,8 +294,71 @@ impl Workspace {
             .collect()
     }
 
-    /// The package root of a file on disk.
-    fn package_root(&self, path: &Path) -> Option<PathBuf> {
+    /// Where packages begin in the workspace folders: for every file that imports modules of its package, the
+    /// directory its imports resolve against best (the most of them; of equals, the deepest). A layout such as
+    /// `billing/refund.proc` next to `support/main.proc` (which says `use billing.refund…`) has no `.proc` file in
+    /// the directory above both, which is still their package, as `procc check` of that directory sees it.
+    fn roots(&self) -> Roots {
+        let mut preferred = Vec::new();
+        for folder in &self.folders {
+            let mut paths = Vec::new();
+            walk(folder, &mut paths, MAX_PACKAGE_FILES);
+            for uri in self.open.keys() {
+                if let Ok(path) = uri.to_file_path() {
+                    if path.starts_with(folder)
+                        && path.extension().is_some_and(|ext| ext == "proc")
+                        && !paths.contains(&path)
+                    {
+                        paths.push(path);
+                    }
+                }
+            }
+            let known: HashSet<&Path> = paths.iter().map(PathBuf::as_path).collect();
+            for path in &paths {
+                let Some((text, _)) = Url::from_file_path(path)
+                    .ok()
+                    .and_then(|uri| self.text_of(&uri))
+                else {
+                    continue;
+                };
+                let uses: Vec<String> = use_paths(&text)
+                    .filter(|path| path != "std" && !path.starts_with("std."))
+                    .collect();
+                if uses.is_empty() {
+                    continue;
+                }
+                let mut best: Option<(usize, &Path)> = None;
+                for dir in path.ancestors().skip(1) {
+                    if !dir.starts_with(folder) {
+                        break;
+                    }
+                    let resolved = uses
+                        .iter()
+                        .filter(|used| {
+                            module_prefixes(used).any(|module| {
+                                let file = dir.join(format!("{}.proc", module.replace('.', "/")));
+                                known.contains(file.as_path())
+                            })
+                        })
+                        .count();
+                    if resolved > 0 && best.is_none_or(|(most, _)| resolved > most) {
+                        best = Some((resolved, dir));
+                    }
+                }
+                if let Some((_, dir)) = best {
+                    preferred.push(dir.to_path_buf());
+                }
+            }
+        }
+        preferred.sort();
+        preferred.dedup();
+        Roots { preferred }
+    }
+
+    /// The package root of a file on disk: the outermost directory above it that a file's imports resolve against
+    /// (see [`Workspace::roots`]); else its directory, extended upwards while the parent directory also holds
+    /// `.proc` files (without leaving the workspace folder).
+    fn package_root(&self, path: &Path, roots: &Roots) -> Option<PathBuf> {
         let mut root = path.parent()?.to_path_buf();
         let folder = self
             .folders
@@ -297,6 +369,14 @@ impl Workspace {
         let Some(folder) = folder else {
             return Some(root);
         };
+        let outermost = root
+            .ancestors()
+            .take_while(|dir| dir.starts_with(folder))
+            .filter(|dir| roots.preferred.iter().any(|p| p == dir))
+            .last();
+        if let Some(dir) = outermost {
+            return Some(dir.to_path_buf());
+        }
         while root != *folder {
             let Some(parent) = root.parent() else { break };
             if !parent.starts_with(folder) || !has_proc_files(parent) {
@@ -307,8 +387,9 @@ impl Workspace {
         Some(root)
     }
 
-    /// The files of the package rooted at `root`: on disk, plus open documents under it.
-    fn files_under(&self, root: &Path) -> Vec<UnitFile> {
+    /// The files of the package rooted at `root`: on disk, plus open documents under it, without those of
+    /// packages nested in it.
+    fn files_under(&self, root: &Path, roots: &Roots) -> Vec<UnitFile> {
         let mut paths = Vec::new();
         walk(root, &mut paths, MAX_PACKAGE_FILES);
         for uri in self.open.keys() {
@@ -325,6 +406,7 @@ impl Workspace {
         paths.dedup();
         paths
             .into_iter()
+            .filter(|path| self.package_root(path, roots).as_deref() == Some(root))
             .filter_map(|path| {
                 let uri = Url::from_file_path(&path).ok()?;
                 let (text, version) = self.text_of(&uri)?;
@@ -340,6 +422,36 @@ impl Workspace {
     }
 }
 
+/// Where packages begin: directories that files' imports resolve against (see [`Workspace::roots`]).
+struct Roots {
+    preferred: Vec<PathBuf>,
+}
+
+/// The module paths named by a text's `use` lines, read without parsing (`billing.refund.` for
+/// `use billing.refund.{A, B}`, `std.calendar.Support` for an item).
+fn use_paths(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.lines().filter_map(|line| {
+        let rest = line.trim_start().strip_prefix("use")?;
+        if !rest.starts_with(char::is_whitespace) {
+            return None;
+        }
+        Some(
+            rest.trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+                .collect(),
+        )
+    })
+}
+
+/// Every prefix of a dotted path (`a`, `a.b`, `a.b.c`): a `use` names a module, perhaps followed by an item.
+fn module_prefixes(path: &str) -> impl Iterator<Item = &str> + '_ {
+    path.match_indices('.')
+        .map(|(at, _)| path.get(..at).unwrap_or_default())
+        .chain(std::iter::once(path))
+        .filter(|prefix| !prefix.is_empty() && !prefix.ends_with('.'))
+}
+
 /// For each file, the files of the package it imports. Read from `use` lines without parsing: a `use` names a
 /// module path, perhaps followed by an item, so every prefix of the path that names a module counts.
 fn import_graph(files: &[UnitFile]) -> Vec<Vec<usize>> {
@@ -352,25 +464,9 @@ fn import_graph(files: &[UnitFile]) -> Vec<Vec<usize>> {
         .iter()
         .map(|file| {
             let mut targets = HashSet::default();
-            for line in file.text.lines() {
-                let Some(rest) = line.trim_start().strip_prefix("use") else {
-                    continue;
-                };
-                if !rest.starts_with(char::is_whitespace) {
-                    continue;
-                }
-                let path: String = rest
-                    .trim_start()
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
-                    .collect();
-                let mut prefix = String::new();
-                for segment in path.split('.') {
-                    if !prefix.is_empty() {
-                        prefix.push('.');
-                    }
-                    prefix.push_str(segment);
-                    if let Some(&target) = by_module.get(prefix.as_str()) {
+            for path in use_paths(&file.text) {
+                for prefix in module_prefixes(&path) {
+                    if let Some(&target) = by_module.get(prefix) {
                         targets.insert(target);
                     }
                 }
@@ -448,5 +544,89 @@ mod tests {
             file("c", "// use a.b is a comment\nrole X\n"),
         ];
         assert_eq!(import_graph(&files), vec![vec![1], vec![2], vec![]]);
+    }
+
+    /// Writes files under a fresh directory and returns it.
+    fn tree(name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let root =
+            std::env::temp_dir().join(format!("proc-lsp-roots-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        for (path, text) in files {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        root.canonicalize().unwrap()
+    }
+
+    fn modules(workspace: &Workspace, path: &Path) -> Vec<String> {
+        let uri = Url::from_file_path(path).unwrap();
+        workspace
+            .unit_for(&uri)
+            .files
+            .iter()
+            .map(|f| f.module.clone())
+            .collect()
+    }
+
+    /// Modules in sibling directories with no `.proc` file above them are one package when one imports the
+    /// other, as `procc check` of the directory above sees them: with that directory as the workspace folder, or
+    /// with a folder above it.
+    #[test]
+    fn sibling_directories_that_import_each_other_are_one_package() {
+        let root = tree(
+            "siblings",
+            &[
+                ("pkgm/billing/refund.proc", "role Clerk\n"),
+                ("pkgm/support/main.proc", "use billing.refund.{Clerk}\n"),
+            ],
+        );
+        for folder in [root.join("pkgm"), root.clone()] {
+            let workspace = Workspace {
+                folders: vec![folder],
+                ..Workspace::default()
+            };
+            let main = root.join("pkgm/support/main.proc");
+            assert_eq!(
+                modules(&workspace, &main),
+                vec!["billing.refund", "support.main"]
+            );
+            let refund = root.join("pkgm/billing/refund.proc");
+            assert_eq!(
+                modules(&workspace, &refund),
+                vec!["billing.refund", "support.main"]
+            );
+        }
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// A stray file at the top of the workspace does not pull a package below it into one with longer module
+    /// names: the package is where its imports resolve, and the stray file is a package of its own.
+    #[test]
+    fn a_stray_file_above_a_package_is_a_package_of_its_own() {
+        let root = tree(
+            "stray",
+            &[
+                ("notes.proc", "role Note\n"),
+                ("procs/b.proc", "use a.x.{X}\n"),
+                ("procs/a/x.proc", "role X\n"),
+            ],
+        );
+        let workspace = Workspace {
+            folders: vec![root.clone()],
+            ..Workspace::default()
+        };
+        assert_eq!(
+            modules(&workspace, &root.join("procs/b.proc")),
+            vec!["a.x", "b"]
+        );
+        assert_eq!(
+            modules(&workspace, &root.join("procs/a/x.proc")),
+            vec!["a.x", "b"]
+        );
+        assert_eq!(modules(&workspace, &root.join("notes.proc")), vec!["notes"]);
+        let units = workspace.all_packages();
+        assert_eq!(units.len(), 2, "{units:?}");
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

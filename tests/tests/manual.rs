@@ -130,7 +130,7 @@ fn the_complaint_manual_says_who_does_what_and_by_when() {
         "{markdown}"
     );
     assert!(markdown.contains(
-        "        - If late: at breach notify `Supervisor`, then 4 hours later reassign to `Supervisor`, then 1 day later notify `Manager`.\n"
+        "        - If late: at breach notify `Supervisor`, then 4 hours after the breach reassign to `Supervisor`, then 1 day after the breach notify `Manager`.\n"
     ), "{markdown}");
     assert!(
         markdown.contains("   - Records: `urgency: Urgency`.\n"),

@@ -182,7 +182,7 @@ fn run_case(path: &Path) -> String {
                         d["message"].as_str().unwrap_or("")
                     );
                     if let Some(link) = d["codeDescription"]["href"].as_str() {
-                        // A file under the system's temporary directory: its name is what is the same everywhere.
+                        // A file in the user's cache directory: its name is what is the same everywhere.
                         let path = link
                             .strip_prefix("file://")
                             .expect("explanations are local files");
