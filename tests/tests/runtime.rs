@@ -556,6 +556,11 @@ fn business_time_and_paused_deadlines() {
     let effects = runtime.signal(id, "Asked", &json!({})).unwrap();
     assert!(has(&effects, "deadline paused"), "{}", lines(&effects));
     assert_eq!(runtime.next_wakeup(), None);
+    // Asking again while paused is taken, and changes nothing.
+    let before = runtime.snapshot(id).unwrap();
+    let effects = runtime.signal(id, "Asked", &json!({})).unwrap();
+    assert!(effects.is_empty(), "{}", lines(&effects));
+    assert_eq!(runtime.snapshot(id).unwrap(), before);
     runtime.advance(t("2026-03-30T08:00:00Z")).unwrap();
     let effects = runtime
         .signal(id, "Replied", &json!({"text": "here"}))
@@ -582,16 +587,30 @@ fn business_time_and_paused_deadlines() {
         "{}",
         lines(&effects)
     );
-    // A signal nothing waits for is refused.
+    // While the step is open, its pause signals are taken also when there is nothing to pause or resume: a
+    // reply that nobody asked for, a question asked after the deadline passed.
     let mut other = runtime_at(WAITING, "2026-03-27T14:00:00Z");
-    let (id, _) = other.start("waiting", &json!({})).unwrap();
+    let (id, effects) = other.start("waiting", &json!({})).unwrap();
+    let answer = opened(&effects, "answer");
+    let before = other.snapshot(id).unwrap();
+    let effects = other
+        .signal(id, "Replied", &json!({"text": "early"}))
+        .unwrap();
+    assert!(effects.is_empty(), "{}", lines(&effects));
+    assert_eq!(other.snapshot(id).unwrap(), before);
+    let effects = other.advance(t("2026-03-30T10:00:00Z")).unwrap();
+    assert!(has(&effects, "missed its deadline"), "{}", lines(&effects));
+    // (The case's own time moves on to the signal's; its tasks and timers stay as they were.)
+    let before = (other.open_tasks(id).unwrap(), other.next_wakeup());
+    let effects = other.signal(id, "Asked", &json!({})).unwrap();
+    assert!(effects.is_empty(), "{}", lines(&effects));
+    assert_eq!((other.open_tasks(id).unwrap(), other.next_wakeup()), before);
+    // A signal nothing waits for is refused: once the step is done, only the flow's `await` takes `Replied`.
+    other.complete(answer, &agent("ann"), &json!({})).unwrap();
     let message = refused(&mut other, id, proc_abi::reject::SIGNAL_NOT_AWAITED, |r| {
-        r.signal(id, "Replied", &json!({"text": "early"}))
+        r.signal(id, "Asked", &json!({}))
     });
-    assert!(
-        message.contains("waiting for signal `Replied`"),
-        "{message}"
-    );
+    assert!(message.contains("waiting for signal `Asked`"), "{message}");
     let error = other.signal(id, "Answered", &json!({})).unwrap_err();
     assert!(
         error.to_string().contains("no signal `Answered`"),

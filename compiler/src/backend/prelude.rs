@@ -2126,11 +2126,54 @@ impl Rt {
         let dest = f.l32();
         let boxed = f.l32();
         f.set(sig, call(self.in_u32, vec![]));
-        f.set(payload, call(hooks.decode_signal, vec![get(sig)]));
-        f.if_(ne(gget(g::IN), gget(g::IN_END)), |f| {
-            abort_with(f, self, abort::BAD_EVENT);
-        });
+        // Taken when a fiber waits for the signal, or an open step pauses on it; an open step takes it also when
+        // there is nothing to pause or resume (already paused, past its deadline, not paused): the host reports a
+        // fact, which is not refused. Only a fiber reads the payload, so only then is it decoded into the case.
         f.set(accepted, c32(0));
+        each(&mut f, node, cx.h(header::FIBERS), |f, _| {
+            f.if_(
+                and(
+                    eq(ld32(get(node), fiber::STATUS), c32(fiber::BLOCKED)),
+                    and(
+                        eq(ld32(get(node), fiber::WAIT), c32(fiber::WAIT_SIGNAL)),
+                        eq(ld32(get(node), fiber::WAIT_ARG), get(sig)),
+                    ),
+                ),
+                |f| f.set(accepted, c32(1)),
+            );
+        });
+        f.if_else(
+            get(accepted),
+            |f| {
+                f.set(payload, call(hooks.decode_signal, vec![get(sig)]));
+                f.if_(ne(gget(g::IN), gget(g::IN_END)), |f| {
+                    abort_with(f, self, abort::BAD_EVENT);
+                });
+            },
+            |f| {
+                each(f, node, cx.h(header::TASKS), |f, _| {
+                    f.set(entry, cx.step_entry(ld32(get(node), task::STEP)));
+                    f.if_(
+                        or(
+                            eq(ld32(get(entry), step::PAUSE_FROM), get(sig)),
+                            eq(ld32(get(entry), step::PAUSE_UNTIL), get(sig)),
+                        ),
+                        |f| f.set(accepted, c32(1)),
+                    );
+                });
+            },
+        );
+        f.if_(eqz(get(accepted)), |f| {
+            f.ret(call(
+                self.reject,
+                vec![
+                    u32c(reject::SIGNAL_NOT_AWAITED),
+                    u32c(NO_ID),
+                    get(sig),
+                    c32(0),
+                ],
+            ));
+        });
         each(&mut f, node, cx.h(header::TASKS), |f, _| {
             f.set(entry, cx.step_entry(ld32(get(node), task::STEP)));
             f.if_(
@@ -2142,7 +2185,6 @@ impl Rt {
                     )),
                 ),
                 |f| {
-                    f.set(accepted, c32(1));
                     f.if_(
                         eqz(and(ld32(get(node), task::FLAGS), c32(task::SUSPEND_PAUSED))),
                         |f| f.exec(self.task_pause, vec![get(node)]),
@@ -2163,7 +2205,6 @@ impl Rt {
                     ne(and(ld32(get(node), task::FLAGS), c32(task::PAUSED)), c32(0)),
                 ),
                 |f| {
-                    f.set(accepted, c32(1));
                     f.st32(
                         get(node),
                         task::FLAGS,
@@ -2208,17 +2249,6 @@ impl Rt {
                     f.st32(get(node), fiber::STATUS, c32(fiber::READY));
                 },
             );
-        });
-        f.if_(eqz(get(accepted)), |f| {
-            f.ret(call(
-                self.reject,
-                vec![
-                    u32c(reject::SIGNAL_NOT_AWAITED),
-                    u32c(NO_ID),
-                    get(sig),
-                    c32(0),
-                ],
-            ));
         });
         f.exec(self.run, vec![]);
         f.ret(c32(status::OK));
