@@ -230,6 +230,8 @@ pub enum Measure {
         from: MeasurePoint,
         /// Where it stops.
         to: MeasurePoint,
+        /// `on CALENDAR`: only the calendar's working time counts.
+        calendar: Option<Ident>,
     },
     /// `count breaches [of step]`, `count escalations [of step]`
     Count {

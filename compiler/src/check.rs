@@ -3722,9 +3722,18 @@ impl<'a> Checker<'a> {
             return;
         };
         let is_time = match measure {
-            Measure::Time { from, to } => {
+            Measure::Time { from, to, calendar } => {
                 self.kpi_point(file, from, &processes, explicit);
                 self.kpi_point(file, to, &processes, explicit);
+                if let Some(calendar) = calendar {
+                    self.resolve_kind(
+                        file,
+                        calendar,
+                        &[DefKind::Calendar],
+                        "calendar",
+                        Code::UnknownName,
+                    );
+                }
                 true
             }
             Measure::Count { what, step } => {

@@ -667,11 +667,15 @@ impl<'a> Printer<'a> {
             KpiClause::Measure(measure, _) => {
                 self.push("measure ");
                 match measure {
-                    Measure::Time { from, to } => {
+                    Measure::Time { from, to, calendar } => {
                         self.push("time from ");
                         self.measure_point(from);
                         self.push(" to ");
                         self.measure_point(to);
+                        if let Some(calendar) = calendar {
+                            self.push(" on ");
+                            self.ident(calendar);
+                        }
                     }
                     Measure::Count { what, step } => {
                         self.push("count ");

@@ -23,8 +23,12 @@ pub fn target(decl: &KpiDecl) -> Option<&KpiTarget> {
 /// What is measured, in words: "time from the start to the completion of `acknowledge`".
 pub fn measure_words(measure: &Measure) -> String {
     match measure {
-        Measure::Time { from, to } => {
-            format!("time from {} to {}", point_words(from), point_words(to))
+        Measure::Time { from, to, calendar } => {
+            let time = match calendar {
+                Some(calendar) => format!("working time (on `{}`)", calendar.name),
+                None => "time".to_string(),
+            };
+            format!("{time} from {} to {}", point_words(from), point_words(to))
         }
         Measure::Count { what, step } => {
             let what = match what.name.as_str() {

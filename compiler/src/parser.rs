@@ -1799,7 +1799,8 @@ where
             .ignore_then(kpi_point.clone())
             .then_ignore(kw("to"))
             .then(kpi_point)
-            .map(|(from, to)| Measure::Time { from, to }),
+            .then(kw("on").ignore_then(ident()).or_not())
+            .map(|((from, to), calendar)| Measure::Time { from, to, calendar }),
         kw("count")
             .ignore_then(ident())
             .then(kw("of").ignore_then(ident()).or_not())

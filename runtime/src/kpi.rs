@@ -8,6 +8,7 @@
 //! an instance's values and [`Summary::of`] summarises many instances' values (count, mean, percentiles,
 //! share meeting the target).
 
+use crate::calendar::Calendar;
 use crate::directory::Directory;
 use crate::effect::Effect;
 use crate::runtime::Actor;
@@ -180,6 +181,8 @@ enum Rule {
     Time {
         from: Moment,
         to: Moment,
+        /// Only this calendar's working time counts (an index into the module's calendars).
+        calendar: Option<usize>,
     },
     Count {
         escalations: bool,
@@ -244,9 +247,12 @@ impl Moment {
 impl Rule {
     fn new(meta: &Metadata, measure: &MeasureMeta) -> Rule {
         match measure {
-            MeasureMeta::Time { from, to } => Rule::Time {
+            MeasureMeta::Time { from, to, calendar } => Rule::Time {
                 from: Moment::new(meta, from),
                 to: Moment::new(meta, to),
+                calendar: calendar
+                    .as_ref()
+                    .and_then(|name| meta.calendars.iter().position(|c| &c.name == name)),
             },
             MeasureMeta::Count { what, step } => Rule::Count {
                 escalations: what == "escalations",
@@ -268,6 +274,8 @@ impl Rule {
 #[derive(Debug, Default)]
 pub(crate) struct Kpis {
     defs: Vec<KpiMeta>,
+    /// The module's calendars, for times measured in working time.
+    calendars: Arc<Vec<Calendar>>,
     /// For each KPI, how effects update it.
     rules: Vec<Rule>,
     names: Vec<Arc<str>>,
@@ -276,7 +284,7 @@ pub(crate) struct Kpis {
 }
 
 impl Kpis {
-    pub(crate) fn new(meta: &Metadata) -> Kpis {
+    pub(crate) fn new(meta: &Metadata, calendars: Arc<Vec<Calendar>>) -> Kpis {
         let by_process = meta
             .processes
             .iter()
@@ -301,6 +309,7 @@ impl Kpis {
                 .map(|k| Rule::new(meta, &k.measure))
                 .collect(),
             defs: meta.kpis.clone(),
+            calendars,
             by_process,
         }
     }
@@ -317,7 +326,7 @@ impl Kpis {
             .iter()
             .map(|&k| {
                 let mut slot = Slot::default();
-                if let Some(Rule::Time { from, to }) = self.rules.get(k) {
+                if let Some(Rule::Time { from, to, .. }) = self.rules.get(k) {
                     if matches!(from, Moment::Start) {
                         slot.a = now;
                     }
@@ -361,7 +370,7 @@ impl Kpis {
             let step = effect.task().map(|t| t.step);
             for (slot, &k) in slots.iter_mut().zip(self.of(process)) {
                 match self.rules.get(k) {
-                    Some(Rule::Time { from, to }) => {
+                    Some(Rule::Time { from, to, .. }) => {
                         if slot.a == UNSET && from.happened(kind, step, actor, directory) {
                             slot.a = now;
                         }
@@ -427,8 +436,16 @@ impl Kpis {
                 let def = self.defs.get(k)?;
                 let (value, fixed) = match &def.measure {
                     MeasureMeta::Time { .. } => {
-                        let value = match (Slot::get(slot.a), Slot::get(slot.b)) {
-                            (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+                        let calendar = match self.rules.get(k) {
+                            Some(Rule::Time {
+                                calendar: Some(index),
+                                ..
+                            }) => self.calendars.get(*index),
+                            _ => None,
+                        };
+                        let value = match (Slot::get(slot.a), Slot::get(slot.b), calendar) {
+                            (Some(a), Some(b), Some(calendar)) => Some(calendar.between(a, b)),
+                            (Some(a), Some(b), None) => Some(b.saturating_sub(a)),
                             _ => None,
                         };
                         // An instance that ended without one of the moments never gets the value.

@@ -271,7 +271,7 @@ impl Runtime {
             event: Vec::with_capacity(256),
             ends: Vec::with_capacity(16),
             last: Last::default(),
-            kpis: Kpis::new(&module.inner.meta),
+            kpis: Kpis::new(&module.inner.meta, module.inner.calendars.clone()),
         })
     }
 

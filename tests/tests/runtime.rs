@@ -2018,6 +2018,36 @@ process again() {
     assert!(growth <= 32, "{growth} bytes a round: {sizes:?}");
 }
 
+/// A KPI measured `on` a calendar counts only its working time: a case opened on Friday at 16:00 (London) and
+/// answered on Monday at 09:30 took 1h30 of working time, not 2d 17h30.
+#[test]
+fn a_kpi_on_a_calendar_measures_working_time() {
+    let source = r#"
+role Agent
+calendar Office {
+  zone "Europe/London"
+  hours mon-fri 09:00-17:00
+}
+process ticket() {
+  step reply "Reply" { by Agent within 4h on Office }
+}
+kpi first_reply for ticket { measure time from start to reply on Office  target < 4h }
+kpi first_reply_clock for ticket { measure time from start to reply }
+"#;
+    let mut runtime = runtime_at(source, "2026-03-06T16:00:00Z");
+    let (case, effects) = runtime.start("ticket", &json!({})).unwrap();
+    let reply = opened(&effects, "reply");
+    runtime.advance(t("2026-03-09T09:30:00Z")).unwrap();
+    runtime.complete(reply, &agent("ann"), &json!({})).unwrap();
+    let working = kpi(&runtime, case, "first_reply");
+    assert_eq!(
+        (working.value, working.met),
+        (Some(HOUR + 30 * MINUTE), Some(true))
+    );
+    let clock = kpi(&runtime, case, "first_reply_clock");
+    assert_eq!(clock.value, Some(2 * DAY + 17 * HOUR + 30 * MINUTE));
+}
+
 #[test]
 fn kpi_summaries_use_nearest_rank_percentiles() {
     let meta = proc_abi::meta::KpiMeta {
@@ -2025,6 +2055,7 @@ fn kpi_summaries_use_nearest_rank_percentiles() {
         measure: proc_abi::meta::MeasureMeta::Time {
             from: proc_abi::meta::PointMeta::Start,
             to: proc_abi::meta::PointMeta::End,
+            calendar: None,
         },
         target: Some(proc_abi::meta::TargetMeta {
             op: "<".to_string(),

@@ -476,9 +476,10 @@ fn kpis(analysis: &Analysis, processes: &[String]) -> Vec<KpiMeta> {
             },
         };
         let measure = match measure {
-            Measure::Time { from, to } => MeasureMeta::Time {
+            Measure::Time { from, to, calendar } => MeasureMeta::Time {
                 from: point(from),
                 to: point(to),
+                calendar: calendar.as_ref().map(|c| c.name.clone()),
             },
             Measure::Count { what, step } => MeasureMeta::Count {
                 what: what.name.clone(),

@@ -265,6 +265,9 @@ pub enum MeasureMeta {
         from: PointMeta,
         /// The second moment.
         to: PointMeta,
+        /// Only this calendar's working time counts (its name in `calendars`), if given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        calendar: Option<String>,
     },
     /// How many deadlines were missed (`breaches`) or tasks escalated (`escalations`, reassigned by a ladder).
     Count {
