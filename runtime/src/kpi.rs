@@ -360,6 +360,7 @@ impl Kpis {
                 kind,
                 EffectKind::TaskCompleted
                     | EffectKind::TaskBreached
+                    | EffectKind::ProcessBreached
                     | EffectKind::TaskReassigned
                     | EffectKind::Completed
                     | EffectKind::Failed
@@ -381,6 +382,8 @@ impl Kpis {
                     Some(Rule::Count { escalations, steps }) => {
                         let counted = match kind {
                             EffectKind::TaskBreached => !escalations,
+                            // The process's own deadline is one of the case's deadlines, but no step's.
+                            EffectKind::ProcessBreached => !escalations && steps.is_none(),
                             // Reassigned by its escalation ladder, not by a manager.
                             EffectKind::TaskReassigned => *escalations && effect.by().is_none(),
                             _ => false,

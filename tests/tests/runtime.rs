@@ -2048,6 +2048,24 @@ kpi first_reply_clock for ticket { measure time from start to reply }
     assert_eq!(clock.value, Some(2 * DAY + 17 * HOUR + 30 * MINUTE));
 }
 
+/// `count breaches` counts the process's own deadline with the steps'; `count breaches of step` only that step's.
+#[test]
+fn a_missed_process_deadline_counts_as_a_breach() {
+    let source = r#"
+role Agent
+process ticket() within 1d {
+  step reply "Reply" { by Agent within 2h }
+}
+kpi breaches for ticket { measure count breaches }
+kpi reply_breaches for ticket { measure count breaches of reply }
+"#;
+    let mut runtime = runtime_at(source, "2026-03-02T09:00:00Z");
+    let (case, _) = runtime.start("ticket", &json!({})).unwrap();
+    runtime.advance(t("2026-03-03T10:00:00Z")).unwrap();
+    assert_eq!(kpi(&runtime, case, "breaches").value, Some(2));
+    assert_eq!(kpi(&runtime, case, "reply_breaches").value, Some(1));
+}
+
 #[test]
 fn kpi_summaries_use_nearest_rank_percentiles() {
     let meta = proc_abi::meta::KpiMeta {

@@ -455,6 +455,30 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
         (None, Some(text)) => parse_time(text, "the first event's \"at\"")?,
         (None, None) => parse_time("2026-01-01T00:00:00Z", "default start")?,
     };
+    // Time only moves forward: an event dated before the one above it is a mistake in the file (a host would
+    // have it handled at the later time, which the printed effects would not show).
+    let mut clock = (start_at, None);
+    for (line, event) in &events {
+        let Some(text) = event.get("at").and_then(Value::as_str) else {
+            continue;
+        };
+        let at = parse_time(text, "\"at\"")?;
+        if at < clock.0 {
+            let after = match clock.1 {
+                Some(before) => format!("the event on line {before}"),
+                None => "`--start-at`".to_string(),
+            };
+            return Err(format!(
+                "{}:{line}: \"at\" {at} is before {after} ({}): put the events in time order",
+                args.events
+                    .as_deref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                clock.0
+            ));
+        }
+        clock = (at, Some(*line));
+    }
     let mut printer = Printer {
         json: args.json,
         failed: false,

@@ -666,6 +666,10 @@ fn run_checks_every_event_line_before_running() {
             r#"unknown event type "complet""#,
         ),
         (r#"{"at": "tomorrow", "type": "advance"}"#, r#""at""#),
+        (
+            r#"{"at": "2026-03-02T08:00:00Z", "type": "advance"}"#,
+            r#""at" 2026-03-02T08:00:00Z is before the event on line 1 (2026-03-02T09:00:00Z): put the events in time order"#,
+        ),
     ] {
         let events = dir.join("events.jsonl");
         std::fs::write(
