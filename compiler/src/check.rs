@@ -2349,6 +2349,7 @@ impl<'a> Checker<'a> {
                             .is_some()
                         {
                             within_calendar = Some(calendar.name.clone());
+                            self.days_of_working_time(file, duration, calendar);
                         }
                     }
                     let since_name = since.as_ref().map(|s| s.name.clone());
@@ -2866,6 +2867,62 @@ impl<'a> Checker<'a> {
             words.push(format!("{when} {what}"));
         }
         words
+    }
+
+    /// `within 2d on Office`: business time counts working hours, so a day is 24 of them (three 8-hour working
+    /// days), which is rarely what was meant (`P0039`). Written in hours, the same deadline is not reported.
+    fn days_of_working_time(&mut self, file: FileId, duration: &Expr, calendar: &Ident) {
+        let ExprKind::Literal(Literal {
+            kind: LiteralKind::Duration(text),
+            ..
+        }) = &duration.kind
+        else {
+            return;
+        };
+        let Some(seconds) = const_duration(duration) else {
+            return;
+        };
+        if !text.contains(['d', 'w']) || seconds <= 0 {
+            return;
+        }
+        let hours = seconds / 3600;
+        let days = seconds / 86_400;
+        let weeks = seconds / 604_800;
+        let meant = if text.contains('w') && seconds % 604_800 == 0 {
+            if weeks == 1 {
+                "one working week".to_string()
+            } else {
+                format!("{weeks} working weeks")
+            }
+        } else if seconds % 86_400 == 0 && days == 1 {
+            "one working day".to_string()
+        } else if seconds % 86_400 == 0 {
+            format!("{days} working days")
+        } else {
+            "that many working days".to_string()
+        };
+        let instead = if text.contains('w') {
+            "for working weeks of 40 hours use `std.calendar.working_weeks`".to_string()
+        } else {
+            format!(
+                "for working days of 8 hours write `{}h` (or use `std.calendar.working_days`)",
+                hours / 3
+            )
+        };
+        self.emit(
+            Diagnostic::new(
+                Code::DaysOfWorkingTime,
+                at(file, duration.span),
+                format!(
+                    "`{text}` on calendar `{}` means {hours} working hours, not {meant}",
+                    calendar.name
+                ),
+            )
+            .with_label(format!("{hours} hours of the calendar's working time"))
+            .with_help(format!(
+                "a day is 24 working hours here; {instead}, and to mean {hours} working hours write `{hours}h`"
+            )),
+        );
     }
 
     fn expect_deadline_duration(&mut self, file: FileId, expr: &Expr, ty: &Ty, what: &str) -> bool {

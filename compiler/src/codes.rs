@@ -91,6 +91,7 @@ codes! {
     CannotCompile = "P0036", Error, "a construct the compiler cannot turn into a workflow module";
     InvalidKpi = "P0037", Error, "a KPI that cannot be measured: a missing or doubled `measure`, a step the process does not have, a value that is not a number, or a target of the wrong kind";
     UnusedVariable = "P0038", Warning, "a variable (`let`) that nothing reads";
+    DaysOfWorkingTime = "P0039", Warning, "a deadline in days or weeks on a calendar, where a day is 24 working hours";
 }
 
 impl Code {
