@@ -378,12 +378,23 @@ impl LanguageServer for Backend {
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let uri = params.text_document.uri;
         let on_disk = uri.to_file_path().is_ok_and(|path| path.exists());
+        // A document that was never saved goes away with its editor: what imports it misses it now.
+        let importers = if on_disk {
+            Vec::new()
+        } else {
+            self.state().workspace.importers_of_deleted(&uri)
+        };
         self.state().workspace.open.remove(&uri);
         if on_disk {
             // The file on disk is what counts now.
             self.refresh(uri).await;
         } else {
-            self.client.publish_diagnostics(uri, Vec::new(), None).await;
+            self.client
+                .publish_diagnostics(uri.clone(), Vec::new(), None)
+                .await;
+            for importer in importers.into_iter().filter(|importer| *importer != uri) {
+                self.refresh(importer).await;
+            }
         }
     }
 

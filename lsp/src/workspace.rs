@@ -46,6 +46,8 @@ pub struct UnitFile {
     pub text: String,
     /// The version analysed, for open documents.
     pub version: Option<i32>,
+    /// For a file read from disk that is not valid UTF-8: where the first bad byte was (reported as `P0006`).
+    pub invalid_utf8_at: Option<u32>,
 }
 
 /// Files analysed together.
@@ -73,7 +75,11 @@ impl Unit {
     pub fn sources(&self) -> Vec<SourceFile> {
         self.files
             .iter()
-            .map(|file| SourceFile::new(display_name(&file.uri), &file.module, &file.text))
+            .map(|file| {
+                let mut source = SourceFile::new(display_name(&file.uri), &file.module, &file.text);
+                source.invalid_utf8_at = file.invalid_utf8_at;
+                source
+            })
             .collect()
     }
 }
@@ -216,12 +222,23 @@ impl Workspace {
 
     /// The text of a file: the open document's, else the file on disk.
     pub fn text_of(&self, uri: &Url) -> Option<(String, Option<i32>)> {
+        self.file_of(uri).map(|(text, version, _)| (text, version))
+    }
+
+    /// The text of a file, its version if it is open, and for a file on disk that is not valid UTF-8 where its
+    /// first bad byte was (the text has U+FFFD there, as `procc check` reads it).
+    fn file_of(&self, uri: &Url) -> Option<(String, Option<i32>, Option<u32>)> {
         if let Some(document) = self.open.get(uri) {
-            return Some((document.text.clone(), Some(document.version)));
+            return Some((document.text.clone(), Some(document.version), None));
         }
         let path = uri.to_file_path().ok()?;
         let bytes = read_proc_file(&path)?;
-        Some((String::from_utf8_lossy(&bytes).into_owned(), None))
+        let (text, invalid) = proc_compiler::source::decode_utf8(&bytes);
+        Some((
+            text,
+            None,
+            invalid.map(|at| u32::try_from(at).unwrap_or(u32::MAX)),
+        ))
     }
 
     /// Every file of the package of `uri`, the file itself included even if it is not on disk.
@@ -235,7 +252,7 @@ impl Workspace {
             None => Vec::new(),
         };
         if !files.iter().any(|file| &file.uri == uri) {
-            if let Some((text, version)) = self.text_of(uri) {
+            if let Some((text, version, invalid_utf8_at)) = self.file_of(uri) {
                 let module = uri
                     .to_file_path()
                     .ok()
@@ -246,6 +263,7 @@ impl Workspace {
                     module,
                     text,
                     version,
+                    invalid_utf8_at,
                 });
             }
         }
@@ -409,13 +427,14 @@ impl Workspace {
             .filter(|path| self.package_root(path, roots).as_deref() == Some(root))
             .filter_map(|path| {
                 let uri = Url::from_file_path(&path).ok()?;
-                let (text, version) = self.text_of(&uri)?;
+                let (text, version, invalid_utf8_at) = self.file_of(&uri)?;
                 let relative = path.strip_prefix(root).unwrap_or(&path);
                 Some(UnitFile {
                     uri,
                     module: module_path(&relative.to_string_lossy()),
                     text,
                     version,
+                    invalid_utf8_at,
                 })
             })
             .collect()
@@ -533,6 +552,7 @@ mod tests {
             module: module.to_string(),
             text: text.to_string(),
             version: None,
+            invalid_utf8_at: None,
         }
     }
 

@@ -251,6 +251,55 @@ fn deleting_a_file_re_checks_what_imported_it() {
     assert_eq!(client.shutdown().unwrap(), Some(0));
 }
 
+/// A new file that was never saved: closing it re-checks the open files that imported it.
+#[test]
+fn closing_an_unsaved_file_re_checks_what_imported_it() {
+    let dir = temp_dir("lsp-session-unsaved");
+    let user = "use roles.Agent\n/// P.\nprocess p() {\n  step s \"Do it\" { by Agent }\n}\n";
+    std::fs::write(dir.join("user.proc"), user).unwrap();
+    let (roles_uri, user_uri) = (uri(&dir.join("roles.proc")), uri(&dir.join("user.proc")));
+    let mut client = start(&[]);
+    client.initialize(&uri(&dir)).unwrap();
+    client.open(&user_uri, user).unwrap();
+    let missing = client.diagnostics(&user_uri, Some(1)).unwrap();
+    assert!(missing.iter().any(|d| d["code"] == "P0009"), "{missing:?}");
+    client
+        .open(&roles_uri, "/// Answers.\nrole Agent\n")
+        .unwrap();
+    assert!(client.diagnostics(&user_uri, Some(1)).unwrap().is_empty());
+    client.notifications.clear();
+    client
+        .notify(
+            "textDocument/didClose",
+            json!({"textDocument": {"uri": roles_uri}}),
+        )
+        .unwrap();
+    let missing = client.diagnostics(&user_uri, Some(1)).unwrap();
+    assert!(missing.iter().any(|d| d["code"] == "P0009"), "{missing:?}");
+    assert_eq!(client.shutdown().unwrap(), Some(0));
+}
+
+/// A file on disk that is not valid UTF-8 is reported (`P0006`) as `procc check` reports it, not read as clean:
+/// here a file that imports the one opened, so its diagnostics are published with it.
+#[test]
+fn a_file_on_disk_that_is_not_utf8_is_reported() {
+    let dir = temp_dir("lsp-session-latin1");
+    let roles = "/// Answers.\nrole Agent\n";
+    std::fs::write(dir.join("roles.proc"), roles).unwrap();
+    std::fs::write(
+        dir.join("user.proc"),
+        b"use roles.Agent\n/// Caf\xe9 work.\nprocess p() {\n  step s \"Do it\" { by Agent }\n}\n",
+    )
+    .unwrap();
+    let (roles_uri, user_uri) = (uri(&dir.join("roles.proc")), uri(&dir.join("user.proc")));
+    let mut client = start(&[]);
+    client.initialize(&uri(&dir)).unwrap();
+    client.open(&roles_uri, roles).unwrap();
+    let bad = client.diagnostics(&user_uri, None).unwrap();
+    assert!(bad.iter().any(|d| d["code"] == "P0006"), "{bad:?}");
+    assert_eq!(client.shutdown().unwrap(), Some(0));
+}
+
 #[test]
 fn results_for_old_versions_are_dropped() {
     let dir = temp_dir("lsp-session-stale");
