@@ -358,6 +358,36 @@ impl<'a> Checker<'a> {
                     (Some(first), Some(last)) => first.span.to(last.span),
                     _ => item.span,
                 };
+                // `use std.survey`: the last name is a module, so nothing is said of what to import from it.
+                if let UseItems::Named(names) = &decl.items {
+                    if let [name] = names.as_slice() {
+                        let whole = format!("{path_text}.{}", name.name);
+                        if let Some(target) = self.module_index(&whole) {
+                            self.emit(
+                                Diagnostic::new(
+                                    Code::UnresolvedImport,
+                                    at(file, path_span.to(name.span)),
+                                    format!("`use {whole}` names a module, not what to import from it"),
+                                )
+                                .with_label("a module")
+                                .with_help(format!(
+                                    "write `use {whole}.*` for everything it declares, or `use {whole}.{{Item}}`"
+                                ))
+                                .with_suggestion(
+                                    at(file, path_span.to(name.span)),
+                                    format!("{whole}.*"),
+                                    format!("import everything from `{whole}`"),
+                                ),
+                            );
+                            // Read as `use ….*`, so that what the file uses from it is not reported as well.
+                            let target_scope = self.scopes.get(target).cloned().unwrap_or_default();
+                            for (name, id) in target_scope {
+                                self.import(file, index, &name, id, None);
+                            }
+                            continue;
+                        }
+                    }
+                }
                 let target = match self.module_index(&path_text) {
                     Some(target) => target,
                     None => {
@@ -473,6 +503,12 @@ impl<'a> Checker<'a> {
                                                 best,
                                                 format!("use `{best}`"),
                                             );
+                                    } else if !target_scope.is_empty() {
+                                        diagnostic = diagnostic.with_help(module_items(
+                                            &path_text,
+                                            &name.name,
+                                            target_scope.keys().map(String::as_str),
+                                        ));
                                     }
                                     self.emit(diagnostic);
                                 }
@@ -552,6 +588,7 @@ impl<'a> Checker<'a> {
             "process" => &[DefKind::Process],
             "signal" => &[DefKind::Signal],
             "type" => &[DefKind::Record, DefKind::Enum, DefKind::Signal],
+            "record" => &[DefKind::Record, DefKind::Signal],
             "procedure or action" => &[DefKind::Procedure, DefKind::Action],
             "name" => &[DefKind::Role, DefKind::Calendar, DefKind::Enum],
             _ => &[],
@@ -2146,6 +2183,23 @@ impl<'a> Checker<'a> {
             Ty::Named(id) if self.def_kind(id) == Some(DefKind::Enum) => Some(id),
             Ty::Error => None,
             other => {
+                // An optional enum (`CsatRating?`): the match is right once `none` is dealt with.
+                let optional_enum = match &other {
+                    Ty::Optional(inner) => match inner.as_ref() {
+                        Ty::Named(id) if self.def_kind(*id) == Some(DefKind::Enum) => Some(*id),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let text = self.source_text(file, scrutinee.span);
+                let help = if optional_enum.is_some() {
+                    format!(
+                        "it may be `none`: match inside `if {text} != none {{ … }}`, or give a value for `none` \
+                         with `??` (`match {text} ?? …`)"
+                    )
+                } else {
+                    "use `if` for other conditions".to_string()
+                };
                 self.emit(
                     Diagnostic::new(
                         Code::TypeMismatch,
@@ -2155,10 +2209,15 @@ impl<'a> Checker<'a> {
                             self.ty_name(&other)
                         ),
                     )
-                    .with_label("not an enum")
-                    .with_help("use `if` for other conditions"),
+                    .with_label(if optional_enum.is_some() {
+                        "an enum value or `none`"
+                    } else {
+                        "not an enum"
+                    })
+                    .with_help(help),
                 );
-                None
+                // The arms are still checked against the enum, so that they are not reported as well.
+                optional_enum
             }
         };
         let variants: Vec<DefId> = enum_id
@@ -3959,6 +4018,15 @@ impl<'a> Checker<'a> {
                 self.reference(file, head.span, signal);
                 Ty::Named(signal)
             }
+            // A signal of another module (`std.survey`'s `SurveyAnswered`) that the file does not import.
+            None if head.name.starts_with(char::is_uppercase)
+                && self
+                    .declared_elsewhere(file, &head.name, &[DefKind::Signal])
+                    .is_some() =>
+            {
+                self.unknown(Code::UnknownName, file, head, "signal", &[]);
+                return;
+            }
             None => match self.kpi_step(file, head, processes, explicit) {
                 Some(step) => Ty::Step(step),
                 None => return,
@@ -4460,6 +4528,26 @@ fn text_of(lit: &Literal) -> Option<String> {
         ),
         _ => None,
     }
+}
+
+/// What a module has, for an import of a name it lacks: the items written in the same style first (capitalised
+/// types, roles and calendars; lower-case procedures), at most eight.
+fn module_items<'a>(module: &str, wanted: &str, items: impl Iterator<Item = &'a str>) -> String {
+    let capital = |text: &str| text.chars().next().is_some_and(char::is_uppercase);
+    let mut items: Vec<&str> = items.collect();
+    items.sort_by_key(|item| (capital(item) != capital(wanted), *item));
+    let total = items.len();
+    let shown: Vec<String> = items
+        .iter()
+        .take(8)
+        .map(|item| format!("`{item}`"))
+        .collect();
+    let more = if total > 8 {
+        format!(", and {} more", total - 8)
+    } else {
+        String::new()
+    };
+    format!("`{module}` has {}{more}", shown.join(", "))
 }
 
 /// The value of a constant duration expression, in seconds.

@@ -36,11 +36,14 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     table.get(at(a.len(), b.len())).copied().unwrap_or(0)
 }
 
-/// The candidate closest to `name`, if it is close enough to be a likely typo
-/// (at most a third of the name's length, and at least one edit; case differences count as half).
+/// The candidate closest to `name`, if it is close enough to be a likely typo (at most a third of the name's
+/// length, and at least one edit; a difference in case only counts nothing). A name written in the other style
+/// (`UkWorkingDays` for `working_days`: types, roles and calendars are capitalised, procedures and fields are
+/// not) costs two edits more.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(1);
     let lower = name.to_lowercase();
+    let capital = |text: &str| text.chars().next().is_some_and(char::is_uppercase);
     candidates
         .into_iter()
         .filter(|candidate| *candidate != name)
@@ -49,6 +52,11 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
                 0
             } else {
                 edit_distance(&lower, &candidate.to_lowercase())
+                    + if capital(candidate) == capital(name) {
+                        0
+                    } else {
+                        2
+                    }
             };
             (distance <= limit).then_some((distance, candidate))
         })
@@ -73,5 +81,12 @@ mod tests {
         assert_eq!(closest("Supervsor", names), Some("Supervisor"));
         assert_eq!(closest("agent", names), Some("Agent"));
         assert_eq!(closest("Customer", names), None);
+    }
+
+    #[test]
+    fn a_name_in_the_other_style_is_rarely_meant() {
+        let names = ["working_days", "EnglandWorkingDays"];
+        assert_eq!(closest("UkWorkingDays", names), None);
+        assert_eq!(closest("workingdays", names), Some("working_days"));
     }
 }

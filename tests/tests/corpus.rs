@@ -227,3 +227,65 @@ fn durations_written_in_words_get_their_proc_spelling() {
         assert_eq!(replacement, fixed, "{written}");
     }
 }
+
+/// Mistakes made with the standard library get help that names the way out: what a module has when the name is
+/// not close to any of its items, `use` of a module without an item (with a fix that checks clean), a record
+/// or a KPI's signal from a module the file does not import, and a `match` on an optional enum.
+#[test]
+fn mistakes_with_the_standard_library_get_help_that_names_the_way_out() {
+    let help = |text: &str| -> Vec<(String, String)> {
+        let analysis =
+            proc_compiler::analyze(vec![proc_compiler::SourceFile::new("t.proc", "t", text)]);
+        analysis
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| (d.message.clone(), d.help.clone().unwrap_or_default()))
+            .collect()
+    };
+    let found = help("use std.calendar.UkWorkingDays\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .1
+            .starts_with("`std.calendar` has `AlwaysOpen`, `EnglandWorkingDays`"),
+        "{found:?}"
+    );
+    let (_, fixed) = fix_the_one_diagnostic(
+        "use std.survey\n/// P.\nprocess p() -> NpsGroup {\n  let r = nps_group(9)\n  complete r\n}\n",
+        "P0009",
+    );
+    assert!(fixed.starts_with("use std.survey.*\n"), "{fixed}");
+    let found = help(
+        "/// P.\nprocess p() {\n  let t = ResponseTarget { limit: 4h, business_time: true, percent: 90 }\n  complete\n}\n",
+    );
+    assert_eq!(
+        found,
+        [(
+            "unknown record `ResponseTarget`".to_string(),
+            "`ResponseTarget` is declared in module `std.kpi`: import it with `use std.kpi.ResponseTarget`"
+                .to_string()
+        )]
+    );
+    let found = help(
+        "/// A.\nrole Agent\n/// P.\nprocess p() {\n  step s \"S\" { by Agent }\n}\n/// K.\nkpi k for p {\n  measure value SurveyAnswered.csat.score\n}\n",
+    );
+    assert_eq!(
+        found,
+        [(
+            "unknown signal `SurveyAnswered`".to_string(),
+            "`SurveyAnswered` is declared in module `std.survey`: import it with `use std.survey.SurveyAnswered`"
+                .to_string()
+        )]
+    );
+    let found = help(
+        "use std.survey.*\n/// P.\nprocess p() {\n  let r = csat_survey(\"Ada\", \"a@x\", \"C-1\")\n  match r {\n    very_dissatisfied => { fail \"unhappy\" }\n    _ => { }\n  }\n}\n",
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .1
+            .starts_with("it may be `none`: match inside `if r != none"),
+        "{found:?}"
+    );
+}
