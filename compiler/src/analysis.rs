@@ -6,7 +6,7 @@ use crate::check::{self, FileInput};
 use crate::codes::Code;
 use crate::diagnostic::{Diagnostic, FileSpan};
 use crate::lexer::{self, Trivia};
-use crate::model::{DefId, Definition};
+use crate::model::{DefId, DefKind, Definition};
 use crate::parser;
 use crate::source::{FileId, SourceFile, Span};
 use crate::std_lib::STD_MODULES;
@@ -302,6 +302,69 @@ impl Analysis {
             .iter()
             .find(|(site, _)| site.file == file && site.span == span)
             .map(|(_, id)| *id)
+    }
+
+    /// Whether a procedure does work people see (steps, waits, notifications, actions), itself or through the
+    /// procedures it calls; `working_days(2)` only works out a value. Unknown procedures count as working.
+    pub fn does_work(&self, procedure: DefId) -> bool {
+        self.does_work_at(procedure, 0)
+    }
+
+    fn does_work_at(&self, id: DefId, depth: usize) -> bool {
+        let Some(def) = self.def(id) else {
+            return true;
+        };
+        let Some(parsed) = self.parsed.get(def.file.0 as usize) else {
+            return true;
+        };
+        let flow = parsed.ast.items.iter().find_map(|item| match &item.kind {
+            ast::ItemKind::Procedure(flow) if flow.name.span == def.name_span => Some(flow),
+            _ => None,
+        });
+        match flow {
+            Some(flow) if depth < 16 => self.block_works(def.file, &flow.body, depth),
+            _ => true,
+        }
+    }
+
+    fn block_works(&self, file: FileId, block: &ast::Block, depth: usize) -> bool {
+        block.stmts.iter().any(|stmt| match &stmt.kind {
+            ast::StmtKind::Let { value, .. } | ast::StmtKind::Expr(value) => match &value.kind {
+                ast::ExprKind::Await { .. } => true,
+                ast::ExprKind::Call(callee, _) => {
+                    match self
+                        .reference_at(file, callee.span)
+                        .and_then(|id| self.def(id).map(|def| (id, def.kind)))
+                    {
+                        Some((id, DefKind::Procedure)) => self.does_work_at(id, depth + 1),
+                        _ => true,
+                    }
+                }
+                _ => false,
+            },
+            ast::StmtKind::If {
+                branches,
+                otherwise,
+            } => {
+                branches
+                    .iter()
+                    .any(|(_, body)| self.block_works(file, body, depth))
+                    || otherwise
+                        .as_ref()
+                        .is_some_and(|body| self.block_works(file, body, depth))
+            }
+            ast::StmtKind::Match { arms, .. } => arms
+                .iter()
+                .any(|arm| self.block_works(file, &arm.body, depth)),
+            ast::StmtKind::ForEach { body, .. } | ast::StmtKind::Repeat { body, .. } => {
+                self.block_works(file, body, depth)
+            }
+            ast::StmtKind::Fail(_)
+            | ast::StmtKind::Complete(_)
+            | ast::StmtKind::Return(_)
+            | ast::StmtKind::Error => false,
+            _ => true,
+        })
     }
 
     /// Every `kpi` declaration (package and standard library) with its definition.

@@ -95,6 +95,20 @@ fn anchor(kind: &str, name: &str) -> String {
     format!("{kind}-{}", name.to_ascii_lowercase())
 }
 
+/// The first sentence of a doc comment, on one line and without its full stop (the manual adds its own).
+fn first_sentence(docs: &str) -> String {
+    let line = docs.split_whitespace().collect::<Vec<_>>().join(" ");
+    let end = line
+        .match_indices(". ")
+        .map(|(at, _)| at)
+        .next()
+        .unwrap_or(line.len());
+    line.get(..end)
+        .unwrap_or(&line)
+        .trim_end_matches('.')
+        .to_string()
+}
+
 struct Writer<'a> {
     analysis: &'a Analysis,
     /// Procedures of the package, for links from calls.
@@ -672,12 +686,79 @@ impl Writer<'_> {
                 }
                 ExprKind::Call(callee, _) => {
                     let name = slice(callee.span);
-                    let target = if self.procedures.contains(&name) {
-                        Inline::Link(format!("procedure {name}"), anchor("procedure", &name))
-                    } else {
-                        code(name)
-                    };
-                    Some((vec![text("Follow "), target, text(".")], Vec::new()))
+                    let def = self
+                        .analysis
+                        .reference_at(file, callee.span)
+                        .and_then(|id| self.analysis.def(id).map(|def| (id, def)));
+                    let summary = def
+                        .and_then(|(_, def)| def.docs.as_deref())
+                        .map(first_sentence)
+                        .filter(|summary| !summary.is_empty());
+                    let module = def
+                        .and_then(|(_, def)| self.analysis.files.get(def.file.0 as usize))
+                        .map(|file| file.module.clone());
+                    match def {
+                        // An action: the help desk's own system does it (sends the email, books the refund).
+                        Some((_, def)) if def.kind == DefKind::Action => {
+                            let mut line =
+                                vec![text("The help desk's system performs "), code(name)];
+                            if let Some(summary) = summary {
+                                line.push(text(": "));
+                                line.push(text(summary));
+                            }
+                            line.push(text("."));
+                            Some((line, Vec::new()))
+                        }
+                        // A procedure that only works out a value (`let limit = working_days(2)`) is no
+                        // work for anyone: the value is named where it is used.
+                        Some((id, def))
+                            if def.kind == DefKind::Procedure && !self.analysis.does_work(id) =>
+                        {
+                            match &stmt.kind {
+                                StmtKind::Let { name: var, .. } => {
+                                    let mut line = vec![
+                                        code(var.name.clone()),
+                                        text(" is "),
+                                        code(slice(expr.span)),
+                                    ];
+                                    if let Some(summary) = summary {
+                                        line.push(text(": "));
+                                        line.push(text(summary));
+                                    }
+                                    line.push(text("."));
+                                    Some((line, Vec::new()))
+                                }
+                                _ => None,
+                            }
+                        }
+                        _ if self.procedures.contains(&name) => Some((
+                            vec![
+                                text("Follow "),
+                                Inline::Link(
+                                    format!("procedure {name}"),
+                                    anchor("procedure", &name),
+                                ),
+                                text("."),
+                            ],
+                            Vec::new(),
+                        )),
+                        // A procedure of the standard library (or another package): what it is for, since this
+                        // manual has no section of its own for it.
+                        _ => {
+                            let mut line = vec![text("Follow "), code(name)];
+                            if let Some(module) = module {
+                                line.push(text(" (from "));
+                                line.push(code(module));
+                                line.push(text(")"));
+                            }
+                            if let Some(summary) = summary {
+                                line.push(text(": "));
+                                line.push(text(summary));
+                            }
+                            line.push(text("."));
+                            Some((line, Vec::new()))
+                        }
+                    }
                 }
                 _ => None,
             },

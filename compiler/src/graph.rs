@@ -9,7 +9,8 @@ use crate::ast::{
     Block, EscalationAction, ExprKind, FlowDecl, ItemKind, Join, Performer, PerformerKind,
     StepClauseKind, StepDecl, Stmt, StmtKind,
 };
-use crate::source::{SourceFile, Span};
+use crate::model::DefKind;
+use crate::source::{FileId, SourceFile, Span};
 use std::fmt::Write as _;
 
 /// What a node is.
@@ -95,16 +96,23 @@ pub struct Flowchart {
 pub fn flowcharts(analysis: &Analysis) -> Vec<Flowchart> {
     let mut processes = Vec::new();
     let mut procedures = Vec::new();
-    for (source, parsed) in analysis
+    for (index, (source, parsed)) in analysis
         .files
         .iter()
         .zip(&analysis.parsed)
         .take(analysis.package_files)
+        .enumerate()
     {
+        let file = FileId(u32::try_from(index).unwrap_or(u32::MAX));
+        let at = Place {
+            analysis,
+            file,
+            source,
+        };
         for item in &parsed.ast.items {
             match &item.kind {
-                ItemKind::Process(flow) => processes.push(build(source, flow, "process")),
-                ItemKind::Procedure(flow) => procedures.push(build(source, flow, "procedure")),
+                ItemKind::Process(flow) => processes.push(build(at, flow, "process")),
+                ItemKind::Procedure(flow) => procedures.push(build(at, flow, "procedure")),
                 _ => {}
             }
         }
@@ -116,8 +124,18 @@ pub fn flowcharts(analysis: &Analysis) -> Vec<Flowchart> {
 /// An unconnected way out of a fragment: the node, and the label its next edge gets.
 type Exit = (usize, Option<String>);
 
+/// The file a chart is drawn from, and the analysis that resolved its names.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    analysis: &'a Analysis,
+    file: FileId,
+    source: &'a SourceFile,
+}
+
 struct Builder<'a> {
     source: &'a SourceFile,
+    /// Where the flow is, to tell calls of procedures that only work out a value (no node) from the others.
+    at: Place<'a>,
     chart: Flowchart,
     /// Nested loops and blocks deeper than this are drawn as one node (the chart stays readable and finite).
     depth: usize,
@@ -126,9 +144,11 @@ struct Builder<'a> {
 const MAX_DEPTH: usize = 64;
 const MAX_LABEL: usize = 60;
 
-fn build(source: &SourceFile, flow: &FlowDecl, kind: &'static str) -> Flowchart {
+fn build(at: Place<'_>, flow: &FlowDecl, kind: &'static str) -> Flowchart {
+    let source = at.source;
     let mut builder = Builder {
         source,
+        at,
         chart: Flowchart {
             name: flow.name.name.clone(),
             kind,
@@ -359,6 +379,19 @@ impl Builder<'_> {
                     self.simple(exits, NodeKind::Wait, label, None)
                 }
                 ExprKind::Call(callee, _) => {
+                    // `let limit = working_days(2)` is no work for anyone: no box for it.
+                    let analysis = self.at.analysis;
+                    let value_only = analysis
+                        .reference_at(self.at.file, callee.span)
+                        .filter(|&id| {
+                            analysis
+                                .def(id)
+                                .is_some_and(|def| def.kind == DefKind::Procedure)
+                        })
+                        .is_some_and(|id| !analysis.does_work(id));
+                    if value_only {
+                        return exits;
+                    }
                     let label = self.text(callee.span);
                     self.simple(exits, NodeKind::Call, label, None)
                 }

@@ -160,3 +160,50 @@ fn the_readme_shows_the_current_outputs() {
         "README.md's manual excerpt is out of date"
     );
 }
+
+/// A call of a standard-library procedure says what it is for and where it is from (the manual has no section
+/// for it); a procedure that only works out a value is written as the value, not as work to follow, and the
+/// flowchart draws no box for it.
+#[test]
+fn calls_say_what_they_do() {
+    let text = r#"use std.calendar.{working_days, EnglandWorkingDays}
+use std.escalation.escalate_to_supervisor
+/// Agents.
+role Agent
+/// A ticket.
+process ticket() {
+  let limit = working_days(2)
+  /// Resolve it.
+  step resolve "Resolve" {
+    by Agent
+    within limit on EnglandWorkingDays
+  }
+  escalate_to_supervisor("the ticket")
+}
+"#;
+    let analysis = analyze(vec![SourceFile::new("t.proc", "t", text)]);
+    assert!(
+        analysis.diagnostics.iter().all(|d| !d.is_error()),
+        "{:?}",
+        analysis.diagnostics
+    );
+    let markdown = doc::to_markdown(&doc::manual(&analysis, "t"));
+    assert!(
+        markdown.contains("1. `limit` is `working_days(2)`: "),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("3. Follow `escalate_to_supervisor` (from `std.escalation`): Hands a case to a supervisor"),
+        "{markdown}"
+    );
+    let charts = proc_compiler::graph::flowcharts(&analysis);
+    let labels: Vec<&str> = charts[0].nodes.iter().map(|n| n.label.as_str()).collect();
+    assert!(
+        !labels.iter().any(|l| l.contains("working_days")),
+        "{labels:?}"
+    );
+    assert!(
+        labels.iter().any(|l| l.contains("escalate_to_supervisor")),
+        "{labels:?}"
+    );
+}
