@@ -25,7 +25,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 const I64_MAX = 0x7fffffffffffffffn;
 const I64_MIN = -0x8000000000000000n;
 const NO_TIME = I64_MAX;
@@ -621,9 +621,9 @@ export class Host {
     if (reply.fault !== undefined) { // a run-time error in the workflow fails the instance
       const w = new Writer();
       w.u32(EVENT.FAULT);
-      // The process matters only for a fault while starting: then the module creates the instance, failed.
+      // While starting, START's process and input follow: the module creates the instance, failed, with its input.
       const starting = new DataView(event.buffer, event.byteOffset).getUint32(0, true) === EVENT.START;
-      w.u32(starting ? new DataView(event.buffer, event.byteOffset).getUint32(4, true) : 0);
+      if (starting) w.raw(event.subarray(4)); else w.u32(0);
       w.text(`run-time error: ${reply.fault}`);
       reply = this.call(c.blob, w.done(), at);
       if (reply.fault !== undefined) throw new Error(reply.fault);

@@ -869,14 +869,15 @@ impl Runtime {
             Err(reason) => {
                 let mut fault = Vec::new();
                 fault.extend_from_slice(&event::FAULT.to_le_bytes());
-                // The process id matters only when the fault happened while starting (then it is START's).
+                // While starting, START's process and input follow (the module creates the instance, failed,
+                // with its input); otherwise a process id of 0.
                 let starting = self.event_is(event::START);
-                let process = if starting {
-                    self.event.get(4..8).unwrap_or(&[0; 4]).to_vec()
+                let start = if starting {
+                    self.event.get(4..).unwrap_or(&[0; 4]).to_vec()
                 } else {
                     vec![0; 4]
                 };
-                fault.extend_from_slice(&process);
+                fault.extend_from_slice(&start);
                 text(&mut fault, &reason);
                 let blob = case.blob.as_slice();
                 self.worker

@@ -1345,7 +1345,10 @@ fn handwritten(handle_body: &str, abi: u32) -> Vec<u8> {
 
 #[test]
 fn a_module_that_loops_forever_is_stopped_and_the_runtime_goes_on() {
-    let wasm = handwritten("(loop $again (br $again)) i32.const 0", 1);
+    let wasm = handwritten(
+        "(loop $again (br $again)) i32.const 0",
+        proc_abi::ABI_VERSION,
+    );
     let module = Module::from_bytes(&wasm).unwrap();
     let mut runtime = limited(
         &module,
@@ -1402,6 +1405,45 @@ fn limits_no_event_could_meet_are_refused_when_the_runtime_is_made() {
         ..Options::default()
     };
     assert!(Runtime::with_options(&module, tick).is_ok());
+}
+
+/// A case that failed while starting (a run-time error before its first wait) keeps its input: it answers
+/// queries, refuses events as ended, and its snapshot restores (the module once read a frame it never had).
+#[test]
+fn a_case_that_failed_while_starting_answers_queries() {
+    let source = r#"
+role Agent
+record Ticket { customer: Text }
+process p(t: Ticket) {
+  notify Agent "Result {s.ok} for {t.customer}"
+  step s "Do it" -> ok: Bool { by Agent within 1h }
+}
+"#;
+    let mut runtime = runtime_at(source, "2026-03-02T09:00:00Z");
+    let (id, effects) = runtime
+        .start("p", &json!({"t": {"customer": "Ada"}}))
+        .unwrap();
+    assert!(
+        has(&effects, "has not been completed"),
+        "{}",
+        lines(&effects)
+    );
+    let info = runtime.status(id).unwrap();
+    assert_eq!(info.status, InstanceStatus::Failed);
+    assert_eq!(info.input, json!({"t": {"customer": "Ada"}}));
+    assert!(info.tasks.is_empty() && info.steps.is_empty(), "{info:?}");
+    assert!(runtime.open_tasks(id).unwrap().is_empty());
+    let task = TaskRef {
+        instance: id,
+        task: 1,
+        step: 0,
+    };
+    refused(&mut runtime, id, proc_abi::reject::INSTANCE_ENDED, |r| {
+        r.complete(task, &agent("ann"), &json!({"ok": true}))
+    });
+    let mut copy = Runtime::new(runtime.module()).unwrap();
+    assert_eq!(copy.restore(&runtime.snapshot(id).unwrap()).unwrap(), id);
+    assert_eq!(copy.status(id).unwrap().input, info.input);
 }
 
 #[test]

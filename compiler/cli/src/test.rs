@@ -321,17 +321,33 @@ impl Run {
                     show_time(now.0)
                 ));
             }
-            // Effects are taken one wake-up at a time: a month of a reminder every second is millions of them.
-            let mut asked = VecDeque::new();
-            let (runtime, log) = (&mut self.runtime, &mut self.log);
-            runtime
-                .advance_each(Time(at), |effects| {
-                    for effect in effects.iter() {
-                        log.note(effect.to_effect(), &mut asked);
-                    }
-                })
-                .map_err(|e| e.to_string())?;
-            self.answer(asked)?;
+            // The clock moves from one wake-up to the next, and the actions asked for at each are answered then,
+            // as a host would answer them: a timer started after an answer counts from the request, not from
+            // the end of the `advance`. Effects are taken as they come (a month of a reminder every second is
+            // millions of them).
+            let mut last = None;
+            loop {
+                let next = self.runtime.next_wakeup().filter(|next| next.0 < at);
+                // A wake-up that does not move on (an instance held after an error) ends the stepping.
+                let to = match next {
+                    Some(next) if last.is_none_or(|last| next > last) => next,
+                    _ => Time(at),
+                };
+                let mut asked = VecDeque::new();
+                let (runtime, log) = (&mut self.runtime, &mut self.log);
+                runtime
+                    .advance_each(to, |effects| {
+                        for effect in effects.iter() {
+                            log.note(effect.to_effect(), &mut asked);
+                        }
+                    })
+                    .map_err(|e| e.to_string())?;
+                self.answer(asked)?;
+                if to.0 >= at {
+                    break;
+                }
+                last = Some(to);
+            }
         }
         Ok(())
     }

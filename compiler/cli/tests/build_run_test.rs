@@ -211,7 +211,7 @@ fn build_writes_a_module_its_text_ir_and_metadata() {
         "-",
     ]);
     let meta: Value = serde_json::from_slice(&meta.stdout).unwrap();
-    assert_eq!(meta["abi_version"], 1);
+    assert_eq!(meta["abi_version"], proc_abi::ABI_VERSION);
     assert_eq!(
         meta["processes"][0]["input_schema"]["properties"]["c"]["$ref"],
         "#/$defs/Complaint"
@@ -632,6 +632,17 @@ fn a_test_statement_back_in_time_fails() {
         stdout.contains("`advance` needs a positive duration"),
         "{stdout}"
     );
+}
+
+/// An action asked for while the clock moves is answered when it is asked for: the wait after it counts from
+/// then, so one long `advance` gives what two shorter ones give.
+#[test]
+fn an_action_is_answered_when_it_is_asked_for() {
+    let dir = package(
+        "answered",
+        "/// Agents.\nrole Agent\n/// Sends a survey.\naction send_survey(to: Text) -> Bool\n/// Answered.\nsignal Answered\n/// P.\nprocess p() within 30d {\n  wait 3d\n  let sent = send_survey(\"x\")\n  let a = await Answered within 7d\n  if sent and a == none {\n    notify Agent \"no answer\"\n  }\n}\ntest \"one advance\" {\n  given send_survey returns true\n  start p() at 2026-03-02T09:00Z\n  advance 10d\n  expect notified Agent \"no answer\"\n}\ntest \"two advances\" {\n  given send_survey returns true\n  start p() at 2026-03-02T09:00Z\n  advance 3d\n  advance 7d\n  expect notified Agent \"no answer\"\n}\n",
+    );
+    tests_of(&dir, "2 passed, 0 failed");
 }
 
 /// A test's clock starts at its `start … at`, also before the default start (2026-01-05T09:00Z): the New Year

@@ -360,7 +360,7 @@ impl Rt {
             (self.ev_redo, self.f_ev_redo(cx)),
             (self.ev_fault, self.f_ev_fault()),
             (self.ev_query, self.f_ev_query(cx, hooks)),
-            (self.handle, self.f_handle(cx)),
+            (self.handle, self.f_handle(cx, hooks)),
             (self.abi_version, {
                 let mut f = Func::new("proc_abi_version", &[], &[I32]);
                 f.emit(&u32c(proc_abi::ABI_VERSION));
@@ -2834,7 +2834,7 @@ impl Rt {
     }
 
     /// The one export hosts call: see `docs/abi.md`.
-    fn f_handle(&self, cx: &Cx) -> Func {
+    fn f_handle(&self, cx: &Cx, hooks: &Hooks) -> Func {
         let mut f = Func::new("proc_handle", &[I32, I32, I32, I32, I32, I32, I64], &[I32]);
         let case_len = f.param(0);
         let limit = f.param(1);
@@ -2882,11 +2882,18 @@ impl Rt {
                     eq(get(kind), u32c(event::START)),
                     |f| f.set(result, call(self.ev_start, vec![])),
                     |f| {
-                        // A start that hit a run-time error: the instance exists, and has failed.
+                        // A start that hit a run-time error: the instance exists, and has failed. Its input is
+                        // decoded again (the flow is not run), so that queries read it as for any case.
+                        let pid = f.l32();
                         f.st32(cx.h(header::MAGIC), 0, c32(header::MAGIC_VALUE));
                         f.st64(cx.h(header::STARTED), 0, gget(g::NOW));
+                        f.st64(cx.h(header::NOW), 0, gget(g::NOW));
                         f.st64(cx.h(header::DEADLINE), 0, c64(NO_TIME));
-                        f.st32(cx.h(header::PROCESS), 0, call(self.in_u32, vec![]));
+                        f.set(pid, call(self.in_u32, vec![]));
+                        f.st32(cx.h(header::PROCESS), 0, get(pid));
+                        f.if_(call(hooks.start_process, vec![get(pid)]), |f| {
+                            abort_with(f, self, abort::BAD_EVENT);
+                        });
                         f.set(result, call(self.ev_fault, vec![]));
                     },
                 );

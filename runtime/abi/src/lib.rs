@@ -18,7 +18,7 @@ pub use meta::{
 };
 
 /// The ABI version this crate describes. A module reports its own through [`exports::ABI_VERSION`].
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// The name of the custom section holding the module's [`Metadata`] as JSON.
 pub const METADATA_SECTION: &str = "proc.metadata";
