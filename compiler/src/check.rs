@@ -137,9 +137,22 @@ struct Flow {
     /// and the branch's index); then, for each step, those around it.
     branch_stack: Vec<(Span, usize)>,
     step_branches: HashMap<DefId, Vec<(Span, usize)>>,
+    /// While checking: how many of the flow's steps (in order) the code checked so far comes after, how many
+    /// loops it is in, and the branches of `parallel` and `first` it is in (as in `branch_stack`). A step's
+    /// outputs cannot be read before the step (outside loops, `P0040`) nor in another branch beside it.
+    reached: usize,
+    loops: usize,
+    check_branches: Vec<(Span, usize)>,
     /// Optional values known to hold a value here (`if x != none { … }`, `if c.note != none and …`, or after
     /// `if x == none { … complete }`), with the type they are read as.
     narrowed: Vec<(Place, Ty)>,
+}
+
+impl Flow {
+    /// Whether `step` is one of this flow's own steps (not a procedure's, reached through a call).
+    fn flow_of(&self, step: DefId) -> bool {
+        self.steps.values().any(|&id| id == step)
+    }
 }
 
 /// A value that a check against `none` can narrow: a local, a parameter or a step, then fields (or a step's
@@ -1436,6 +1449,9 @@ impl<'a> Checker<'a> {
             item_steps: HashMap::default(),
             items: Vec::new(),
             branch_stack: Vec::new(),
+            reached: 0,
+            loops: 0,
+            check_branches: Vec::new(),
             step_branches: HashMap::default(),
             narrowed: Vec::new(),
         };
@@ -1544,20 +1560,7 @@ impl<'a> Checker<'a> {
                     }
                 }
                 StmtKind::Parallel { branches, .. } | StmtKind::First { branches } => {
-                    // The keyword (`parallel`, `first`) stands for the statement in diagnostics.
-                    let keyword = if matches!(stmt.kind, StmtKind::First { .. }) {
-                        "first"
-                    } else {
-                        "parallel"
-                    };
-                    let keyword = Span {
-                        start: stmt.span.start,
-                        end: stmt
-                            .span
-                            .start
-                            .saturating_add(u32::try_from(keyword.len()).unwrap_or(0))
-                            .min(stmt.span.end),
-                    };
+                    let keyword = branching_keyword(stmt);
                     for (index, branch) in branches.iter().enumerate() {
                         flow.branch_stack.push((keyword, index));
                         if let Some(name) = &branch.name {
@@ -1855,7 +1858,16 @@ impl<'a> Checker<'a> {
                 let clean = self.out.diagnostics.len() == reported && !contains_error(&ty);
                 self.bind_local(flow, name, stmt.span, ty, clean);
             }
-            StmtKind::Step(step) => self.step(flow, step, stmt.span),
+            StmtKind::Step(step) => {
+                self.step(flow, step, stmt.span);
+                if let Some(&order) = flow
+                    .steps
+                    .get(&step.name.name)
+                    .and_then(|id| flow.step_order.get(id))
+                {
+                    flow.reached = flow.reached.max(order + 1);
+                }
+            }
             StmtKind::Expr(expr) => {
                 let ty = self.expr(flow, expr, None);
                 let is_effect = matches!(
@@ -1916,18 +1928,24 @@ impl<'a> Checker<'a> {
             }
             StmtKind::Parallel { join, branches } => {
                 self.join(flow, join, branches.len());
-                for branch in branches {
+                let keyword = branching_keyword(stmt);
+                for (index, branch) in branches.iter().enumerate() {
+                    flow.check_branches.push((keyword, index));
                     self.block(flow, &branch.body, result);
+                    flow.check_branches.pop();
                 }
             }
             StmtKind::First { branches } => {
-                for branch in branches {
+                let keyword = branching_keyword(stmt);
+                for (index, branch) in branches.iter().enumerate() {
                     if let Some(name) = &branch.name {
                         if let Some(&id) = flow.branches.get(&name.name) {
                             self.reference(file, name.span, id);
                         }
                     }
+                    flow.check_branches.push((keyword, index));
                     self.block(flow, &branch.body, result);
+                    flow.check_branches.pop();
                 }
             }
             StmtKind::ForEach {
@@ -1963,7 +1981,9 @@ impl<'a> Checker<'a> {
                 if parallel.is_some() {
                     flow.items.push(body.span);
                 }
+                flow.loops += 1;
                 self.block(flow, body, result);
+                flow.loops -= 1;
                 if parallel.is_some() {
                     flow.items.pop();
                 }
@@ -1976,11 +1996,13 @@ impl<'a> Checker<'a> {
                 until,
             } => {
                 self.loop_bound(flow, *keyword, max.as_ref(), "repeat");
+                flow.loops += 1;
                 self.block(flow, body, result);
                 if let Some(until) = until {
                     let ty = self.expr(flow, until, Some(&Ty::Bool));
                     self.expect_ty(file, until.span, &Ty::Bool, &ty);
                 }
+                flow.loops -= 1;
             }
             StmtKind::Every {
                 keyword,
@@ -2003,11 +2025,13 @@ impl<'a> Checker<'a> {
                     );
                 }
                 self.loop_bound(flow, *keyword, max.as_ref(), "every");
+                flow.loops += 1;
                 self.block(flow, body, result);
                 if let Some(until) = until {
                     let ty = self.expr(flow, until, Some(&Ty::Bool));
                     self.expect_ty(file, until.span, &Ty::Bool, &ty);
                 }
+                flow.loops -= 1;
             }
             StmtKind::WaitFor(duration) => {
                 let ty = self.expr(flow, duration, Some(&Ty::Duration));
@@ -2360,6 +2384,9 @@ impl<'a> Checker<'a> {
         let mut performer: Option<&Performer> = None;
         let mut within: Option<(i64, Option<String>, Span, bool)> = None;
         let mut within_calendar: Option<String> = None;
+        // An `on breach` needs a deadline to be missed.
+        let mut breach_clause: Option<Span> = None;
+        let mut has_deadline = false;
         // A deadline computed when the step opens (`within limit`): its text, and the step it counts from.
         let mut within_text: Option<(String, Option<String>)> = None;
         let mut after: Option<(i64, Option<String>, Span)> = None;
@@ -2384,7 +2411,8 @@ impl<'a> Checker<'a> {
                 }
             }
             match &clause.kind {
-                StepClauseKind::Error => {}
+                // A clause that could not be read may have been the deadline.
+                StepClauseKind::Error => has_deadline = true,
                 StepClauseKind::By(by) => {
                     performer = Some(by);
                     self.performer(flow, &step.name, order, by);
@@ -2394,6 +2422,7 @@ impl<'a> Checker<'a> {
                     calendar,
                     since,
                 } => {
+                    has_deadline = true;
                     let ty = self.expr(flow, duration, Some(&Ty::Duration));
                     let ok = self.expect_deadline_duration(file, duration, &ty, "`within`");
                     if let Some(calendar) = calendar {
@@ -2446,6 +2475,7 @@ impl<'a> Checker<'a> {
                     }
                 }
                 StepClauseKind::Due(time) => {
+                    has_deadline = true;
                     let ty = self.expr(flow, time, Some(&Ty::Time));
                     match ty {
                         Ty::Time | Ty::Date | Ty::Error => {}
@@ -2470,6 +2500,7 @@ impl<'a> Checker<'a> {
                 }
                 StepClauseKind::OnBreach(stages) => {
                     ladder_words = self.ladder(flow, stages);
+                    breach_clause = Some(clause.span);
                 }
                 StepClauseKind::Paused { from, until } => {
                     self.signal_ref(file, from);
@@ -2486,6 +2517,27 @@ impl<'a> Checker<'a> {
                 }
                 StepClauseKind::Skippable => {}
             }
+        }
+        if let (Some(clause), false) = (breach_clause, has_deadline) {
+            let keyword = Span {
+                start: clause.start,
+                end: clause.start.saturating_add(9).min(clause.end),
+            };
+            self.emit(
+                Diagnostic::new(
+                    Code::BreachWithoutDeadline,
+                    at(file, keyword),
+                    format!(
+                        "step `{}` has no deadline, so its `on breach` never happens",
+                        step.name.name
+                    ),
+                )
+                .with_label("never breached")
+                .with_help(
+                    "give the step a deadline (`within 4h`, `due …`); the ladder's roles may manage the task \
+                     either way",
+                ),
+            );
         }
         if performer.is_none() {
             self.emit(
@@ -3170,6 +3222,58 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// An output of `step` read here: outside loops, the step must come earlier in the flow (`P0040`); and it
+    /// must not be in another branch of a `parallel` or `first` beside this code, where nothing says it is done.
+    fn output_known(&mut self, flow: &Flow, step: DefId, output: &Ident) {
+        let file = flow.file;
+        let step_name = self.def_name(step);
+        if let (Some(theirs), ours) = (flow.step_branches.get(&step), &flow.check_branches) {
+            if let Some((keyword, _)) = theirs
+                .iter()
+                .zip(ours)
+                .find(|((a, i), (b, j))| a == b && i != j)
+                .map(|(theirs, _)| *theirs)
+            {
+                self.emit(
+                    Diagnostic::new(
+                        Code::StepNotRunYet,
+                        at(file, output.span),
+                        format!(
+                            "step `{step_name}` is in another branch, which runs at the same time as this one, so \
+                             its output `{}` is not known here",
+                            output.name
+                        ),
+                    )
+                    .with_label("from another branch")
+                    .with_secondary(at(file, keyword), "the branches start together here")
+                    .with_help(format!(
+                        "read it after the branches have joined, or move `{step_name}` before them"
+                    )),
+                );
+                return;
+            }
+        }
+        let Some(&order) = flow.step_order.get(&step) else {
+            return;
+        };
+        if flow.loops == 0 && order >= flow.reached && flow.flow_of(step) {
+            self.emit(
+                Diagnostic::new(
+                    Code::StepNotRunYet,
+                    at(file, output.span),
+                    format!(
+                        "step `{step_name}` has not run yet here, so its output `{}` is not known",
+                        output.name
+                    ),
+                )
+                .with_label("read before the step")
+                .with_help(format!(
+                    "move this after step `{step_name}`: a step's outputs exist once it is completed"
+                )),
+            );
+        }
+    }
+
     fn field_ty(&mut self, flow: &Flow, base: &Ty, name: &Ident, in_text: bool) -> Ty {
         let file = flow.file;
         let unknown_code = if in_text {
@@ -3223,6 +3327,11 @@ impl<'a> Checker<'a> {
             .unwrap_or_default();
         if let Some(&member) = members.iter().find(|&&m| self.def_name(m) == name.name) {
             self.reference(file, name.span, member);
+            if let Ty::Step(step) = base {
+                if self.def_kind(member) == Some(DefKind::Output) {
+                    self.output_known(flow, *step, name);
+                }
+            }
             return self.def(member).map(|d| d.ty.clone()).unwrap_or(Ty::Error);
         }
         if let Some((_, ty)) = extra.iter().find(|(n, _)| *n == name.name) {
@@ -4130,6 +4239,9 @@ impl<'a> Checker<'a> {
             item_steps: HashMap::default(),
             items: Vec::new(),
             branch_stack: Vec::new(),
+            reached: 0,
+            loops: 0,
+            check_branches: Vec::new(),
             step_branches: HashMap::default(),
             narrowed: Vec::new(),
         };
@@ -4548,6 +4660,24 @@ fn module_items<'a>(module: &str, wanted: &str, items: impl Iterator<Item = &'a 
         String::new()
     };
     format!("`{module}` has {}{more}", shown.join(", "))
+}
+
+/// The keyword (`parallel`, `first`) of a branching statement, which stands for it in diagnostics and names its
+/// branches (with their index) in `Flow::branch_stack` and `Flow::check_branches`.
+fn branching_keyword(stmt: &Stmt) -> Span {
+    let keyword = if matches!(stmt.kind, StmtKind::First { .. }) {
+        "first"
+    } else {
+        "parallel"
+    };
+    Span {
+        start: stmt.span.start,
+        end: stmt
+            .span
+            .start
+            .saturating_add(u32::try_from(keyword.len()).unwrap_or(0))
+            .min(stmt.span.end),
+    }
 }
 
 /// The value of a constant duration expression, in seconds.

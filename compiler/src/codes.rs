@@ -92,6 +92,8 @@ codes! {
     InvalidKpi = "P0037", Error, "a KPI that cannot be measured: a missing or doubled `measure`, a step the process does not have, a value that is not a number, or a target of the wrong kind";
     UnusedVariable = "P0038", Warning, "a variable (`let`) that nothing reads";
     DaysOfWorkingTime = "P0039", Warning, "a deadline in days or weeks on a calendar, where a day is 24 working hours";
+    StepNotRunYet = "P0040", Error, "a step's output read where the step cannot have been completed";
+    BreachWithoutDeadline = "P0041", Warning, "an `on breach` on a step without a deadline, which never happens";
 }
 
 impl Code {
