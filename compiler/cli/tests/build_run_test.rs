@@ -634,6 +634,61 @@ fn a_test_statement_back_in_time_fails() {
     );
 }
 
+/// A module has the standard library's roles, actions, signals and calendars only when the package uses them: a
+/// package with one action of its own may leave `"action"` out of an `action_result` event.
+#[test]
+fn a_module_has_only_the_standard_library_it_uses() {
+    let dir = package(
+        "own-only",
+        "/// Agents.\nrole Agent\n/// Sends mail.\naction send(to: Text) -> Bool\n/// P.\nprocess p() {\n  let ok = send(\"x\")\n  if ok {\n    step s \"Do it\" { by Agent }\n  }\n}\n",
+    );
+    let meta = procc(&[
+        "build",
+        dir.to_str().unwrap(),
+        "--emit",
+        "metadata",
+        "-o",
+        "-",
+    ]);
+    let meta: Value = serde_json::from_slice(&meta.stdout).unwrap();
+    let names = |key: &str| -> Vec<String> {
+        meta[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names("roles"), ["Agent"]);
+    assert_eq!(names("actions"), ["send"]);
+    assert!(names("signals").is_empty() && names("calendars").is_empty());
+    let wasm = dir.join("p.wasm");
+    let built = procc(&["build", dir.to_str().unwrap(), "-o", wasm.to_str().unwrap()]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let events = dir.join("events.jsonl");
+    std::fs::write(
+        &events,
+        "{\"at\": \"2026-03-02T09:00:00Z\", \"type\": \"action_result\", \"request\": 1, \"result\": true}\n",
+    )
+    .unwrap();
+    let run = procc(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--process",
+        "p",
+        "--events",
+        events.to_str().unwrap(),
+        "--start-at",
+        "2026-03-02T09:00:00Z",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stdout).contains("task 1 opened: s for Agent"),
+        "{}",
+        text(&run.stdout)
+    );
+}
+
 /// An action asked for while the clock moves is answered when it is asked for: the wait after it counts from
 /// then, so one long `advance` gives what two shorter ones give.
 #[test]
@@ -791,7 +846,7 @@ fn run_reports_refused_events_and_bad_input() {
         ),
         (
             "{\"type\": \"signal\", \"signal\": \"Nothing\"}",
-            "events.jsonl:2: the module has no signal \"Nothing\" (it has \"",
+            "events.jsonl:2: the module has no signal \"Nothing\" (it has none)",
         ),
         (
             "{\"type\": \"complete\", \"step\": \"assess\"}",

@@ -63,6 +63,38 @@ pub struct Lowered {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The files a build needs: the package's, and every file whose declarations they refer to, transitively.
+fn used_files(analysis: &Analysis) -> Vec<bool> {
+    let count = analysis.files.len();
+    let mut used = vec![false; count];
+    let mut by_file: Vec<Vec<usize>> = vec![Vec::new(); count];
+    for (site, def) in &analysis.references {
+        if let (Some(targets), Some(target)) = (
+            by_file.get_mut(site.file.0 as usize),
+            analysis.def(*def).map(|d| d.file.0 as usize),
+        ) {
+            targets.push(target);
+        }
+    }
+    let mut queue: Vec<usize> = (0..analysis.package_files.min(count)).collect();
+    for &file in &queue {
+        if let Some(slot) = used.get_mut(file) {
+            *slot = true;
+        }
+    }
+    while let Some(file) = queue.pop() {
+        for &target in by_file.get(file).map_or(&[][..], Vec::as_slice) {
+            if let Some(slot) = used.get_mut(target) {
+                if !*slot {
+                    *slot = true;
+                    queue.push(target);
+                }
+            }
+        }
+    }
+    used
+}
+
 /// Lowers the package's processes and the procedures they use.
 pub fn lower(analysis: &Analysis) -> Lowered {
     let mut lowering = Lowering::new(analysis);
@@ -356,13 +388,17 @@ impl<'a> Lowering<'a> {
     // ---------------------------------------------------------------------------------------------------------
     // Declarations
 
-    /// Gives ids to roles, types, signals, actions and calendars (package and standard library alike).
+    /// Gives ids to roles, types, signals, actions and calendars: the package's, and those of the standard-library
+    /// modules it uses (directly or through each other). A module without a `use` of `std` has none of std's
+    /// roles, actions or signals, so its metadata says only what the package declares.
     fn declare(&mut self) {
+        let used = used_files(self.analysis);
         let defs: Vec<(DefId, DefKind)> = self
             .analysis
             .defs
             .iter()
             .enumerate()
+            .filter(|(_, d)| used.get(d.file.0 as usize).copied().unwrap_or(false))
             .map(|(i, d)| (DefId(to_u32(i)), d.kind))
             .collect();
         for &(id, kind) in &defs {
