@@ -1634,7 +1634,36 @@ impl<'a> Checker<'a> {
         let narrowed = flow.narrowed.len();
         let mut ended: Option<Span> = None;
         let mut reported = false;
-        for stmt in &block.stmts {
+        // `wait 3 days` reads as `wait 3` and then a statement `days`: one diagnostic, with the fix.
+        let mut skip_next = false;
+        for (index, stmt) in block.stmts.iter().enumerate() {
+            if std::mem::take(&mut skip_next) {
+                continue;
+            }
+            if let Some(fixed) = duration_in_words(stmt, block.stmts.get(index + 1)) {
+                let span = stmt.span.to(fixed.1);
+                let wait = self.source_text(flow.file, stmt.span);
+                let number = wait.trim_start_matches("wait").trim();
+                self.emit(
+                    Diagnostic::new(
+                        Code::DeadlineNotTime,
+                        at(flow.file, span),
+                        format!("`wait` needs a duration such as `{}`", fixed.0),
+                    )
+                    .with_label("a number and a word")
+                    .with_help(format!(
+                        "durations are one word with a one-letter unit (`s`, `m`, `h`, `d`, `w`): `{}`",
+                        fixed.0
+                    ))
+                    .with_suggestion(
+                        at(flow.file, span),
+                        format!("wait {}", fixed.0),
+                        format!("write `wait {}` for `wait {number} …`", fixed.0),
+                    ),
+                );
+                skip_next = true;
+                continue;
+            }
             if let (Some(end), false) = (ended, reported) {
                 if !matches!(stmt.kind, StmtKind::Error) {
                     reported = true;
@@ -4660,6 +4689,32 @@ fn module_items<'a>(module: &str, wanted: &str, items: impl Iterator<Item = &'a 
         String::new()
     };
     format!("`{module}` has {}{more}", shown.join(", "))
+}
+
+/// `wait 3 days`: a `wait` of a whole number, then a statement that is only a unit word. The duration as Proc
+/// writes it (`3d`), and where the word ends.
+fn duration_in_words(stmt: &Stmt, next: Option<&Stmt>) -> Option<(String, Span)> {
+    let StmtKind::WaitFor(Expr {
+        kind:
+            ExprKind::Literal(Literal {
+                kind: LiteralKind::Int(number),
+                ..
+            }),
+        ..
+    }) = &stmt.kind
+    else {
+        return None;
+    };
+    let next = next?;
+    let StmtKind::Expr(Expr {
+        kind: ExprKind::Name(word),
+        ..
+    }) = &next.kind
+    else {
+        return None;
+    };
+    let unit = crate::parser::unit_of(&word.name)?;
+    Some((format!("{number}{unit}"), next.span))
 }
 
 /// The keyword (`parallel`, `first`) of a branching statement, which stands for it in diagnostics and names its

@@ -22,6 +22,9 @@ const TOO_LONG: &str = "\u{1}too-long:";
 /// Marker at the start of a custom error message for a misspelled statement keyword.
 const MISSPELLED: &str = "\u{1}misspelled:";
 
+/// Marker of a custom error message for `complete with x` (as a test's `expect completed with x` reads).
+const COMPLETE_WITH: &str = "\u{1}complete-with";
+
 /// Marker at the start of a custom error message for a type written with parameters (`List<Text>`): the type as
 /// written, then [`GENERIC_SEP`] and the Proc spelling (empty when there is none).
 const GENERIC: &str = "\u{1}generic:";
@@ -86,7 +89,7 @@ pub fn parse(file: FileId, source_len: usize, lexed: &Lexed<'_>) -> (File, Vec<D
 }
 
 /// The one-letter unit of a unit word (`days`, `hrs`, `minutes`, …).
-fn unit_of(word: &str) -> Option<char> {
+pub(crate) fn unit_of(word: &str) -> Option<char> {
     match word.to_ascii_lowercase().as_str() {
         "d" | "day" | "days" => Some('d'),
         "h" | "hr" | "hrs" | "hour" | "hours" => Some('h'),
@@ -250,6 +253,15 @@ fn to_diagnostic(file: FileId, error: &Rich<'_, Token<'_>, SimpleSpan>) -> Diagn
                     .with_suggestion(at, proc, format!("write `{proc}`"));
             }
             return diagnostic;
+        }
+        if message == COMPLETE_WITH {
+            return Diagnostic::new(
+                Code::Syntax,
+                at,
+                "`complete` takes the result directly, without `with`",
+            )
+            .with_label("`with` is not needed here")
+            .with_help("write `complete value` (tests say `expect completed with value`)");
         }
         if let Some(word) = message.strip_prefix(MISSPELLED) {
             let mut diagnostic = Diagnostic::new(
@@ -1316,8 +1328,15 @@ where
         let fail = just(Token::Fail)
             .ignore_then(full.clone())
             .map(StmtKind::Fail);
+        // `complete with x`, as in a test's `expect completed with x`: read as `complete x`, with a hint.
+        let complete_with = kw("with")
+            .ignore_then(full.clone())
+            .validate(|value, e, emitter| {
+                emitter.emit(E::custom(e.span(), COMPLETE_WITH.to_string()));
+                Some(value)
+            });
         let complete = just(Token::Complete)
-            .ignore_then(value_after.clone())
+            .ignore_then(complete_with.or(value_after.clone()))
             .map(StmtKind::Complete);
         let return_ = just(Token::Return)
             .ignore_then(value_after)

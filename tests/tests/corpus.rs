@@ -289,3 +289,12 @@ fn mistakes_with_the_standard_library_get_help_that_names_the_way_out() {
         "{found:?}"
     );
 }
+
+/// `wait 3 days` is fixed to `wait 3d`.
+#[test]
+fn a_wait_written_in_words_is_fixed() {
+    let text = "/// Agents.\nrole Agent\n/// P.\nprocess p() {\n  wait 3 days\n  step s \"Do it\" { by Agent }\n}\n";
+    let (replacement, fixed) = fix_the_one_diagnostic(text, "P0017");
+    assert_eq!(replacement, "wait 3d");
+    assert!(fixed.contains("  wait 3d\n"), "{fixed}");
+}
