@@ -597,13 +597,15 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
     })
 }
 
-/// Prints every instance's KPI values, then a summary of each KPI over the instances whose value is final.
+/// Prints every instance's KPI values, then a summary of each KPI over the instances whose value is final: only
+/// the KPIs that measure an instance of the run (a run of one process says nothing of the others' KPIs).
 fn print_kpis(runtime: &Runtime, json: bool) {
     let kpis = &runtime.module().metadata().kpis;
     if kpis.is_empty() {
         return;
     }
     let mut finals: Vec<Vec<i64>> = vec![Vec::new(); kpis.len()];
+    let mut measured = vec![false; kpis.len()];
     let mut out = String::new();
     if !json {
         out.push_str("\nKPIs\n");
@@ -617,6 +619,9 @@ fn print_kpis(runtime: &Runtime, json: bool) {
             continue;
         }
         for value in &values {
+            if let Some(seen) = measured.get_mut(value.index) {
+                *seen = true;
+            }
             if let (Some(v), true) = (value.value, value.fixed) {
                 if let Some(list) = finals.get_mut(value.index) {
                     list.push(v);
@@ -634,10 +639,18 @@ fn print_kpis(runtime: &Runtime, json: bool) {
             }
         }
     }
+    if !measured.contains(&true) {
+        return;
+    }
     if !json {
         out.push_str("\nKPI summary (instances with a final value)\n");
     }
-    for (kpi, values) in kpis.iter().zip(&finals) {
+    for ((kpi, values), _) in kpis
+        .iter()
+        .zip(&finals)
+        .zip(&measured)
+        .filter(|(_, measured)| **measured)
+    {
         let summary = proc_runtime::kpi::Summary::of(kpi, values);
         if json {
             out.push_str(&json!({"kpi_summary": summary.to_json()}).to_string());

@@ -32,6 +32,8 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>, color: ColorChoice) -> ExitC
     };
     let color = use_color(color);
     let (mut passed, mut failed, mut filtered_out) = (0usize, 0usize, 0usize);
+    // Tests of packages with errors count as failed (CI must not pass), and the summary says they did not run.
+    let mut not_run = 0usize;
     for package in &built {
         let diagnostics = package.diagnostics();
         let errors = diagnostics.iter().filter(|d| d.is_error()).count();
@@ -43,6 +45,7 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>, color: ColorChoice) -> ExitC
                 if errors == 1 { "" } else { "s" }
             );
             failed += package.build.tests.len().max(1);
+            not_run += package.build.tests.len().max(1);
             continue;
         }
         let Some(wasm) = &package.build.wasm else {
@@ -53,6 +56,7 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>, color: ColorChoice) -> ExitC
             Err(error) => {
                 eprintln!("error: `{}`: {error}", package.name);
                 failed += package.build.tests.len().max(1);
+                not_run += package.build.tests.len().max(1);
                 continue;
             }
         };
@@ -89,7 +93,18 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>, color: ColorChoice) -> ExitC
         _ if ran == 0 => eprintln!("note: no `test` blocks were found"),
         _ => {}
     }
-    crate::files::write_stdout(&format!("\n{passed} passed, {failed} failed\n"));
+    let detail = match not_run {
+        0 => String::new(),
+        n => format!(
+            " ({n} of them could not run: {})",
+            if n == 1 {
+                "its package has errors"
+            } else {
+                "their packages have errors"
+            }
+        ),
+    };
+    crate::files::write_stdout(&format!("\n{passed} passed, {failed} failed{detail}\n"));
     if failed > 0 || no_match {
         ExitCode::from(1)
     } else {

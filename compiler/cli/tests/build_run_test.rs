@@ -790,6 +790,11 @@ test "starts" {
         all.contains("has 1 error, so its tests cannot run"),
         "{all}"
     );
+    assert!(
+        text(&output.stdout)
+            .ends_with("0 passed, 1 failed (1 of them could not run: its package has errors)\n"),
+        "{all}"
+    );
 }
 
 #[test]

@@ -172,3 +172,45 @@ fn people_see_a_summary_line_per_kpi() {
     );
     assert!(stdout.contains("time_to_close: not yet known"), "{stdout}");
 }
+
+/// A run reports the KPIs that measure its instances: those of another process of the package are not
+/// summarised as "0 instances", and a run of a process without KPIs prints no KPI section at all.
+#[test]
+fn a_run_reports_only_the_kpis_of_what_it_ran() {
+    let dir = temp_dir("kpi-own-only");
+    std::fs::write(
+        dir.join("t.proc"),
+        "/// Agents.\nrole Agent\n/// A.\nprocess a() {\n  step s \"S\" { by Agent }\n}\n/// B.\nprocess b() {\n  step t \"T\" { by Agent }\n}\n/// C.\nprocess c() {\n  step u \"U\" { by Agent }\n}\n/// For a.\nkpi a_time for a { measure time from start to s }\n/// For b.\nkpi b_time for b { measure time from start to t }\n",
+    )
+    .unwrap();
+    let wasm = dir.join("t.wasm");
+    let wasm = wasm.to_str().unwrap();
+    let built = procc(&["build", dir.to_str().unwrap(), "-o", wasm]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let run = |process: &str| {
+        let output = procc(&[
+            "run",
+            wasm,
+            "--process",
+            process,
+            "--start-at",
+            "2026-03-02T09:00:00Z",
+        ]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let a = run("a");
+    assert!(a.contains("  a_time: 0 instances"), "{a}");
+    assert!(!a.contains("b_time"), "{a}");
+    let c = run("c");
+    assert!(!c.contains("KPI"), "{c}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
