@@ -279,6 +279,11 @@ impl Ctx<'_, '_> {
     }
 
     fn steps_of_flow(&mut self) {
+        self.steps_of_flow_before(u32::MAX);
+    }
+
+    /// Steps (and branches) of the enclosing flow declared before `limit` (an offset in the file).
+    fn steps_of_flow_before(&mut self, limit: u32) {
         let Some(flow) = self.enclosing_flow() else {
             return;
         };
@@ -290,12 +295,10 @@ impl Ctx<'_, '_> {
             .cloned()
             .unwrap_or_default()
         {
-            if self
-                .view
-                .analysis
-                .def(id)
-                .is_some_and(|def| matches!(def.kind, DefKind::Step | DefKind::Branch))
-            {
+            if self.view.analysis.def(id).is_some_and(|def| {
+                matches!(def.kind, DefKind::Step | DefKind::Branch)
+                    && (def.file != self.file || def.name_span.end < limit)
+            }) {
                 self.push_def(id, 0);
             }
         }
@@ -711,12 +714,47 @@ pub fn completion(
         }
         return ctx.items;
     }
-    // `complete assess by "ann" as Agent with { `: the step's outputs.
+    // `complete assess by "ann" as Agent with { `: the step's outputs (those not given yet).
     if let Some(step) = completed_with(before_tokens) {
         if let Some(id) = ctx.resolve(&step) {
             ctx.members_of_def(id);
         }
+        drop_named(&mut ctx.items, before_tokens);
         return ctx.items;
+    }
+    // `Complaint { `, `signal CustomerReplied { customer: "Ada", ` in a test: the fields not given yet (not in the
+    // declaration `record Complaint {` or `signal CustomerReplied {`).
+    let declared = literal_owner(before_tokens).is_some_and(|_| {
+        let open = field_position(before_tokens).unwrap_or(0);
+        let keyword = open.checked_sub(2).and_then(|i| before_tokens.get(i));
+        keyword.is_some_and(|k| match k.token {
+            Token::Signal => {
+                block_of(source, before_tokens.get(..open).unwrap_or(&[])).last()
+                    != Some(&Block::Test)
+            }
+            _ => matches!(
+                k.token,
+                Token::Record
+                    | Token::Enum
+                    | Token::Calendar
+                    | Token::Procedure
+                    | Token::Process
+                    | Token::Schedule
+                    | Token::Kpi
+            ),
+        })
+    });
+    if let Some(owner) = literal_owner(before_tokens).filter(|_| !declared) {
+        let record = ctx.resolve(&owner).filter(|&id| {
+            view.analysis
+                .def(id)
+                .is_some_and(|def| matches!(def.kind, DefKind::Record | DefKind::Signal))
+        });
+        if let Some(record) = record {
+            ctx.members_of_def(record);
+            drop_named(&mut ctx.items, before_tokens);
+            return ctx.items;
+        }
     }
     let in_kpi = block_of(source, before_tokens).last() == Some(&Block::Kpi);
     match last.map(|t| t.token) {
@@ -731,6 +769,22 @@ pub fn completion(
             if last.is_some_and(|t| t.token == Token::By) && !in_kpi {
                 ctx.keywords(&["person", "role", "manager of", "same person as"]);
             }
+            return ctx.items;
+        }
+        // `other than`, `same person as`, `manager of`, `since`: a step that runs before this one, so only the
+        // steps declared before the `step` the cursor is in.
+        Some(Token::Ident("than" | "of" | "since" | "as"))
+            if !in_kpi
+                && in_step(before_tokens)
+                && (last.is_some_and(|t| t.text != "as")
+                    || second.is_some_and(|t| t.text == "person")) =>
+        {
+            let step = before_tokens
+                .iter()
+                .rev()
+                .find(|t| t.token == Token::Step)
+                .map_or(u32::MAX, |t| t.start);
+            ctx.steps_of_flow_before(step);
             return ctx.items;
         }
         Some(Token::Ident("to" | "as")) if !in_kpi => {
@@ -834,6 +888,14 @@ pub fn completion(
                 ctx.keywords(CALENDAR_ENTRIES);
             } else if last.is_some_and(|t| t.text == "include") {
                 ctx.push_visible(&[DefKind::Calendar]);
+                // Not the calendar being declared: it cannot include itself.
+                let declared = before_tokens
+                    .iter()
+                    .rposition(|t| t.token == Token::Calendar)
+                    .and_then(|i| before_tokens.get(i + 1))
+                    .map(|t| t.text);
+                ctx.items
+                    .retain(|item| Some(item.label.as_str()) != declared);
             }
         }
         Block::Schedule => {
@@ -954,24 +1016,83 @@ fn interpolation(ctx: &mut Ctx<'_, '_>, source: &SourceFile, toks: &[Tok<'_>], o
 }
 
 /// In a test, at the start of a field of `complete STEP … with { …`: the step's name.
-fn completed_with<'a>(before: &[Tok<'a>]) -> Option<Tok<'a>> {
+/// Whether the cursor is in the clauses of a `step` (its braces are the innermost open ones).
+fn in_step(before: &[Tok<'_>]) -> bool {
+    let mut depth = 0i32;
+    for (index, tok) in before.iter().enumerate().rev() {
+        match tok.token {
+            Token::RBrace => depth += 1,
+            Token::LBrace if depth == 0 => {
+                // `step name "…" -> (…) {`: a `step` keyword on the way back before another brace.
+                return before
+                    .get(..index)
+                    .unwrap_or(&[])
+                    .iter()
+                    .rev()
+                    .take_while(|t| !matches!(t.token, Token::LBrace | Token::RBrace))
+                    .any(|t| t.token == Token::Step);
+            }
+            Token::LBrace => depth -= 1,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Where a field name is expected (right after `{` or `,`): the index of the `{` still open before the cursor.
+fn field_position(before: &[Tok<'_>]) -> Option<usize> {
     if !before
         .last()
         .is_some_and(|t| matches!(t.token, Token::LBrace | Token::Comma))
     {
         return None;
     }
-    // The `{` still open before the cursor.
     let mut depth = 0i32;
-    let open = (0..before.len()).rev().find(|&i| {
+    (0..before.len()).rev().find(|&i| {
         match before.get(i).map(|t| t.token) {
-            Some(Token::RBrace) => depth += 1,
+            Some(Token::RBrace | Token::RParen | Token::RBracket) => depth += 1,
             Some(Token::LBrace) if depth == 0 => return true,
-            Some(Token::LBrace) => depth -= 1,
+            Some(Token::LBrace | Token::LParen | Token::LBracket) => depth -= 1,
             _ => {}
         }
         false
-    })?;
+    })
+}
+
+/// The name before the `{` of a record or signal literal the cursor is in, where a field name is expected.
+fn literal_owner<'a>(before: &[Tok<'a>]) -> Option<Tok<'a>> {
+    let open = field_position(before)?;
+    before
+        .get(open.checked_sub(1)?)
+        .copied()
+        .filter(|t| matches!(t.token, Token::Ident(_)) && t.text.starts_with(char::is_uppercase))
+}
+
+/// Leaves out the fields a literal already gives (`name:` at the top level of its braces).
+fn drop_named(items: &mut Vec<CompletionItem>, before: &[Tok<'_>]) {
+    let Some(open) = field_position(before) else {
+        return;
+    };
+    let inside = before.get(open + 1..).unwrap_or(&[]);
+    let mut depth = 0i32;
+    let mut named = Vec::new();
+    for (index, tok) in inside.iter().enumerate() {
+        match tok.token {
+            Token::LBrace | Token::LParen | Token::LBracket => depth += 1,
+            Token::RBrace | Token::RParen | Token::RBracket => depth -= 1,
+            Token::Colon if depth == 0 => {
+                if let Some(name) = index.checked_sub(1).and_then(|i| inside.get(i)) {
+                    named.push(name.text);
+                }
+            }
+            _ => {}
+        }
+    }
+    items.retain(|item| !named.contains(&item.label.as_str()));
+}
+
+fn completed_with<'a>(before: &[Tok<'a>]) -> Option<Tok<'a>> {
+    let open = field_position(before)?;
     if before.get(open.checked_sub(1)?)?.text != "with" {
         return None;
     }
