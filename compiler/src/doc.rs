@@ -836,18 +836,7 @@ impl Writer<'_> {
                 StepClauseKind::Skippable => {
                     details.push((vec![text("May be skipped.")], Vec::new()));
                 }
-                StepClauseKind::By(performer) => {
-                    if let Some(other) = &performer.other_than {
-                        details.push((
-                            vec![
-                                text("Four eyes: not the person who did "),
-                                code(other.name.clone()),
-                                text("."),
-                            ],
-                            Vec::new(),
-                        ));
-                    }
-                }
+                // Four eyes (`other than`) is said in "Who and by when" already.
                 StepClauseKind::Paused { from, until } => details.push((
                     vec![
                         text("The clock stops on "),
@@ -964,17 +953,37 @@ impl Writer<'_> {
                 used.push(index);
             }
         }
-        let mut rows = Vec::new();
+        // Roles are identities: modules that declare the same name mean the same role, so it gets one row (and
+        // one anchor), with each different description.
+        let mut by_name: Vec<(&str, Vec<&Definition>)> = Vec::new();
         for def in used
             .iter()
             .filter_map(|index| self.analysis.defs.get(*index))
         {
+            match by_name.iter_mut().find(|(name, _)| *name == def.name) {
+                Some((_, defs)) => defs.push(def),
+                None => by_name.push((def.name.as_str(), vec![def])),
+            }
+        }
+        let mut rows = Vec::new();
+        for (_, defs) in &by_name {
+            let Some(def) = defs.iter().find(|d| d.docs.is_some()).or(defs.first()) else {
+                continue;
+            };
             let mut about = def
                 .docs
                 .as_deref()
                 .map(|docs| words(&docs.replace('\n', " ")))
                 .unwrap_or_else(|| vec![text("–")]);
-            if (def.file.0 as usize) >= package_files {
+            let mut seen: Vec<&str> = def.docs.as_deref().into_iter().collect();
+            for other in defs {
+                if let Some(docs) = other.docs.as_deref().filter(|d| !seen.contains(d)) {
+                    seen.push(docs);
+                    about.push(text(" Also: "));
+                    about.extend(words(&docs.replace('\n', " ")));
+                }
+            }
+            if defs.iter().all(|d| (d.file.0 as usize) >= package_files) {
                 let module = self
                     .analysis
                     .file(def.file)

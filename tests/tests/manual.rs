@@ -207,3 +207,25 @@ process ticket() {
         "{labels:?}"
     );
 }
+
+/// A role declared in two modules is one role at run time: the manual gives it one row (and one anchor), with
+/// both descriptions.
+#[test]
+fn a_role_declared_in_two_modules_has_one_row() {
+    let refund = "/// Handles refunds.\nrole Agent\n/// R.\nprocess refund() {\n  step pay \"Pay\" { by Agent }\n}\n";
+    let reset = "/// Resets passwords.\nrole Agent\n/// P.\nprocess reset() {\n  step set \"Set\" { by Agent }\n}\n";
+    let analysis = analyze(vec![
+        SourceFile::new("refund.proc", "refund", refund),
+        SourceFile::new("reset.proc", "reset", reset),
+    ]);
+    let markdown = doc::to_markdown(&doc::manual(&analysis, "desk"));
+    assert_eq!(
+        markdown.matches("<a id=\"role-agent\"></a>").count(),
+        1,
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("Handles refunds. Also: Resets passwords."),
+        "{markdown}"
+    );
+}
