@@ -916,11 +916,29 @@ fn kind_class(kind: NodeKind) -> &'static str {
     }
 }
 
+/// At most `limit` characters, with `…` when cut: not inside a `{…}` placeholder (the cut goes before it), and
+/// at a space when there is one in the last part of the room.
 fn shorten_to(text: &str, limit: usize) -> String {
     if text.chars().count() <= limit {
         return text.to_string();
     }
-    let mut short: String = text.chars().take(limit.saturating_sub(1)).collect();
+    let mut cut = text
+        .char_indices()
+        .nth(limit.saturating_sub(1))
+        .map_or(text.len(), |(at, _)| at);
+    let head = text.get(..cut).unwrap_or(text);
+    if let Some(open) = head.rfind('{') {
+        if !head.get(open..).unwrap_or_default().contains('}') {
+            cut = open;
+        }
+    }
+    let head = text.get(..cut).unwrap_or(text);
+    if let Some(space) = head.rfind(' ') {
+        if space * 10 >= cut * 6 {
+            cut = space;
+        }
+    }
+    let mut short = text.get(..cut).unwrap_or(text).trim_end().to_string();
     short.push('…');
     short
 }
@@ -941,4 +959,26 @@ pub(crate) fn xml_escape(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shorten_to;
+
+    #[test]
+    fn labels_are_cut_between_words_and_never_inside_a_placeholder() {
+        assert_eq!(shorten_to("Fix it", 30), "Fix it");
+        assert_eq!(
+            shorten_to("Post a status page notice: {o.title} now", 30),
+            "Post a status page notice:…"
+        );
+        assert_eq!(
+            shorten_to("Acknowledge the complaint from everyone", 30),
+            "Acknowledge the complaint…"
+        );
+        assert_eq!(
+            shorten_to("Abcdefghijklmnopqrstuvwxyz0123456789", 10),
+            "Abcdefghi…"
+        );
+    }
 }
