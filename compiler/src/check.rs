@@ -3251,6 +3251,41 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// `x == "email"` where `x` is an enum with a value `email`: the enum and the value's name.
+    fn text_for_variant(
+        &self,
+        l: &Ty,
+        r: &Ty,
+        left: &Expr,
+        right: &Expr,
+    ) -> Option<(DefId, String)> {
+        let (enum_ty, text) = match (l, r) {
+            (Ty::Named(id), Ty::Text) => (*id, right),
+            (Ty::Text, Ty::Named(id)) => (*id, left),
+            _ => return None,
+        };
+        if self.def_kind(enum_ty) != Some(DefKind::Enum) {
+            return None;
+        }
+        let ExprKind::Literal(Literal {
+            kind: LiteralKind::Text(parts),
+            ..
+        }) = &text.kind
+        else {
+            return None;
+        };
+        let [TextPart::Lit(value)] = parts.as_slice() else {
+            return None;
+        };
+        self.out
+            .members
+            .get(&enum_ty)?
+            .iter()
+            .map(|&m| self.def_name(m))
+            .find(|name| name == value)
+            .map(|name| (enum_ty, name))
+    }
+
     /// An output of `step` read here: outside loops, the step must come earlier in the flow (`P0040`); and it
     /// must not be in another branch of a `parallel` or `first` beside this code, where nothing says it is done.
     fn output_known(&mut self, flow: &Flow, step: DefId, output: &Ident) {
@@ -3790,6 +3825,29 @@ impl<'a> Checker<'a> {
                     diagnostic = diagnostic.with_help(
                         "an optional value may be empty: give a default with `?? value`",
                     );
+                } else if matches!(op, And | Or) && (l == Ty::Bool || r == Ty::Bool) {
+                    // `c.channel == "email" or "chat"`
+                    diagnostic = diagnostic.with_help(format!(
+                        "each side of `{}` is a condition: repeat the comparison, e.g. `a == x {} a == y`",
+                        op.symbol(),
+                        op.symbol()
+                    ));
+                } else if let Some((enum_id, variant)) = self.text_for_variant(&l, &r, left, right)
+                {
+                    // `c.channel == "email"`: the enum's value, not a text.
+                    let written = format!("{}.{variant}", self.def_name(enum_id));
+                    let text_span = if matches!(r, Ty::Text) {
+                        right.span
+                    } else {
+                        left.span
+                    };
+                    diagnostic = diagnostic
+                        .with_help(format!("compare with the enum's value: `{written}`"))
+                        .with_suggestion(
+                            at(file, text_span),
+                            written.clone(),
+                            format!("use `{written}`"),
+                        );
                 }
                 self.emit(diagnostic);
                 match op {

@@ -78,6 +78,7 @@ pub fn parse(file: FileId, source_len: usize, lexed: &Lexed<'_>) -> (File, Vec<D
         // Nested blocks that all lost their `}` at the same place report it once.
         let diagnostic = duration_hint(to_diagnostic(file, &error), tokens, error.span().start);
         let diagnostic = assignment_hint(diagnostic, tokens, error.span().start);
+        let diagnostic = roles_hint(diagnostic, tokens, error.span().start);
         if diagnostics
             .last()
             .is_none_or(|last: &Diagnostic| last.at != diagnostic.at)
@@ -171,6 +172,26 @@ fn duration_hint(
         "durations are one word with a one-letter unit (`s`, `m`, `h`, `d`, `w`): `{fixed}`"
     ))
     .with_suggestion(span, fixed.clone(), format!("write `{fixed}`"))
+}
+
+/// `by Agent or Supervisor`: a step is for one role; say how several kinds of people can do it.
+fn roles_hint(diagnostic: Diagnostic, tokens: &[(Token<'_>, SimpleSpan)], at: usize) -> Diagnostic {
+    let Some((index, (Token::Or | Token::And | Token::Comma, _), (Token::Ident(role), _))) =
+        token_at(tokens, at)
+    else {
+        return diagnostic;
+    };
+    let after_by = index
+        .checked_sub(2)
+        .and_then(|i| tokens.get(i))
+        .is_some_and(|(before, _)| *before == Token::By);
+    if !after_by {
+        return diagnostic;
+    }
+    diagnostic.with_help(format!(
+        "a step is done by one role: give everyone who may do it a role of its own (the host's directory can \
+         give people several roles), or let `{role}` start and reassign it with `on breach`"
+    ))
 }
 
 /// `answer = await Answered within 4d` as a statement: a name given a new value, which Proc does not do (a `let`

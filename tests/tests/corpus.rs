@@ -298,3 +298,35 @@ fn a_wait_written_in_words_is_fixed() {
     assert_eq!(replacement, "wait 3d");
     assert!(fixed.contains("  wait 3d\n"), "{fixed}");
 }
+
+/// Natural first attempts get help that names the Proc way: two roles for a step, a comparison repeated on both
+/// sides of `or`, a text where an enum value is meant (with a fix).
+#[test]
+fn natural_first_attempts_get_help() {
+    let helps = |text: &str| -> Vec<String> {
+        proc_compiler::analyze(vec![proc_compiler::SourceFile::new("t.proc", "t", text)])
+            .diagnostics
+            .iter()
+            .filter_map(|d| d.help.clone())
+            .collect()
+    };
+    let found = helps(
+        "/// A.\nrole Agent\n/// S.\nrole Supervisor\n/// P.\nprocess p() {\n  step s \"S\" { by Agent or Supervisor }\n}\n",
+    );
+    assert!(
+        found
+            .iter()
+            .any(|h| h.starts_with("a step is done by one role")),
+        "{found:?}"
+    );
+    let found = helps(
+        "/// A.\nrole Agent\n/// C.\nenum Channel { email, chat }\n/// T.\nrecord T { channel: Channel }\n/// P.\nprocess p(t: T) {\n  if t.channel == \"email\" or \"chat\" {\n    step s \"S\" { by Agent }\n  }\n}\n",
+    );
+    assert_eq!(
+        found,
+        [
+            "compare with the enum's value: `Channel.email`",
+            "each side of `or` is a condition: repeat the comparison, e.g. `a == x or a == y`"
+        ]
+    );
+}
