@@ -3,7 +3,7 @@
 use crate::Time;
 use crate::codec::{self, Reader};
 use crate::directory::{Directory, StaticDirectory};
-use crate::effect::{self, Effect, InstanceId, Name, RequestRef, TaskRef};
+use crate::effect::{self, Effect, FormField, InstanceId, Name, RequestRef, TaskRef};
 use crate::error::{Error, Rejection};
 use crate::kpi::{KpiValue, Kpis, Slot};
 use crate::module::Module;
@@ -90,6 +90,9 @@ pub struct TaskInfo {
     pub due: Option<Time>,
     /// What to do.
     pub instruction: String,
+    /// The form the performer fills in (the step's outputs), as [`crate::OpenedTask::form`] gives it: a host that
+    /// restored a case, or shows its open tasks later, renders the same form.
+    pub form: Arc<[FormField]>,
 }
 
 /// A step of the process that has run.
@@ -1483,6 +1486,7 @@ fn parse_query(
             opened,
             due,
             instruction,
+            form: names.form(step),
         });
     }
     let process = meta.processes.get(pid as usize)?;

@@ -1729,6 +1729,19 @@ fn task_opened_effects_carry_the_form_to_fill_in() {
         json["form"],
         json!({"urgency": "Urgency", "comment": "Text?"})
     );
+    // The open tasks a query gives carry the same form, also after a restore.
+    let instance = assess.task.instance;
+    let open = runtime.open_tasks(instance).unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].form, assess.form);
+    let mut restarted = Runtime::new(runtime.module()).unwrap();
+    restarted
+        .restore(&runtime.snapshot(instance).unwrap())
+        .unwrap();
+    assert_eq!(
+        restarted.status(instance).unwrap().tasks[0].form,
+        assess.form
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
