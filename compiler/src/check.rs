@@ -2415,6 +2415,7 @@ impl<'a> Checker<'a> {
         let mut within_calendar: Option<String> = None;
         // An `on breach` needs a deadline to be missed.
         let mut breach_clause: Option<Span> = None;
+        let mut only_during: Option<String> = None;
         let mut has_deadline = false;
         // A deadline computed when the step opens (`within limit`): its text, and the step it counts from.
         let mut within_text: Option<(String, Option<String>)> = None;
@@ -2543,6 +2544,7 @@ impl<'a> Checker<'a> {
                         "calendar",
                         Code::UnknownName,
                     );
+                    only_during = Some(calendar.name.clone());
                 }
                 StepClauseKind::Skippable => {}
             }
@@ -2670,6 +2672,9 @@ impl<'a> Checker<'a> {
                 None => "the step opens".to_string(),
             };
             words.push(format!("not before {amount} after {anchor}"));
+        }
+        if let Some(calendar) = only_during {
+            words.push(format!("done only while calendar `{calendar}` is open"));
         }
         if !ladder_words.is_empty() {
             words.push(format!("on breach: {}", ladder_words.join(", then ")));

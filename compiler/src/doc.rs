@@ -211,6 +211,32 @@ pub fn manual(analysis: &Analysis, package: &str) -> Manual {
     }
     writer.roles(&mut blocks);
     writer.choices(&mut blocks);
+    // The package's calendars, then the standard library's that it uses.
+    let package_files = analysis.package_files;
+    for (site, target) in &analysis.references {
+        let Some(def) = analysis.def(*target) else {
+            continue;
+        };
+        if (site.file.0 as usize) >= package_files
+            || def.kind != DefKind::Calendar
+            || (def.file.0 as usize) < package_files
+        {
+            continue;
+        }
+        let decl = analysis.parsed.get(def.file.0 as usize).and_then(|parsed| {
+            parsed.ast.items.iter().find_map(|item| match &item.kind {
+                ItemKind::Calendar(calendar) if calendar.name.span == def.name_span => {
+                    Some(calendar)
+                }
+                _ => None,
+            })
+        });
+        if let (Some(source), Some(decl)) = (analysis.file(def.file), decl) {
+            if !calendars.iter().any(|(_, c)| c.name.name == decl.name.name) {
+                calendars.push((source, decl));
+            }
+        }
+    }
     if !calendars.is_empty() {
         blocks.push(Block::Heading(
             2,
@@ -219,28 +245,61 @@ pub fn manual(analysis: &Analysis, package: &str) -> Manual {
         ));
         let mut rows = Vec::new();
         for (source, calendar) in calendars {
-            let entries: Vec<String> = calendar
-                .entries
-                .iter()
-                .filter_map(|entry| match entry {
+            let mut entries: Vec<String> = Vec::new();
+            let mut holidays: Vec<String> = Vec::new();
+            for entry in &calendar.entries {
+                match entry {
                     CalendarEntry::Zone(literal) => {
-                        Some(format!("zone {}", source.slice(literal.span)))
+                        entries.push(format!("time zone {}", source.slice(literal.span)));
                     }
-                    CalendarEntry::Hours { span, .. } => Some(source.slice(*span).to_string()),
+                    CalendarEntry::Hours { span, .. } => {
+                        entries.push(source.slice(*span).trim_start_matches("hours ").to_string());
+                    }
                     CalendarEntry::Holiday(literal) => {
-                        Some(format!("holiday {}", source.slice(literal.span)))
+                        holidays.push(source.slice(literal.span).to_string());
                     }
-                    CalendarEntry::Include(name) => Some(format!("include {}", name.name)),
-                    CalendarEntry::Error(_) => None,
-                })
-                .collect();
+                    CalendarEntry::Include(name) => {
+                        entries.push(format!("the hours and days off of {}", name.name));
+                    }
+                    CalendarEntry::Error(_) => {}
+                }
+            }
+            match holidays.as_slice() {
+                [] => {}
+                [one] => entries.push(format!("day off {one}")),
+                few if few.len() <= 4 => entries.push(format!("days off {}", few.join(", "))),
+                [first, .., last] => {
+                    entries.push(format!("{} days off, {first} to {last}", holidays.len()))
+                }
+            }
+            let def = analysis.defs.iter().find(|def| {
+                def.kind == DefKind::Calendar
+                    && def.name_span == calendar.name.span
+                    && analysis
+                        .file(def.file)
+                        .is_some_and(|f| f.name == source.name)
+            });
+            let mut about = def
+                .and_then(|def| def.docs.as_deref())
+                .map(|docs| words(&docs.replace('\n', " ")))
+                .unwrap_or_else(|| vec![text("–")]);
+            if def.is_some_and(|def| (def.file.0 as usize) >= package_files) {
+                about.push(text(" (from "));
+                about.push(code(source.module.clone()));
+                about.push(text(")"));
+            }
             rows.push(vec![
                 vec![code(calendar.name.name.clone())],
+                about,
                 vec![text(entries.join("; "))],
             ]);
         }
         blocks.push(Block::Table(
-            vec!["Calendar".to_string(), "Working time".to_string()],
+            vec![
+                "Calendar".to_string(),
+                "What it is".to_string(),
+                "Working time".to_string(),
+            ],
             rows,
         ));
     }

@@ -229,3 +229,37 @@ fn a_role_declared_in_two_modules_has_one_row() {
         "{markdown}"
     );
 }
+
+/// A step's `only during` is said with who does it and by when, and the calendars the package uses from the
+/// standard library are listed with what they are.
+#[test]
+fn calendars_and_hours_are_in_the_manual() {
+    let text = r#"use std.calendar.LondonWeekdays
+/// Agents.
+role Agent
+/// A ticket.
+process ticket() {
+  /// Call back.
+  step call "Call the customer back" {
+    by Agent
+    only during LondonWeekdays
+  }
+}
+"#;
+    let analysis = analyze(vec![SourceFile::new("t.proc", "t", text)]);
+    let markdown = doc::to_markdown(&doc::manual(&analysis, "t"));
+    assert!(
+        markdown
+            .contains("performed by `Agent`; done only while calendar `LondonWeekdays` is open"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("| `LondonWeekdays` | Monday to Friday, 09:00 to 17:00, London time"),
+        "{markdown}"
+    );
+    assert!(
+        markdown
+            .contains("(from `std.calendar`) | time zone \"Europe/London\"; mon-fri 09:00-17:00 |"),
+        "{markdown}"
+    );
+}
