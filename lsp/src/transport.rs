@@ -122,8 +122,11 @@ pub fn checked(body: &[u8]) -> Option<String> {
             && w.get(1) == Some(&b'u')
             && matches!(w.get(2), Some(b'd' | b'D'))
     });
-    if let (false, Ok(text), Ok(probe)) = (
+    // `"params": null` (some clients send it with `shutdown`): tower-lsp refuses it; the member is left out.
+    let null_params = has_null_params(body);
+    if let (false, false, Ok(text), Ok(probe)) = (
         surrogate_escape,
+        null_params,
         std::str::from_utf8(body),
         serde_json::from_slice::<Probe<'_>>(body),
     ) {
@@ -148,7 +151,24 @@ pub fn checked(body: &[u8]) -> Option<String> {
     if object.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
         object.insert("jsonrpc".to_string(), Value::from("2.0"));
     }
+    if object.get("params").is_some_and(Value::is_null) {
+        object.remove("params");
+    }
     serde_json::to_string(&value).ok()
+}
+
+/// Whether the bytes hold `"params"` followed by `null` (with any spaces and the colon between).
+fn has_null_params(body: &[u8]) -> bool {
+    let key = b"\"params\"";
+    body.windows(key.len())
+        .enumerate()
+        .filter(|(_, window)| *window == key)
+        .any(|(at, _)| {
+            let rest = body.get(at + key.len()..).unwrap_or_default();
+            let rest = rest.trim_ascii_start();
+            rest.strip_prefix(b":")
+                .is_some_and(|rest| rest.trim_ascii_start().starts_with(b"null"))
+        })
 }
 
 /// JSON text with every `\uXXXX` escape of a lone UTF-16 surrogate replaced by `\uFFFD`.
@@ -241,5 +261,15 @@ mod tests {
         let fixed = checked(b"{\"id\":1,\"method\":\"shutdown\"}").unwrap();
         assert!(fixed.contains("\"jsonrpc\":\"2.0\""), "{fixed}");
         assert!(checked(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":null}").is_some());
+    }
+
+    #[test]
+    fn null_params_are_left_out() {
+        let fixed =
+            checked(b"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"shutdown\",\"params\" : null}")
+                .unwrap();
+        assert!(!fixed.contains("params"), "{fixed}");
+        let kept = r#"{"jsonrpc":"2.0","id":3,"method":"x","params":{"params":1}}"#;
+        assert_eq!(checked(kept.as_bytes()).as_deref(), Some(kept));
     }
 }
