@@ -2456,16 +2456,7 @@ impl<'a> Checker<'a> {
                     let ty = self.expr(flow, duration, Some(&Ty::Duration));
                     let ok = self.expect_deadline_duration(file, duration, &ty, "`within`");
                     if let Some(calendar) = calendar {
-                        if self
-                            .resolve_kind(
-                                file,
-                                calendar,
-                                &[DefKind::Calendar],
-                                "calendar",
-                                Code::UnknownName,
-                            )
-                            .is_some()
-                        {
+                        if self.calendar_ref(file, calendar).is_some() {
                             within_calendar = Some(calendar.name.clone());
                             self.days_of_working_time(file, duration, calendar);
                         }
@@ -2537,13 +2528,7 @@ impl<'a> Checker<'a> {
                     self.signal_ref(file, until);
                 }
                 StepClauseKind::OnlyDuring(calendar) => {
-                    self.resolve_kind(
-                        file,
-                        calendar,
-                        &[DefKind::Calendar],
-                        "calendar",
-                        Code::UnknownName,
-                    );
+                    self.calendar_ref(file, calendar);
                     only_during = Some(calendar.name.clone());
                 }
                 StepClauseKind::Skippable => {}
@@ -2885,6 +2870,16 @@ impl<'a> Checker<'a> {
 
     fn role_ref(&mut self, file: FileId, role: &Ident, unknown_code: Code) -> Option<DefId> {
         self.resolve_kind(file, role, &[DefKind::Role], "role", unknown_code)
+    }
+
+    fn calendar_ref(&mut self, file: FileId, calendar: &Ident) -> Option<DefId> {
+        self.resolve_kind(
+            file,
+            calendar,
+            &[DefKind::Calendar],
+            "calendar",
+            Code::UnknownName,
+        )
     }
 
     fn signal_ref(&mut self, file: FileId, name: &Ident) -> Option<DefId> {
@@ -4043,13 +4038,7 @@ impl<'a> Checker<'a> {
                 self.kpi_point(file, from, &processes, explicit);
                 self.kpi_point(file, to, &processes, explicit);
                 if let Some(calendar) = calendar {
-                    self.resolve_kind(
-                        file,
-                        calendar,
-                        &[DefKind::Calendar],
-                        "calendar",
-                        Code::UnknownName,
-                    );
+                    self.calendar_ref(file, calendar);
                 }
                 true
             }

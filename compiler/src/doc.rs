@@ -95,6 +95,16 @@ fn anchor(kind: &str, name: &str) -> String {
     format!("{kind}-{}", name.to_ascii_lowercase())
 }
 
+/// A line of the manual ended with what the thing it names is for (`: …`), if known, and a full stop.
+fn ended(mut line: Vec<Inline>, summary: Option<String>) -> Vec<Inline> {
+    if let Some(summary) = summary {
+        line.push(text(": "));
+        line.push(text(summary));
+    }
+    line.push(text("."));
+    line
+}
+
 /// The first sentence of a doc comment, on one line and without its full stop (the manual adds its own).
 fn first_sentence(docs: &str) -> String {
     let line = docs.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -759,14 +769,8 @@ impl Writer<'_> {
                     match def {
                         // An action: the help desk's own system does it (sends the email, books the refund).
                         Some((_, def)) if def.kind == DefKind::Action => {
-                            let mut line =
-                                vec![text("The help desk's system performs "), code(name)];
-                            if let Some(summary) = summary {
-                                line.push(text(": "));
-                                line.push(text(summary));
-                            }
-                            line.push(text("."));
-                            Some((line, Vec::new()))
+                            let line = vec![text("The help desk's system performs "), code(name)];
+                            Some((ended(line, summary), Vec::new()))
                         }
                         // A procedure that only works out a value (`let limit = working_days(2)`) is no
                         // work for anyone: the value is named where it is used.
@@ -775,17 +779,12 @@ impl Writer<'_> {
                         {
                             match &stmt.kind {
                                 StmtKind::Let { name: var, .. } => {
-                                    let mut line = vec![
+                                    let line = vec![
                                         code(var.name.clone()),
                                         text(" is "),
                                         code(slice(expr.span)),
                                     ];
-                                    if let Some(summary) = summary {
-                                        line.push(text(": "));
-                                        line.push(text(summary));
-                                    }
-                                    line.push(text("."));
-                                    Some((line, Vec::new()))
+                                    Some((ended(line, summary), Vec::new()))
                                 }
                                 _ => None,
                             }
@@ -810,12 +809,7 @@ impl Writer<'_> {
                                 line.push(code(module));
                                 line.push(text(")"));
                             }
-                            if let Some(summary) = summary {
-                                line.push(text(": "));
-                                line.push(text(summary));
-                            }
-                            line.push(text("."));
-                            Some((line, Vec::new()))
+                            Some((ended(line, summary), Vec::new()))
                         }
                     }
                 }

@@ -2350,24 +2350,7 @@ impl Rt {
             self.reject_here(f, u32c(reject::TASK_SUSPENDED), t, u32c(NO_ID), c32(0));
         });
         f.set(claimed, ld32(get(t), task::CLAIMED));
-        f.if_(
-            both(
-                ne(get(claimed), c32(0)),
-                call(
-                    self.text_eq,
-                    vec![get(claimed), ld32(u32c(layout::ACTOR), actor::ID)],
-                ),
-            ),
-            |f| {
-                self.reject_here(
-                    f,
-                    u32c(reject::ALREADY_CLAIMED),
-                    t,
-                    u32c(NO_ID),
-                    get(claimed),
-                );
-            },
-        );
+        self.refuse_if_claimed_by(&mut f, t, claimed, layout::ACTOR);
         f.set(code, call(self.eligible, vec![get(t), u32c(layout::ACTOR)]));
         f.if_(get(code), |f| {
             self.reject_here(
@@ -2473,24 +2456,7 @@ impl Rt {
                 self.reject_here(f, u32c(reject::NOT_A_MANAGER), t, u32c(NO_ID), c32(0));
             },
         );
-        f.if_(
-            both(
-                ne(get(claimed), c32(0)),
-                call(
-                    self.text_eq,
-                    vec![get(claimed), ld32(u32c(layout::TARGET), actor::ID)],
-                ),
-            ),
-            |f| {
-                self.reject_here(
-                    f,
-                    u32c(reject::ALREADY_CLAIMED),
-                    t,
-                    u32c(NO_ID),
-                    get(claimed),
-                );
-            },
-        );
+        self.refuse_if_claimed_by(&mut f, t, claimed, layout::TARGET);
         f.st32(get(t), task::CLAIMED, c32(0));
         f.set(
             code,
@@ -2518,6 +2484,25 @@ impl Rt {
         f.exec(self.out_text, vec![ld32(u32c(layout::TARGET), actor::ID)]);
         f.ret(c32(status::OK));
         f
+    }
+
+    /// Refuses with `ALREADY_CLAIMED` when the task is claimed (`claimed`) by the actor read into `who`.
+    fn refuse_if_claimed_by(&self, f: &mut Func, t: Local, claimed: Local, who: u32) {
+        f.if_(
+            both(
+                ne(get(claimed), c32(0)),
+                call(self.text_eq, vec![get(claimed), ld32(u32c(who), actor::ID)]),
+            ),
+            |f| {
+                self.reject_here(
+                    f,
+                    u32c(reject::ALREADY_CLAIMED),
+                    t,
+                    u32c(NO_ID),
+                    get(claimed),
+                );
+            },
+        );
     }
 
     fn manager_only(&self, f: &mut Func, t: Local) {
