@@ -359,6 +359,8 @@ impl Runtime {
     ///
     /// The effects are those of moving the clock in steps, one wake-up at a time: each timer happens at its own
     /// time (what [`Runtime::kpis`] measures of it too), and an instance's `NextWakeup` is the one after `now`.
+    /// The owned effects do not say when each happened; a host that needs the times (an escalation at 13:00 and
+    /// another at 15:00 in one `advance` to 16:00) reads them with [`Runtime::advance_each`] ([`Effects::at`]).
     ///
     /// An instance whose timers cannot be handled (they exceed its memory cap, trap, or run past the time limit
     /// twice in a row) fails, with a `Failed` effect saying why, and the others go on (see `docs/abi.md`). An
