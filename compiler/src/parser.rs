@@ -79,6 +79,7 @@ pub fn parse(file: FileId, source_len: usize, lexed: &Lexed<'_>) -> (File, Vec<D
         let diagnostic = duration_hint(to_diagnostic(file, &error), tokens, error.span().start);
         let diagnostic = assignment_hint(diagnostic, tokens, error.span().start);
         let diagnostic = roles_hint(diagnostic, tokens, error.span().start);
+        let diagnostic = conditional_value_hint(diagnostic, tokens, error.span().start);
         if diagnostics
             .last()
             .is_none_or(|last: &Diagnostic| last.at != diagnostic.at)
@@ -172,6 +173,29 @@ fn duration_hint(
         "durations are one word with a one-letter unit (`s`, `m`, `h`, `d`, `w`): `{fixed}`"
     ))
     .with_suggestion(span, fixed.clone(), format!("write `{fixed}`"))
+}
+
+/// `let g = if … { A } else { B }`: `if` and `match` are statements, not values.
+fn conditional_value_hint(
+    diagnostic: Diagnostic,
+    tokens: &[(Token<'_>, SimpleSpan)],
+    at: usize,
+) -> Diagnostic {
+    let Some((index, (Token::If | Token::Match, _), (Token::Eq, _))) = token_at(tokens, at) else {
+        return diagnostic;
+    };
+    let after_let = index
+        .checked_sub(3)
+        .and_then(|i| tokens.get(i))
+        .is_some_and(|(before, _)| *before == Token::Let);
+    let name = match index.checked_sub(2).and_then(|i| tokens.get(i)) {
+        Some((Token::Ident(name), _)) if after_let => *name,
+        _ => return diagnostic,
+    };
+    diagnostic.with_help(format!(
+        "`if` and `match` are statements, not values, and a name keeps the value `let` gives it: work the value \
+         out in a procedure that `return`s it from each branch, then `let {name} = that_procedure(…)`"
+    ))
 }
 
 /// `by Agent or Supervisor`: a step is for one role; say how several kinds of people can do it.

@@ -329,4 +329,14 @@ fn natural_first_attempts_get_help() {
             "each side of `or` is a condition: repeat the comparison, e.g. `a == x or a == y`"
         ]
     );
+    let found = helps(
+        "/// G.\nenum Group { a, b }\n/// P.\nprocess p(n: Int) -> Group {\n  let g = if n > 3 { Group.a } else { Group.b }\n  complete g\n}\n",
+    );
+    assert!(
+        found.first().is_some_and(
+            |h| h.starts_with("`if` and `match` are statements, not values")
+                && h.ends_with("then `let g = that_procedure(…)`")
+        ),
+        "{found:?}"
+    );
 }
