@@ -214,6 +214,17 @@ fn each(f: &mut Func, node: Local, head: E, body: impl FnOnce(&mut Func, Label))
     });
 }
 
+/// Whether fiber `node` is blocked in an `await` of signal `sig`.
+fn waits_for_signal(node: Local, sig: Local) -> E {
+    and(
+        eq(ld32(get(node), fiber::STATUS), c32(fiber::BLOCKED)),
+        and(
+            eq(ld32(get(node), fiber::WAIT), c32(fiber::WAIT_SIGNAL)),
+            eq(ld32(get(node), fiber::WAIT_ARG), get(sig)),
+        ),
+    )
+}
+
 /// Zeroes `size` bytes (a multiple of 8) at `p` with plain stores: for small blocks this is much cheaper than
 /// `memory.fill`, which engines implement as a call out of the module. Sixteen-byte stores, two per round, and
 /// the last 32 (or 16) bytes as stores that may overlap the ones before: few rounds, so few interruption checks.
@@ -2131,16 +2142,7 @@ impl Rt {
         // fact, which is not refused. Only a fiber reads the payload, so only then is it decoded into the case.
         f.set(accepted, c32(0));
         each(&mut f, node, cx.h(header::FIBERS), |f, _| {
-            f.if_(
-                and(
-                    eq(ld32(get(node), fiber::STATUS), c32(fiber::BLOCKED)),
-                    and(
-                        eq(ld32(get(node), fiber::WAIT), c32(fiber::WAIT_SIGNAL)),
-                        eq(ld32(get(node), fiber::WAIT_ARG), get(sig)),
-                    ),
-                ),
-                |f| f.set(accepted, c32(1)),
-            );
+            f.if_(waits_for_signal(node, sig), |f| f.set(accepted, c32(1)));
         });
         f.if_else(
             get(accepted),
@@ -2222,33 +2224,24 @@ impl Rt {
             );
         });
         each(&mut f, node, cx.h(header::FIBERS), |f, _| {
-            f.if_(
-                and(
-                    eq(ld32(get(node), fiber::STATUS), c32(fiber::BLOCKED)),
-                    and(
-                        eq(ld32(get(node), fiber::WAIT), c32(fiber::WAIT_SIGNAL)),
-                        eq(ld32(get(node), fiber::WAIT_ARG), get(sig)),
-                    ),
-                ),
-                |f| {
-                    f.set(accepted, c32(1));
-                    f.set(dest, ld32(get(node), fiber::DEST));
-                    f.if_(get(dest), |f| {
-                        f.if_else(
-                            ld32(get(node), fiber::JOIN_TOTAL),
-                            |f| {
-                                f.set(boxed, call(self.alloc, vec![c32(8)]));
-                                f.st64(get(boxed), 0, ext(get(payload)));
-                                f.st64(get(dest), 0, ext(get(boxed)));
-                            },
-                            |f| f.st64(get(dest), 0, ext(get(payload))),
-                        );
-                    });
-                    f.st64(get(node), fiber::WAKE, c64(NO_TIME));
-                    f.st32(get(node), fiber::WAIT, c32(fiber::WAIT_NONE));
-                    f.st32(get(node), fiber::STATUS, c32(fiber::READY));
-                },
-            );
+            f.if_(waits_for_signal(node, sig), |f| {
+                f.set(accepted, c32(1));
+                f.set(dest, ld32(get(node), fiber::DEST));
+                f.if_(get(dest), |f| {
+                    f.if_else(
+                        ld32(get(node), fiber::JOIN_TOTAL),
+                        |f| {
+                            f.set(boxed, call(self.alloc, vec![c32(8)]));
+                            f.st64(get(boxed), 0, ext(get(payload)));
+                            f.st64(get(dest), 0, ext(get(boxed)));
+                        },
+                        |f| f.st64(get(dest), 0, ext(get(payload))),
+                    );
+                });
+                f.st64(get(node), fiber::WAKE, c64(NO_TIME));
+                f.st32(get(node), fiber::WAIT, c32(fiber::WAIT_NONE));
+                f.st32(get(node), fiber::STATUS, c32(fiber::READY));
+            });
         });
         f.exec(self.run, vec![]);
         f.ret(c32(status::OK));
