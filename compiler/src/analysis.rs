@@ -307,27 +307,35 @@ impl Analysis {
     /// Whether a procedure does work people see (steps, waits, notifications, actions), itself or through the
     /// procedures it calls; `working_days(2)` only works out a value. Unknown procedures count as working.
     pub fn does_work(&self, procedure: DefId) -> bool {
-        self.does_work_at(procedure, 0)
+        self.does_work_in(procedure, &mut HashMap::default())
     }
 
-    fn does_work_at(&self, id: DefId, depth: usize) -> bool {
-        let Some(def) = self.def(id) else {
-            return true;
-        };
-        let Some(parsed) = self.parsed.get(def.file.0 as usize) else {
-            return true;
-        };
-        let flow = parsed.ast.items.iter().find_map(|item| match &item.kind {
-            ast::ItemKind::Procedure(flow) if flow.name.span == def.name_span => Some(flow),
-            _ => None,
-        });
-        match flow {
-            Some(flow) if depth < 16 => self.block_works(def.file, &flow.body, depth),
-            _ => true,
+    /// `known`: the procedures already looked at, so each body is walked once (a call in a cycle, which the
+    /// checker reports, counts as work).
+    fn does_work_in(&self, id: DefId, known: &mut HashMap<DefId, bool>) -> bool {
+        if let Some(&works) = known.get(&id) {
+            return works;
         }
+        known.insert(id, true);
+        let flow = self.def(id).and_then(|def| {
+            let parsed = self.parsed.get(def.file.0 as usize)?;
+            let flow = parsed.ast.items.iter().find_map(|item| match &item.kind {
+                ast::ItemKind::Procedure(flow) if flow.name.span == def.name_span => Some(flow),
+                _ => None,
+            })?;
+            Some((def.file, flow))
+        });
+        let works = flow.is_none_or(|(file, flow)| self.block_works(file, &flow.body, known));
+        known.insert(id, works);
+        works
     }
 
-    fn block_works(&self, file: FileId, block: &ast::Block, depth: usize) -> bool {
+    fn block_works(
+        &self,
+        file: FileId,
+        block: &ast::Block,
+        known: &mut HashMap<DefId, bool>,
+    ) -> bool {
         block.stmts.iter().any(|stmt| match &stmt.kind {
             ast::StmtKind::Let { value, .. } | ast::StmtKind::Expr(value) => match &value.kind {
                 ast::ExprKind::Await { .. } => true,
@@ -336,7 +344,7 @@ impl Analysis {
                         .reference_at(file, callee.span)
                         .and_then(|id| self.def(id).map(|def| (id, def.kind)))
                     {
-                        Some((id, DefKind::Procedure)) => self.does_work_at(id, depth + 1),
+                        Some((id, DefKind::Procedure)) => self.does_work_in(id, known),
                         _ => true,
                     }
                 }
@@ -348,16 +356,16 @@ impl Analysis {
             } => {
                 branches
                     .iter()
-                    .any(|(_, body)| self.block_works(file, body, depth))
+                    .any(|(_, body)| self.block_works(file, body, known))
                     || otherwise
                         .as_ref()
-                        .is_some_and(|body| self.block_works(file, body, depth))
+                        .is_some_and(|body| self.block_works(file, body, known))
             }
             ast::StmtKind::Match { arms, .. } => arms
                 .iter()
-                .any(|arm| self.block_works(file, &arm.body, depth)),
+                .any(|arm| self.block_works(file, &arm.body, known)),
             ast::StmtKind::ForEach { body, .. } | ast::StmtKind::Repeat { body, .. } => {
-                self.block_works(file, body, depth)
+                self.block_works(file, body, known)
             }
             ast::StmtKind::Fail(_)
             | ast::StmtKind::Complete(_)

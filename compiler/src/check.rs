@@ -148,13 +148,6 @@ struct Flow {
     narrowed: Vec<(Place, Ty)>,
 }
 
-impl Flow {
-    /// Whether `step` is one of this flow's own steps (not a procedure's, reached through a call).
-    fn flow_of(&self, step: DefId) -> bool {
-        self.steps.values().any(|&id| id == step)
-    }
-}
-
 /// A value that a check against `none` can narrow: a local, a parameter or a step, then fields (or a step's
 /// outputs). Locals and parameters never change, and neither do the records they hold; a step's outputs change
 /// only when the step runs again.
@@ -3317,10 +3310,11 @@ impl<'a> Checker<'a> {
                 return;
             }
         }
+        // Only this flow's own steps have an order here (not a procedure's, reached through a call).
         let Some(&order) = flow.step_order.get(&step) else {
             return;
         };
-        if flow.loops == 0 && order >= flow.reached && flow.flow_of(step) {
+        if flow.loops == 0 && order >= flow.reached {
             self.emit(
                 Diagnostic::new(
                     Code::StepNotRunYet,

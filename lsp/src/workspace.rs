@@ -222,23 +222,27 @@ impl Workspace {
 
     /// The text of a file: the open document's, else the file on disk.
     pub fn text_of(&self, uri: &Url) -> Option<(String, Option<i32>)> {
-        self.file_of(uri).map(|(text, version, _)| (text, version))
+        self.file_of(uri, None)
+            .map(|(text, version, _)| (text, version))
     }
 
     /// The text of a file, its version if it is open, and for a file on disk that is not valid UTF-8 where its
-    /// first bad byte was (the text has U+FFFD there, as `procc check` reads it).
-    fn file_of(&self, uri: &Url) -> Option<(String, Option<i32>, Option<u32>)> {
+    /// first bad byte was (the text has U+FFFD there, as `procc check` reads it). A file `roots` read from disk
+    /// for the same request is not read again.
+    fn file_of(
+        &self,
+        uri: &Url,
+        roots: Option<&Roots>,
+    ) -> Option<(String, Option<i32>, Option<u32>)> {
         if let Some(document) = self.open.get(uri) {
             return Some((document.text.clone(), Some(document.version), None));
         }
         let path = uri.to_file_path().ok()?;
-        let bytes = read_proc_file(&path)?;
-        let (text, invalid) = proc_compiler::source::decode_utf8(&bytes);
-        Some((
-            text,
-            None,
-            invalid.map(|at| u32::try_from(at).unwrap_or(u32::MAX)),
-        ))
+        let (text, invalid) = match roots.and_then(|roots| roots.read.get(&path)) {
+            Some(read) => read.clone(),
+            None => disk_text(&path)?,
+        };
+        Some((text, None, invalid))
     }
 
     /// Every file of the package of `uri`, the file itself included even if it is not on disk.
@@ -252,7 +256,7 @@ impl Workspace {
             None => Vec::new(),
         };
         if !files.iter().any(|file| &file.uri == uri) {
-            if let Some((text, version, invalid_utf8_at)) = self.file_of(uri) {
+            if let Some((text, version, invalid_utf8_at)) = self.file_of(uri, Some(roots)) {
                 let module = uri
                     .to_file_path()
                     .ok()
@@ -318,6 +322,7 @@ impl Workspace {
     /// the directory above both, which is still their package, as `procc check` of that directory sees it.
     fn roots(&self) -> Roots {
         let mut preferred = Vec::new();
+        let mut read = HashMap::default();
         for folder in &self.folders {
             let mut paths = Vec::new();
             walk(folder, &mut paths, MAX_PACKAGE_FILES);
@@ -333,13 +338,17 @@ impl Workspace {
             }
             let known: HashSet<&Path> = paths.iter().map(PathBuf::as_path).collect();
             for path in &paths {
-                let Some((text, _)) = Url::from_file_path(path)
+                let open = Url::from_file_path(path)
                     .ok()
-                    .and_then(|uri| self.text_of(&uri))
-                else {
-                    continue;
+                    .and_then(|uri| self.open.get(&uri));
+                let text = match open {
+                    Some(document) => document.text.as_str(),
+                    None => match disk_text(path) {
+                        Some(text) => read.entry(path.clone()).or_insert(text).0.as_str(),
+                        None => continue,
+                    },
                 };
-                let uses: Vec<String> = use_paths(&text)
+                let uses: Vec<String> = use_paths(text)
                     .filter(|path| path != "std" && !path.starts_with("std."))
                     .collect();
                 if uses.is_empty() {
@@ -370,7 +379,7 @@ impl Workspace {
         }
         preferred.sort();
         preferred.dedup();
-        Roots { preferred }
+        Roots { preferred, read }
     }
 
     /// The package root of a file on disk: the outermost directory above it that a file's imports resolve against
@@ -427,7 +436,7 @@ impl Workspace {
             .filter(|path| self.package_root(path, roots).as_deref() == Some(root))
             .filter_map(|path| {
                 let uri = Url::from_file_path(&path).ok()?;
-                let (text, version, invalid_utf8_at) = self.file_of(&uri)?;
+                let (text, version, invalid_utf8_at) = self.file_of(&uri, Some(roots))?;
                 let relative = path.strip_prefix(root).unwrap_or(&path);
                 Some(UnitFile {
                     uri,
@@ -444,6 +453,19 @@ impl Workspace {
 /// Where packages begin: directories that files' imports resolve against (see [`Workspace::roots`]).
 struct Roots {
     preferred: Vec<PathBuf>,
+    /// The files read from disk to find them (text, first bad UTF-8 byte), so the same request reads them once.
+    read: HashMap<PathBuf, (String, Option<u32>)>,
+}
+
+/// A `.proc` file's text from disk, as the compiler reads it: invalid UTF-8 becomes U+FFFD, and where the first
+/// bad byte was is kept for `P0006`.
+fn disk_text(path: &Path) -> Option<(String, Option<u32>)> {
+    let bytes = read_proc_file(path)?;
+    let (text, invalid) = proc_compiler::source::decode_utf8(&bytes);
+    Some((
+        text,
+        invalid.map(|at| u32::try_from(at).unwrap_or(u32::MAX)),
+    ))
 }
 
 /// The module paths named by a text's `use` lines, read without parsing (`billing.refund.` for
