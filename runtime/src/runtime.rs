@@ -1384,7 +1384,13 @@ impl Runtime {
 
 /// People are known by their ids: an actor without one cannot be authorised for anything.
 fn check_actor(actor: &Actor) -> Result<(), Error> {
-    if actor.id.trim().is_empty() {
+    // Most ids start with a visible ASCII character; only the others need the full (Unicode) trim.
+    let plain = actor
+        .id
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_graphic);
+    if !plain && actor.id.trim().is_empty() {
         return Err(Error::InvalidValue {
             what: "invalid actor".to_string(),
             error: codec::ValueError {

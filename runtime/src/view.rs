@@ -229,12 +229,72 @@ pub(crate) fn index(
     ends: &mut Vec<u32>,
 ) -> Result<(), Malformed> {
     ends.clear();
-    let mut r = Reader::new(bytes);
+    if u32::try_from(bytes.len()).is_err() {
+        return Err(Malformed);
+    }
+    let mut at = 0;
     for _ in 0..count {
-        skip_effect(meta, process, &mut r)?;
-        ends.push(u32::try_from(r.position()).map_err(|_| Malformed)?);
+        at = match skip_common(meta, bytes, at) {
+            Some(end) => end,
+            None => {
+                let mut r = Reader::new(bytes.get(at..).ok_or(Malformed)?);
+                skip_effect(meta, process, &mut r)?;
+                at + r.position()
+            }
+        };
+        // At most `bytes.len()`, which fits (checked above).
+        ends.push(at as u32);
     }
     Ok(())
+}
+
+/// Where the effect at `at` ends, for the effects every event writes (a task opened, cancelled or completed
+/// without outputs), read without a table. `None` for the others and for bytes that do not hold one whole:
+/// [`skip_effect`] then reads it (and finds any fault). `tests::the_quick_reading_agrees` holds the two together.
+#[inline]
+fn skip_common(meta: &Metadata, bytes: &[u8], at: usize) -> Option<usize> {
+    /// Past a text at `at`, if its bytes are there and are UTF-8.
+    #[inline(always)]
+    fn text(bytes: &[u8], at: usize) -> Option<usize> {
+        let len = word_at(bytes, at)? as usize;
+        let start = at + 4;
+        let end = start.checked_add(len)?;
+        let body = bytes.get(start..end)?;
+        (body.is_ascii() || std::str::from_utf8(body).is_ok()).then_some(end)
+    }
+    #[inline(always)]
+    fn word_at(bytes: &[u8], at: usize) -> Option<u32> {
+        let b = bytes.get(at..at.checked_add(4)?)?;
+        Some(u32::from_le_bytes(b.try_into().ok()?))
+    }
+    let end = match *bytes.get(at)? {
+        // task, step, performer, role; instruction, form, person; skills; due, not before; group.
+        tag::TASK_OPENED => {
+            let mut p = at + 14;
+            for _ in 0..3 {
+                p = text(bytes, p)?;
+            }
+            let skills = word_at(bytes, p)? as usize;
+            p = (p + 4)
+                .checked_add(skills.checked_mul(4)?)?
+                .checked_add(16)?;
+            text(bytes, p)?
+        }
+        // task, step, how.
+        tag::TASK_CANCELLED => at + 10,
+        // task, step, by, and the step's outputs: read here when it has none.
+        tag::TASK_COMPLETED => {
+            let step = word_at(bytes, at + 5)? as usize;
+            if !meta.steps.get(step)?.outputs.is_empty() {
+                return None;
+            }
+            text(bytes, at + 9)?
+        }
+        // An outcome without a result or reason.
+        tag::COMPLETED if bytes.get(at + 1) == Some(&0) => at + 2,
+        _ => return None,
+    };
+    (end <= bytes.len()).then_some(end)
 }
 
 /// What every effect of an event shares.
@@ -639,8 +699,8 @@ impl<'r> EffectRef<'r> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Malformed, index, tag};
-    use proc_abi::Metadata;
+    use super::{Malformed, Reader, index, skip_common, skip_effect, tag};
+    use proc_abi::{FieldMeta, Metadata, StepMeta, TypeDesc};
 
     /// A `Failed` effect: its tag, then its message as a text.
     fn failed(message: &[u8]) -> Vec<u8> {
@@ -667,5 +727,92 @@ mod tests {
         ] {
             assert_eq!(index(&meta, 0, &bad, 1, &mut ends), Err(Malformed));
         }
+    }
+
+    fn text(out: &mut Vec<u8>, t: &[u8]) {
+        out.extend_from_slice(&u32::try_from(t.len()).unwrap_or(0).to_le_bytes());
+        out.extend_from_slice(t);
+    }
+
+    /// Effects of the kinds [`skip_common`] reads: step 0 has no outputs, step 1 a text output.
+    fn common_effects(instruction: &[u8], by: &[u8]) -> Vec<Vec<u8>> {
+        let mut opened = vec![tag::TASK_OPENED];
+        opened.extend_from_slice(&[7, 0, 0, 0, 1, 0, 0, 0, 2, 3, 0, 0, 0]);
+        for t in [instruction, b"", b"ann"] {
+            text(&mut opened, t);
+        }
+        opened.extend_from_slice(&[2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0]);
+        opened.extend_from_slice(&[9; 16]);
+        text(&mut opened, b"");
+        let completed = |step: u8, outputs: &[u8]| {
+            let mut bytes = vec![tag::TASK_COMPLETED, 7, 0, 0, 0, step, 0, 0, 0];
+            text(&mut bytes, by);
+            text(&mut bytes, outputs);
+            bytes
+        };
+        vec![
+            opened,
+            completed(0, b"ignored: step 0 has no outputs"),
+            completed(1, b"a reason"),
+            vec![tag::TASK_CANCELLED, 7, 0, 0, 0, 1, 0, 0, 0, 1],
+            vec![tag::COMPLETED, 0],
+            vec![tag::COMPLETED, 3],
+        ]
+    }
+
+    /// The quick reading of the common effects ends where the table's reading ends, and finds the same faults:
+    /// for every effect, cut at every length, with texts that are not UTF-8 or longer than the bytes.
+    #[test]
+    fn the_quick_reading_agrees() {
+        let step = |outputs: Vec<FieldMeta>| StepMeta {
+            name: "s".to_string(),
+            flow: "p".to_string(),
+            outputs,
+            outputs_schema: serde_json::Value::Null,
+            skippable: false,
+            docs: None,
+        };
+        let meta = Metadata {
+            steps: vec![
+                step(Vec::new()),
+                step(vec![FieldMeta {
+                    name: "reason".to_string(),
+                    ty: TypeDesc::Text,
+                    docs: None,
+                }]),
+            ],
+            ..Metadata::default()
+        };
+        let mut read_quickly = 0;
+        for (instruction, by) in [
+            (&b"Greet Ada"[..], &b"ann"[..]),
+            ("Gr\u{fc}\u{df}e Zo\u{eb}".as_bytes(), b""),
+            (b"ab\xffcd", b"ann"),
+            (b"Greet", b"Zo\xc3"),
+        ] {
+            for effect in common_effects(instruction, by) {
+                for cut in 0..=effect.len() {
+                    let bytes = &effect[..cut];
+                    let mut r = Reader::new(bytes);
+                    let table = skip_effect(&meta, 0, &mut r).ok().map(|()| r.position());
+                    let quick = skip_common(&meta, bytes, 0);
+                    if quick.is_some() {
+                        read_quickly += 1;
+                        assert_eq!(quick, table, "{bytes:?}");
+                    }
+                    // Whichever reads it, `index` agrees with the table.
+                    let mut ends = Vec::new();
+                    assert_eq!(
+                        index(&meta, 0, bytes, 1, &mut ends)
+                            .ok()
+                            .map(|()| ends[0] as usize),
+                        table,
+                        "{bytes:?}"
+                    );
+                }
+            }
+        }
+        // Whole, valid effects of every kind the quick reading knows were read by it.
+        assert!(read_quickly >= 8, "{read_quickly}");
     }
 }
