@@ -3428,10 +3428,32 @@ impl<'a> Checker<'a> {
                 continue;
             };
             if first.name.is_empty() {
+                let inner = self
+                    .files
+                    .get(flow.file.0 as usize)
+                    .map(|f| f.source.slice(first.span))
+                    .unwrap_or_default()
+                    .trim_start_matches('{')
+                    .trim_end_matches('}')
+                    .trim()
+                    .to_string();
+                let help = if inner.is_empty() || inner.contains('{') || inner.len() > 60 {
+                    "write a name or a field path inside the braces, or `{{` for a literal brace"
+                        .to_string()
+                } else {
+                    format!(
+                        "only a name or a field path goes inside the braces: compute the value first, \
+                         `let shown = {inner}`, then write `{{shown}}` (or `{{{{` for a literal brace)"
+                    )
+                };
                 self.emit(
-                    Diagnostic::new(Code::UnknownInterpolation, at(flow.file, first.span), "this interpolation is not a name")
-                        .with_label("expected `{name}` or `{name.field}`")
-                        .with_help("write a name or a field path inside the braces, or `{{` for a literal brace"),
+                    Diagnostic::new(
+                        Code::UnknownInterpolation,
+                        at(flow.file, first.span),
+                        "this interpolation is not a name",
+                    )
+                    .with_label("expected `{name}` or `{name.field}`")
+                    .with_help(help),
                 );
                 continue;
             }
@@ -3476,12 +3498,31 @@ impl<'a> Checker<'a> {
                     self.out.expr_types.insert(at(flow.file, span), ty.clone());
                 }
             }
+            let end = path.last().map_or(first.span.end, |last| last.span.end);
+            let span = Span {
+                start: first.span.start,
+                end,
+            };
+            if matches!(ty, Ty::Optional(_)) {
+                let shown = path
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(".");
+                self.emit(
+                    Diagnostic::new(
+                        Code::OptionalInText,
+                        at(flow.file, span),
+                        format!("`{shown}` may be missing, and the text then reads `none`"),
+                    )
+                    .with_label(format!("of type `{}`", self.ty_name(&ty)))
+                    .with_help(format!(
+                        "say what the text reads without it: `let shown = {shown} ?? \"not given\"` before this, \
+                         then `{{shown}}`; or use the text inside `if {shown} != none {{ … }}`"
+                    )),
+                );
+            }
             if self.record_types {
-                let end = path.last().map_or(first.span.end, |last| last.span.end);
-                let span = Span {
-                    start: first.span.start,
-                    end,
-                };
                 self.out.expr_types.insert(at(flow.file, span), ty);
             }
         }

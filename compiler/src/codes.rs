@@ -94,6 +94,7 @@ codes! {
     DaysOfWorkingTime = "P0039", Warning, "a deadline in days or weeks on a calendar, where a day is 24 working hours";
     StepNotRunYet = "P0040", Error, "a step's output read where the step cannot have been completed";
     BreachWithoutDeadline = "P0041", Warning, "an `on breach` on a step without a deadline, which never happens";
+    OptionalInText = "P0042", Warning, "an optional value in a text, which reads `none` when it is missing";
 }
 
 impl Code {

@@ -178,8 +178,10 @@ pub enum Token<'src> {
     /// A clock time such as `09:00`.
     #[regex(r"[0-9]{1,2}:[0-9]{2}", |lex| lex.slice())]
     Clock(&'src str),
-    /// A text literal, quotes included.
-    #[regex(r#""([^"\\\n]|\\[^\n])*""#, |lex| lex.slice())]
+    /// A text literal, quotes included. A default given inside the braces does not end it (`"{x ?? "none"}"` is
+    /// one text, so the checker can say that only names go there, instead of a syntax error at `none`); any other
+    /// quote does.
+    #[regex(r#""([^"\\\n{]|\\[^\n]|\{[^}"\n]*\?\?[ \t]*"[^"\n]*"[ \t]*\}|\{)*""#, |lex| lex.slice())]
     Text(&'src str),
     /// A text literal missing its closing quote (reported, then treated as text).
     #[regex(r#""([^"\\\n]|\\[^\n])*"#, |lex| lex.slice())]
@@ -617,6 +619,25 @@ mod tests {
                 Token::Clock("09:00"),
                 Token::Int("42"),
                 Token::Text("\"hi {x}\""),
+            ]
+        );
+    }
+
+    #[test]
+    fn quotes_inside_braces_stay_in_the_text() {
+        assert_eq!(
+            kinds(r#""Note: {c.note ?? "none"} ok" "a {" { "b" "{{x}}" "{a == "b"}""#),
+            vec![
+                Token::Text(r#""Note: {c.note ?? "none"} ok""#),
+                // An unclosed brace: the text ends at its quote, as before.
+                Token::Text(r#""a {""#),
+                Token::LBrace,
+                Token::Text(r#""b""#),
+                Token::Text(r#""{{x}}""#),
+                // Only a default (`??`) keeps its quotes inside the text.
+                Token::Text(r#""{a == ""#),
+                Token::Ident("b"),
+                Token::Text(r#""}""#),
             ]
         );
     }
