@@ -353,6 +353,8 @@ pub struct Names {
     pub skills: Vec<Name>,
     /// Action names by id.
     pub actions: Vec<Name>,
+    /// Signal names by id.
+    pub signals: Vec<Name>,
     /// Output forms by step id.
     pub forms: Vec<Arc<[FormField]>>,
 }
@@ -374,6 +376,11 @@ impl Names {
             skills: meta.skills.iter().map(|s| Name::from(s.as_str())).collect(),
             actions: meta
                 .actions
+                .iter()
+                .map(|a| Name::from(a.name.as_str()))
+                .collect(),
+            signals: meta
+                .signals
                 .iter()
                 .map(|a| Name::from(a.name.as_str()))
                 .collect(),
@@ -418,6 +425,16 @@ impl Names {
     /// A role's name.
     pub fn role(&self, id: u32) -> Name {
         Names::get(&self.roles, id, "role")
+    }
+
+    /// A signal's name.
+    pub fn signal(&self, id: u32) -> Name {
+        Names::get(&self.signals, id, "signal")
+    }
+
+    /// An action's name.
+    pub fn action(&self, id: u32) -> Name {
+        Names::get(&self.actions, id, "action")
     }
 }
 

@@ -43,7 +43,9 @@ pub use module::Module;
 /// ([`proc_abi::reject`], matched against [`Rejection::code`]), the metadata [`Module::metadata`] returns,
 /// calendars. Re-exported so a host needs no second dependency kept in step with this one.
 pub use proc_abi;
-pub use runtime::{Actor, InstanceInfo, InstanceStatus, Options, Runtime, StepRecord, TaskInfo};
+pub use runtime::{
+    Actor, InstanceInfo, InstanceStatus, Options, Runtime, StepRecord, TaskInfo, Waiting,
+};
 pub use time::{BadTime, DAY, HOUR, MINUTE, SECOND, Time};
 pub use view::{EffectKind, EffectRef, Effects, EffectsIter};
 pub use worker::Limits;

@@ -131,6 +131,34 @@ pub struct InstanceInfo {
     pub tasks: Vec<TaskInfo>,
     /// Steps of the process body that have run (the latest run of each).
     pub steps: Vec<StepRecord>,
+    /// What it waits for besides its open tasks: a signal, an action the host was asked to perform, a time.
+    /// Empty once it has ended.
+    pub waiting: Vec<Waiting>,
+}
+
+/// Something a running instance waits for besides its open tasks ([`InstanceInfo::waiting`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Waiting {
+    /// A signal (an `await`, such as the customer's reply), until its timeout if it has one.
+    Signal {
+        /// The signal.
+        signal: Name,
+        /// When the wait times out, if it does.
+        until: Option<Time>,
+    },
+    /// The result of an action the host was asked to perform ([`crate::Effect::ActionRequested`]), which
+    /// [`Runtime::action_result`] reports.
+    Action {
+        /// The request, as the effect gave it.
+        request: crate::RequestRef,
+        /// The action.
+        action: Name,
+    },
+    /// A time: a `wait`, or an `every` loop between its rounds.
+    Time {
+        /// When it wakes.
+        until: Time,
+    },
 }
 
 /// Options of a runtime.
@@ -1522,6 +1550,30 @@ fn parse_query(
             outputs,
         });
     }
+    let nwaits = r.u32().ok()?;
+    let mut waiting = Vec::new();
+    for _ in 0..nwaits {
+        let kind = r.u8().ok()?;
+        let id = r.u32().ok()?;
+        let request = r.u32().ok()?;
+        let wake = r.i64().ok()?;
+        waiting.push(match kind {
+            query::WAIT_SIGNAL => Waiting::Signal {
+                signal: names.signal(id),
+                until: time(wake),
+            },
+            query::WAIT_ACTION => Waiting::Action {
+                request: crate::RequestRef {
+                    instance,
+                    request,
+                    action: id,
+                },
+                action: names.action(id),
+            },
+            query::WAIT_TIME => Waiting::Time { until: time(wake)? },
+            _ => return None,
+        });
+    }
     Some(InstanceInfo {
         instance,
         process: process.name.clone(),
@@ -1531,5 +1583,6 @@ fn parse_query(
         input,
         tasks,
         steps,
+        waiting,
     })
 }

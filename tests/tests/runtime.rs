@@ -11,7 +11,7 @@
 
 use proc_runtime::{
     Actor, DAY, Effect, EffectKind, Error, HOUR, InstanceId, InstanceStatus, Limits, MINUTE,
-    Module, Options, Performer, Runtime, StaticDirectory, TaskRef, Time,
+    Module, Options, Performer, Runtime, StaticDirectory, TaskRef, Time, Waiting,
 };
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -2737,4 +2737,71 @@ fn an_optional_checked_against_none_is_read_as_its_value() {
         runtime.instance_status(id).unwrap(),
         InstanceStatus::Completed
     );
+}
+
+const WAITS: &str = r#"
+/// Agents.
+role Agent
+/// The customer answered.
+signal Answered
+/// Sends the survey.
+action send_survey(to: Text) -> Bool
+
+/// Waits for the customer, for the help desk, and for a time.
+process waits() {
+  parallel {
+    branch { await Answered within 2d }
+    branch { let sent = send_survey("ada@example.com") }
+    branch { wait 3h }
+    branch { step note "Take a note" { by Agent } }
+  }
+  complete
+}
+"#;
+
+#[test]
+fn status_shows_what_a_case_waits_for_besides_its_tasks() {
+    let mut runtime = runtime_at(WAITS, "2026-03-02T09:00:00Z");
+    let (id, effects) = runtime.start("waits", &json!({})).unwrap();
+    let Some(Effect::ActionRequested { request, .. }) = effects
+        .iter()
+        .find(|e| matches!(e, Effect::ActionRequested { .. }))
+    else {
+        panic!("no action requested: {effects:?}")
+    };
+    let info = runtime.status(id).unwrap();
+    assert_eq!(info.tasks.len(), 1);
+    assert_eq!(
+        info.waiting,
+        [
+            Waiting::Signal {
+                signal: "Answered".into(),
+                until: Some(t("2026-03-04T09:00:00Z")),
+            },
+            Waiting::Action {
+                request: *request,
+                action: "send_survey".into(),
+            },
+            Waiting::Time {
+                until: t("2026-03-02T12:00:00Z"),
+            },
+        ]
+    );
+    // Each wait leaves the list when it ends; an ended case waits for nothing.
+    runtime.action_result(*request, Ok(&json!(true))).unwrap();
+    runtime.signal(id, "Answered", &json!({})).unwrap();
+    let info = runtime.status(id).unwrap();
+    assert_eq!(
+        info.waiting,
+        [Waiting::Time {
+            until: t("2026-03-02T12:00:00Z")
+        }]
+    );
+    runtime.advance(t("2026-03-02T12:00:00Z")).unwrap();
+    assert_eq!(runtime.status(id).unwrap().waiting, []);
+    let note = runtime.status(id).unwrap().tasks[0].task;
+    runtime.complete(note, &agent("ann"), &json!({})).unwrap();
+    let info = runtime.status(id).unwrap();
+    assert_eq!(info.status, InstanceStatus::Completed);
+    assert_eq!(info.waiting, []);
 }

@@ -7,6 +7,7 @@
 
 use proc_runtime::{
     Actor, Effect, Error, InstanceId, Module, RequestRef, Runtime, StaticDirectory, TaskRef, Time,
+    Waiting,
 };
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -579,11 +580,30 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
                 } else {
                     format!("; open: {}", open.join(", "))
                 };
+                let waits: Vec<String> = info
+                    .waiting
+                    .iter()
+                    .map(|w| match w {
+                        Waiting::Signal { signal, until } => match until {
+                            Some(until) => format!("signal {signal} (until {until})"),
+                            None => format!("signal {signal}"),
+                        },
+                        Waiting::Action { request, action } => {
+                            format!("action {action} (request {})", request.request)
+                        }
+                        Waiting::Time { until } => format!("the time {until}"),
+                    })
+                    .collect();
+                let waits = if waits.is_empty() {
+                    String::new()
+                } else {
+                    format!("; waiting for {}", waits.join(", "))
+                };
                 let wake = info
                     .next_wakeup
                     .map_or_else(String::new, |t| format!("; next wake-up {t}"));
                 eprintln!(
-                    "instance {id} ({}): {:?}{tasks}{wake}",
+                    "instance {id} ({}): {:?}{tasks}{waits}{wake}",
                     info.process, info.status
                 );
             }

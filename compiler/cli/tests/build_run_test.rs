@@ -965,3 +965,40 @@ fn the_standard_library_passes_its_own_tests() {
         );
     }
 }
+
+/// At the end of a run, each instance says what it still waits for besides its tasks.
+#[test]
+fn a_run_ends_with_what_each_instance_waits_for() {
+    let dir = package(
+        "waits",
+        "/// Agents.\nrole Agent\n/// The customer answered.\nsignal Answered\n/// Sends mail.\naction send(to: Text) -> Bool\n/// P.\nprocess p() {\n  step ask \"Ask the customer\" { by Agent }\n  parallel {\n    branch { await Answered within 2d }\n    branch { let ok = send(\"x\") }\n  }\n}\n",
+    );
+    let wasm = dir.join("p.wasm");
+    let built = procc(&["build", dir.to_str().unwrap(), "-o", wasm.to_str().unwrap()]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let events = dir.join("events.jsonl");
+    std::fs::write(
+        &events,
+        "{\"at\": \"2026-03-02T09:30:00Z\", \"type\": \"complete\", \"step\": \"ask\", \"by\": \"ann\", \"roles\": [\"Agent\"]}\n",
+    )
+    .unwrap();
+    let run = procc(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--process",
+        "p",
+        "--events",
+        events.to_str().unwrap(),
+        "--start-at",
+        "2026-03-02T09:00:00Z",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr).contains(
+            "instance 1 (p): Running; waiting for signal Answered (until 2026-03-04T09:30:00Z), \
+             action send (request 1)"
+        ),
+        "{}",
+        text(&run.stderr)
+    );
+}

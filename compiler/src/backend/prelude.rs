@@ -2753,6 +2753,57 @@ impl Rt {
                 ld32(cx.h(header::ROOT_FRAME), 0),
             ],
         );
+        // What the case waits for besides its tasks: signals, actions and times.
+        let kind = f.l32();
+        f.set(at, call(self.out_reserve, vec![c32(4)]));
+        f.set(count, c32(0));
+        each(&mut f, node, cx.h(header::FIBERS), |f, _| {
+            f.set(kind, c32(0));
+            f.if_(
+                eq(ld32(get(node), fiber::STATUS), c32(fiber::BLOCKED)),
+                |f| {
+                    let waits = |w: i32| eq(ld32(get(node), fiber::WAIT), c32(w));
+                    f.if_(waits(fiber::WAIT_SIGNAL), |f| {
+                        f.set(kind, c32(i32::from(proc_abi::query::WAIT_SIGNAL)));
+                    });
+                    f.if_(waits(fiber::WAIT_ACTION), |f| {
+                        f.set(kind, c32(i32::from(proc_abi::query::WAIT_ACTION)));
+                    });
+                    f.if_(
+                        or(waits(fiber::WAIT_TIMER), waits(fiber::WAIT_ROUND)),
+                        |f| {
+                            f.set(kind, c32(i32::from(proc_abi::query::WAIT_TIME)));
+                        },
+                    );
+                },
+            );
+            f.if_(get(kind), |f| {
+                f.set(count, add(get(count), c32(1)));
+                f.exec(self.out_u8, vec![get(kind)]);
+                // The signal's id, or the action's (kept in JOIN_TOTAL while it is asked for) and the request's.
+                f.if_else(
+                    eq(get(kind), c32(i32::from(proc_abi::query::WAIT_ACTION))),
+                    |f| {
+                        f.exec(self.out_u32, vec![ld32(get(node), fiber::JOIN_TOTAL)]);
+                        f.exec(self.out_u32, vec![ld32(get(node), fiber::WAIT_ARG)]);
+                    },
+                    |f| {
+                        f.exec(
+                            self.out_u32,
+                            vec![cond(
+                                I32,
+                                eq(get(kind), c32(i32::from(proc_abi::query::WAIT_SIGNAL))),
+                                ld32(get(node), fiber::WAIT_ARG),
+                                u32c(NO_ID),
+                            )],
+                        );
+                        f.exec(self.out_u32, vec![c32(0)]);
+                    },
+                );
+                f.exec(self.out_i64, vec![ld64(get(node), fiber::WAKE)]);
+            });
+        });
+        f.st32(get(at), 0, get(count));
         f.ret(c32(status::ANSWERED));
         f
     }

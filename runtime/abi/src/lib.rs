@@ -18,7 +18,7 @@ pub use meta::{
 };
 
 /// The ABI version this crate describes. A module reports its own through [`exports::ABI_VERSION`].
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// The name of the custom section holding the module's [`Metadata`] as JSON.
 pub const METADATA_SECTION: &str = "proc.metadata";
@@ -305,4 +305,10 @@ pub mod query {
     pub const TASK_OPEN: u8 = 0;
     /// The task is suspended.
     pub const TASK_SUSPENDED: u8 = 1;
+    /// A wait for a signal (`await`), with its signal id and timeout.
+    pub const WAIT_SIGNAL: u8 = 1;
+    /// A wait for the host to perform an action, with the action id and the request id.
+    pub const WAIT_ACTION: u8 = 2;
+    /// A wait for a time (`wait`, or an `every` loop between its rounds).
+    pub const WAIT_TIME: u8 = 3;
 }
