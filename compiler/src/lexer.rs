@@ -426,6 +426,22 @@ pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
         );
         return out;
     }
+    // Lines ended by a carriage return alone (classic Mac OS) would make every `//` comment run to the end of the
+    // file, hiding the program behind it: such a file is refused at its first such line end.
+    if let Some((cr, _)) = text
+        .match_indices('\r')
+        .find(|&(i, _)| text.as_bytes().get(i + 1) != Some(&b'\n'))
+    {
+        out.diagnostics.push(
+            Diagnostic::new(
+                Code::InvalidCharacter,
+                at(Span::new(cr, cr + 1)),
+                "this line ends with a carriage return alone (classic Mac OS line endings)",
+            )
+            .with_label("carriage return without a line feed")
+            .with_help("save the file with LF (or CRLF) line endings, which is what every current editor writes"),
+        );
+    }
     let mut pending_doc: Vec<&str> = Vec::new();
     let mut lexer = Token::lexer(text);
     // A byte order mark (as some Windows editors write) is not part of the program.
@@ -621,6 +637,24 @@ mod tests {
                 Token::Text("\"hi {x}\""),
             ]
         );
+    }
+
+    #[test]
+    fn lines_ended_by_a_carriage_return_alone_are_refused_at_the_first() {
+        for (text, at) in [
+            ("role A\r// note\rrole B\r", 6),
+            ("role A\r\nrole B\r", 14),
+            ("role A\r", 6),
+        ] {
+            let lexed = lex(FileId(0), text);
+            let first = &lexed.diagnostics[0];
+            assert_eq!(first.code, Code::InvalidCharacter, "{text:?}");
+            assert_eq!(first.at.span, Span::new(at, at + 1), "{text:?}");
+        }
+        // CRLF is a line end like LF.
+        let lexed = lex(FileId(0), "/// A.\r\nrole A\r\n// note\r\nrole B\r\n");
+        assert!(lexed.diagnostics.is_empty());
+        assert_eq!(lexed.tokens.len(), 4);
     }
 
     #[test]

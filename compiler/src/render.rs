@@ -1,7 +1,7 @@
 //! The one place diagnostics become text: ariadne for people, codespan-reporting's one-line form for CI logs,
 //! and JSON for tools. Rendering is pure: it returns strings, the CLI prints them.
 
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, FileSpan, Severity};
 use crate::source::SourceFile;
 use codespan_reporting::diagnostic as cs;
 use codespan_reporting::files::SimpleFiles;
@@ -69,14 +69,27 @@ pub fn human(files: &[SourceFile], diagnostics: &[Diagnostic], color: bool) -> S
                 Severity::Warning => ariadne::Color::Yellow,
             });
         }
-        report = report.with_label(primary_label.with_order(0));
-        for (index, label) in diagnostic.labels.iter().enumerate() {
+        // Labels in the order they appear (the primary's file first): ariadne starts a new excerpt at a label above
+        // the one before it, and heads every excerpt of the primary's file with the primary's line, so a "first
+        // declared here" above the error would sit under a header naming the wrong line.
+        let key = |at: &FileSpan| (at.file != diagnostic.at.file, at.file.0, at.span.start);
+        let mut places: Vec<(bool, u32, u32)> = std::iter::once(&diagnostic.at)
+            .chain(diagnostic.labels.iter().map(|l| &l.at))
+            .map(key)
+            .collect();
+        places.sort_unstable();
+        let order = |at: &FileSpan| {
+            let rank = places.partition_point(|p| *p < key(at));
+            i32::try_from(rank).unwrap_or(i32::MAX)
+        };
+        report = report.with_label(primary_label.with_order(order(&diagnostic.at)));
+        for label in &diagnostic.labels {
             let mut secondary = Label::new((
                 name_of(label.at.file),
                 clamp(label.at.file, label.at.span.range()),
             ))
             .with_message(&label.message)
-            .with_order(i32::try_from(index + 1).unwrap_or(i32::MAX));
+            .with_order(order(&label.at));
             if color {
                 secondary = secondary.with_color(ariadne::Color::Blue);
             }

@@ -129,6 +129,38 @@ fn a_latin1_byte_is_reported_and_shown() {
     assert!(shown.contains("invalid byte"), "{shown}");
 }
 
+/// A label above the error ("first declared here") is shown in the same excerpt, in line order, under a header
+/// that names the error's line: ariadne would otherwise start a second excerpt, headed with the error's line
+/// over the other line.
+#[test]
+fn an_earlier_label_shares_the_excerpt_and_its_header_is_right() {
+    let analysis = analyze_bytes(b"/// A.\nrole Agent\n/// B.\nrole Agent\n");
+    let duplicate: Vec<_> = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::DuplicateDefinition)
+        .cloned()
+        .collect();
+    assert_eq!(duplicate.len(), 1);
+    let shown = render::human(&analysis.files, &duplicate, false);
+    assert_eq!(shown.matches("fuzz.proc:").count(), 1, "{shown}");
+    assert!(shown.contains("fuzz.proc:4:6"), "{shown}");
+    let first = shown.find("first declared here").unwrap();
+    let again = shown.find("declared again here").unwrap();
+    assert!(first < again, "{shown}");
+}
+
+/// A file whose lines end with a carriage return alone is refused, not read as one long comment (which made
+/// the program after the first `//` disappear, with no error).
+#[test]
+fn classic_mac_line_endings_are_refused() {
+    let analysis = analyze_bytes(
+        b"/// A.\rrole Agent\r/// P.\rprocess p() {\r  step s \"x\" { by Agnt }\r}\r",
+    );
+    let found: Vec<Code> = analysis.package_diagnostics().map(|d| d.code).collect();
+    assert_eq!(found.first(), Some(&Code::InvalidCharacter), "{found:?}");
+}
+
 /// A byte order mark, as some Windows editors write, is not a character of the program.
 #[test]
 fn a_byte_order_mark_is_skipped() {
