@@ -1,14 +1,18 @@
 //! Completion and signature help. The context is read from the tokens before the cursor (the text being typed
 //! is usually broken, so the syntax tree cannot be trusted there); what the names mean comes from the analysis.
 
+use crate::convert;
 use crate::view::View;
+use proc_compiler::Span;
+use proc_compiler::ast::{ItemKind, UseItems};
 use proc_compiler::lexer::{self, Token};
 use proc_compiler::model::{DefId, DefKind, Definition, Ty};
 use proc_compiler::std_lib::STD_MODULES;
 use proc_compiler::{FileId, SourceFile};
 use tower_lsp::lsp_types::{
-    CompletionItem, CompletionItemKind, Documentation, InsertTextFormat, MarkupContent, MarkupKind,
-    ParameterInformation, ParameterLabel, SignatureHelp, SignatureInformation,
+    CompletionItem, CompletionItemKind, CompletionItemLabelDetails, Documentation,
+    InsertTextFormat, MarkupContent, MarkupKind, ParameterInformation, ParameterLabel, Range,
+    SignatureHelp, SignatureInformation, TextEdit,
 };
 
 /// What every step tells about itself: name, type, meaning (for completion and hover).
@@ -120,8 +124,6 @@ fn block_of(source: &SourceFile, toks: &[Tok<'_>]) -> Vec<Block> {
 struct Ctx<'v, 'a> {
     view: &'v View<'a>,
     file: FileId,
-    /// The module paths this file's `use` declarations name.
-    imports: Vec<String>,
     offset: u32,
     snippets: bool,
     items: Vec<CompletionItem>,
@@ -193,7 +195,7 @@ impl Ctx<'_, '_> {
             .iter()
             .enumerate()
             .filter(|(_, def)| kinds.contains(&def.kind) && def.parent.is_none())
-            .filter(|(_, def)| def.file == self.file || self.imports_module_of(def.file))
+            .filter(|(_, def)| def.file == self.file || self.imports(def))
             .map(|(index, def)| {
                 let rank = if def.file == self.file {
                     1
@@ -209,16 +211,28 @@ impl Ctx<'_, '_> {
         ids.into_iter().map(|(_, id)| id).collect()
     }
 
-    /// True if this file imports (something from) the module of `file`.
-    fn imports_module_of(&self, file: FileId) -> bool {
-        let Some(module) = self.view.source(file).map(|source| source.module.as_str()) else {
+    /// True if this file's `use` lines name `def` (by name, in braces, or with `.*`).
+    fn imports(&self, def: &Definition) -> bool {
+        let Some(module) = self
+            .view
+            .source(def.file)
+            .map(|source| source.module.as_str())
+        else {
             return false;
         };
-        self.imports.iter().any(|path| {
-            path == module
-                || path
-                    .strip_prefix(module)
-                    .is_some_and(|rest| rest.starts_with('.'))
+        let Some(parsed) = self.view.analysis.parsed.get(self.file.0 as usize) else {
+            return false;
+        };
+        parsed.ast.items.iter().any(|item| {
+            let ItemKind::Use(decl) = &item.kind else {
+                return false;
+            };
+            let path = decl.module.iter().map(|i| i.name.as_str());
+            path.eq(module.split('.'))
+                && match &decl.items {
+                    UseItems::All(_) => true,
+                    UseItems::Named(names) => names.iter().any(|n| n.name == def.name),
+                }
         })
     }
 
@@ -231,6 +245,71 @@ impl Ctx<'_, '_> {
                 .map_or(4, |def| if def.file == self.file { 1 } else { 3 });
             self.push_def(id, rank);
         }
+        self.push_importable(kinds);
+    }
+
+    /// Declarations of other modules (of the package, then `std`) that this file does not import yet: choosing
+    /// one adds its `use` line too, as the "import" quick fix would.
+    fn push_importable(&mut self, kinds: &[DefKind]) {
+        if self.view.is_std(self.file) {
+            return;
+        }
+        let Some(edit_at) = self.use_insertion() else {
+            return;
+        };
+        let analysis = self.view.analysis;
+        let mut found: Vec<(bool, &str, &str, DefId)> = analysis
+            .defs
+            .iter()
+            .enumerate()
+            .filter(|(_, def)| kinds.contains(&def.kind) && def.parent.is_none())
+            .filter(|(_, def)| def.file != self.file && !self.imports(def))
+            .filter_map(|(index, def)| {
+                let module = self.view.source(def.file)?.module.as_str();
+                let id = DefId(u32::try_from(index).ok()?);
+                Some((self.view.is_std(def.file), module, def.name.as_str(), id))
+            })
+            .collect();
+        found.sort();
+        for (is_std, module, name, id) in found {
+            if name.is_empty() || self.items.iter().any(|item| item.label == name) {
+                continue;
+            }
+            // After what the file can already name, its keywords and snippets; the package's before `std`'s.
+            self.push_def(id, if is_std { 8 } else { 7 });
+            let (range, before, after) = edit_at;
+            if let Some(item) = self.items.last_mut() {
+                item.label_details = Some(CompletionItemLabelDetails {
+                    detail: None,
+                    description: Some(format!("use {module}.{name}")),
+                });
+                item.additional_text_edits = Some(vec![TextEdit {
+                    range,
+                    new_text: format!("{before}use {module}.{name}{after}"),
+                }]);
+            }
+        }
+    }
+
+    /// Where a new `use` line goes: after the last one, or at the top of the file (then followed by a blank line).
+    fn use_insertion(&self) -> Option<(Range, &'static str, &'static str)> {
+        let source = self.view.source(self.file)?;
+        let parsed = self.view.analysis.parsed.get(self.file.0 as usize)?;
+        let last_use = parsed
+            .ast
+            .items
+            .iter()
+            .filter(|i| matches!(i.kind, ItemKind::Use(_)))
+            .map(|i| i.span.end)
+            .max();
+        Some(match last_use {
+            Some(end) => (convert::range(source, Span { start: end, end }), "\n", ""),
+            None => (
+                convert::range(source, Span { start: 0, end: 0 }),
+                "",
+                "\n\n",
+            ),
+        })
     }
 
     /// The procedure, process or test around the cursor.
@@ -643,23 +722,9 @@ pub fn completion(
     // The word being typed, if any, does not count as context.
     let before = toks.partition_point(|t| t.end < offset || (t.end == offset && !is_word(t)));
     let before_tokens = toks.get(..before).unwrap_or(&[]);
-    let imports = toks
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.token == Token::Use)
-        .map(|(index, _)| {
-            toks.get(index + 1..)
-                .unwrap_or(&[])
-                .iter()
-                .take_while(|t| t.token == Token::Dot || is_word(t))
-                .map(|t| t.text)
-                .collect::<String>()
-        })
-        .collect();
     let mut ctx = Ctx {
         view,
         file,
-        imports,
         offset,
         snippets,
         items: Vec::new(),

@@ -301,10 +301,24 @@ fn run_case(path: &Path) -> String {
                 .unwrap_or_default()
                 .iter()
                 .map(|item| {
+                    // An item that imports what it names shows the line it adds, and where.
+                    let import = item["additionalTextEdits"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|edit| {
+                            format!(
+                                " + {:?} at {}:{}",
+                                edit["newText"].as_str().unwrap_or(""),
+                                edit["range"]["start"]["line"],
+                                edit["range"]["start"]["character"]
+                            )
+                        })
+                        .collect::<String>();
                     (
                         item["sortText"].as_str().unwrap_or("").to_string(),
                         format!(
-                            "{} ({})",
+                            "{} ({}){import}",
                             item["label"].as_str().unwrap_or(""),
                             item["detail"].as_str().unwrap_or("-")
                         ),
