@@ -1412,6 +1412,15 @@ impl Runtime {
 
 /// People are known by their ids: an actor without one cannot be authorised for anything.
 fn check_actor(actor: &Actor) -> Result<(), Error> {
+    let invalid = |message: &str| {
+        Err(Error::InvalidValue {
+            what: "invalid actor".to_string(),
+            error: codec::ValueError {
+                path: String::new(),
+                message: message.to_string(),
+            },
+        })
+    };
     // Most ids start with a visible ASCII character; only the others need the full (Unicode) trim.
     let plain = actor
         .id
@@ -1419,13 +1428,23 @@ fn check_actor(actor: &Actor) -> Result<(), Error> {
         .first()
         .is_some_and(u8::is_ascii_graphic);
     if !plain && actor.id.trim().is_empty() {
-        return Err(Error::InvalidValue {
-            what: "invalid actor".to_string(),
-            error: codec::ValueError {
-                path: String::new(),
-                message: "a person acting on a task needs an id".to_string(),
-            },
-        });
+        return invalid("a person acting on a task needs an id");
+    }
+    // Ids are recorded and shown to people: control characters (a NUL, an escape sequence) and the marks that
+    // reverse the direction of text would make what they read differ from what happened.
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    let suspicious = if actor.id.is_ascii() {
+        actor.id.bytes().any(|b| b.is_ascii_control())
+    } else {
+        actor.id.chars().any(hidden)
+    };
+    if suspicious {
+        return invalid(
+            "an id may not hold control characters or marks that change the direction of text",
+        );
     }
     Ok(())
 }

@@ -505,6 +505,15 @@ fn an_after_lag_refuses_early_completions() {
         .complete(review.task, &Actor::new("", &[]), &json!({}))
         .unwrap_err();
     assert!(error.to_string().contains("needs an id"), "{error}");
+    // Nor with an id that would show people something else than what happened.
+    let before = runtime.snapshot(id).unwrap();
+    for who in ["ann\u{0}", "ann\u{1b}[2J", "ann\u{202e}nn", "\u{2066}ann"] {
+        let error = runtime
+            .complete(review.task, &Actor::new(who, &["Agent"]), &json!({}))
+            .unwrap_err();
+        assert!(error.to_string().contains("control characters"), "{error}");
+    }
+    assert_eq!(runtime.snapshot(id).unwrap(), before);
     refused(&mut runtime, id, proc_abi::reject::NOT_THE_PERSON, |r| {
         r.complete(review.task, &agent("ann"), &json!({}))
     });
@@ -2803,5 +2812,20 @@ fn status_shows_what_a_case_waits_for_besides_its_tasks() {
     runtime.complete(note, &agent("ann"), &json!({})).unwrap();
     let info = runtime.status(id).unwrap();
     assert_eq!(info.status, InstanceStatus::Completed);
+    assert_eq!(info.waiting, []);
+    // A case cancelled, or failed by an action, while it waits: its waits end with it.
+    let (id, effects) = runtime.start("waits", &json!({})).unwrap();
+    runtime.cancel(id, "duplicate").unwrap();
+    assert_eq!(runtime.status(id).unwrap().waiting, []);
+    let (id, effects2) = runtime.start("waits", &json!({})).unwrap();
+    let Some(Effect::ActionRequested { request, .. }) = effects2
+        .iter()
+        .find(|e| matches!(e, Effect::ActionRequested { .. }))
+    else {
+        panic!("no action requested: {effects:?}")
+    };
+    runtime.action_result(*request, Err("SMTP 550")).unwrap();
+    let info = runtime.status(id).unwrap();
+    assert_eq!(info.status, InstanceStatus::Failed);
     assert_eq!(info.waiting, []);
 }

@@ -90,13 +90,17 @@ pub fn run(
         use_color(color),
         true,
     );
+    // With `--format json`, standard error holds only the diagnostics' JSON lines: the exit status tells the rest.
+    let human = !matches!(format, Format::Json);
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let Some(wasm) = package.build.wasm.as_ref().filter(|_| errors == 0) else {
-        eprintln!(
-            "error: could not build `{}`: {errors} error{}",
-            package.name,
-            if errors == 1 { "" } else { "s" }
-        );
+        if human {
+            eprintln!(
+                "error: could not build `{}`: {errors} error{}",
+                package.name,
+                if errors == 1 { "" } else { "s" }
+            );
+        }
         return ExitCode::from(1);
     };
     let extension = match emit {
@@ -122,12 +126,31 @@ pub fn run(
         Path::to_path_buf,
     );
     if target.as_os_str() == "-" {
-        crate::files::write_stdout(&String::from_utf8_lossy(&bytes));
+        if matches!(emit, Emit::Wasm) && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            eprintln!("error: refusing to write a binary module to a terminal");
+            eprintln!(
+                "help: redirect it (`> {}.wasm`) or give a file with `-o`",
+                package.name
+            );
+            return ExitCode::from(2);
+        }
+        crate::files::write_stdout_bytes(&bytes);
         return ExitCode::SUCCESS;
+    }
+    if let Some(source) = overwritten_source(&package.analysis, &target) {
+        eprintln!(
+            "error: `{}` is a source file of the package; writing the output there would destroy it",
+            source
+        );
+        eprintln!("help: give another path with `-o`");
+        return ExitCode::from(2);
     }
     if let Err(error) = std::fs::write(&target, &bytes) {
         eprintln!("error: cannot write `{}`: {error}", target.display());
         return ExitCode::from(2);
+    }
+    if !human {
+        return ExitCode::SUCCESS;
     }
     let meta = &package.build.metadata;
     eprintln!(
@@ -141,4 +164,17 @@ pub fn run(
         if meta.steps.len() == 1 { "" } else { "s" }
     );
     ExitCode::SUCCESS
+}
+
+/// The package's source file that `target` names (however it is spelt), if it is one.
+pub fn overwritten_source<'a>(
+    analysis: &'a proc_compiler::Analysis,
+    target: &Path,
+) -> Option<&'a str> {
+    let target = std::fs::canonicalize(target).ok()?;
+    analysis
+        .files
+        .iter()
+        .map(|f| f.name.as_str())
+        .find(|name| std::fs::canonicalize(name).is_ok_and(|path| path == target))
 }

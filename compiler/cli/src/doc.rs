@@ -20,6 +20,29 @@ pub fn run(paths: &[PathBuf], output: &Path, color: ColorChoice) -> ExitCode {
         .iter()
         .map(|(name, analysis)| (name.clone(), doc::manual(analysis, name)))
         .collect();
+    // One page per package and the index: two packages of one name (or one named `index`) would overwrite a page.
+    let mut names = std::collections::BTreeSet::from(["index"]);
+    for (name, _) in &manuals {
+        if !names.insert(name.as_str()) {
+            eprintln!(
+                "error: {} would overwrite `{name}.md` and `{name}.html`",
+                if name == "index" {
+                    "the package `index`'s manual and the index page".to_string()
+                } else {
+                    format!("two packages are named `{name}`: their manuals")
+                }
+            );
+            eprintln!("help: write their manuals one at a time, each with its own `-o`");
+            return ExitCode::from(2);
+        }
+    }
+    if output.as_os_str() == "-" {
+        eprintln!(
+            "error: `procc doc` writes a directory of pages; `-o -` (standard output) cannot hold them"
+        );
+        eprintln!("help: give a directory, for example `-o manual`");
+        return ExitCode::from(2);
+    }
     if let Err(error) = std::fs::create_dir_all(output) {
         eprintln!("error: cannot create `{}`: {error}", output.display());
         return ExitCode::from(2);

@@ -17,10 +17,15 @@ pub struct PackageInput {
 
 /// Writes to stdout; a closed pipe (`procc check | head`) ends the program quietly instead of panicking.
 pub fn write_stdout(text: &str) {
+    write_stdout_bytes(text.as_bytes());
+}
+
+/// Writes bytes (a module) to standard output exactly as they are, like [`write_stdout`].
+pub fn write_stdout_bytes(bytes: &[u8]) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     if stdout
-        .write_all(text.as_bytes())
+        .write_all(bytes)
         .and_then(|()| stdout.flush())
         .is_err()
     {
@@ -56,6 +61,11 @@ pub fn collect_packages(paths: &[PathBuf]) -> Result<Vec<PackageInput>, String> 
     let mut packages = Vec::new();
     let mut loose = Vec::new();
     let mut stdin_read = false;
+    // Each file and directory is read once, however often (and however spelt) it is named: overlapping globs
+    // must not load a module twice.
+    let mut seen = std::collections::HashSet::new();
+    let mut first_time =
+        |path: &Path| std::fs::canonicalize(path).map_or(true, |canonical| seen.insert(canonical));
     for path in paths {
         if path.as_os_str() == "-" {
             if std::mem::replace(&mut stdin_read, true) {
@@ -67,17 +77,26 @@ pub fn collect_packages(paths: &[PathBuf]) -> Result<Vec<PackageInput>, String> 
         let metadata = std::fs::metadata(path)
             .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
         if metadata.is_dir() {
+            if !first_time(path) {
+                continue;
+            }
             let mut found = Vec::new();
             walk(path, &mut found)?;
+            if found.is_empty() {
+                return Err(format!("no `.proc` files in `{}`", path.display()));
+            }
             found.sort();
             let mut files = Vec::new();
             for file in found {
+                if !first_time(&file) {
+                    continue;
+                }
                 let relative = file.strip_prefix(path).unwrap_or(&file);
                 let module = module_path(&relative.to_string_lossy());
                 files.push(read_source(&file, module)?);
             }
             if files.is_empty() {
-                return Err(format!("no `.proc` files in `{}`", path.display()));
+                continue;
             }
             let name = std::fs::canonicalize(path)
                 .ok()
@@ -85,6 +104,9 @@ pub fn collect_packages(paths: &[PathBuf]) -> Result<Vec<PackageInput>, String> 
                 .unwrap_or_else(|| "package".to_string());
             packages.push(PackageInput { name, files });
         } else {
+            if !first_time(path) {
+                continue;
+            }
             let stem = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())

@@ -41,11 +41,11 @@ pub fn run(paths: &[PathBuf], check: bool, color: ColorChoice) -> ExitCode {
         match format::format(&source) {
             Err(errors) => {
                 broken += 1;
-                write_stdout(&render::human(
-                    std::slice::from_ref(&source),
-                    &errors,
-                    color,
-                ));
+                // Diagnostics go to standard error: standard output holds only the diff (`--check`).
+                eprint!(
+                    "{}",
+                    render::human(std::slice::from_ref(&source), &errors, color)
+                );
                 eprintln!(
                     "error: `{}` was not formatted: it has syntax errors",
                     path.display()

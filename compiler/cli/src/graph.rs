@@ -54,9 +54,19 @@ pub fn run(
         charts.extend(graph::flowcharts(analysis));
     }
     if let Some(only) = only {
+        let names: std::collections::BTreeSet<String> = charts
+            .iter()
+            .map(|chart| format!("`{}`", chart.name))
+            .collect();
         charts.retain(|chart| chart.name == only);
         if charts.is_empty() {
             eprintln!("error: no process or procedure named `{only}`");
+            if !names.is_empty() {
+                eprintln!(
+                    "help: the package has {}",
+                    names.into_iter().collect::<Vec<_>>().join(", ")
+                );
+            }
             return ExitCode::from(2);
         }
     }
@@ -79,7 +89,34 @@ pub fn run(
             let text: Vec<String> = charts.iter().map(|chart| format.render(chart)).collect();
             write_stdout(&text.join("\n"));
         }
+        // `-o -` is standard output, as for `procc build`.
+        Some(dir) if dir.as_os_str() == "-" => {
+            if format == GraphFormat::Svg && charts.len() > 1 {
+                eprintln!(
+                    "error: {} flowcharts cannot go to standard output as one SVG",
+                    charts.len()
+                );
+                eprintln!(
+                    "help: write them to a directory with `-o DIR`, or pick one with `--process NAME`"
+                );
+                return ExitCode::from(2);
+            }
+            let text: Vec<String> = charts.iter().map(|chart| format.render(chart)).collect();
+            write_stdout(&text.join("\n"));
+        }
         Some(dir) => {
+            // Two packages with a module and flow of the same names would overwrite one chart with the other.
+            let mut files = std::collections::BTreeSet::new();
+            for chart in &charts {
+                if !files.insert((chart.module.as_str(), chart.name.as_str())) {
+                    eprintln!(
+                        "error: two packages both have `{}` in module `{}`: one flowchart would overwrite the other",
+                        chart.name, chart.module
+                    );
+                    eprintln!("help: draw them one package at a time, each with its own `-o`");
+                    return ExitCode::from(2);
+                }
+            }
             if let Err(error) = std::fs::create_dir_all(dir) {
                 eprintln!("error: cannot create `{}`: {error}", dir.display());
                 return ExitCode::from(2);

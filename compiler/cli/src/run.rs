@@ -140,13 +140,20 @@ fn check_event(event: &Value, meta: &proc_abi::Metadata) -> Result<(), String> {
             let all = members.iter().copied().chain(["type", "at", "instance"]);
             let hint = proc_compiler::suggest::closest(member, all)
                 .map_or_else(String::new, |close| format!("; did you mean \"{close}\"?"));
+            let takes = if members.is_empty() {
+                "it takes only \"type\" and \"at\"".to_string()
+            } else {
+                format!(
+                    "it takes {}",
+                    members
+                        .iter()
+                        .map(|m| format!("\"{m}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
             return Err(format!(
-                "a \"{kind}\" event has no member \"{member}\" (it takes {}){hint}",
-                members
-                    .iter()
-                    .map(|m| format!("\"{m}\""))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "an event of type \"{kind}\" has no member \"{member}\" ({takes}){hint}"
             ));
         }
         let is_list = ["roles", "skills", "to_roles", "to_skills"].contains(&member.as_str());
@@ -165,17 +172,35 @@ fn check_event(event: &Value, meta: &proc_abi::Metadata) -> Result<(), String> {
         if is_text && !value.is_string() {
             return Err(format!("\"{member}\" must be a text"));
         }
+        let is_number = ["task", "request", "instance"].contains(&member.as_str());
+        if is_number && value.as_u64().and_then(|n| u32::try_from(n).ok()).is_none() {
+            return Err(format!(
+                "\"{member}\" must be a number such as 1 (the {member}'s number), not {value}"
+            ));
+        }
     }
     if let Some((_, needs)) = EVENT_NEEDS.iter().find(|(name, _)| *name == kind) {
         if let Some(missing) = needs.iter().find(|m| !object.contains_key(**m)) {
             return Err(format!("a \"{kind}\" event needs \"{missing}\""));
         }
     }
-    if kind == "action_result" && !object.contains_key("action") && meta.actions.len() != 1 {
-        return Err(
-            "an \"action_result\" needs \"action\", the action's name (the module has more than one action)"
-                .to_string(),
-        );
+    if kind == "action_result" && !object.contains_key("action") {
+        match meta.actions.len() {
+            0 => {
+                return Err(
+                    "the module has no actions, so nothing waits for an action's result"
+                        .to_string(),
+                );
+            }
+            1 => {}
+            _ => {
+                return Err(
+                    "an \"action_result\" needs \"action\", the action's name (the module has more than one \
+                     action)"
+                        .to_string(),
+                );
+            }
+        }
     }
     // Members that name something of the module; each is also the word for what it names.
     for member in ["role", "process", "step", "signal", "action"] {
@@ -191,6 +216,25 @@ fn check_event(event: &Value, meta: &proc_abi::Metadata) -> Result<(), String> {
         };
         if !known.contains(&name.as_str()) {
             return Err(unknown_name(member, name, known.iter().copied()));
+        }
+    }
+    if kind == "action_result" {
+        match (object.contains_key("result"), object.contains_key("error")) {
+            (true, true) => {
+                return Err(
+                    "an \"action_result\" gives \"result\" (the action succeeded) or \"error\" (it failed), \
+                     not both"
+                        .to_string(),
+                );
+            }
+            (false, false) => {
+                return Err(
+                    "an \"action_result\" needs \"result\" (what the action gave; null if it gives nothing) or \
+                     \"error\" (why it failed)"
+                        .to_string(),
+                );
+            }
+            _ => {}
         }
     }
     if let Some(Value::String(at)) = object.get("at") {
@@ -215,6 +259,44 @@ fn directory(path: &Path) -> Result<StaticDirectory, String> {
     };
     let mut directory = StaticDirectory::default();
     for (id, person) in people {
+        // Checked as strictly as an event line: a misspelt member would leave a person without their roles.
+        let where_ = format!("`{}`: person \"{id}\"", path.display());
+        let Value::Object(fields) = &person else {
+            return Err(format!(
+                "{where_} should be an object with \"roles\", \"skills\" and \"manager\""
+            ));
+        };
+        for (key, value) in fields {
+            match key.as_str() {
+                "roles" | "skills" => {
+                    let texts = value
+                        .as_array()
+                        .is_some_and(|items| items.iter().all(Value::is_string));
+                    if !texts {
+                        return Err(format!(
+                            "{where_}: \"{key}\" must be a list of texts, e.g. [\"Agent\"]"
+                        ));
+                    }
+                }
+                "manager" if value.is_string() => {}
+                "manager" => {
+                    return Err(format!(
+                        "{where_}: \"manager\" must be a person's id (a text)"
+                    ));
+                }
+                other => {
+                    let hint =
+                        proc_compiler::suggest::closest(other, ["roles", "skills", "manager"])
+                            .map_or_else(String::new, |close| {
+                                format!("; did you mean \"{close}\"?")
+                            });
+                    return Err(format!(
+                        "{where_} has no member \"{other}\" (a person has \"roles\", \"skills\" and \
+                         \"manager\"){hint}"
+                    ));
+                }
+            }
+        }
         let list = |key: &str| -> Vec<String> {
             person
                 .get(key)
@@ -309,7 +391,7 @@ impl Printer {
                 json!({"rejected": {"line": line, "code": code, "message": error.to_string(), "time": time.to_string()}})
             ));
         } else {
-            crate::files::write_stdout(&format!("    refused: {error}\n"));
+            crate::files::write_stdout(&format!("    refused (line {line}): {error}\n"));
         }
     }
 }
@@ -351,12 +433,36 @@ fn task_of(
     instance: InstanceId,
     event: &Value,
 ) -> Result<Result<TaskRef, Error>, String> {
+    // An ended case is refused as the runtime refuses any event for it, not as a wrong task number.
+    if let Ok(status) = runtime.instance_status(instance) {
+        if status != proc_runtime::InstanceStatus::Running {
+            return Ok(Err(Error::Rejected(proc_runtime::Rejection {
+                code: proc_abi::reject::INSTANCE_ENDED,
+                instance,
+                task: u32_field(event, "task"),
+                message: format!("instance {instance} has already ended ({status:?})"),
+            })));
+        }
+    }
     let open = match runtime.open_tasks(instance) {
         Ok(open) => open,
         Err(error) => return Ok(Err(error)),
     };
     if let Some(number) = u32_field(event, "task") {
+        let step = event.get("step").and_then(Value::as_str);
         return match open.iter().find(|t| t.task.task == number) {
+            Some(t) if step.is_some_and(|step| step != &*t.step) => {
+                Ok(Err(Error::Rejected(proc_runtime::Rejection {
+                    code: proc_abi::reject::UNKNOWN_TASK,
+                    instance,
+                    task: Some(number),
+                    message: format!(
+                        "task {number} is `{}`, not `{}`: give the task's number or its step, or both alike",
+                        t.step,
+                        step.unwrap_or_default()
+                    ),
+                })))
+            }
             Some(t) => Ok(Ok(t.task)),
             None => Ok(Err(Error::Rejected(proc_runtime::Rejection {
                 code: proc_abi::reject::UNKNOWN_TASK,
@@ -413,9 +519,26 @@ pub fn run(args: RunArgs) -> ExitCode {
 }
 
 fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
+    if args.input.is_some() && args.process.is_none() {
+        return Err(
+            "`--input` is the input of the process `--process` starts, and no `--process` was given".to_string(),
+        );
+    }
+    let until = args
+        .until
+        .as_deref()
+        .map(|text| parse_time(text, "--until"))
+        .transpose()?;
     let bytes = std::fs::read(&args.module)
         .map_err(|e| format!("cannot read `{}`: {e}", args.module.display()))?;
     let module = Module::from_bytes(&bytes).map_err(|e| e.to_string())?;
+    if args.process.is_none() && args.events.is_none() {
+        return Err(
+            "nothing to run: give `--process NAME` (with `--input FILE`) to start a case, `--events FILE` with \
+             the events to send, or both"
+                .to_string(),
+        );
+    }
     let mut runtime = Runtime::new(&module).map_err(|e| e.to_string())?;
     if let Some(path) = &args.directory {
         runtime.set_directory(Arc::new(directory(path)?));
@@ -480,6 +603,18 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
         }
         clock = (at, Some(*line));
     }
+    if let Some(until) = until {
+        if until < clock.0 {
+            let after = match clock.1 {
+                Some(line) => format!("the event on line {line}"),
+                None => "the start".to_string(),
+            };
+            return Err(format!(
+                "`--until` {until} is before {after} ({}): the clock only moves forward",
+                clock.0
+            ));
+        }
+    }
     let mut printer = Printer {
         json: args.json,
         failed: false,
@@ -496,7 +631,27 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
                 serde_json::from_str(&text)
                     .map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))?
             }
-            None => json!({}),
+            None => {
+                let params = module
+                    .metadata()
+                    .processes
+                    .iter()
+                    .find(|p| &p.name == process)
+                    .map(|p| p.params.iter().map(|f| f.name.as_str()).collect::<Vec<_>>())
+                    .unwrap_or_default();
+                if !params.is_empty() {
+                    return Err(format!(
+                        "process `{process}` takes {}, and no `--input` was given: give a JSON file with them, \
+                         e.g. `--input input.json`",
+                        params
+                            .iter()
+                            .map(|p| format!("`{p}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                json!({})
+            }
         };
         match runtime.start(process, &input) {
             Ok((id, effects)) => {
@@ -560,8 +715,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             Err(error) => printer.refused(*line, &error, runtime.now()),
         }
     }
-    if let Some(until) = &args.until {
-        let until = parse_time(until, "--until")?;
+    if let Some(until) = until {
         if !printer.advance(&mut runtime, until)? {
             printer.heading(until, "time passes");
         }

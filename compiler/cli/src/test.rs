@@ -38,7 +38,7 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>, color: ColorChoice) -> ExitC
         let diagnostics = package.diagnostics();
         let errors = diagnostics.iter().filter(|d| d.is_error()).count();
         if errors > 0 {
-            print_diagnostics(&package.analysis, &diagnostics, Format::Human, color, false);
+            print_diagnostics(&package.analysis, &diagnostics, Format::Human, color, true);
             eprintln!(
                 "error: `{}` has {errors} error{}, so its tests cannot run",
                 package.name,

@@ -721,7 +721,7 @@ fn run_checks_every_event_line_before_running() {
     for (line, wanted) in [
         (
             r#"{"at": "2026-03-02T09:30:00Z", "type": "complete", "step": "acknowledge", "by": "ann", "role": ["Agent"]}"#,
-            r#"a "complete" event has no member "role""#,
+            r#"an event of type "complete" has no member "role""#,
         ),
         (
             r#"{"at": "2026-03-02T09:30:00Z", "type": "complete", "step": "acknowledge", "by": "ann", "roles": "Agent"}"#,
@@ -823,7 +823,7 @@ fn run_reports_refused_events_and_bad_input() {
     let output = run();
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        text(&output.stdout).contains("refused: sue may not do task 1"),
+        text(&output.stdout).contains("refused (line 1): sue may not do task 1"),
         "{}",
         text(&output.stdout)
     );
@@ -838,7 +838,7 @@ fn run_reports_refused_events_and_bad_input() {
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains(
-            "2026-03-02T09:00:00Z  complete step assess by ann\n    refused: instance 1 has no open task for \
+            "2026-03-02T09:00:00Z  complete step assess by ann\n    refused (line 1): instance 1 has no open task for \
              step `assess` (open: task 1 `acknowledge`)"
         ),
         "{stdout}"
@@ -1000,5 +1000,220 @@ fn a_run_ends_with_what_each_instance_waits_for() {
         ),
         "{}",
         text(&run.stderr)
+    );
+}
+
+/// `-o -` writes the module's bytes unchanged (they are not text); with `--format json` standard error holds only
+/// JSON lines; a file named twice, however spelt, is one module; and the output never overwrites a source.
+#[test]
+fn build_output_is_exact_and_never_a_source() {
+    let dir = temp_dir("build-out");
+    let file = dir.join("refund.wasm");
+    let built = procc(&[
+        "build",
+        "examples/refund.proc",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let piped = procc(&[
+        "build",
+        "examples/refund.proc",
+        "-o",
+        "-",
+        "--format",
+        "json",
+    ]);
+    assert!(piped.status.success(), "{}", text(&piped.stderr));
+    assert_eq!(piped.stdout, std::fs::read(&file).unwrap());
+    assert!(piped.stderr.is_empty(), "{}", text(&piped.stderr));
+
+    let twice = procc(&[
+        "build",
+        "examples/refund.proc",
+        "./examples/refund.proc",
+        "-o",
+        "-",
+    ]);
+    assert!(twice.status.success(), "{}", text(&twice.stderr));
+    assert_eq!(twice.stdout, piped.stdout);
+
+    let source = dir.join("t.proc");
+    std::fs::copy(root().join("examples/refund.proc"), &source).unwrap();
+    let over = procc(&[
+        "build",
+        source.to_str().unwrap(),
+        "--emit",
+        "wat",
+        "-o",
+        dir.join(".").join("t.proc").to_str().unwrap(),
+    ]);
+    assert_eq!(over.status.code(), Some(2), "{}", text(&over.stderr));
+    assert!(text(&over.stderr).contains("is a source file of the package"));
+    assert_eq!(
+        std::fs::read_to_string(&source).unwrap(),
+        std::fs::read_to_string(root().join("examples/refund.proc")).unwrap()
+    );
+
+    let broken = package(
+        "build-json",
+        "role Agent\nprocess p() { step s \"x\" { by Agnt } }\n",
+    );
+    let failed = procc(&[
+        "build",
+        broken.to_str().unwrap(),
+        "--format",
+        "json",
+        "-o",
+        "-",
+    ]);
+    assert_eq!(failed.status.code(), Some(1));
+    for line in text(&failed.stderr).lines() {
+        assert!(
+            serde_json::from_str::<Value>(line).is_ok(),
+            "not JSON: {line}"
+        );
+    }
+}
+
+/// Usage mistakes of `procc run` stop it before anything runs (exit 2) and say what to give; events that disagree
+/// with the case are refused with the reason.
+#[test]
+fn run_refuses_what_it_cannot_mean() {
+    let dir = temp_dir("run-usage");
+    let (wasm, _) = build_example("refund", &dir);
+    let wasm = wasm.to_str().unwrap();
+    let input = root().join("examples/runs/refund.input.json");
+    let input = input.to_str().unwrap();
+    let events = dir.join("events.jsonl");
+    let events_path = events.to_str().unwrap();
+    let directory = dir.join("people.json");
+    let usage = |args: &[&str], says: &str| {
+        let output = procc(args);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}: nothing runs");
+    };
+    usage(&["run", wasm], "nothing to run");
+    usage(
+        &["run", wasm, "--input", input, "--events", events_path],
+        "no `--process` was given",
+    );
+    std::fs::write(
+        &events,
+        "{\"at\": \"2026-03-02T09:00:00Z\", \"type\": \"advance\"}\n",
+    )
+    .unwrap();
+    usage(
+        &["run", wasm, "--process", "refund", "--events", events_path],
+        "process `refund` takes `r`, and no `--input` was given",
+    );
+    usage(
+        &[
+            "run",
+            wasm,
+            "--process",
+            "refund",
+            "--input",
+            input,
+            "--events",
+            events_path,
+            "--until",
+            "2026-03-01T00:00:00Z",
+        ],
+        "`--until` 2026-03-01T00:00:00Z is before the event on line 1",
+    );
+    for (line, says) in [
+        (
+            r#"{"type": "action_result", "request": 1, "result": true}"#,
+            "the module has no actions, so nothing waits for an action's result",
+        ),
+        (
+            r#"{"type": "complete", "task": "1", "by": "ann"}"#,
+            "\"task\" must be a number",
+        ),
+        (
+            r#"{"type": "advance", "foo": 1}"#,
+            "it takes only \"type\" and \"at\"",
+        ),
+    ] {
+        std::fs::write(&events, format!("{line}\n")).unwrap();
+        usage(
+            &[
+                "run",
+                wasm,
+                "--process",
+                "refund",
+                "--input",
+                input,
+                "--events",
+                events_path,
+            ],
+            says,
+        );
+    }
+    let (survey, _) = build_example("survey", &dir);
+    let survey_input = root().join("examples/runs/survey.input.json");
+    std::fs::write(
+        &events,
+        "{\"type\": \"action_result\", \"request\": 1, \"result\": true, \"error\": \"both\"}\n",
+    )
+    .unwrap();
+    usage(
+        &[
+            "run",
+            survey.to_str().unwrap(),
+            "--process",
+            "satisfaction_survey",
+            "--input",
+            survey_input.to_str().unwrap(),
+            "--events",
+            events_path,
+        ],
+        "not both",
+    );
+    std::fs::write(&directory, r#"{"erin": {"role": ["Manager"]}}"#).unwrap();
+    usage(
+        &[
+            "run",
+            wasm,
+            "--process",
+            "refund",
+            "--input",
+            input,
+            "--events",
+            events_path,
+            "--directory",
+            directory.to_str().unwrap(),
+        ],
+        "has no member \"role\" (a person has \"roles\", \"skills\" and \"manager\"); did you mean \"roles\"?",
+    );
+    // A task number and a step that disagree, and an event for a case that has ended, are refused as such.
+    std::fs::write(
+        &events,
+        "{\"at\": \"2026-03-02T09:30:00Z\", \"type\": \"complete\", \"task\": 1, \"step\": \"pay\", \"by\": \"ann\", \"roles\": [\"Agent\"]}\n\
+         {\"at\": \"2026-03-02T09:31:00Z\", \"type\": \"cancel\", \"reason\": \"duplicate\"}\n\
+         {\"at\": \"2026-03-02T09:32:00Z\", \"type\": \"complete\", \"task\": 1, \"by\": \"ann\", \"roles\": [\"Agent\"]}\n",
+    )
+    .unwrap();
+    let output = procc(&[
+        "run",
+        wasm,
+        "--process",
+        "refund",
+        "--input",
+        input,
+        "--events",
+        events_path,
+    ]);
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("task 1 is `request`, not `pay`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("instance 1 has already ended (Cancelled)"),
+        "{stdout}"
     );
 }

@@ -71,3 +71,41 @@ fn a_broken_package_gets_no_manual_and_output_is_required() {
     assert_eq!(out.status.code(), Some(2), "-o is required");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Two packages of one name, or a package named `index`, would overwrite a page: refused before anything is
+/// written. `-o -` cannot hold a directory of pages.
+#[test]
+fn pages_that_would_overwrite_each_other_are_refused() {
+    let dir = common::temp_dir("doc-clash");
+    let source =
+        "/// Agents.\nrole Agent\n/// P.\nprocess p() {\n  step s \"Do it\" { by Agent }\n}\n";
+    for package in ["a/pkg", "b/pkg", "c/index"] {
+        std::fs::create_dir_all(dir.join(package)).unwrap();
+        std::fs::write(dir.join(package).join("p.proc"), source).unwrap();
+    }
+    let out = dir.join("out");
+    for (packages, says) in [
+        (["a/pkg", "b/pkg"], "two packages are named `pkg`"),
+        (
+            ["a/pkg", "c/index"],
+            "the package `index`'s manual and the index page",
+        ),
+    ] {
+        let mut args = vec!["doc".to_string()];
+        args.extend(packages.iter().map(|p| dir.join(p).display().to_string()));
+        args.extend(["-o".to_string(), out.display().to_string()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = procc(&args);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(!out.exists());
+    }
+    let run = procc(&["doc", dir.join("a/pkg").to_str().unwrap(), "-o", "-"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(!root_has_dash());
+}
+
+fn root_has_dash() -> bool {
+    common::root().join("-").exists()
+}

@@ -95,11 +95,13 @@ fn files_with_syntax_errors_are_reported_and_left_alone() {
     std::fs::write(&file, broken).unwrap();
     let output = procc(&["fmt", "broken.proc"], &dir);
     assert_eq!(output.status.code(), Some(1));
+    // Diagnostics on standard error: standard output holds only diffs.
     assert!(
-        text(&output.stdout).contains("P0004"),
+        text(&output.stderr).contains("P0004"),
         "{}",
-        text(&output.stdout)
+        text(&output.stderr)
     );
+    assert!(text(&output.stdout).is_empty(), "{}", text(&output.stdout));
     assert!(text(&output.stderr).contains("`broken.proc` was not formatted: it has syntax errors"));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), broken);
 }

@@ -82,6 +82,39 @@ fn one_chart_can_be_chosen_and_usage_errors_exit_with_2() {
     let out = procc(&["graph", "examples", "--process", "nope"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no process or procedure named `nope`"));
+    assert!(text(&out.stderr).contains("help: the package has `complaint`"));
+    // `-o -` is standard output, as for `procc build`.
+    let out = procc(&["graph", "examples", "--process", "refund", "-o", "-"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("flowchart TD"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!common::root().join("-").exists());
+}
+
+/// Two packages with a flow of the same name in a module of the same name would overwrite one chart.
+#[test]
+fn charts_that_would_overwrite_each_other_are_refused() {
+    let dir = common::temp_dir("graph-clash");
+    let source =
+        "/// Agents.\nrole Agent\n/// P.\nprocess p() {\n  step s \"Do it\" { by Agent }\n}\n";
+    for package in ["a", "b"] {
+        std::fs::create_dir_all(dir.join(package)).unwrap();
+        std::fs::write(dir.join(package).join("p.proc"), source).unwrap();
+    }
+    let out = dir.join("out");
+    let run = procc(&[
+        "graph",
+        dir.join("a").to_str().unwrap(),
+        dir.join("b").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    assert!(text(&run.stderr).contains("one flowchart would overwrite the other"));
+    assert!(!out.exists());
 }
 
 #[test]

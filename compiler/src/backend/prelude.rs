@@ -2753,10 +2753,18 @@ impl Rt {
                 ld32(cx.h(header::ROOT_FRAME), 0),
             ],
         );
-        // What the case waits for besides its tasks: signals, actions and times.
+        // What the case waits for besides its tasks: signals, actions and times. An ended case waits for nothing
+        // (its fibers are not freed when it ends).
         let kind = f.l32();
         f.set(at, call(self.out_reserve, vec![c32(4)]));
         f.set(count, c32(0));
+        f.if_(
+            ne(ld32(cx.h(header::STATUS), 0), u32c(instance::RUNNING)),
+            |f| {
+                f.st32(get(at), 0, c32(0));
+                f.ret(c32(status::ANSWERED));
+            },
+        );
         each(&mut f, node, cx.h(header::FIBERS), |f, _| {
             f.set(kind, c32(0));
             f.if_(
