@@ -3,8 +3,10 @@
 // packages). It runs the module `procc build` writes exactly as the Rust runtime does (see docs/abi.md): each
 // case is a byte blob copied into memory at the case base for every call; events are encoded from JSON with
 // the types in the module's `proc.metadata` section; effects are decoded and printed in the documented JSON
-// form, one object per line with members sorted by name, so its output can be compared byte for byte with
-// `procc run --json` (compiler/cli/tests/js_host.rs does that).
+// form, one object per line with members sorted by name, so its effects can be compared byte for byte with
+// those of `procc run --json` (compiler/cli/tests/js_host.rs does that). It measures no KPIs, so the `kpis` and
+// `kpi_summary` lines `procc run` ends with have no counterpart here; and it checks event lines only as it runs
+// them (`procc run` checks every line's members and names first), apart from their time order.
 //
 //   node runtime/js/host.mjs MODULE.wasm --process NAME --input input.json --events events.jsonl \
 //        [--directory dir.json] [--start-at TIME] [--until TIME]
@@ -840,11 +842,29 @@ export function runEvents({ wasmBytes, process: processName, input = {}, events 
   const host = new Host(wasmBytes, directory);
   const numbered = events.map((e, i) => (Array.isArray(e) ? e : [i + 1, e]));
   const firstAt = numbered.map(([, e]) => e.at).find((at) => typeof at === "string");
+  // Checked before anything runs, as `procc run` does: time only moves forward, and `--until` is not before the
+  // last event.
+  const start = timeOf(startAt ?? firstAt ?? "2026-01-01T00:00:00Z", "the start time");
+  let clock = [start, null];
+  for (const [line, event] of numbered) {
+    if (typeof event.at !== "string") continue;
+    const at = timeOf(event.at, `line ${line}`);
+    if (at < clock[0]) {
+      const after = clock[1] === null ? "`--start-at`" : `the event on line ${clock[1]}`;
+      throw new Fatal(`line ${line}: "at" ${formatTime(at)} is before ${after} (${formatTime(clock[0])}): ` +
+        "put the events in time order");
+    }
+    clock = [at, line];
+  }
+  if (until !== undefined && timeOf(until, "--until") < clock[0]) {
+    throw new Fatal(`\`--until\` ${until} is before the last event (${formatTime(clock[0])}): the clock only moves ` +
+      "forward");
+  }
   const out = [];
   const print = (items) => items.forEach((item) => { out.push(item); emit?.(item); });
   const refuse = (line, error) => print([{ rejected: { line, code: error.code ?? null, message: error.message,
     time: formatTime(host.now) } }]);
-  print(host.advance(timeOf(startAt ?? firstAt ?? "2026-01-01T00:00:00Z", "the start time")));
+  print(host.advance(start));
   let current = null;
   if (processName !== undefined) {
     try {

@@ -157,3 +157,68 @@ fn inquiry_in_business_hours_with_paused_deadlines() {
 fn complaints_whose_ladders_climb_overnight() {
     same_effects("complaint", "complaint", "complaint_overnight");
 }
+
+/// Both hosts refuse events out of time order, and a `--until` before the last event, before anything runs.
+#[test]
+fn both_hosts_refuse_time_running_backwards() {
+    let dir = std::env::temp_dir().join(format!("procc-js-host-order-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let module = dir.join("inquiry.wasm");
+    let module = module.to_str().unwrap();
+    let built = procc(&["build", "examples/inquiry.proc", "-o", module]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let events = dir.join("events.jsonl");
+    let events_path = events.to_str().unwrap();
+    let input = "examples/runs/inquiry.input.json";
+    for (lines, until, says) in [
+        (
+            "{\"at\": \"2026-03-02T10:20:00Z\", \"type\": \"advance\"}\n{\"at\": \"2026-03-02T10:10:00Z\", \"type\": \"advance\"}\n",
+            None,
+            "is before the event on line 1",
+        ),
+        (
+            "{\"at\": \"2026-03-02T10:20:00Z\", \"type\": \"advance\"}\n",
+            Some("2026-03-01T00:00:00Z"),
+            "the clock only moves forward",
+        ),
+    ] {
+        std::fs::write(&events, lines).unwrap();
+        let mut args = vec![
+            "--process",
+            "inquiry",
+            "--input",
+            input,
+            "--events",
+            events_path,
+        ];
+        if let Some(until) = until {
+            args.extend(["--until", until]);
+        }
+        let mut rust_args = vec!["run", module];
+        rust_args.extend(&args);
+        let rust = procc(&rust_args);
+        let mut js_args = vec!["runtime/js/host.mjs", module];
+        js_args.extend(&args);
+        let js = node(&js_args);
+        for (host, output) in [("procc run", &rust), ("the JavaScript host", &js)] {
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{host}: {}",
+                text(&output.stderr)
+            );
+            assert!(
+                text(&output.stderr).contains(says),
+                "{host}: {}",
+                text(&output.stderr)
+            );
+            assert!(
+                output.stdout.is_empty(),
+                "{host} ran: {}",
+                text(&output.stdout)
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
