@@ -717,6 +717,18 @@ pub enum TypeExprKind {
     Optional(Box<TypeExpr>),
     /// `[T]`
     List(Box<TypeExpr>),
+    /// `Int from 1 to 5`: a whole number within bounds (both included). `name` is the type the bounds follow
+    /// (the checker accepts only `Int`); the bounds are as written, `None` if too large for a whole number.
+    Range {
+        /// The type before `from`.
+        name: Ident,
+        /// The lower bound.
+        min: Option<i64>,
+        /// The upper bound.
+        max: Option<i64>,
+        /// Where the bounds are (from `from` to the end).
+        bounds: Span,
+    },
     /// Could not be parsed.
     Error,
 }

@@ -817,6 +817,67 @@ impl<'a> Checker<'a> {
                 }
             }
             TypeExprKind::List(inner) => Ty::List(Box::new(self.resolve_type(file, inner))),
+            TypeExprKind::Range {
+                name,
+                min,
+                max,
+                bounds,
+            } => {
+                if name.name != "Int" {
+                    let base = self.resolve_type(
+                        file,
+                        &TypeExpr {
+                            kind: TypeExprKind::Named(name.clone()),
+                            span: name.span,
+                        },
+                    );
+                    if base != Ty::Error {
+                        self.emit(
+                            Diagnostic::new(
+                                Code::TypeMismatch,
+                                at(file, *bounds),
+                                format!("only `Int` takes a range, not `{}`", name.name),
+                            )
+                            .with_label("a range of whole numbers")
+                            .with_help("write `Int from 1 to 5`, or leave the range out"),
+                        );
+                    }
+                    return Ty::Error;
+                }
+                match (min, max) {
+                    (Some(min), Some(max)) if min <= max => Ty::IntIn(*min, *max),
+                    (Some(min), Some(max)) => {
+                        self.emit(
+                            Diagnostic::new(
+                                Code::InvalidLiteral,
+                                at(file, *bounds),
+                                format!("this range is empty: {min} is more than {max}"),
+                            )
+                            .with_label("no whole number lies in it")
+                            .with_help(format!(
+                                "write the smaller bound first: `from {max} to {min}`"
+                            )),
+                        );
+                        Ty::Error
+                    }
+                    _ => {
+                        self.emit(
+                            Diagnostic::new(
+                                Code::InvalidLiteral,
+                                at(file, *bounds),
+                                "a bound of this range is too large for a whole number",
+                            )
+                            .with_label("out of range")
+                            .with_help(format!(
+                                "whole numbers lie between {} and {}",
+                                i64::MIN,
+                                i64::MAX
+                            )),
+                        );
+                        Ty::Error
+                    }
+                }
+            }
             TypeExprKind::Named(name) => match name.name.as_str() {
                 "Text" => Ty::Text,
                 "Int" => Ty::Int,
@@ -867,6 +928,7 @@ impl<'a> Checker<'a> {
             Ty::Unit => "nothing".to_string(),
             Ty::Text => "Text".to_string(),
             Ty::Int => "Int".to_string(),
+            Ty::IntIn(min, max) => format!("Int from {min} to {max}"),
             Ty::Bool => "Bool".to_string(),
             Ty::Duration => "Duration".to_string(),
             Ty::Time => "Time".to_string(),
@@ -3108,6 +3170,9 @@ impl<'a> Checker<'a> {
             (Ty::Optional(inner), actual) => self.compatible(inner, actual),
             (Ty::List(inner), Ty::List(actual)) => self.compatible(inner, actual),
             (Ty::Time, Ty::Date) => true,
+            // A computed `Int` where a range is declared: literals are checked against the range (see `expr`), and
+            // hosts check the values that come in.
+            (Ty::IntIn(..), Ty::Int | Ty::IntIn(..)) | (Ty::Int, Ty::IntIn(..)) => true,
             _ => expected == actual,
         }
     }
@@ -3498,6 +3563,7 @@ impl<'a> Checker<'a> {
                     self.out.expr_types.insert(at(flow.file, span), ty.clone());
                 }
             }
+            let ty = ty.widened();
             let end = path.last().map_or(first.span.end, |last| last.span.end);
             let span = Span {
                 start: first.span.start,
@@ -3533,7 +3599,26 @@ impl<'a> Checker<'a> {
         // stack than a small thread has: grow it on demand.
         let ty = stacker::maybe_grow(64 * 1024, 4 * 1024 * 1024, || {
             self.expr_inner(flow, expr, expected)
-        });
+        })
+        // A value read from an `Int from … to …` is an `Int`: computing with it may leave the range.
+        .widened();
+        // A literal given where a range is declared must lie in it (a computed value is not checked here; hosts
+        // check what comes in from outside).
+        if let Some((min, max)) = expected.and_then(Ty::int_bounds) {
+            if let Some(value) = int_literal(expr) {
+                if value < min || value > max {
+                    self.emit(
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            at(flow.file, expr.span),
+                            format!("{value} is outside `Int from {min} to {max}`"),
+                        )
+                        .with_label(format!("not from {min} to {max}"))
+                        .with_help(format!("give a whole number from {min} to {max}")),
+                    );
+                }
+            }
+        }
         if self.record_types {
             self.out
                 .expr_types
@@ -4320,7 +4405,7 @@ impl<'a> Checker<'a> {
         while let Ty::Optional(inner) = ty {
             ty = *inner;
         }
-        if !matches!(ty, Ty::Int | Ty::Error) {
+        if !matches!(ty, Ty::Int | Ty::IntIn(..) | Ty::Error) {
             let text = self.ty_name(&ty);
             if let Some(last) = path.last() {
                 self.invalid_kpi(
@@ -4738,6 +4823,19 @@ fn item_name(item: &Item) -> Option<&str> {
         ItemKind::Kpi(decl) => &decl.name.name,
         ItemKind::Use(_) | ItemKind::Test(_) | ItemKind::Error => return None,
     })
+}
+
+/// The value of a whole-number literal, possibly negated or in parentheses.
+fn int_literal(expr: &Expr) -> Option<i64> {
+    match &expr.kind {
+        ExprKind::Literal(Literal {
+            kind: LiteralKind::Int(text),
+            ..
+        }) => literal::int_value(text).ok(),
+        ExprKind::Unary(UnaryOp::Neg, inner) => int_literal(inner)?.checked_neg(),
+        ExprKind::Paren(inner) => int_literal(inner),
+        _ => None,
+    }
 }
 
 fn text_of(lit: &Literal) -> Option<String> {

@@ -597,7 +597,16 @@ impl<'a> Printer<'a> {
                 self.type_expr(inner);
                 self.push("]");
             }
-            TypeExprKind::Error => self.broken = true,
+            TypeExprKind::Range {
+                name,
+                min: Some(min),
+                max: Some(max),
+                ..
+            } => {
+                self.ident(name);
+                self.push(&format!(" from {min} to {max}"));
+            }
+            TypeExprKind::Range { .. } | TypeExprKind::Error => self.broken = true,
         }
     }
 

@@ -112,6 +112,31 @@ pub enum Ty {
     EnumType(DefId),
     /// The literal `none` before it meets an optional type.
     None,
+    /// `Int from min to max`: declared fields, parameters, outputs and payloads only. Values read from them are
+    /// `Int` (see [`Ty::widened`]); the bounds are checked where values come in from outside (the runtime refuses
+    /// a completion, signal, input or action result out of range) and for literals.
+    IntIn(i64, i64),
+}
+
+impl Ty {
+    /// The type a value of this type has in expressions: `Int from 1 to 5` is an `Int` there.
+    pub fn widened(self) -> Ty {
+        match self {
+            Ty::IntIn(..) => Ty::Int,
+            Ty::Optional(inner) => Ty::Optional(Box::new(inner.widened())),
+            Ty::List(inner) => Ty::List(Box::new(inner.widened())),
+            other => other,
+        }
+    }
+
+    /// The bounds of a declared `Int from … to …` (through `?`): what a literal given for it must lie within.
+    pub fn int_bounds(&self) -> Option<(i64, i64)> {
+        match self {
+            Ty::IntIn(min, max) => Some((*min, *max)),
+            Ty::Optional(inner) => inner.int_bounds(),
+            _ => None,
+        }
+    }
 }
 
 /// A named thing in the program.

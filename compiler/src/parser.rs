@@ -634,7 +634,37 @@ where
     E: ParseError<'t, 's, I>,
 {
     recursive(|ty| {
-        let named = ident().map(TypeExprKind::Named);
+        // `Int from 1 to 5`, bounds possibly negative. Without `from` and a number after it, a plain name (a
+        // record field may itself be called `from`).
+        let bound = just(Token::Minus)
+            .or_not()
+            .then(select! { Token::Int(x) => x })
+            .map(|(minus, digits): (Option<Token<'s>>, &str)| {
+                let value = digits.replace('_', "").parse::<i64>().ok();
+                if minus.is_some() {
+                    value.and_then(i64::checked_neg)
+                } else {
+                    value
+                }
+            });
+        let named = ident()
+            .then(
+                kw("from")
+                    .ignore_then(bound)
+                    .then_ignore(kw("to"))
+                    .then(bound)
+                    .map_with(|range, e| (range, span_of(e.span())))
+                    .or_not(),
+            )
+            .map(|(name, range)| match range {
+                None => TypeExprKind::Named(name),
+                Some(((min, max), bounds)) => TypeExprKind::Range {
+                    name,
+                    min,
+                    max,
+                    bounds,
+                },
+            });
         let list = ty
             .clone()
             .delimited_by(just(Token::LBracket), just(Token::RBracket))
@@ -695,6 +725,12 @@ fn type_text(ty: &TypeExpr) -> String {
         TypeExprKind::Named(name) => name.name.clone(),
         TypeExprKind::Optional(inner) => format!("{}?", type_text(inner)),
         TypeExprKind::List(inner) => format!("[{}]", type_text(inner)),
+        TypeExprKind::Range { name, min, max, .. } => format!(
+            "{} from {} to {}",
+            name.name,
+            min.map_or("…".to_string(), |n| n.to_string()),
+            max.map_or("…".to_string(), |n| n.to_string())
+        ),
         TypeExprKind::Error => "…".to_string(),
     }
 }

@@ -305,6 +305,11 @@ function encode(meta, ty, value, path, w) {
   const wrong = (what) => new Refused(`\`${path}\` should be ${what}, but it is ${JSON.stringify(value)}`);
   switch (ty.kind) {
     case "int": if (!Number.isSafeInteger(value)) throw wrong("a whole number"); return w.i64(value);
+    case "int_in": {
+      const range = `a whole number from ${ty.min} to ${ty.max}`;
+      if (!Number.isSafeInteger(value) || value < ty.min || value > ty.max) throw wrong(range);
+      return w.i64(value);
+    }
     case "bool": if (typeof value !== "boolean") throw wrong("`true` or `false`"); return w.u8(value ? 1 : 0);
     case "text": if (typeof value !== "string") throw wrong("a text"); return w.text(value);
     case "duration": case "time": case "date": {
@@ -350,7 +355,7 @@ function encodeFields(meta, fields, value, path, w) {
 
 function decode(meta, ty, r) {
   switch (ty.kind) {
-    case "int": return r.i64();
+    case "int": case "int_in": return r.i64();
     case "bool": return r.u8() !== 0;
     case "text": return r.text();
     case "duration": return formatDuration(r.i64());
@@ -397,6 +402,7 @@ const PERFORMER = { ROLE: 0, PERSON: 1, DYNAMIC_ROLE: 2, MANAGER_OF: 3, SAME_PER
 function typeName(meta, ty) {
   switch (ty.kind) {
     case "int": return "Int";
+    case "int_in": return `Int from ${ty.min} to ${ty.max}`;
     case "bool": return "Bool";
     case "text": return "Text";
     case "duration": return "Duration";

@@ -41,6 +41,7 @@ fn describe(value: &Value) -> String {
 pub fn type_name(meta: &Metadata, ty: &TypeDesc) -> String {
     match ty {
         TypeDesc::Int => "Int".into(),
+        TypeDesc::IntIn { min, max } => format!("Int from {min} to {max}"),
         TypeDesc::Bool => "Bool".into(),
         TypeDesc::Text => "Text".into(),
         TypeDesc::Duration => "Duration".into(),
@@ -103,6 +104,14 @@ pub fn encode(
     match ty {
         TypeDesc::Int => {
             let n = value.as_i64().ok_or_else(|| wrong("a whole number"))?;
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        TypeDesc::IntIn { min, max } => {
+            let range = format!("a whole number from {min} to {max}");
+            let n = value.as_i64().ok_or_else(|| wrong(&range))?;
+            if n < *min || n > *max {
+                return Err(wrong(&range));
+            }
             out.extend_from_slice(&n.to_le_bytes());
         }
         TypeDesc::Bool => {
@@ -342,7 +351,7 @@ impl<'a> Reader<'a> {
 /// Decodes a value of type `ty` into its JSON form.
 pub fn decode(meta: &Metadata, ty: &TypeDesc, r: &mut Reader<'_>) -> Result<Value, Malformed> {
     Ok(match ty {
-        TypeDesc::Int => Value::from(r.i64()?),
+        TypeDesc::Int | TypeDesc::IntIn { .. } => Value::from(r.i64()?),
         TypeDesc::Bool => Value::Bool(r.u8()? != 0),
         TypeDesc::Text => Value::String(r.text()?.to_string()),
         TypeDesc::Duration => Value::String(proc_abi::text::format_duration(r.i64()?)),

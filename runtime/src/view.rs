@@ -127,7 +127,11 @@ fn skip_text(r: &mut Reader<'_>) -> Result<(), Malformed> {
 /// Steps over a value of type `ty`.
 fn skip_value(meta: &Metadata, ty: &TypeDesc, r: &mut Reader<'_>) -> Result<(), Malformed> {
     match ty {
-        TypeDesc::Int | TypeDesc::Duration | TypeDesc::Time | TypeDesc::Date => {
+        TypeDesc::Int
+        | TypeDesc::IntIn { .. }
+        | TypeDesc::Duration
+        | TypeDesc::Time
+        | TypeDesc::Date => {
             r.bytes(8)?;
         }
         TypeDesc::Bool => {

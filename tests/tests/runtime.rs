@@ -2829,3 +2829,60 @@ fn status_shows_what_a_case_waits_for_besides_its_tasks() {
     assert_eq!(info.status, InstanceStatus::Failed);
     assert_eq!(info.waiting, []);
 }
+
+const SCORES: &str = r#"
+/// Agents.
+role Agent
+/// The customer answered the survey.
+signal Answered { nps: Int from 0 to 10 }
+
+/// A CSAT score from the agent's call, an NPS score from the customer.
+process scores(expected: Int from 1 to 5) {
+  step call "Call the customer" -> csat: Int from 1 to 5 { by Agent }
+  let answer = await Answered
+  notify Agent "CSAT {call.csat}, NPS {answer.nps}"
+}
+"#;
+
+/// `Int from … to …`: values out of range are refused where they come in (input, outputs, payloads), the case
+/// unchanged; the metadata gives the bounds and the JSON Schema `minimum` and `maximum`.
+#[test]
+fn ranged_whole_numbers_are_checked_where_they_come_in() {
+    let mut runtime = runtime_at(SCORES, "2026-03-02T09:00:00Z");
+    let error = runtime
+        .start("scores", &json!({"expected": 7}))
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("should be a whole number from 1 to 5, but it is the number 7"),
+        "{error}"
+    );
+    let (id, effects) = runtime.start("scores", &json!({"expected": 4})).unwrap();
+    let call = opened(&effects, "call");
+    for bad in [json!(0), json!(6), json!(2.5), json!("5")] {
+        let message = refused(&mut runtime, id, 0, |r| {
+            r.complete(call, &agent("ann"), &json!({ "csat": bad }))
+        });
+        assert!(message.contains("a whole number from 1 to 5"), "{message}");
+    }
+    runtime
+        .complete(call, &agent("ann"), &json!({"csat": 5}))
+        .unwrap();
+    let message = refused(&mut runtime, id, 0, |r| {
+        r.signal(id, "Answered", &json!({"nps": 11}))
+    });
+    assert!(message.contains("a whole number from 0 to 10"), "{message}");
+    let effects = runtime.signal(id, "Answered", &json!({"nps": 0})).unwrap();
+    assert!(has(&effects, "\"CSAT 5, NPS 0\""), "{}", lines(&effects));
+    let meta = runtime.module().metadata();
+    let step = meta.steps.iter().find(|s| s.name == "call").unwrap();
+    assert_eq!(
+        step.outputs[0].ty,
+        proc_abi::TypeDesc::IntIn { min: 1, max: 5 }
+    );
+    assert_eq!(
+        step.outputs_schema["properties"]["csat"],
+        json!({"type": "integer", "minimum": 1, "maximum": 5})
+    );
+}

@@ -222,3 +222,61 @@ fn both_hosts_refuse_time_running_backwards() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn survey_with_scores_in_their_ranges() {
+    same_effects("survey", "satisfaction_survey", "survey");
+}
+
+/// Both hosts refuse a score outside its range (`Int from 1 to 5`) and go on.
+#[test]
+fn both_hosts_refuse_a_score_out_of_range() {
+    let dir = std::env::temp_dir().join(format!("procc-js-host-range-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let module = dir.join("survey.wasm");
+    let module = module.to_str().unwrap();
+    let built = procc(&["build", "examples/survey.proc", "-o", module]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let original =
+        std::fs::read_to_string(root().join("examples/runs/survey.events.jsonl")).unwrap();
+    let events = dir.join("events.jsonl");
+    std::fs::write(
+        &events,
+        original.replace("\"csat\": 2, \"nps\": 3", "\"csat\": 6, \"nps\": 3"),
+    )
+    .unwrap();
+    let args = [
+        "--process",
+        "satisfaction_survey",
+        "--input",
+        "examples/runs/survey.input.json",
+        "--events",
+        events.to_str().unwrap(),
+    ];
+    let mut rust_args = vec!["run", module];
+    rust_args.extend(args);
+    rust_args.push("--json");
+    let rust = procc(&rust_args);
+    let mut js_args = vec!["runtime/js/host.mjs", module];
+    js_args.extend(args);
+    let js = node(&js_args);
+    for (host, output) in [("procc run", &rust), ("the JavaScript host", &js)] {
+        let stdout = text(&output.stdout);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{host}: {stdout}{}",
+            text(&output.stderr)
+        );
+        let rejected = stdout
+            .lines()
+            .find(|line| line.contains("\"rejected\""))
+            .unwrap_or_else(|| panic!("{host} refused nothing: {stdout}"));
+        assert!(
+            rejected.contains("should be a whole number from 1 to 5"),
+            "{host}: {rejected}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -138,6 +138,7 @@ fn is_scalar(ty: &Ty) -> bool {
     matches!(
         ty,
         Ty::Int
+            | Ty::IntIn(..)
             | Ty::Bool
             | Ty::Duration
             | Ty::Time
@@ -510,7 +511,7 @@ impl Gen<'_> {
         let rt = self.rt;
         match ty {
             Ty::Text => f.exec(rt.sb_text, vec![wrap(value)]),
-            Ty::Int => f.exec(rt.sb_int, vec![value]),
+            Ty::Int | Ty::IntIn(..) => f.exec(rt.sb_int, vec![value]),
             Ty::Duration => f.exec(rt.sb_duration, vec![value]),
             Ty::Time => f.exec(rt.sb_time, vec![value]),
             Ty::Date => f.exec(rt.sb_date, vec![value]),
@@ -1283,7 +1284,9 @@ impl Gen<'_> {
         let rt = self.rt;
         match ty {
             Ty::Unit => {}
-            Ty::Int | Ty::Duration | Ty::Time | Ty::Date => f.exec(rt.out_i64, vec![value]),
+            Ty::Int | Ty::IntIn(..) | Ty::Duration | Ty::Time | Ty::Date => {
+                f.exec(rt.out_i64, vec![value])
+            }
             Ty::Bool => f.exec(rt.out_u8, vec![wrap(value)]),
             Ty::Text => f.exec(rt.out_text, vec![wrap(value)]),
             Ty::Role | Ty::Enum(_) | Ty::Calendar | Ty::Step(_) => {
@@ -1317,7 +1320,7 @@ impl Gen<'_> {
         let mut f = Func::new(format!("decode {ty:?}"), &[], &[I64]);
         let bad = |f: &mut Func| f.exec(rt.abort, vec![u32c(abort::BAD_EVENT)]);
         match ty {
-            Ty::Int | Ty::Duration | Ty::Time | Ty::Date => {
+            Ty::Int | Ty::IntIn(..) | Ty::Duration | Ty::Time | Ty::Date => {
                 f.emit(&call(rt.in_i64, vec![]));
             }
             Ty::Bool => {

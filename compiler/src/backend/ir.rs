@@ -23,6 +23,9 @@ pub enum Ty {
     Unit,
     /// `Int`.
     Int,
+    /// `Int from min to max`, as declared (stored and computed like `Int`; the bounds go into the metadata, where
+    /// hosts check values that come in).
+    IntIn(i64, i64),
     /// `Bool`.
     Bool,
     /// `Text`.

@@ -526,6 +526,7 @@ impl<'a> Lowering<'a> {
             MTy::Error | MTy::Unit | MTy::None => Ty::Unit,
             MTy::Text => Ty::Text,
             MTy::Int => Ty::Int,
+            MTy::IntIn(min, max) => Ty::IntIn(*min, *max),
             MTy::Bool => Ty::Bool,
             MTy::Duration => Ty::Duration,
             MTy::Time => Ty::Time,

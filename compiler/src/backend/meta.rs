@@ -184,6 +184,7 @@ fn lower_ty(analysis: &Analysis, ids: &Ids, ty: &crate::model::Ty) -> Ty {
     match ty {
         M::Text => Ty::Text,
         M::Int => Ty::Int,
+        M::IntIn(min, max) => Ty::IntIn(*min, *max),
         M::Bool => Ty::Bool,
         M::Duration => Ty::Duration,
         M::Time => Ty::Time,
@@ -203,6 +204,10 @@ fn lower_ty(analysis: &Analysis, ids: &Ids, ty: &crate::model::Ty) -> Ty {
 pub fn desc(ty: &Ty) -> TypeDesc {
     match ty {
         Ty::Int | Ty::Unit | Ty::Calendar | Ty::Step(_) => TypeDesc::Int,
+        Ty::IntIn(min, max) => TypeDesc::IntIn {
+            min: *min,
+            max: *max,
+        },
         Ty::Bool => TypeDesc::Bool,
         Ty::Text => TypeDesc::Text,
         Ty::Duration => TypeDesc::Duration,
@@ -223,6 +228,7 @@ pub fn desc(ty: &Ty) -> TypeDesc {
 fn schema(program: &Program, ty: &Ty) -> Value {
     match ty {
         Ty::Int | Ty::Unit | Ty::Calendar | Ty::Step(_) => json!({"type": "integer"}),
+        Ty::IntIn(min, max) => json!({"type": "integer", "minimum": min, "maximum": max}),
         Ty::Bool => json!({"type": "boolean"}),
         Ty::Text => json!({"type": "string"}),
         Ty::Duration => json!({

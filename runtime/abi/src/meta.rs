@@ -58,6 +58,13 @@ pub struct RoleMeta {
 pub enum TypeDesc {
     /// `Int`: `i64`; JSON number.
     Int,
+    /// `Int from min to max`: `i64` within the bounds (both included); JSON number. Hosts refuse values outside.
+    IntIn {
+        /// The least value.
+        min: i64,
+        /// The greatest value.
+        max: i64,
+    },
     /// `Bool`: `u8` 0 or 1; JSON boolean.
     Bool,
     /// `Text`: `u32` length + UTF-8; JSON string.
