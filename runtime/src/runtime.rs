@@ -1135,10 +1135,17 @@ impl Runtime {
             reject::UNKNOWN_REQUEST => {
                 format!("instance {instance} has no pending action request {arg}")
             }
-            reject::NOT_A_MANAGER => format!(
-                "{who} may not manage {task_word}: that needs a role of its escalation ladder, or an \
-                 administrator role"
-            ),
+            reject::NOT_A_MANAGER => {
+                // A redo names the step, not a task.
+                let what = match step_of_task() {
+                    Some(step) if task == NO_ID => format!("step `{step}`"),
+                    _ => task_word,
+                };
+                format!(
+                    "{who} may not manage {what}: that needs a role of its escalation ladder, or an \
+                     administrator role"
+                )
+            }
             reject::NOT_SKIPPABLE => format!(
                 "step `{}` cannot be skipped: it is not marked `skippable`",
                 meta.step_name(arg)
@@ -1149,7 +1156,10 @@ impl Runtime {
             ),
             reject::NOT_CLAIMED => format!("{task_word} is not claimed"),
             reject::DELEGATE_NOT_ELIGIBLE => {
-                format!("{task_word} cannot be handed to {detail}: they may not do it")
+                format!(
+                    "{task_word} cannot be handed to {detail}: they may not do it (they do not hold its role \
+                     or skill, it is for another person, or they did the step it checks)"
+                )
             }
             reject::NOT_SUSPENDED => format!("{task_word} is not on hold"),
             reject::UNKNOWN_PROCESS => format!("the module has no process #{arg}"),

@@ -831,11 +831,15 @@ fn claim_release_delegate_reassign_suspend_resume_skip_and_redo() {
     runtime
         .delegate(first, &agent("ann"), &agent("bob"))
         .unwrap();
-    refused(
+    let message = refused(
         &mut runtime,
         id,
         proc_abi::reject::DELEGATE_NOT_ELIGIBLE,
         |r| r.delegate(first, &agent("bob"), &Actor::new("sue", &["Supervisor"])),
+    );
+    assert!(
+        message.contains("they do not hold its role or skill"),
+        "{message}"
     );
     runtime.release(first, &agent("bob")).unwrap();
     refused(&mut runtime, id, proc_abi::reject::NOT_CLAIMED, |r| {
@@ -895,9 +899,13 @@ fn claim_release_delegate_reassign_suspend_resume_skip_and_redo() {
     });
     // Redo: back to `third` after it ran is not possible while it is open; back to `first` cannot be done by an
     // agent, and `first`'s ladder has no roles, so only an admin may.
-    refused(&mut runtime, id, proc_abi::reject::NOT_A_MANAGER, |r| {
+    let message = refused(&mut runtime, id, proc_abi::reject::NOT_A_MANAGER, |r| {
         r.redo(id, "one", &sue)
     });
+    assert!(
+        message.contains("sue may not manage step `one`"),
+        "{message}"
+    );
     let mut admin_runtime = Runtime::with_options(
         runtime.module(),
         Options {

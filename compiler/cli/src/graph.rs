@@ -117,6 +117,14 @@ pub fn run(
                     return ExitCode::from(2);
                 }
             }
+            if dir.exists() && !dir.is_dir() {
+                eprintln!(
+                    "error: `{}` is a file, and `-o` takes a directory for the flowcharts",
+                    dir.display()
+                );
+                eprintln!("help: give a directory, or `-o -` for standard output");
+                return ExitCode::from(2);
+            }
             if let Err(error) = std::fs::create_dir_all(dir) {
                 eprintln!("error: cannot create `{}`: {error}", dir.display());
                 return ExitCode::from(2);

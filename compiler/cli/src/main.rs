@@ -108,7 +108,7 @@ enum Command {
     /// Ends with a line `N passed, N failed`. Exit status: 0 when every test passed, 1 otherwise, 2 on usage
     /// or I/O errors.
     Test {
-        /// Files or directories (default: the current directory).
+        /// Files or directories (default: the current directory); `-` reads standard input.
         paths: Vec<PathBuf>,
         /// Run only tests whose name contains this text.
         #[arg(long)]

@@ -524,6 +524,14 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             "`--input` is the input of the process `--process` starts, and no `--process` was given".to_string(),
         );
     }
+    let stdin = |path: &Option<PathBuf>| path.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    if stdin(&args.input) && stdin(&args.events) {
+        return Err(
+            "`--input -` and `--events -` both name standard input, which can be read only once: put one of \
+             them in a file"
+                .to_string(),
+        );
+    }
     let until = args
         .until
         .as_deref()
