@@ -722,7 +722,7 @@ export class Host {
     w.u8(0);
   }
 
-  // The open tasks of an instance, from a QUERY: [{ task, step, stepName }].
+  // The open tasks of an instance, from a QUERY: [{ task, step, stepName, person }] (person "" for a role's).
   openTasks(id) {
     const c = this.cases[id - 1];
     if (!c) throw new Refused(`there is no instance ${id}`);
@@ -732,8 +732,10 @@ export class Host {
     r.u32(); r.u32(); r.i64(); r.i64(); r.i64();
     return Array.from({ length: r.u32() }, () => {
       const [task, step] = [r.u32(), r.u32()];
-      r.u8(); r.u32(); r.text(); r.text(); r.i64(); r.i64(); r.text();
-      return { task, step, stepName: this.meta.steps[step]?.name ?? `step #${step}` };
+      r.u8(); r.u32();
+      const person = r.text();
+      r.text(); r.i64(); r.i64(); r.text();
+      return { task, step, stepName: this.meta.steps[step]?.name ?? `step #${step}`, person };
     });
   }
 }
@@ -761,10 +763,16 @@ function taskOf(host, id, event) {
   if (number !== null) {
     const t = open.find((t) => t.task === number);
     if (!t) throw Object.assign(new Refused(`instance ${id} has no open task ${number}`), { code: 1 });
+    if (typeof event.step === "string" && event.step !== t.stepName) {
+      throw Object.assign(new Refused(`task ${number} is \`${t.stepName}\`, not \`${event.step}\`: give the task's ` +
+        "number or its step, or both alike"), { code: 1 });
+    }
     return t;
   }
   if (typeof event.step !== "string") throw new Fatal(`needs "task" (a task number) or "step" (a step name)`);
-  const t = open.find((t) => t.stepName === event.step);
+  // The task of that step for this person, if one is theirs alone; else the oldest.
+  const t = open.find((t) => t.stepName === event.step && t.person !== "" && t.person === event.by) ??
+    open.find((t) => t.stepName === event.step);
   if (!t) throw Object.assign(new Refused(`instance ${id} has no open task for step \`${event.step}\``), { code: 1 });
   return t;
 }

@@ -426,8 +426,9 @@ fn u32_field(event: &Value, key: &str) -> Option<u32> {
         .and_then(|n| u32::try_from(n).ok())
 }
 
-/// The task an event means: `"task": N`, or the first open task of `"step": NAME` (the oldest; give `"task"`
-/// when several tasks of one step are open, as with a parallel `for each`).
+/// The task an event means: `"task": N` (whose step must be `"step"`, if that is given too), or an open task of
+/// `"step": NAME`: the one that is for `"by"` alone if there is one (the tasks of a `for each approver`), else
+/// the oldest (give `"task"` to choose among several tasks of one step that are for a role).
 fn task_of(
     runtime: &mut Runtime,
     instance: InstanceId,
@@ -476,7 +477,13 @@ fn task_of(
         .get("step")
         .and_then(Value::as_str)
         .ok_or("needs \"task\" (a task number) or \"step\" (a step name)")?;
-    match open.iter().find(|t| &*t.step == step) {
+    // The task of that step for this person, if one is theirs alone (the tasks of a `for each approver`);
+    // else the oldest.
+    let by = event.get("by").and_then(Value::as_str);
+    let mine = open
+        .iter()
+        .find(|t| &*t.step == step && t.person.is_some() && t.person.as_deref() == by);
+    match mine.or_else(|| open.iter().find(|t| &*t.step == step)) {
         Some(t) => Ok(Ok(t.task)),
         None => {
             let known = runtime

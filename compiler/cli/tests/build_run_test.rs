@@ -1217,3 +1217,39 @@ fn run_refuses_what_it_cannot_mean() {
         "{stdout}"
     );
 }
+
+/// `"step"` without `"task"` finds the approver's own task of a `for each approver` step, in either order.
+#[test]
+fn a_step_name_finds_the_task_of_the_person_acting() {
+    let dir = temp_dir("run-person-task");
+    let (wasm, _) = build_example("refund", &dir);
+    let events = dir.join("events.jsonl");
+    std::fs::write(
+        &events,
+        "{\"at\": \"2026-03-02T09:30:00Z\", \"type\": \"complete\", \"step\": \"request\", \"by\": \"ann\", \"roles\": [\"Agent\"]}\n\
+         {\"at\": \"2026-03-03T10:00:00Z\", \"type\": \"complete\", \"step\": \"manager_approval\", \"by\": \"mel\", \"roles\": [\"Manager\"], \"outputs\": {\"approved\": true}}\n\
+         {\"at\": \"2026-03-03T11:00:00Z\", \"type\": \"complete\", \"step\": \"manager_approval\", \"by\": \"max\", \"roles\": [\"Manager\"], \"outputs\": {\"approved\": true}}\n",
+    )
+    .unwrap();
+    let input = root().join("examples/runs/refund.input.json");
+    let run = procc(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--process",
+        "refund",
+        "--input",
+        input.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+    ]);
+    let stdout = text(&run.stdout);
+    assert!(!stdout.contains("refused"), "{stdout}");
+    assert!(
+        stdout.contains("task 3 completed: manager_approval by mel"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("task 2 completed: manager_approval by max"),
+        "{stdout}"
+    );
+}

@@ -280,3 +280,8 @@ fn both_hosts_refuse_a_score_out_of_range() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn refund_whose_approvers_are_found_by_step() {
+    same_effects("refund", "refund", "refund");
+}
