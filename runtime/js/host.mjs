@@ -343,7 +343,10 @@ function encode(meta, ty, value, path, w) {
 function encodeFields(meta, fields, value, path, w) {
   const object = value === null ? {} : value;
   const join = (name) => (path ? `${path}.${name}` : name);
-  if (!isObject(object)) throw new Refused(`\`${path}\` should be an object, but it is ${JSON.stringify(value)}`);
+  if (!isObject(object)) {
+    const what = path ? `\`${path}\`` : "the value"; // the outputs, payload or input themselves
+    throw new Refused(`${what} should be an object, but it is ${JSON.stringify(value)}`);
+  }
   const unknown = Object.keys(object).find((k) => !fields.some((f) => f.name === k));
   if (unknown !== undefined) throw new Refused(`\`${join(unknown)}\` is not expected here`);
   for (const field of fields) {
@@ -937,6 +940,19 @@ function readJson(path) {
 }
 
 // One event per line; empty lines and `//` comments are skipped but counted.
+// How deeply arrays and objects nest in a JSON value (iteratively: the value may be deeper than the stack).
+function depth(value) {
+  let deepest = 0;
+  const stack = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop();
+    if (v === null || typeof v !== "object") continue;
+    deepest = Math.max(deepest, d + 1);
+    for (const item of Object.values(v)) stack.push([item, d + 1]);
+  }
+  return deepest;
+}
+
 function readEvents(path) {
   const events = [];
   readText(path).split("\n").forEach((raw, index) => {
@@ -949,6 +965,8 @@ function readEvents(path) {
       throw new Error(`${path}:${index + 1}: not a JSON object: ${e.message}`);
     }
     if (!isObject(value)) throw new Error(`${path}:${index + 1}: each line must be one JSON object`);
+    // As serde_json in `procc run`: nesting deeper than 128 is refused (it would overflow the stack later).
+    if (depth(value) > 128) throw new Error(`${path}:${index + 1}: not a JSON object: recursion limit exceeded`);
     events.push([index + 1, value]);
   });
   return events;
