@@ -81,6 +81,7 @@ pub fn check_with(files: &[FileInput<'_>], record_types: bool) -> CheckOutput {
         calls: HashMap::default(),
         flow_of_step: HashMap::default(),
         duplicates: HashSet::default(),
+        out_of_range_allowed: false,
     };
     checker.collect();
     checker.resolve_imports();
@@ -116,6 +117,9 @@ struct Checker<'a> {
     flow_of_step: HashMap<DefId, DefId>,
     /// Definitions that repeat an earlier name (reported once, never "unused").
     duplicates: HashSet<DefId>,
+    /// Checking the outputs of an `expect rejected complete`: a value outside its range may be why it is
+    /// refused, so it is not an error there.
+    out_of_range_allowed: bool,
 }
 
 /// State while checking one procedure or process body.
@@ -3604,7 +3608,10 @@ impl<'a> Checker<'a> {
         .widened();
         // A literal given where a range is declared must lie in it (a computed value is not checked here; hosts
         // check what comes in from outside).
-        if let Some((min, max)) = expected.and_then(Ty::int_bounds) {
+        if let Some((min, max)) = expected
+            .and_then(Ty::int_bounds)
+            .filter(|_| !self.out_of_range_allowed)
+        {
             if let Some(value) = int_literal(expr) {
                 if value < min || value > max {
                     self.emit(
@@ -3930,17 +3937,24 @@ impl<'a> Checker<'a> {
             Some(ty) => ty,
             None => {
                 let (l_name, r_name) = (self.ty_name(&l), self.ty_name(&r));
-                let mut diagnostic = Diagnostic::new(
-                    Code::TypeMismatch,
-                    at(file, expr.span),
-                    format!("`{}` cannot combine `{l_name}` and `{r_name}`", op.symbol()),
-                )
-                .with_label(format!("`{l_name}` {} `{r_name}`", op.symbol()))
-                .with_secondary(at(file, left.span), format!("this is `{l_name}`"))
-                .with_secondary(at(file, right.span), format!("this is `{r_name}`"));
+                // `a ?? b` where `a` is never empty: the left side is the mistake, whatever `b` is.
+                let headline = if op == Coalesce && !matches!(l, Ty::Optional(_) | Ty::None) {
+                    format!(
+                        "`??` needs an optional value on its left, and this is `{l_name}`, which is never empty"
+                    )
+                } else {
+                    format!("`{}` cannot combine `{l_name}` and `{r_name}`", op.symbol())
+                };
+                let mut diagnostic =
+                    Diagnostic::new(Code::TypeMismatch, at(file, expr.span), headline)
+                        .with_label(format!("`{l_name}` {} `{r_name}`", op.symbol()))
+                        .with_secondary(at(file, left.span), format!("this is `{l_name}`"))
+                        .with_secondary(at(file, right.span), format!("this is `{r_name}`"));
                 if op == Coalesce {
-                    diagnostic =
-                        diagnostic.with_help("`??` gives a default for an optional (`T?`) value");
+                    diagnostic = diagnostic.with_help(
+                        "`??` gives a default for an optional (`T?`) value; to choose between two values by a \
+                         condition, use `if` with a procedure that returns the one it picks",
+                    );
                 } else if let (Ty::Optional(_), _) | (_, Ty::Optional(_)) = (&l, &r) {
                     diagnostic = diagnostic.with_help(
                         "an optional value may be empty: give a default with `?? value`",
@@ -4546,6 +4560,7 @@ impl<'a> Checker<'a> {
                         );
                     }
                     if let Some(step) = step {
+                        self.out_of_range_allowed = !require_all;
                         self.record_fields(
                             &mut flow,
                             step,
@@ -4553,6 +4568,7 @@ impl<'a> Checker<'a> {
                             &completion.outputs,
                             require_all,
                         );
+                        self.out_of_range_allowed = false;
                     } else {
                         for output in &completion.outputs {
                             self.expr(&mut flow, &output.value, None);

@@ -2894,3 +2894,45 @@ fn ranged_whole_numbers_are_checked_where_they_come_in() {
         json!({"type": "integer", "minimum": 1, "maximum": 5})
     );
 }
+
+const COMPUTED_SCORES: &str = r#"
+/// Agents.
+role Agent
+/// An answer.
+record Answer {
+  /// 1 to 5.
+  score: Int from 1 to 5
+}
+
+/// Gives a computed score to a bounded field.
+process tripled(n: Int) -> Answer {
+  step ask "Ask" { by Agent }
+  complete Answer { score: n * 3 }
+}
+"#;
+
+/// A computed value given to an `Int from … to …` is checked when it is given: outside the range, the case fails
+/// with a run-time error (as for a division by zero) instead of holding a value its type rules out.
+#[test]
+fn a_computed_value_outside_its_range_fails_the_case() {
+    let mut runtime = runtime_at(COMPUTED_SCORES, "2026-03-02T09:00:00Z");
+    let (id, effects) = runtime.start("tripled", &json!({"n": 1})).unwrap();
+    let effects = runtime
+        .complete(opened(&effects, "ask"), &agent("ann"), &json!({}))
+        .unwrap();
+    assert!(has(&effects, "{\"score\":3}"), "{}", lines(&effects));
+    assert_eq!(
+        runtime.instance_status(id).unwrap(),
+        InstanceStatus::Completed
+    );
+    let (id, effects) = runtime.start("tripled", &json!({"n": 2})).unwrap();
+    let effects = runtime
+        .complete(opened(&effects, "ask"), &agent("ann"), &json!({}))
+        .unwrap();
+    assert!(
+        has(&effects, "a computed value is outside `Int from 1 to 5`"),
+        "{}",
+        lines(&effects)
+    );
+    assert_eq!(runtime.instance_status(id).unwrap(), InstanceStatus::Failed);
+}

@@ -295,6 +295,16 @@ impl Gen<'_> {
                 self.ex(f, fr, b);
                 f.ins(I::End);
             }
+            Ex::InRange(value, min, max) => {
+                let v = self.ex_local(f, fr, value);
+                let message = self.text(&format!(
+                    "a computed value is outside `Int from {min} to {max}`, where it was given"
+                ));
+                f.if_(or(lt64(get(v), c64(*min)), gt64(get(v), c64(*max))), |f| {
+                    f.exec(rt.fault, vec![u32c(message)]);
+                });
+                f.emit(&get(v));
+            }
             Ex::DateToTime(d) => {
                 self.ex(f, fr, d);
                 f.emit(&c64(MS_PER_DAY));

@@ -157,6 +157,8 @@ pub enum Ex {
     Coalesce(Box<Ex>, Box<Ex>),
     /// A date as the time it starts (midnight UTC).
     DateToTime(Box<Ex>),
+    /// A computed whole number given to an `Int from min to max`: the value, or a fault if it is outside.
+    InRange(Box<Ex>, i64, i64),
     /// A date as the time it ends (the next midnight UTC): `due` a date.
     DateEnd(Box<Ex>),
     /// A record value: its fields in declaration order.

@@ -1710,6 +1710,13 @@ impl<'a> Lowering<'a> {
                 Ex::Some(Box::new(self.coerce(ex, actual, inner)))
             }
             (MTy::Time, MTy::Date) => Ex::DateToTime(Box::new(ex)),
+            // A whole number given to a bounded place: checked when it is computed (a literal was checked by the
+            // checker; a value of the same or a narrower range needs no check).
+            (MTy::IntIn(min, max), actual) => match (actual, &ex) {
+                (MTy::IntIn(a, b), _) if a >= min && b <= max => ex,
+                (_, Ex::Const(v)) if v >= min && v <= max => ex,
+                _ => Ex::InRange(Box::new(ex), *min, *max),
+            },
             _ => match ex {
                 Ex::None if !matches!(expected, MTy::Optional(_)) => Ex::None,
                 other => other,
