@@ -429,7 +429,16 @@ impl Writer<'_> {
                         if index > 0 {
                             cells.push(text(", "));
                         }
-                        cells.push(code(item.clone()));
+                        // A step's name as code, what is said of it as words: `resolve` (late); a notice sent
+                        // by the flow itself is words only.
+                        match item.split_once(" (") {
+                            _ if item == DURING_THE_FLOW => cells.push(text(item)),
+                            Some((step, rest)) => {
+                                cells.push(code(step.to_string()));
+                                cells.push(text(&format!(" ({rest}")));
+                            }
+                            None => cells.push(code(item.clone())),
+                        }
                     }
                     cells
                 }
@@ -455,7 +464,7 @@ impl Writer<'_> {
                 vec![
                     "Role".to_string(),
                     "Performs (responsible)".to_string(),
-                    "Approves (four eyes)".to_string(),
+                    "Checks another's work (four eyes)".to_string(),
                     "Takes over on escalation".to_string(),
                     "Is notified (informed)".to_string(),
                 ],
@@ -1077,6 +1086,9 @@ fn add_role(
     }
 }
 
+/// What the roles table says of a role the flow notifies in a `notify` statement (not a step's name).
+const DURING_THE_FLOW: &str = "during the flow";
+
 /// Marks a row of the roles table that is not a role but people the flow names (`by person …`, `by manager of
 /// …`): sorted after the roles, shown as the words that follow.
 const PEOPLE: &str = "~";
@@ -1134,7 +1146,7 @@ fn collect_roles(
                 }
             }
             StmtKind::Notify { role, .. } => {
-                add_role(raci, &role.name, 3, "during the flow".to_string())
+                add_role(raci, &role.name, 3, DURING_THE_FLOW.to_string())
             }
             _ => {}
         }

@@ -121,7 +121,7 @@ fn the_complaint_manual_says_who_does_what_and_by_when() {
     let markdown = doc::to_markdown(&doc::manual(&analysis, "support"));
     assert!(markdown.starts_with("# support: standard operating procedures"));
     assert!(markdown.contains(
-        "| [Supervisor](#role-supervisor) | `escalate`, `resolve_by_supervisor` | – | `resolve_by_agent` | `escalate (late)`, `resolve_by_agent (late)` |"
+        "| [Supervisor](#role-supervisor) | `escalate`, `resolve_by_supervisor` | – | `resolve_by_agent` | `escalate` (late), `resolve_by_agent` (late) |"
     ), "{markdown}");
     assert!(
         markdown.contains(
