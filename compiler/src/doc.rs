@@ -435,7 +435,7 @@ impl Writer<'_> {
                             _ if item == DURING_THE_FLOW => cells.push(text(item)),
                             Some((step, rest)) => {
                                 cells.push(code(step.to_string()));
-                                cells.push(text(&format!(" ({rest}")));
+                                cells.push(text(format!(" ({rest}")));
                             }
                             None => cells.push(code(item.clone())),
                         }
