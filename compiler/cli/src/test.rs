@@ -198,8 +198,8 @@ const RECENT: usize = 12;
 /// notifies millions of times): notifications and escalations are counted by what they say.
 #[derive(Default)]
 struct Log {
-    /// The last [`RECENT`] effects.
-    recent: VecDeque<Effect>,
+    /// The last [`RECENT`] effects, with the test clock's time when each happened.
+    recent: VecDeque<(Time, Effect)>,
     /// How many effects there were.
     total: usize,
     /// Notifications no `expect notified` has matched yet, by (role, message), in the order first sent.
@@ -211,7 +211,7 @@ struct Log {
 }
 
 impl Log {
-    fn push(&mut self, effect: Effect) {
+    fn push(&mut self, at: Time, effect: Effect) {
         match &effect {
             Effect::Notified { role, message, .. } => {
                 *self
@@ -238,16 +238,16 @@ impl Log {
         if self.recent.len() == RECENT {
             self.recent.pop_front();
         }
-        self.recent.push_back(effect);
+        self.recent.push_back((at, effect));
         self.total += 1;
     }
 
     /// Logs an effect; an action request also goes on `asked`, to be answered.
-    fn note(&mut self, effect: Effect, asked: &mut VecDeque<Effect>) {
+    fn note(&mut self, at: Time, effect: Effect, asked: &mut VecDeque<Effect>) {
         if matches!(effect, Effect::ActionRequested { .. }) {
             asked.push_back(effect.clone());
         }
-        self.push(effect);
+        self.push(at, effect);
     }
 
     /// Matches one unmatched effect counted under the first key `wanted` accepts.
@@ -276,9 +276,12 @@ impl Run {
         if log.total > log.recent.len() {
             out.push_str(&format!(" (last {} of {})", log.recent.len(), log.total));
         }
-        out.push(':');
-        for effect in &log.recent {
-            out.push_str(&format!("\n      {effect}"));
+        out.push_str(&format!(
+            ", the test's clock now at {}:",
+            self.runtime.now()
+        ));
+        for (at, effect) in &log.recent {
+            out.push_str(&format!("\n      {at}  {effect}"));
         }
         out
     }
@@ -291,8 +294,9 @@ impl Run {
     /// Records effects and answers the action requests among them (and among the answers' effects).
     fn record(&mut self, effects: Vec<Effect>) -> Result<(), String> {
         let mut asked = VecDeque::new();
+        let at = self.runtime.now();
         for effect in effects {
-            self.log.note(effect, &mut asked);
+            self.log.note(at, effect, &mut asked);
         }
         self.answer(asked)
     }
@@ -316,8 +320,9 @@ impl Run {
                 .runtime
                 .action_result(request, Ok(value))
                 .map_err(|e| format!("answering `{action}` failed: {e}"))?;
+            let at = self.runtime.now();
             for effect in more {
-                self.log.note(effect, &mut asked);
+                self.log.note(at, effect, &mut asked);
             }
         }
         Ok(())
@@ -352,8 +357,10 @@ impl Run {
                 let (runtime, log) = (&mut self.runtime, &mut self.log);
                 runtime
                     .advance_each(to, |effects| {
+                        // Each at the time it was due.
+                        let at = effects.at();
                         for effect in effects.iter() {
-                            log.note(effect.to_effect(), &mut asked);
+                            log.note(at, effect.to_effect(), &mut asked);
                         }
                     })
                     .map_err(|e| e.to_string())?;
