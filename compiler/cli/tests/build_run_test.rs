@@ -337,6 +337,14 @@ test "completes with the wrong role" {
         stdout.contains("lee may not do task 1: it is for role `Agent`"),
         "{stdout}"
     );
+    // The effects so far, each at its time on the test's clock.
+    assert!(
+        stdout.contains(
+            "effects so far, the test's clock now at 2026-03-02T09:00:00Z:\n      2026-03-02T09:00:00Z  task 1 \
+             opened: s for Agent"
+        ),
+        "{stdout}"
+    );
     let filtered = procc(&["test", dir.to_str().unwrap(), "--filter", "passes"]);
     assert_eq!(filtered.status.code(), Some(0));
     assert!(
