@@ -559,8 +559,8 @@ pub enum StmtKind {
         /// Stop condition.
         until: Option<Expr>,
     },
-    /// `wait D`
-    WaitFor(Expr),
+    /// `wait D`, or `wait D on Calendar` (the calendar's working time).
+    WaitFor(Expr, Option<Ident>),
     /// `wait until T`
     WaitUntil(Expr),
     /// `cancel name`
@@ -938,12 +938,14 @@ pub enum ExprKind {
     Unary(UnaryOp, Box<Expr>),
     /// `a + b`
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
-    /// `await Signal within D`
+    /// `await Signal within D`, `await Signal within D on Calendar`
     Await {
         /// The signal.
         signal: Ident,
         /// Timeout.
         within: Option<Box<Expr>>,
+        /// The timeout counts this calendar's working time.
+        calendar: Option<Ident>,
     },
     /// `(x)`
     Paren(Box<Expr>),

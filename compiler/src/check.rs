@@ -2121,9 +2121,12 @@ impl<'a> Checker<'a> {
                 }
                 flow.loops -= 1;
             }
-            StmtKind::WaitFor(duration) => {
+            StmtKind::WaitFor(duration, calendar) => {
                 let ty = self.expr(flow, duration, Some(&Ty::Duration));
                 self.expect_ty(file, duration.span, &Ty::Duration, &ty);
+                if let Some(calendar) = calendar {
+                    self.calendar_ref(file, calendar);
+                }
             }
             StmtKind::WaitUntil(time) => {
                 let ty = self.expr(flow, time, Some(&Ty::Time));
@@ -3699,11 +3702,18 @@ impl<'a> Checker<'a> {
                 }
             }
             ExprKind::Binary(op, left, right) => self.binary(flow, expr, *op, left, right),
-            ExprKind::Await { signal, within } => {
+            ExprKind::Await {
+                signal,
+                within,
+                calendar,
+            } => {
                 let id = self.signal_ref(file, signal);
                 if let Some(within) = within {
                     let ty = self.expr(flow, within, Some(&Ty::Duration));
                     self.expect_deadline_duration(file, within, &ty, "`await … within`");
+                }
+                if let Some(calendar) = calendar {
+                    self.calendar_ref(file, calendar);
                 }
                 let ty = id.map_or(Ty::Error, Ty::Named);
                 if within.is_some() && ty != Ty::Error {
@@ -4895,14 +4905,17 @@ fn module_items<'a>(module: &str, wanted: &str, items: impl Iterator<Item = &'a 
 /// `wait 3 days`: a `wait` of a whole number, then a statement that is only a unit word. The duration as Proc
 /// writes it (`3d`), and where the word ends.
 fn duration_in_words(stmt: &Stmt, next: Option<&Stmt>) -> Option<(String, Span)> {
-    let StmtKind::WaitFor(Expr {
-        kind:
-            ExprKind::Literal(Literal {
-                kind: LiteralKind::Int(number),
-                ..
-            }),
-        ..
-    }) = &stmt.kind
+    let StmtKind::WaitFor(
+        Expr {
+            kind:
+                ExprKind::Literal(Literal {
+                    kind: LiteralKind::Int(number),
+                    ..
+                }),
+            ..
+        },
+        _,
+    ) = &stmt.kind
     else {
         return None;
     };

@@ -682,10 +682,19 @@ impl Writer<'_> {
                 head.push(text(":"));
                 Some((head, nested(body)))
             }
-            StmtKind::WaitFor(duration) => Some((
-                vec![text("Wait "), code(slice(duration.span)), text(".")],
-                Vec::new(),
-            )),
+            StmtKind::WaitFor(duration, calendar) => {
+                let mut line = vec![text("Wait "), code(slice(duration.span))];
+                if let Some(calendar) = calendar {
+                    line.push(text(" of "));
+                    line.push(Inline::Link(
+                        calendar.name.clone(),
+                        anchor("calendar", &calendar.name),
+                    ));
+                    line.push(text("'s working time"));
+                }
+                line.push(text("."));
+                Some((line, Vec::new()))
+            }
             StmtKind::WaitUntil(time) => Some((
                 vec![text("Wait until "), code(slice(time.span)), text(".")],
                 Vec::new(),
@@ -753,11 +762,23 @@ impl Writer<'_> {
                 Vec::new(),
             )),
             StmtKind::Expr(expr) | StmtKind::Let { value: expr, .. } => match &expr.kind {
-                ExprKind::Await { signal, within } => {
+                ExprKind::Await {
+                    signal,
+                    within,
+                    calendar,
+                } => {
                     let mut line = vec![text("Wait for "), code(signal.name.clone())];
                     if let Some(within) = within {
                         line.push(text(", at most "));
                         line.push(code(slice(within.span)));
+                        if let Some(calendar) = calendar {
+                            line.push(text(" of "));
+                            line.push(Inline::Link(
+                                calendar.name.clone(),
+                                anchor("calendar", &calendar.name),
+                            ));
+                            line.push(text("'s working time"));
+                        }
                     }
                     line.push(text("."));
                     Some((line, Vec::new()))

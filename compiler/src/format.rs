@@ -855,9 +855,13 @@ impl<'a> Printer<'a> {
                     self.expr(until);
                 }
             }
-            StmtKind::WaitFor(duration) => {
+            StmtKind::WaitFor(duration, calendar) => {
                 self.push("wait ");
                 self.expr(duration);
+                if let Some(calendar) = calendar {
+                    self.push(" on ");
+                    self.ident(calendar);
+                }
             }
             StmtKind::WaitUntil(time) => {
                 self.push("wait until ");
@@ -1322,12 +1326,20 @@ impl<'a> Printer<'a> {
                 self.push(" ");
                 self.expr(right);
             }
-            ExprKind::Await { signal, within } => {
+            ExprKind::Await {
+                signal,
+                within,
+                calendar,
+            } => {
                 self.push("await ");
                 self.ident(signal);
                 if let Some(within) = within {
                     self.push(" within ");
                     self.expr(within);
+                    if let Some(calendar) = calendar {
+                        self.push(" on ");
+                        self.ident(calendar);
+                    }
                 }
             }
             ExprKind::Paren(inner) => {

@@ -337,8 +337,11 @@ impl Builder<'_> {
                     .map(|u| (u.span, u.is_asked_before_each_round(body)));
                 self.looped(exits, label, body, until)
             }
-            StmtKind::WaitFor(duration) => {
-                let label = format!("wait {}", self.text(duration.span));
+            StmtKind::WaitFor(duration, calendar) => {
+                let mut label = format!("wait {}", self.text(duration.span));
+                if let Some(calendar) = calendar {
+                    let _ = write!(label, " on {}", calendar.name);
+                }
                 self.simple(exits, NodeKind::Wait, label, None)
             }
             StmtKind::WaitUntil(time) => {
@@ -371,10 +374,17 @@ impl Builder<'_> {
                 Vec::new()
             }
             StmtKind::Expr(expr) | StmtKind::Let { value: expr, .. } => match &expr.kind {
-                ExprKind::Await { signal, within } => {
+                ExprKind::Await {
+                    signal,
+                    within,
+                    calendar,
+                } => {
                     let mut label = format!("wait for {}", signal.name);
                     if let Some(within) = within {
                         let _ = write!(label, "\nat most {}", self.text(within.span));
+                        if let Some(calendar) = calendar {
+                            let _ = write!(label, " on {}", calendar.name);
+                        }
                     }
                     self.simple(exits, NodeKind::Wait, label, None)
                 }

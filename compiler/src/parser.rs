@@ -812,10 +812,22 @@ where
     let now = just(Token::Now).to(ExprKind::Now);
     let await_ = just(Token::Await)
         .ignore_then(ident())
-        .then(just(Token::Within).ignore_then(full.clone()).or_not())
-        .map(|(signal, within)| ExprKind::Await {
-            signal,
-            within: within.map(Box::new),
+        .then(
+            just(Token::Within)
+                .ignore_then(full.clone())
+                .then(kw("on").ignore_then(ident()).or_not())
+                .or_not(),
+        )
+        .map(|(signal, within)| {
+            let (within, calendar) = match within {
+                Some((within, calendar)) => (Some(Box::new(within)), calendar),
+                None => (None, None),
+            };
+            ExprKind::Await {
+                signal,
+                within,
+                calendar,
+            }
         });
     let list = args
         .clone()
@@ -1386,7 +1398,10 @@ where
             kw("until")
                 .ignore_then(head.clone())
                 .map(StmtKind::WaitUntil)
-                .or(head.clone().map(StmtKind::WaitFor)),
+                .or(head
+                    .clone()
+                    .then(kw("on").ignore_then(ident()).or_not())
+                    .map(|(duration, calendar)| StmtKind::WaitFor(duration, calendar))),
         );
         let cancel = just(Token::Cancel)
             .ignore_then(ident())

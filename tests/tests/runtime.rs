@@ -2936,3 +2936,55 @@ fn a_computed_value_outside_its_range_fails_the_case() {
     );
     assert_eq!(runtime.instance_status(id).unwrap(), InstanceStatus::Failed);
 }
+
+const BUSINESS_WAITS: &str = r#"
+use std.calendar.LondonWeekdays
+
+/// Agents.
+role Agent
+/// The customer replied.
+signal Replied
+
+/// Waits for the customer two working days, then one more.
+process chase() {
+  step ask "Ask the customer" { by Agent }
+  let reply = await Replied within 16h on LondonWeekdays
+  if reply == none {
+    wait 8h on LondonWeekdays
+    notify Agent "no reply"
+  }
+}
+"#;
+
+/// `await … within D on Calendar` and `wait D on Calendar` count the calendar's working time: from Friday 15:00
+/// in London (Monday to Friday, 09:00 to 17:00), 16 working hours end on Tuesday at 15:00, and 8 more on
+/// Wednesday at 15:00.
+#[test]
+fn waits_can_count_working_time() {
+    let mut runtime = runtime_at(BUSINESS_WAITS, "2026-03-06T09:00:00Z");
+    let (id, effects) = runtime.start("chase", &json!({})).unwrap();
+    runtime.advance(t("2026-03-06T15:00:00Z")).unwrap();
+    runtime
+        .complete(opened(&effects, "ask"), &agent("ann"), &json!({}))
+        .unwrap();
+    assert_eq!(
+        runtime.status(id).unwrap().waiting,
+        [Waiting::Signal {
+            signal: "Replied".into(),
+            until: Some(t("2026-03-10T15:00:00Z")),
+        }]
+    );
+    runtime.advance(t("2026-03-10T15:00:00Z")).unwrap();
+    assert_eq!(
+        runtime.status(id).unwrap().waiting,
+        [Waiting::Time {
+            until: t("2026-03-11T15:00:00Z")
+        }]
+    );
+    let effects = runtime.advance(t("2026-03-11T15:00:00Z")).unwrap();
+    assert!(
+        has(&effects, "notify Agent: \"no reply\""),
+        "{}",
+        lines(&effects)
+    );
+}

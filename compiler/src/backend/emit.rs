@@ -295,6 +295,12 @@ impl Gen<'_> {
                 self.ex(f, fr, b);
                 f.ins(I::End);
             }
+            Ex::BusinessAdd(base, duration, calendar) => {
+                self.ex(f, fr, base);
+                self.ex(f, fr, duration);
+                f.emit(&u32c(*calendar));
+                f.ins(I::Call(rt.due_within.0));
+            }
             Ex::InRange(value, min, max) => {
                 let v = self.ex_local(f, fr, value);
                 let message = self.text(&format!(

@@ -157,6 +157,8 @@ pub enum Ex {
     Coalesce(Box<Ex>, Box<Ex>),
     /// A date as the time it starts (midnight UTC).
     DateToTime(Box<Ex>),
+    /// A time plus a duration of a calendar's working time (calendar id).
+    BusinessAdd(Box<Ex>, Box<Ex>, u32),
     /// A computed whole number given to an `Int from min to max`: the value, or a fault if it is outside.
     InRange(Box<Ex>, i64, i64),
     /// A date as the time it ends (the next midnight UTC): `due` a date.

@@ -985,11 +985,12 @@ impl<'a> Lowering<'a> {
                 until,
                 ..
             } => self.every(fx, interval, max.as_ref(), body, until.as_ref()),
-            StmtKind::WaitFor(duration) => {
+            StmtKind::WaitFor(duration, calendar) => {
                 let d = self.expr(fx, duration);
+                let calendar = self.calendar_id(file, calendar.as_ref());
                 let next = fx.new_block();
                 fx.term(Term::Wait {
-                    until: Ex::Binary(BinOp::Add, Ty::Int, Box::new(Ex::Now), Box::new(d)),
+                    until: self.later(Ex::Now, d, calendar),
                     round: false,
                     next,
                 });
@@ -1097,8 +1098,13 @@ impl<'a> Lowering<'a> {
                 self.call(fx, callee, args, dest);
                 Some(())
             }
-            ExprKind::Await { signal, within } => {
-                self.await_(fx, signal, within.as_deref(), dest);
+            ExprKind::Await {
+                signal,
+                within,
+                calendar,
+            } => {
+                let calendar = self.calendar_id(fx.file, calendar.as_ref());
+                self.await_(fx, signal, within.as_deref(), calendar, dest);
                 Some(())
             }
             _ => None,
@@ -1154,6 +1160,7 @@ impl<'a> Lowering<'a> {
         fx: &mut Fx,
         signal: &Ident,
         within: Option<&ast::Expr>,
+        calendar: Option<u32>,
         dest: Option<VarRef>,
     ) {
         let Some(signal_id) = self
@@ -1162,7 +1169,20 @@ impl<'a> Lowering<'a> {
         else {
             return;
         };
-        let timeout = within.map(|w| self.expr(fx, w));
+        // The timeout as a duration from now (the module adds it to the time of the event): on a calendar, the
+        // end of that much working time, less now.
+        let timeout = within.map(|w| {
+            let d = self.expr(fx, w);
+            match calendar {
+                None => d,
+                Some(_) => Ex::Binary(
+                    BinOp::Sub,
+                    Ty::Int,
+                    Box::new(self.later(Ex::Now, d, calendar)),
+                    Box::new(Ex::Now),
+                ),
+            }
+        });
         let next = fx.new_block();
         fx.term(Term::Await {
             signal: signal_id,
@@ -1172,6 +1192,21 @@ impl<'a> Lowering<'a> {
             next,
         });
         fx.switch(next);
+    }
+
+    /// The calendar a `… on Calendar` names, by id.
+    fn calendar_id(&self, file: FileId, calendar: Option<&Ident>) -> Option<u32> {
+        calendar
+            .and_then(|c| self.ref_at(file, c.span))
+            .and_then(|d| self.ids.of(d))
+    }
+
+    /// `base` plus `duration`: of clock time, or of a calendar's working time.
+    fn later(&self, base: Ex, duration: Ex, calendar: Option<u32>) -> Ex {
+        match calendar {
+            Some(calendar) => Ex::BusinessAdd(Box::new(base), Box::new(duration), calendar),
+            None => Ex::Binary(BinOp::Add, Ty::Int, Box::new(base), Box::new(duration)),
+        }
     }
 
     fn join(&mut self, fx: &mut Fx, join: &ast::Join) -> JoinIr {
