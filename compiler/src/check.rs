@@ -716,17 +716,16 @@ impl<'a> Checker<'a> {
         if input.is_std {
             return None;
         }
-        let last_use = input
-            .ast
-            .items
-            .iter()
-            .filter(|i| matches!(i.kind, ItemKind::Use(_)))
-            .map(|i| i.span.end)
-            .max();
-        Some(match last_use {
-            Some(end) => (Span { start: end, end }, "\n", ""),
-            None => (Span { start: 0, end: 0 }, "", "\n\n"),
-        })
+        let (offset, before, after) =
+            crate::suggest::use_insertion(&input.source.text, &input.ast.items);
+        Some((
+            Span {
+                start: offset,
+                end: offset,
+            },
+            before,
+            after,
+        ))
     }
 
     /// Where a new `role` declaration goes in a file: before its first role, or else before its first
@@ -2975,13 +2974,32 @@ impl<'a> Checker<'a> {
                     format!("signal `{}` is not declared", name.name),
                 )
                 .with_label("unknown signal");
-                match suggest::closest(&name.name, candidates.iter().map(String::as_str)) {
-                    Some(best) => {
+                // Declared in a module this file does not import (std's `SurveyAnswered`): import it.
+                let elsewhere = self.declared_elsewhere(file, &name.name, &[DefKind::Signal]);
+                let insert = self.use_insertion_point(file);
+                match (
+                    elsewhere,
+                    suggest::closest(&name.name, candidates.iter().map(String::as_str)),
+                ) {
+                    (Some(module), _) => {
+                        diagnostic = diagnostic.with_help(format!(
+                            "`{}` is declared in module `{module}`: import it with `use {module}.{}`",
+                            name.name, name.name
+                        ));
+                        if let Some((span, before, after)) = insert {
+                            diagnostic = diagnostic.with_suggestion(
+                                at(file, span),
+                                format!("{before}use {module}.{}{after}", name.name),
+                                format!("import `{}` from `{module}`", name.name),
+                            );
+                        }
+                    }
+                    (None, Some(best)) => {
                         diagnostic = diagnostic
                             .with_help(format!("did you mean `{best}`?"))
                             .with_suggestion(at(file, name.span), best, format!("use `{best}`"));
                     }
-                    None => {
+                    (None, None) => {
                         diagnostic =
                             diagnostic.with_help(format!("declare it: `signal {}`", name.name));
                     }

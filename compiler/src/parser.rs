@@ -646,7 +646,8 @@ where
                 } else {
                     value
                 }
-            });
+            })
+            .labelled("a whole number");
         let named = ident()
             .then(
                 kw("from")

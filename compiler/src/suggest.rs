@@ -64,6 +64,55 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, candidate)| candidate)
 }
 
+/// Where a new `use` line goes in a file, as `(offset, before, after)`: the line is `before`, `use …`, `after`
+/// inserted at `offset`. After the line that ends the last `use` (at a line start, so a half-typed `use` or a
+/// comment after one is never split), else above the first declaration and its doc comment (below a header
+/// comment), followed by a blank line. Line ends are the file's own (CRLF in a Windows file).
+pub fn use_insertion(text: &str, items: &[crate::ast::Item]) -> (u32, &'static str, &'static str) {
+    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let last_use = items
+        .iter()
+        .filter(|i| matches!(i.kind, crate::ast::ItemKind::Use(_)))
+        .map(|i| i.span.end as usize)
+        .max();
+    let at = |offset: usize| u32::try_from(offset.min(text.len())).unwrap_or(u32::MAX);
+    if let Some(end) = last_use {
+        return match text.get(end..).and_then(|rest| rest.find('\n')) {
+            Some(newline_at) => (at(end + newline_at + 1), "", newline),
+            None => (at(text.len()), newline, ""),
+        };
+    }
+    let Some(first) = items.first() else {
+        return (0, "", newline);
+    };
+    // The start of the first declaration's line, moved up over its `///` lines.
+    let line_start = |offset: usize| {
+        text.get(..offset)
+            .and_then(|before| before.rfind('\n'))
+            .map_or(0, |newline_at| newline_at + 1)
+    };
+    let mut start = line_start(first.span.start as usize);
+    while start > 0 {
+        let previous = line_start(start - 1);
+        let is_doc = text
+            .get(previous..start)
+            .is_some_and(|line| line.trim_start().starts_with("///"));
+        if !is_doc {
+            break;
+        }
+        start = previous;
+    }
+    (
+        at(start),
+        "",
+        if newline == "\r\n" {
+            "\r\n\r\n"
+        } else {
+            "\n\n"
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +137,51 @@ mod tests {
         let names = ["working_days", "EnglandWorkingDays"];
         assert_eq!(closest("UkWorkingDays", names), None);
         assert_eq!(closest("workingdays", names), Some("working_days"));
+    }
+
+    /// Applies `use_insertion` for `use std.escalation.Supervisor` to `text`.
+    fn with_import(text: &str) -> String {
+        let file = crate::source::FileId(0);
+        let lexed = crate::lexer::lex(file, text);
+        let (ast, _) = crate::parser::parse(file, text.len(), &lexed);
+        let (offset, before, after) = use_insertion(text, &ast.items);
+        let (head, tail) = text.split_at(offset as usize);
+        format!("{head}{before}use std.escalation.Supervisor{after}{tail}")
+    }
+
+    #[test]
+    fn a_new_use_line_never_splits_a_line_and_keeps_the_line_ends() {
+        // After the last `use`, at the start of the next line: a comment after it stays where it was.
+        assert_eq!(
+            with_import("use std.kpi.escalations // measured\n\nrole Agent\n"),
+            "use std.kpi.escalations // measured\nuse std.escalation.Supervisor\n\nrole Agent\n"
+        );
+        // A `use` being typed is not split.
+        let typed = with_import("use std.kpi.{escalations\n\n/// Agents.\nrole Agent\n");
+        assert!(
+            typed
+                .lines()
+                .any(|line| line == "use std.escalation.Supervisor"),
+            "{typed}"
+        );
+        // Without a `use`: below a header comment, above the first declaration's doc comment.
+        assert_eq!(
+            with_import("// Header.\n\n/// Agents.\nrole Agent\n"),
+            "// Header.\n\nuse std.escalation.Supervisor\n\n/// Agents.\nrole Agent\n"
+        );
+        // A Windows file gets CRLF.
+        assert_eq!(
+            with_import("use std.kpi.escalations\r\nrole Agent\r\n"),
+            "use std.kpi.escalations\r\nuse std.escalation.Supervisor\r\nrole Agent\r\n"
+        );
+        assert_eq!(
+            with_import("role Agent\r\n"),
+            "use std.escalation.Supervisor\r\n\r\nrole Agent\r\n"
+        );
+        // A last `use` without a line end.
+        assert_eq!(
+            with_import("use std.kpi.escalations"),
+            "use std.kpi.escalations\nuse std.escalation.Supervisor"
+        );
     }
 }

@@ -291,25 +291,17 @@ impl Ctx<'_, '_> {
         }
     }
 
-    /// Where a new `use` line goes: after the last one, or at the top of the file (then followed by a blank line).
+    /// Where a new `use` line goes (`proc_compiler::suggest::use_insertion`), where the quick fix puts it.
     fn use_insertion(&self) -> Option<(Range, &'static str, &'static str)> {
         let source = self.view.source(self.file)?;
         let parsed = self.view.analysis.parsed.get(self.file.0 as usize)?;
-        let last_use = parsed
-            .ast
-            .items
-            .iter()
-            .filter(|i| matches!(i.kind, ItemKind::Use(_)))
-            .map(|i| i.span.end)
-            .max();
-        Some(match last_use {
-            Some(end) => (convert::range(source, Span { start: end, end }), "\n", ""),
-            None => (
-                convert::range(source, Span { start: 0, end: 0 }),
-                "",
-                "\n\n",
-            ),
-        })
+        let (offset, before, after) =
+            proc_compiler::suggest::use_insertion(&source.text, &parsed.ast.items);
+        let at = Span {
+            start: offset,
+            end: offset,
+        };
+        Some((convert::range(source, at), before, after))
     }
 
     /// The procedure, process or test around the cursor.
