@@ -684,14 +684,7 @@ impl Writer<'_> {
             }
             StmtKind::WaitFor(duration, calendar) => {
                 let mut line = vec![text("Wait "), code(slice(duration.span))];
-                if let Some(calendar) = calendar {
-                    line.push(text(" of "));
-                    line.push(Inline::Link(
-                        calendar.name.clone(),
-                        anchor("calendar", &calendar.name),
-                    ));
-                    line.push(text("'s working time"));
-                }
+                line.extend(working_time(calendar.as_ref()));
                 line.push(text("."));
                 Some((line, Vec::new()))
             }
@@ -771,14 +764,7 @@ impl Writer<'_> {
                     if let Some(within) = within {
                         line.push(text(", at most "));
                         line.push(code(slice(within.span)));
-                        if let Some(calendar) = calendar {
-                            line.push(text(" of "));
-                            line.push(Inline::Link(
-                                calendar.name.clone(),
-                                anchor("calendar", &calendar.name),
-                            ));
-                            line.push(text("'s working time"));
-                        }
+                        line.extend(working_time(calendar.as_ref()));
                     }
                     line.push(text("."));
                     Some((line, Vec::new()))
@@ -1105,6 +1091,17 @@ fn add_role(
             list.push(what);
         }
     }
+}
+
+/// ` of Office's working time` after a wait's duration on a calendar (nothing without one).
+fn working_time(calendar: Option<&crate::ast::Ident>) -> Vec<Inline> {
+    calendar.map_or_else(Vec::new, |calendar| {
+        vec![
+            text(" of "),
+            Inline::Link(calendar.name.clone(), anchor("calendar", &calendar.name)),
+            text("'s working time"),
+        ]
+    })
 }
 
 /// What the roles table says of a role the flow notifies in a `notify` statement (not a step's name).

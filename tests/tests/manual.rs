@@ -263,3 +263,29 @@ process ticket() {
         "{markdown}"
     );
 }
+
+/// Waits on a calendar say whose working time they count, in the manual and in the chart.
+#[test]
+fn business_time_waits_name_their_calendar() {
+    let source = "/// Agents.\nrole Agent\n/// The customer replied.\nsignal Replied\n/// Office hours.\ncalendar Office {\n  zone \"Europe/London\"\n  hours mon-fri 09:00-17:00\n}\n/// Waits.\nprocess chase() {\n  step ask \"Ask\" { by Agent }\n  let reply = await Replied within 16h on Office\n  wait 8h on Office\n  notify Agent \"done {reply == none}\"\n}\n";
+    let analysis = analyze(vec![SourceFile::new(
+        "chase.proc",
+        "chase",
+        source.to_string(),
+    )]);
+    let markdown = doc::to_markdown(&doc::manual(&analysis, "support"));
+    assert!(
+        markdown.contains(
+            "Wait for `Replied`, at most `16h` of [Office](#calendar-office)'s working time."
+        ),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("Wait `8h` of [Office](#calendar-office)'s working time."),
+        "{markdown}"
+    );
+    let charts = proc_compiler::graph::flowcharts(&analysis);
+    let chart = proc_compiler::graph::to_mermaid(&charts[0]);
+    assert!(chart.contains("wait 8h on Office"), "{chart}");
+    assert!(chart.contains("at most 16h on Office"), "{chart}");
+}

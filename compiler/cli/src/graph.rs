@@ -74,23 +74,9 @@ pub fn run(
         eprintln!("error: there is no process or procedure to draw");
         return ExitCode::from(1);
     }
-    match output {
+    // `-o -` is standard output, as for `procc build`.
+    match output.filter(|dir| dir.as_os_str() != "-") {
         None => {
-            if format == GraphFormat::Svg && charts.len() > 1 {
-                eprintln!(
-                    "error: {} flowcharts cannot go to standard output as one SVG",
-                    charts.len()
-                );
-                eprintln!(
-                    "help: write them to a directory with `-o DIR`, or pick one with `--process NAME`"
-                );
-                return ExitCode::from(2);
-            }
-            let text: Vec<String> = charts.iter().map(|chart| format.render(chart)).collect();
-            write_stdout(&text.join("\n"));
-        }
-        // `-o -` is standard output, as for `procc build`.
-        Some(dir) if dir.as_os_str() == "-" => {
             if format == GraphFormat::Svg && charts.len() > 1 {
                 eprintln!(
                     "error: {} flowcharts cannot go to standard output as one SVG",
