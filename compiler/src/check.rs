@@ -3195,8 +3195,8 @@ impl<'a> Checker<'a> {
             (Ty::Optional(inner), actual) => self.compatible(inner, actual),
             (Ty::List(inner), Ty::List(actual)) => self.compatible(inner, actual),
             (Ty::Time, Ty::Date) => true,
-            // A computed `Int` where a range is declared: literals are checked against the range (see `expr`), and
-            // hosts check the values that come in.
+            // An `Int` where a range is declared: a literal is checked against it here (see `expr`), a computed value
+            // when the module gives it (the case fails outside it), and hosts check the values that come in.
             (Ty::IntIn(..), Ty::Int | Ty::IntIn(..)) | (Ty::Int, Ty::IntIn(..)) => true,
             _ => expected == actual,
         }

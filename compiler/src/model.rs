@@ -114,7 +114,8 @@ pub enum Ty {
     None,
     /// `Int from min to max`: declared fields, parameters, outputs and payloads only. Values read from them are
     /// `Int` (see [`Ty::widened`]); the bounds are checked where values come in from outside (the runtime refuses
-    /// a completion, signal, input or action result out of range) and for literals.
+    /// a completion, signal, input or action result out of range), for literals (by the checker), and for
+    /// computed values when the module gives them (the case fails outside the bounds).
     IntIn(i64, i64),
 }
 

@@ -24,7 +24,7 @@ pub enum Ty {
     /// `Int`.
     Int,
     /// `Int from min to max`, as declared (stored and computed like `Int`; the bounds go into the metadata, where
-    /// hosts check values that come in).
+    /// hosts check values that come in, and a computed value given to one is checked by `Ex::InRange`).
     IntIn(i64, i64),
     /// `Bool`.
     Bool,
