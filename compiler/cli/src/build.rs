@@ -167,10 +167,7 @@ pub fn run(
 }
 
 /// The package's source file that `target` names (however it is spelt), if it is one.
-pub fn overwritten_source<'a>(
-    analysis: &'a proc_compiler::Analysis,
-    target: &Path,
-) -> Option<&'a str> {
+fn overwritten_source<'a>(analysis: &'a proc_compiler::Analysis, target: &Path) -> Option<&'a str> {
     let target = std::fs::canonicalize(target).ok()?;
     analysis
         .files

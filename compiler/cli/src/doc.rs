@@ -43,17 +43,12 @@ pub fn run(paths: &[PathBuf], output: &Path, color: ColorChoice) -> ExitCode {
         eprintln!("help: give a directory, for example `-o manual`");
         return ExitCode::from(2);
     }
-    if output.exists() && !output.is_dir() {
-        eprintln!(
-            "error: `{}` is a file, and `procc doc` writes a directory of pages there",
-            output.display()
-        );
-        eprintln!("help: give a directory (it is created if it does not exist)");
-        return ExitCode::from(2);
-    }
-    if let Err(error) = std::fs::create_dir_all(output) {
-        eprintln!("error: cannot create `{}`: {error}", output.display());
-        return ExitCode::from(2);
+    if let Err(code) = crate::files::output_dir(
+        output,
+        "`procc doc` writes a directory of pages there",
+        "give a directory (it is created if it does not exist)",
+    ) {
+        return code;
     }
     for (name, manual) in &manuals {
         for (extension, text) in [

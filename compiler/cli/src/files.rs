@@ -15,6 +15,20 @@ pub struct PackageInput {
     pub files: Vec<SourceFile>,
 }
 
+/// Makes `dir` the directory an output goes to (creating it), or says why it cannot be: a file is there
+/// (`writes` says what would go in it, `help` what to give instead), or it cannot be created. Exit status 2 then.
+pub fn output_dir(dir: &Path, writes: &str, help: &str) -> Result<(), std::process::ExitCode> {
+    if dir.exists() && !dir.is_dir() {
+        eprintln!("error: `{}` is a file, and {writes}", dir.display());
+        eprintln!("help: {help}");
+        return Err(std::process::ExitCode::from(2));
+    }
+    std::fs::create_dir_all(dir).map_err(|error| {
+        eprintln!("error: cannot create `{}`: {error}", dir.display());
+        std::process::ExitCode::from(2)
+    })
+}
+
 /// Writes to stdout; a closed pipe (`procc check | head`) ends the program quietly instead of panicking.
 pub fn write_stdout(text: &str) {
     write_stdout_bytes(text.as_bytes());

@@ -103,17 +103,12 @@ pub fn run(
                     return ExitCode::from(2);
                 }
             }
-            if dir.exists() && !dir.is_dir() {
-                eprintln!(
-                    "error: `{}` is a file, and `-o` takes a directory for the flowcharts",
-                    dir.display()
-                );
-                eprintln!("help: give a directory, or `-o -` for standard output");
-                return ExitCode::from(2);
-            }
-            if let Err(error) = std::fs::create_dir_all(dir) {
-                eprintln!("error: cannot create `{}`: {error}", dir.display());
-                return ExitCode::from(2);
+            if let Err(code) = crate::files::output_dir(
+                dir,
+                "`-o` takes a directory for the flowcharts",
+                "give a directory, or `-o -` for standard output",
+            ) {
+                return code;
             }
             for chart in &charts {
                 let file = dir.join(format!(
