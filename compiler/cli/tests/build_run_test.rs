@@ -938,6 +938,13 @@ fn every_command_has_help() {
         assert_eq!(output.status.code(), Some(0), "{command}");
         assert!(text(&output.stdout).contains("Usage: procc"), "{command}");
     }
+    // `-` reads a file from standard input, and the help says so.
+    let output = procc(&["test", "--help"]);
+    assert!(
+        text(&output.stdout).contains("`-`"),
+        "{}",
+        text(&output.stdout)
+    );
 }
 
 #[test]
@@ -1104,6 +1111,19 @@ fn run_refuses_what_it_cannot_mean() {
         assert!(output.stdout.is_empty(), "{args:?}: nothing runs");
     };
     usage(&["run", wasm], "nothing to run");
+    usage(
+        &[
+            "run",
+            wasm,
+            "--process",
+            "refund",
+            "--input",
+            "-",
+            "--events",
+            "-",
+        ],
+        "`--input -` and `--events -` both name standard input",
+    );
     usage(
         &["run", wasm, "--input", input, "--events", events_path],
         "no `--process` was given",

@@ -104,6 +104,21 @@ fn pages_that_would_overwrite_each_other_are_refused() {
     let run = procc(&["doc", dir.join("a/pkg").to_str().unwrap(), "-o", "-"]);
     assert_eq!(run.status.code(), Some(2));
     assert!(!root_has_dash());
+    // `-o` naming a file: refused, and the file is left as it was.
+    std::fs::write(&out, "notes").unwrap();
+    let run = procc(&[
+        "doc",
+        dir.join("a/pkg").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is a file, and `procc doc` writes a directory of pages there"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "notes");
 }
 
 fn root_has_dash() -> bool {

@@ -115,6 +115,21 @@ fn charts_that_would_overwrite_each_other_are_refused() {
     assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
     assert!(text(&run.stderr).contains("one flowchart would overwrite the other"));
     assert!(!out.exists());
+    // `-o` naming a file: refused, and the file is left as it was.
+    std::fs::write(&out, "notes").unwrap();
+    let run = procc(&[
+        "graph",
+        dir.join("a").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr).contains("is a file, and `-o` takes a directory for the flowcharts"),
+        "{}",
+        text(&run.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "notes");
 }
 
 #[test]
