@@ -344,9 +344,9 @@ impl Runtime {
 
     /// Forgets an instance.
     pub fn remove(&mut self, instance: InstanceId) -> Result<(), Error> {
-        self.cases
-            .remove(&instance.0)
-            .ok_or(Error::UnknownInstance(instance))?;
+        if self.cases.remove(&instance.0).is_none() {
+            return Err(Error::UnknownInstance(instance));
+        }
         self.settle_timers();
         Ok(())
     }
@@ -359,9 +359,11 @@ impl Runtime {
     }
 
     fn case(&self, instance: InstanceId) -> Result<&Case, Error> {
-        self.cases
-            .get(&instance.0)
-            .ok_or(Error::UnknownInstance(instance))
+        // Not `ok_or`: that builds the error, and drops it, on every event.
+        match self.cases.get(&instance.0) {
+            Some(case) => Ok(case),
+            None => Err(Error::UnknownInstance(instance)),
+        }
     }
 
     /// Drops the timers' stale entries from the top (see [`Timers`]); after every change of wake-ups.
@@ -869,10 +871,9 @@ impl Runtime {
         actor: Option<&Actor>,
         at: i64,
     ) -> Result<(), Error> {
-        let case = self
-            .cases
-            .get(&instance.0)
-            .ok_or(Error::UnknownInstance(instance))?;
+        let Some(case) = self.cases.get(&instance.0) else {
+            return Err(Error::UnknownInstance(instance));
+        };
         let advancing = self.event_is(event::ADVANCE);
         let mut result = self
             .worker
@@ -932,10 +933,9 @@ impl Runtime {
                 view::index(&inner.meta, process, bytes, count, &mut self.ends).map_err(|_| {
                     Error::Trap("the module wrote effects this runtime cannot read".to_string())
                 })?;
-                let case = self
-                    .cases
-                    .get_mut(&instance.0)
-                    .ok_or(Error::UnknownInstance(instance))?;
+                let Some(case) = self.cases.get_mut(&instance.0) else {
+                    return Err(Error::UnknownInstance(instance));
+                };
                 case.blob.clear();
                 case.blob.extend_from_slice(blob);
                 case.status = InstanceStatus::from_code(status);
@@ -1182,10 +1182,9 @@ impl Runtime {
 
     /// An instance's status, input, open tasks and the steps of its process that have run.
     pub fn status(&mut self, instance: InstanceId) -> Result<InstanceInfo, Error> {
-        let case = self
-            .cases
-            .get(&instance.0)
-            .ok_or(Error::UnknownInstance(instance))?;
+        let Some(case) = self.cases.get(&instance.0) else {
+            return Err(Error::UnknownInstance(instance));
+        };
         let mut query_event = Vec::new();
         query_event.extend_from_slice(&event::QUERY.to_le_bytes());
         let result = self.worker.call(None, &case.blob, &query_event, self.now.0);
