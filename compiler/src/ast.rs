@@ -50,7 +50,7 @@ pub enum ItemKind {
     Calendar(CalendarDecl),
     /// `procedure name(params) -> Type { ... }`
     Procedure(FlowDecl),
-    /// `process name(params) -> Type within D { ... }`
+    /// `process name(params) -> Type within D (on Calendar)? { ... }`
     Process(FlowDecl),
     /// `schedule name { ... }`
     Schedule(ScheduleDecl),
@@ -164,6 +164,8 @@ pub struct FlowDecl {
     pub result: Option<TypeExpr>,
     /// `within D` on a process: the deadline of the whole case.
     pub within: Option<Expr>,
+    /// `within D on Calendar`: the deadline counts that calendar's working time.
+    pub within_calendar: Option<Ident>,
     /// The body.
     pub body: Block,
 }
@@ -369,19 +371,44 @@ pub enum TestStmtKind {
     },
     /// `expect no task step`
     ExpectNoTask(Ident),
-    /// `expect escalated step to Role`
+    /// `expect escalated step to Role`, `expect no escalated step`
     ExpectEscalated {
         /// The step.
         step: Ident,
-        /// The role escalated to.
-        role: Ident,
+        /// The role escalated to (any, if left out).
+        role: Option<Ident>,
+        /// `expect no …`: no such escalation that no earlier `expect` matched.
+        none: bool,
     },
-    /// `expect notified Role`, `expect notified Role "message"`
+    /// `expect notified Role`, `expect notified Role "message"`, `expect no notified Role`
     ExpectNotified {
         /// The role notified.
         role: Ident,
         /// The message it was sent, exactly.
         message: Option<Literal>,
+        /// `expect no …`: no such notification that no earlier `expect` matched.
+        none: bool,
+    },
+    /// `expect breached` (the case's own deadline), `expect breached step`, `expect no breached`
+    ExpectBreached {
+        /// The step whose deadline passed; the process's own deadline if left out.
+        step: Option<Ident>,
+        /// `expect no …`: no such breach that no earlier `expect` matched.
+        none: bool,
+    },
+    /// `expect flagged`, `expect flagged "message"`, `expect no flagged`
+    ExpectFlagged {
+        /// The message the case was flagged with, exactly.
+        message: Option<Literal>,
+        /// `expect no …`: no such flag that no earlier `expect` matched.
+        none: bool,
+    },
+    /// `expect rejected signal Name { ... }`
+    ExpectRejectedSignal {
+        /// The signal.
+        signal: Ident,
+        /// Its payload.
+        payload: Vec<FieldInit>,
     },
     /// `expect completed with EXPR`
     ExpectCompleted(Option<Expr>),

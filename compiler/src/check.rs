@@ -1522,8 +1522,16 @@ impl<'a> Checker<'a> {
         if let Some(within) = &decl.within {
             let ty = self.expr(&mut flow, within, None);
             self.expect_deadline_duration(file, within, &ty, "a process deadline");
+            if let Some(calendar) = &decl.within_calendar {
+                if self.calendar_ref(file, calendar).is_some() {
+                    self.days_of_working_time(file, within, calendar);
+                }
+            }
             if is_process {
-                flow.process_within = const_duration(within).map(|d| (d, within.span));
+                // Steps are compared with a deadline of clock time only: working time on a calendar is longer.
+                flow.process_within = const_duration(within)
+                    .filter(|_| decl.within_calendar.is_none())
+                    .map(|d| (d, within.span));
             } else {
                 self.emit(
                     Diagnostic::new(
@@ -2124,7 +2132,9 @@ impl<'a> Checker<'a> {
                 let ty = self.expr(flow, duration, Some(&Ty::Duration));
                 self.expect_ty(file, duration.span, &Ty::Duration, &ty);
                 if let Some(calendar) = calendar {
-                    self.calendar_ref(file, calendar);
+                    if self.calendar_ref(file, calendar).is_some() {
+                        self.days_of_working_time(file, duration, calendar);
+                    }
                 }
             }
             StmtKind::WaitUntil(time) => {
@@ -3731,7 +3741,11 @@ impl<'a> Checker<'a> {
                     self.expect_deadline_duration(file, within, &ty, "`await … within`");
                 }
                 if let Some(calendar) = calendar {
-                    self.calendar_ref(file, calendar);
+                    if self.calendar_ref(file, calendar).is_some() {
+                        if let Some(within) = within {
+                            self.days_of_working_time(file, within, calendar);
+                        }
+                    }
                 }
                 let ty = id.map_or(Ty::Error, Ty::Named);
                 if within.is_some() && ty != Ty::Error {
@@ -4630,12 +4644,28 @@ impl<'a> Checker<'a> {
                 TestStmtKind::ExpectNoTask(step) => {
                     self.test_step(&flow, step, process);
                 }
-                TestStmtKind::ExpectEscalated { step, role } => {
+                TestStmtKind::ExpectEscalated { step, role, .. } => {
                     self.test_step(&flow, step, process);
-                    self.role_ref(file, role, Code::EscalationToUnknownRole);
+                    if let Some(role) = role {
+                        self.role_ref(file, role, Code::EscalationToUnknownRole);
+                    }
                 }
                 TestStmtKind::ExpectNotified { role, .. } => {
                     self.role_ref(file, role, Code::UnknownName);
+                }
+                TestStmtKind::ExpectBreached { step, .. } => {
+                    if let Some(step) = step {
+                        self.test_step(&flow, step, process);
+                    }
+                }
+                TestStmtKind::ExpectFlagged { .. } => {}
+                TestStmtKind::ExpectRejectedSignal { signal, payload } => {
+                    // A payload expected to be refused may be incomplete or out of range: that can be why.
+                    if let Some(id) = self.signal_ref(file, signal) {
+                        self.out_of_range_allowed = true;
+                        self.record_fields(&mut flow, id, signal, payload, false);
+                        self.out_of_range_allowed = false;
+                    }
                 }
                 TestStmtKind::ExpectCompleted(value) => {
                     if let Some(value) = value {

@@ -399,14 +399,13 @@ impl Writer<'_> {
             ));
         }
         if let Some(within) = &flow.within {
-            facts.push((
-                vec![
-                    text("The whole case must be finished within "),
-                    code(source.slice(within.span).to_string()),
-                    text("."),
-                ],
-                Vec::new(),
-            ));
+            let mut line = vec![
+                text("The whole case must be finished within "),
+                code(source.slice(within.span).to_string()),
+            ];
+            line.extend(working_time(flow.within_calendar.as_ref()));
+            line.push(text("."));
+            facts.push((line, Vec::new()));
         }
         facts.push((vec![text(format!("Module: {}", source.module))], Vec::new()));
         blocks.push(Block::Bullets(facts));

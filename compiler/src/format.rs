@@ -738,6 +738,10 @@ impl<'a> Printer<'a> {
         if let Some(within) = &flow.within {
             self.push(" within ");
             self.expr(within);
+            if let Some(calendar) = &flow.within_calendar {
+                self.push(" on ");
+                self.ident(calendar);
+            }
         }
         self.block(&flow.body);
     }
@@ -1171,18 +1175,62 @@ impl<'a> Printer<'a> {
                 self.push("expect no task ");
                 self.ident(step);
             }
-            TestStmtKind::ExpectEscalated { step, role } => {
-                self.push("expect escalated ");
+            TestStmtKind::ExpectEscalated { step, role, none } => {
+                self.push(if *none {
+                    "expect no escalated "
+                } else {
+                    "expect escalated "
+                });
                 self.ident(step);
-                self.push(" to ");
-                self.ident(role);
+                if let Some(role) = role {
+                    self.push(" to ");
+                    self.ident(role);
+                }
             }
-            TestStmtKind::ExpectNotified { role, message } => {
-                self.push("expect notified ");
+            TestStmtKind::ExpectNotified {
+                role,
+                message,
+                none,
+            } => {
+                self.push(if *none {
+                    "expect no notified "
+                } else {
+                    "expect notified "
+                });
                 self.ident(role);
                 if let Some(message) = message {
                     self.push(" ");
                     self.literal(message);
+                }
+            }
+            TestStmtKind::ExpectBreached { step, none } => {
+                self.push(if *none {
+                    "expect no breached"
+                } else {
+                    "expect breached"
+                });
+                if let Some(step) = step {
+                    self.push(" ");
+                    self.ident(step);
+                }
+            }
+            TestStmtKind::ExpectFlagged { message, none } => {
+                self.push(if *none {
+                    "expect no flagged"
+                } else {
+                    "expect flagged"
+                });
+                if let Some(message) = message {
+                    self.push(" ");
+                    self.literal(message);
+                }
+            }
+            TestStmtKind::ExpectRejectedSignal { signal, payload } => {
+                self.push("expect rejected signal ");
+                self.ident(signal);
+                if !payload.is_empty() {
+                    self.push(" ");
+                    self.field_inits(payload);
                 }
             }
             TestStmtKind::ExpectCompleted(value) => {

@@ -1488,6 +1488,29 @@ where
 // ---------------------------------------------------------------------------------------------------------------
 // Tests
 
+/// What `expect` and `expect no` both check, before it is known which of the two it is.
+enum Happened {
+    Escalated(Ident, Option<Ident>),
+    Notified(Ident, Option<Literal>),
+    Breached(Option<Ident>),
+    Flagged(Option<Literal>),
+}
+
+impl Happened {
+    fn expect(self, none: bool) -> TestStmtKind {
+        match self {
+            Happened::Escalated(step, role) => TestStmtKind::ExpectEscalated { step, role, none },
+            Happened::Notified(role, message) => TestStmtKind::ExpectNotified {
+                role,
+                message,
+                none,
+            },
+            Happened::Breached(step) => TestStmtKind::ExpectBreached { step, none },
+            Happened::Flagged(message) => TestStmtKind::ExpectFlagged { message, none },
+        }
+    }
+}
+
 fn test_stmt<'t, 's: 't, I, E>(
     full: ExprParser<'t, 's, I, E>,
     head: ExprParser<'t, 's, I, E>,
@@ -1550,7 +1573,7 @@ where
         .map(|((process, args), at)| TestStmtKind::Start { process, args, at });
     let signal = just(Token::Signal)
         .ignore_then(ident())
-        .then(field_inits.or_not())
+        .then(field_inits.clone().or_not())
         .map(|(signal, payload)| TestStmtKind::Signal {
             signal,
             payload: payload.unwrap_or_default(),
@@ -1561,10 +1584,37 @@ where
             .map(TestStmtKind::AdvanceTo)
             .or(head.clone().map(TestStmtKind::AdvanceBy)),
     );
+    // A word that starts the next test statement is not a step name: `expect breached` may end a line.
+    let step_name = ident()
+        .and_is(select! { Token::Ident("start" | "advance" | "expect" | "given") => () }.not());
+    // What `expect` and `expect no` both check: an escalation, a notification, a breach, a flag.
+    let happened = choice((
+        kw("escalated")
+            .ignore_then(ident())
+            .then(kw("to").ignore_then(ident()).or_not())
+            .map(|(step, role)| Happened::Escalated(step, role)),
+        kw("notified")
+            .ignore_then(ident())
+            .then(text_literal().or_not())
+            .map(|(role, message)| Happened::Notified(role, message)),
+        kw("breached")
+            .ignore_then(step_name.or_not())
+            .map(Happened::Breached),
+        kw("flagged")
+            .ignore_then(text_literal().or_not())
+            .map(Happened::Flagged),
+    ));
     let expect = kw("expect").ignore_then(choice((
-        kw("rejected")
-            .ignore_then(completion.clone())
-            .map(TestStmtKind::ExpectRejected),
+        kw("rejected").ignore_then(choice((
+            just(Token::Signal)
+                .ignore_then(ident())
+                .then(field_inits.clone().or_not())
+                .map(|(signal, payload)| TestStmtKind::ExpectRejectedSignal {
+                    signal,
+                    payload: payload.unwrap_or_default(),
+                }),
+            completion.clone().map(TestStmtKind::ExpectRejected),
+        ))),
         kw("task")
             .ignore_then(ident())
             .then(
@@ -1586,19 +1636,13 @@ where
                     due,
                 }
             }),
-        kw("no")
-            .then(kw("task"))
-            .ignore_then(ident())
-            .map(TestStmtKind::ExpectNoTask),
-        kw("escalated")
-            .ignore_then(ident())
-            .then_ignore(kw("to"))
-            .then(ident())
-            .map(|(step, role)| TestStmtKind::ExpectEscalated { step, role }),
-        kw("notified")
-            .ignore_then(ident())
-            .then(text_literal().or_not())
-            .map(|(role, message)| TestStmtKind::ExpectNotified { role, message }),
+        kw("no").ignore_then(choice((
+            kw("task")
+                .ignore_then(ident())
+                .map(TestStmtKind::ExpectNoTask),
+            happened.clone().map(|h| h.expect(true)),
+        ))),
+        happened.map(|h| h.expect(false)),
         kw("completed")
             .ignore_then(kw("with").ignore_then(full.clone()).or_not())
             .map(TestStmtKind::ExpectCompleted),
@@ -1824,30 +1868,33 @@ where
     let flow_head = ident()
         .then(params)
         .then(result)
-        .then(just(Token::Within).ignore_then(head.clone()).or_not())
-        .then(block);
-    let procedure = just(Token::Procedure).ignore_then(flow_head.clone()).map(
-        |((((name, params), result), within), body)| {
-            ItemKind::Procedure(FlowDecl {
+        .then(
+            just(Token::Within)
+                .ignore_then(head.clone())
+                .then(kw("on").ignore_then(ident()).or_not())
+                .or_not(),
+        )
+        .then(block)
+        .map(|((((name, params), result), within), body)| {
+            let (within, within_calendar) = match within {
+                Some((within, calendar)) => (Some(within), calendar),
+                None => (None, None),
+            };
+            FlowDecl {
                 name,
                 params,
                 result,
                 within,
+                within_calendar,
                 body,
-            })
-        },
-    );
-    let process = just(Token::Process).ignore_then(flow_head).map(
-        |((((name, params), result), within), body)| {
-            ItemKind::Process(FlowDecl {
-                name,
-                params,
-                result,
-                within,
-                body,
-            })
-        },
-    );
+            }
+        });
+    let procedure = just(Token::Procedure)
+        .ignore_then(flow_head.clone())
+        .map(ItemKind::Procedure);
+    let process = just(Token::Process)
+        .ignore_then(flow_head)
+        .map(ItemKind::Process);
     let schedule_word = ident().or(just(Token::First).map_with(|_, e| Ident {
         name: "first".to_string(),
         span: span_of(e.span()),

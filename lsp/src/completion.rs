@@ -992,9 +992,13 @@ pub fn completion(
             } else if last.is_some_and(|t| t.text == "start") {
                 ctx.push_visible(&[DefKind::Process]);
             } else if last
-                .is_some_and(|t| matches!(t.text, "complete" | "task" | "escalated" | "no"))
+                .is_some_and(|t| matches!(t.text, "complete" | "task" | "escalated" | "breached"))
             {
                 ctx.steps_of_tested_process(before_tokens);
+            } else if last.is_some_and(|t| t.text == "no") {
+                ctx.keywords(&["task", "escalated", "notified", "breached", "flagged"]);
+            } else if last.is_some_and(|t| t.text == "rejected") {
+                ctx.keywords(&["complete", "signal"]);
             } else if last.is_some_and(|t| t.text == "notified") {
                 ctx.push_visible(&[DefKind::Role]);
             } else if last.is_some_and(|t| t.text == "signal") {
@@ -1002,9 +1006,11 @@ pub fn completion(
             } else if last.is_some_and(|t| t.text == "expect") {
                 ctx.keywords(&[
                     "task",
-                    "no task",
+                    "no",
                     "escalated",
                     "notified",
+                    "breached",
+                    "flagged",
                     "completed",
                     "failed",
                     "rejected",

@@ -206,6 +206,10 @@ struct Log {
     notified: IndexMap<(String, String), usize>,
     /// Escalations by a ladder no `expect escalated` has matched yet, by (step, role).
     escalated: IndexMap<(String, String), usize>,
+    /// Missed deadlines no `expect breached` has matched yet, by (step, ""); the case's own as ("", "").
+    breached: IndexMap<(String, String), usize>,
+    /// Flags no `expect flagged` has matched yet, by (message, "").
+    flagged: IndexMap<(String, String), usize>,
     /// The result (or reason) of the last completion.
     completed: Option<Option<Value>>,
 }
@@ -228,6 +232,21 @@ impl Log {
                 *self
                     .escalated
                     .entry((step.to_string(), role.to_string()))
+                    .or_default() += 1;
+            }
+            Effect::TaskBreached { step, .. } => {
+                *self
+                    .breached
+                    .entry((step.to_string(), String::new()))
+                    .or_default() += 1;
+            }
+            Effect::ProcessBreached { .. } => {
+                *self.breached.entry(Default::default()).or_default() += 1;
+            }
+            Effect::Flagged { message, .. } => {
+                *self
+                    .flagged
+                    .entry((message.clone(), String::new()))
                     .or_default() += 1;
             }
             Effect::Completed { result, reason, .. } => {
@@ -263,6 +282,48 @@ impl Log {
         };
         *count -= 1;
         true
+    }
+
+    /// `expect …` (`none` false) matches one unmatched effect that `wanted` accepts; `expect no …` finds none.
+    /// `what` says what was wanted ("a notification to Agent"), `shown` how an unmatched key reads.
+    fn expect(
+        counts: &mut IndexMap<(String, String), usize>,
+        none: bool,
+        wanted: impl Fn(&(String, String)) -> bool,
+        what: &str,
+        shown: impl Fn(&(String, String)) -> String,
+    ) -> Result<(), String> {
+        let unmatched = |counts: &IndexMap<(String, String), usize>| -> Vec<String> {
+            counts
+                .iter()
+                .filter(|(key, count)| **count > 0 && wanted(key))
+                .map(|(key, count)| match count {
+                    1 => shown(key),
+                    n => format!("{} ({n} times)", shown(key)),
+                })
+                .collect()
+        };
+        if none {
+            let found = unmatched(counts);
+            if found.is_empty() {
+                return Ok(());
+            }
+            return Err(format!(
+                "expected no {what} (other than those an earlier `expect` matched)\nbut there was: {}",
+                found.join(", ")
+            ));
+        }
+        if Log::take(counts, &wanted) {
+            return Ok(());
+        }
+        let article = if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        Err(format!(
+            "expected {article} {what} (not already matched by an earlier `expect`)\nnone happened"
+        ))
     }
 }
 
@@ -537,26 +598,41 @@ impl Run {
                     )),
                 }
             }
-            TestActionKind::ExpectEscalated { step, role, .. } => {
-                if Log::take(&mut self.log.escalated, |(s, r)| s == step && r == role) {
-                    return Ok(());
-                }
-                Err(format!(
-                    "expected step `{step}` to be escalated to {role} (by its escalation ladder)\nno such \
-                     escalation happened"
-                ))
-            }
-            TestActionKind::ExpectNotified { role, message } => {
-                let matched = Log::take(&mut self.log.notified, |(r, m)| {
-                    r == role && message.as_ref().is_none_or(|wanted| wanted == m)
-                });
-                if matched {
-                    return Ok(());
-                }
-                let wanted = match message {
-                    Some(message) => format!("a notification to {role} saying {message:?}"),
-                    None => format!("a notification to {role}"),
+            TestActionKind::ExpectEscalated {
+                step, role, none, ..
+            } => {
+                let what = match role {
+                    Some(role) => {
+                        format!("escalation of step `{step}` to {role} (by its escalation ladder)")
+                    }
+                    None => format!("escalation of step `{step}` (by its escalation ladder)"),
                 };
+                Log::expect(
+                    &mut self.log.escalated,
+                    *none,
+                    |(s, r)| s == step && role.as_ref().is_none_or(|role| role == r),
+                    &what,
+                    |(s, r)| format!("`{s}` to {r}"),
+                )
+            }
+            TestActionKind::ExpectNotified {
+                role,
+                message,
+                none,
+            } => {
+                let what = match message {
+                    Some(message) => format!("notification to {role} saying {message:?}"),
+                    None => format!("notification to {role}"),
+                };
+                let wanted = |(r, m): &(String, String)| {
+                    r == role && message.as_ref().is_none_or(|wanted| wanted == m)
+                };
+                let result = Log::expect(&mut self.log.notified, *none, wanted, &what, |(_, m)| {
+                    format!("{m:?}")
+                });
+                if result.is_ok() || *none {
+                    return result;
+                }
                 // What was sent to the role and not matched yet, so a wrong word shows at once.
                 let sent: Vec<String> = self
                     .log
@@ -574,8 +650,61 @@ impl Run {
                     format!("sent to {role}: {}", sent.join(", "))
                 };
                 Err(format!(
-                    "expected {wanted} (not already matched by an earlier `expect notified`)\n{happened}"
+                    "expected a {what} (not already matched by an earlier `expect notified`)\n{happened}"
                 ))
+            }
+            TestActionKind::ExpectBreached { step, none } => {
+                let what = match step {
+                    Some(step) => format!("missed deadline of step `{step}`"),
+                    None => {
+                        "missed deadline of the whole case (the process's `within`)".to_string()
+                    }
+                };
+                let key = step.clone().unwrap_or_default();
+                Log::expect(
+                    &mut self.log.breached,
+                    *none,
+                    |(s, _)| *s == key,
+                    &what,
+                    |(s, _)| {
+                        if s.is_empty() {
+                            "the case's deadline".to_string()
+                        } else {
+                            format!("step `{s}`")
+                        }
+                    },
+                )
+            }
+            TestActionKind::ExpectFlagged { message, none } => {
+                let what = match message {
+                    Some(message) => format!("flag saying {message:?}"),
+                    None => "flag".to_string(),
+                };
+                Log::expect(
+                    &mut self.log.flagged,
+                    *none,
+                    |(m, _)| message.as_ref().is_none_or(|wanted| wanted == m),
+                    &what,
+                    |(m, _)| format!("{m:?}"),
+                )
+            }
+            TestActionKind::ExpectRejectedSignal { name, payload } => {
+                let instance = self.instance()?;
+                let before = self.runtime.snapshot(instance).map_err(|e| e.to_string())?;
+                if let Ok(effects) = self.runtime.signal(instance, name, payload) {
+                    let _ = self.record(effects);
+                    return Err(format!(
+                        "expected the signal `{name}` to be refused\nbut it was accepted"
+                    ));
+                }
+                let after = self.runtime.snapshot(instance).map_err(|e| e.to_string())?;
+                if before != after {
+                    return Err(
+                        "the refused signal changed the instance's state (its snapshot differs)"
+                            .into(),
+                    );
+                }
+                Ok(())
             }
             TestActionKind::ExpectCompleted(value) => {
                 let instance = self.instance()?;

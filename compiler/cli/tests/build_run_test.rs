@@ -424,6 +424,94 @@ test "the wrong reason" {
     );
 }
 
+/// `expect breached`, `expect flagged`, their `expect no …` forms and `expect rejected signal`; the whole case's
+/// deadline on a calendar counts working time (Friday 16:00 plus 16 working hours is Tuesday 16:00).
+#[test]
+fn a_test_checks_what_did_and_did_not_happen() {
+    let dir = package(
+        "happened",
+        r#"use std.calendar.EnglandWorkingDays
+/// Agents.
+role Agent
+/// Leads.
+role Lead
+/// The customer's rating.
+signal Rated {
+  score: Int from 1 to 5
+}
+/// Two working days for the whole case.
+process p() within 16h on EnglandWorkingDays {
+  step s "Do it" {
+    by Agent
+    within 1h
+    on breach {
+      notify Lead "late"
+      after 1h reassign to Lead
+      after 2h flag "very late"
+    }
+  }
+  let rating = await Rated
+  complete
+}
+test "what happened, and what did not" {
+  start p() at 2026-03-06T16:00Z
+  expect no breached s
+  advance to 2026-03-06T17:01Z
+  expect breached s
+  expect no breached s
+  expect notified Lead "late"
+  expect no notified Lead
+  expect no escalated s
+  expect no flagged
+  advance to 2026-03-06T19:01Z
+  expect escalated s
+  expect flagged "very late"
+  complete s by "lee" as Lead
+  expect rejected signal Rated { score: 6 }
+  expect rejected signal Rated
+  advance to 2026-03-10T15:59Z
+  expect no breached
+  advance to 2026-03-10T16:01Z
+  expect breached
+  signal Rated { score: 5 }
+  expect completed
+  expect rejected signal Rated { score: 4 }
+}
+test "a breach that was expected not to happen" {
+  start p() at 2026-03-06T16:00Z
+  advance to 2026-03-06T17:01Z
+  expect no breached s
+}
+test "a flag that did not happen" {
+  start p() at 2026-03-06T16:00Z
+  expect flagged "very late"
+}
+test "a signal that was accepted" {
+  start p() at 2026-03-06T16:00Z
+  complete s by "ann" as Agent
+  expect rejected signal Rated { score: 3 }
+}
+test "a notification that was expected not to happen" {
+  start p() at 2026-03-06T16:00Z
+  advance to 2026-03-06T17:01Z
+  expect no notified Lead "late"
+}
+"#,
+    );
+    let stdout = tests_of(&dir, "1 passed, 4 failed");
+    for says in [
+        "expected no missed deadline of step `s` (other than those an earlier `expect` matched)\n    but there \
+         was: step `s`",
+        "expected a flag saying \"very late\" (not already matched by an earlier `expect`)\n    none happened",
+        "expected the signal `Rated` to be refused\n    but it was accepted",
+        "expected no notification to Lead saying \"late\" (other than those an earlier `expect` matched)\n    but \
+         there was: \"late\"",
+    ] {
+        assert!(stdout.contains(says), "{says}\n{stdout}");
+    }
+    assert!(stdout.contains("ok    "), "{stdout}");
+}
+
 /// `expect notified Role "message"` matches the message exactly; a mismatch shows what the role was sent.
 #[test]
 fn a_test_checks_the_message_a_role_was_notified_with() {

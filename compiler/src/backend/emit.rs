@@ -587,11 +587,17 @@ impl Gen<'_> {
                 f.store64_top(slot_offset(v.slot));
             }
             St::Quiet => f.gset(g::QUIET, c32(1)),
-            St::SetDeadline(d) => {
+            St::SetDeadline(d, calendar) => {
                 f.emit(&u32c(self.cx.case_base + header::DEADLINE));
                 f.emit(&ld64(u32c(self.cx.case_base + header::STARTED), 0));
                 self.ex(f, fr, d);
-                f.ins(I::I64Add);
+                match calendar {
+                    Some(calendar) => {
+                        f.emit(&u32c(*calendar));
+                        f.ins(I::Call(rt.due_within.0));
+                    }
+                    None => f.ins(I::I64Add),
+                }
                 f.store64_top(0);
             }
             St::Notify { role, message } => {

@@ -189,8 +189,9 @@ pub enum Part {
 pub enum St {
     /// `slot = value`.
     Assign(VarRef, Ex),
-    /// Set the process deadline to the start time plus this duration.
-    SetDeadline(Ex),
+    /// Set the process deadline to the start time plus this duration: of clock time, or of this calendar's
+    /// working time.
+    SetDeadline(Ex, Option<u32>),
     /// A reminder loop woken early goes back to sleep: its run changed nothing (the scheduler's `QUIET`).
     Quiet,
     /// `notify Role "message"`: the role is a role-id expression.

@@ -817,7 +817,8 @@ impl<'a> Lowering<'a> {
         if let Some(within) = &decl.within {
             if is_process {
                 let duration = self.expr(&mut fx, within);
-                fx.push(St::SetDeadline(duration));
+                let calendar = self.calendar_id(fx.file, decl.within_calendar.as_ref());
+                fx.push(St::SetDeadline(duration, calendar));
             }
         }
         self.block(&mut fx, &decl.body);

@@ -90,17 +90,26 @@ pub fn metadata(analysis: &Analysis, program: &Program, ids: &Ids, package: &str
             .and_then(|d| analysis.results.get(&d))
             .map(|t| lower_ty(analysis, ids, t))
             .filter(|t| *t != Ty::Unit);
-        let within_ms = def.and_then(|d| {
+        let decl = def.and_then(|d| {
             let flow = analysis.defs.get(d.0 as usize)?;
             let parsed = analysis.parsed.get(flow.file.0 as usize)?;
             parsed.ast.items.iter().find_map(|item| match &item.kind {
-                ItemKind::Process(decl) if item.span == flow.span => decl
-                    .within
-                    .as_ref()
-                    .and_then(crate::check::const_duration)
-                    .map(|s| s * 1000),
+                ItemKind::Process(decl) if item.span == flow.span => Some((flow.file, decl)),
                 _ => None,
             })
+        });
+        let within_ms = decl
+            .and_then(|(_, decl)| decl.within.as_ref())
+            .and_then(crate::check::const_duration)
+            .map(|s| s * 1000);
+        // The calendar's name as the module's calendars give it (the source may name it through an import).
+        let within_calendar = decl.and_then(|(file, decl)| {
+            let named = decl.within_calendar.as_ref()?;
+            let (_, calendar) = analysis
+                .references
+                .iter()
+                .find(|(at, _)| at.file == file && at.span == named.span)?;
+            Some(self::calendar(analysis, *calendar).name)
         });
         meta.processes.push(ProcessMeta {
             name: process.name.clone(),
@@ -111,6 +120,7 @@ pub fn metadata(analysis: &Analysis, program: &Program, ids: &Ids, package: &str
                 .map_or(Value::Null, |t| with_defs(program, schema(program, t), t)),
             result: result.as_ref().map(desc),
             within_ms,
+            within_calendar,
             steps: ids.process_steps.get(index).cloned().unwrap_or_default(),
             docs: def.and_then(docs),
         });

@@ -105,21 +105,46 @@ pub enum TestActionKind {
         /// Step ids it may mean.
         step_ids: Vec<u32>,
     },
-    /// A task of the step was reassigned to the role by its escalation ladder.
+    /// A task of the step was reassigned to the role by its escalation ladder (`none`: was not).
     ExpectEscalated {
         /// Step name.
         step: String,
         /// Step ids it may mean.
         step_ids: Vec<u32>,
-        /// The role.
-        role: String,
+        /// The role (any, if `None`).
+        role: Option<String>,
+        /// `expect no …`.
+        none: bool,
     },
-    /// A role was notified (with this message).
+    /// A role was notified (with this message) (`none`: was not).
     ExpectNotified {
         /// The role.
         role: String,
         /// The message, exactly.
         message: Option<String>,
+        /// `expect no …`.
+        none: bool,
+    },
+    /// A task of the step, or the case itself if `step` is `None`, missed its deadline (`none`: did not).
+    ExpectBreached {
+        /// Step name.
+        step: Option<String>,
+        /// `expect no …`.
+        none: bool,
+    },
+    /// The case was flagged (with this message) (`none`: was not).
+    ExpectFlagged {
+        /// The message, exactly.
+        message: Option<String>,
+        /// `expect no …`.
+        none: bool,
+    },
+    /// Send a signal and expect a refusal that changes nothing.
+    ExpectRejectedSignal {
+        /// Its name.
+        name: String,
+        /// Its payload object.
+        payload: Value,
     },
     /// The instance completed (with this result).
     ExpectCompleted(Option<Value>),
@@ -340,15 +365,35 @@ impl PlanCx<'_> {
                 step: step.name.clone(),
                 step_ids: self.steps_named(&step.name),
             },
-            TestStmtKind::ExpectEscalated { step, role } => TestActionKind::ExpectEscalated {
+            TestStmtKind::ExpectEscalated { step, role, none } => TestActionKind::ExpectEscalated {
                 step: step.name.clone(),
                 step_ids: self.steps_named(&step.name),
-                role: role.name.clone(),
+                role: role.as_ref().map(|r| r.name.clone()),
+                none: *none,
             },
-            TestStmtKind::ExpectNotified { role, message } => TestActionKind::ExpectNotified {
+            TestStmtKind::ExpectNotified {
+                role,
+                message,
+                none,
+            } => TestActionKind::ExpectNotified {
                 role: role.name.clone(),
                 message: message.as_ref().and_then(text_value),
+                none: *none,
             },
+            TestStmtKind::ExpectBreached { step, none } => TestActionKind::ExpectBreached {
+                step: step.as_ref().map(|s| s.name.clone()),
+                none: *none,
+            },
+            TestStmtKind::ExpectFlagged { message, none } => TestActionKind::ExpectFlagged {
+                message: message.as_ref().and_then(text_value),
+                none: *none,
+            },
+            TestStmtKind::ExpectRejectedSignal { signal, payload } => {
+                TestActionKind::ExpectRejectedSignal {
+                    name: signal.name.clone(),
+                    payload: self.fields(payload),
+                }
+            }
             TestStmtKind::ExpectCompleted(value) => {
                 TestActionKind::ExpectCompleted(value.as_ref().map(|v| self.value(v)))
             }

@@ -147,6 +147,9 @@ pub struct ProcessMeta {
     /// The process deadline (`within D`) in milliseconds, if constant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub within_ms: Option<i64>,
+    /// The calendar whose working time the process deadline counts (`within D on Calendar`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_calendar: Option<String>,
     /// The ids of the steps it can open, directly or through procedures.
     pub steps: Vec<u32>,
     /// Its doc comment.
