@@ -2130,7 +2130,12 @@ impl<'a> Checker<'a> {
             }
             StmtKind::WaitFor(duration, calendar) => {
                 let ty = self.expr(flow, duration, Some(&Ty::Duration));
-                self.expect_ty(file, duration.span, &Ty::Duration, &ty);
+                if ty == Ty::Duration {
+                    self.expect_deadline_duration(file, duration, &ty, "`wait`");
+                } else {
+                    // A time is waited for with `wait until`.
+                    self.expect_ty(file, duration.span, &Ty::Duration, &ty);
+                }
                 if let Some(calendar) = calendar {
                     if self.calendar_ref(file, calendar).is_some() {
                         self.days_of_working_time(file, duration, calendar);
@@ -3165,7 +3170,7 @@ impl<'a> Checker<'a> {
                         format!("{what} needs a duration of zero or more"),
                     )
                     .with_label("a negative duration")
-                    .with_help("durations count from when the step opens: write it without `-`"),
+                    .with_help("durations count forward from now: write it without `-`"),
                 );
                 false
             }

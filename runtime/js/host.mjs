@@ -145,6 +145,8 @@ function parseTime(text) { // RFC 3339 (any offset, fractions) or `2026-03-02T09
 // Business calendars (runtime/src/calendar.rs): day by day in the calendar's zone; instants are BigInt ms.
 
 const MAX_DAYS = 3700;
+// The furthest a deadline may lie ahead (as in runtime/src/calendar.rs): further is NO_TIME, a run-time error.
+const MAX_SPAN_DAYS = 36600;
 const TS_MIN = -377_705_116_800_000n; // the range of instants the Rust runtime's tz library accepts
 const TS_MAX = 253_402_207_199_999n;
 
@@ -208,8 +210,12 @@ class Calendar {
     let date = this.localDate(start);
     if (date === null) return sat(start + duration);
     let remaining = duration;
-    for (let i = 0; i < MAX_DAYS; i++, date++) {
-      for (const [a, b] of this.intervals(date)) {
+    let closedDays = 0;
+    for (let i = 0; i < MAX_SPAN_DAYS; i++, date++) {
+      const intervals = this.intervals(date);
+      closedDays = intervals.length === 0 ? closedDays + 1 : 0;
+      if (closedDays > MAX_DAYS) break;
+      for (const [a, b] of intervals) {
         if (b <= start) continue;
         const from = a > start ? a : start;
         if (b - from >= remaining) return from + remaining;
@@ -224,7 +230,7 @@ class Calendar {
     let date = this.localDate(from);
     if (date === null) return 0n;
     let total = 0n;
-    for (let i = 0; i < MAX_DAYS && this.instant(date, 0) < to; i++, date++) {
+    for (let i = 0; i < MAX_SPAN_DAYS && this.instant(date, 0) < to; i++, date++) {
       for (const [a, b] of this.intervals(date)) {
         const overlap = (b < to ? b : to) - (a > from ? a : from);
         if (overlap > 0n) total = sat(total + overlap);

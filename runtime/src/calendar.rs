@@ -15,6 +15,11 @@ use std::collections::HashSet;
 /// More than ten years without a single working hour means "never".
 const MAX_DAYS: usize = 3700;
 
+/// The furthest a deadline may lie ahead: a hundred years of days, so 600 working hours on a calendar that is
+/// open one hour a week (eleven and a half years) are found. Further is [`proc_abi::NO_TIME`], which the module
+/// turns into a run-time error of the instance.
+const MAX_SPAN_DAYS: usize = 36_600;
+
 /// A calendar ready for arithmetic.
 #[derive(Clone, Debug)]
 pub struct Calendar {
@@ -141,8 +146,18 @@ impl Calendar {
         let Some(mut date) = self.local_date(start) else {
             return start.saturating_add(duration);
         };
-        for _ in 0..MAX_DAYS {
-            for (a, b) in self.intervals(date) {
+        let mut closed_days = 0;
+        for _ in 0..MAX_SPAN_DAYS {
+            let intervals = self.intervals(date);
+            if intervals.is_empty() {
+                closed_days += 1;
+                if closed_days > MAX_DAYS {
+                    break;
+                }
+            } else {
+                closed_days = 0;
+            }
+            for (a, b) in intervals {
                 if b <= start {
                     continue;
                 }
@@ -158,7 +173,7 @@ impl Calendar {
                 Err(_) => break,
             }
         }
-        i64::MAX
+        proc_abi::NO_TIME
     }
 
     /// Working time between two instants (0 if `to` is not after `from`).
@@ -170,7 +185,7 @@ impl Calendar {
             return 0;
         };
         let mut total: i64 = 0;
-        for _ in 0..MAX_DAYS {
+        for _ in 0..MAX_SPAN_DAYS {
             match self.instant(date, 0) {
                 Some(midnight) if midnight >= to => break,
                 None => break,

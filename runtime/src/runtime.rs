@@ -1598,7 +1598,11 @@ fn parse_query(
                 },
                 action: names.action(id),
             },
-            query::WAIT_TIME => Waiting::Time { until: time(wake)? },
+            query::WAIT_TIME => match time(wake) {
+                Some(until) => Waiting::Time { until },
+                // A wait for a time that never comes is no wait for a time.
+                None => continue,
+            },
             _ => return None,
         });
     }

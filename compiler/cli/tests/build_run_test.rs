@@ -512,6 +512,105 @@ test "a notification that was expected not to happen" {
     assert!(stdout.contains("ok    "), "{stdout}");
 }
 
+/// Arithmetic that does not fit in 64 bits, a computed deadline or lag below zero and a period of zero fail the
+/// case with a run-time error instead of wrapping around or firing at once; a calendar open one hour a week finds
+/// 600 working hours eleven years ahead, and a time further than a hundred years ahead fails the case.
+#[test]
+fn run_time_errors_fail_the_case_instead_of_giving_a_wrong_time() {
+    let dir = package(
+        "runtime-errors",
+        r#"/// Agents.
+role Agent
+/// One hour a week.
+calendar Thin {
+  zone "Europe/London"
+  hours sat 09:00-10:00
+}
+/// The case's numbers.
+record S {
+  n: Int
+  period: Duration
+  lag: Duration
+}
+/// Computes with its input.
+process p(s: S) {
+  let big = s.n * 1000
+  step one "n is {big}" {
+    by Agent
+    within 1d * s.n
+    after s.lag
+  }
+  every s.period max 3 {
+    notify Agent "tick"
+  }
+  complete
+}
+/// Waits a long time.
+process slow(hours: Int) {
+  step work "Work" {
+    by Agent
+    within 600h on Thin
+  }
+  wait 1h * hours on Thin
+  step more "More" {
+    by Agent
+  }
+}
+test "a product too large for 64 bits" {
+  start p(S { n: 9223372036854775807, period: 1h, lag: 0s })
+  expect completed
+}
+test "a deadline too far ahead for 64 bits" {
+  start p(S { n: 999999999999, period: 1h, lag: 0s })
+  expect failed
+}
+test "a negative computed deadline" {
+  start p(S { n: -5, period: 1h, lag: 0s })
+  expect failed
+}
+test "a negative computed lag" {
+  start p(S { n: 1, period: 1h, lag: -1h })
+  expect failed
+}
+test "a period of zero" {
+  start p(S { n: 1, period: 0s, lag: 0s })
+  complete one by "ann" as Agent
+  expect failed
+}
+test "a normal case" {
+  start p(S { n: 2, period: 1h, lag: 0s })
+  expect task one due 2026-01-07T09:00Z
+  complete one by "ann" as Agent
+  advance 3h
+  expect notified Agent "tick"
+  expect completed
+}
+test "600 working hours eleven years ahead" {
+  start slow(2) at 2026-03-02T09:00Z
+  expect task work due 2037-08-29T09:00Z
+  complete work by "ann" as Agent
+  advance to 2026-03-14T09:59Z
+  expect no task more
+  advance to 2026-03-14T10:00Z
+  expect task more
+}
+test "more than a hundred years ahead" {
+  start slow(6000) at 2026-03-02T09:00Z
+  complete work by "ann" as Agent
+  expect failed
+}
+"#,
+    );
+    let stdout = tests_of(&dir, "7 passed, 1 failed");
+    assert!(
+        stdout.contains(
+            "failed: \"run-time error: a whole number, duration or time is out of range: the result does not \
+             fit in 64 bits\""
+        ),
+        "{stdout}"
+    );
+}
+
 /// `expect notified Role "message"` matches the message exactly; a mismatch shows what the role was sent.
 #[test]
 fn a_test_checks_the_message_a_role_was_notified_with() {

@@ -258,9 +258,14 @@ impl Gen<'_> {
                 f.ins(I::I64ExtendI32U);
             }
             Ex::Unary(UnOp::Neg, inner) => {
-                f.emit(&c64(0));
-                self.ex(f, fr, inner);
-                f.ins(I::I64Sub);
+                let v = self.ex_local(f, fr, inner);
+                let message = self.text(
+                    "a whole number, duration or time is out of range: the result does not fit in 64 bits",
+                );
+                f.if_(eq64(get(v), c64(i64::MIN)), |f| {
+                    f.exec(rt.fault, vec![u32c(message)]);
+                });
+                f.emit(&sub64(c64(0), get(v)));
             }
             Ex::Binary(op, ty, a, b) => self.binary(f, fr, *op, ty, a, b),
             Ex::And(a, b) => {
@@ -296,10 +301,70 @@ impl Gen<'_> {
                 f.ins(I::End);
             }
             Ex::BusinessAdd(base, duration, calendar) => {
+                let due = f.l64();
                 self.ex(f, fr, base);
                 self.ex(f, fr, duration);
                 f.emit(&u32c(*calendar));
                 f.ins(I::Call(rt.due_within.0));
+                f.set_top(due);
+                let message = self.text(
+                    "a time counted in a calendar's working time lies more than a hundred years ahead (or the \
+                     calendar has no working time for ten years)",
+                );
+                f.if_(eq64(get(due), c64(proc_abi::NO_TIME)), |f| {
+                    f.exec(rt.fault, vec![u32c(message)]);
+                });
+                f.emit(&get(due));
+            }
+            Ex::Checked(op, a, b) => {
+                let x = self.ex_local(f, fr, a);
+                let y = self.ex_local(f, fr, b);
+                let r = f.l64();
+                let message = self.text(
+                    "a whole number, duration or time is out of range: the result does not fit in 64 bits",
+                );
+                let fault = |f: &mut Func| f.exec(rt.fault, vec![u32c(message)]);
+                match op {
+                    BinOp::Add => {
+                        f.set(r, add64(get(x), get(y)));
+                        // Both operands have the other sign than the result.
+                        let overflow = and64(xor64(get(x), get(r)), xor64(get(y), get(r)));
+                        f.if_(lt64(overflow, c64(0)), fault);
+                    }
+                    BinOp::Sub => {
+                        f.set(r, sub64(get(x), get(y)));
+                        let overflow = and64(xor64(get(x), get(y)), xor64(get(x), get(r)));
+                        f.if_(lt64(overflow, c64(0)), fault);
+                    }
+                    _ => {
+                        f.set(r, mul64(get(x), get(y)));
+                        // `r / x` gives `y` back unless it wrapped; -1 × MIN is the one product that division
+                        // cannot check (it traps).
+                        f.if_(ne64(get(x), c64(0)), |f| {
+                            f.if_(
+                                both(eq64(get(x), c64(-1)), eq64(get(y), c64(i64::MIN))),
+                                fault,
+                            );
+                            f.if_(ne64(div64(get(r), get(x)), get(y)), fault);
+                        });
+                    }
+                }
+                f.emit(&get(r));
+            }
+            Ex::AtLeast(value, min, what) => {
+                let v = self.ex_local(f, fr, value);
+                let message = if *min > 0 {
+                    format!("{what} must be a positive duration, and the one computed is not")
+                } else {
+                    format!(
+                        "{what} must be a duration of zero or more, and the one computed is negative"
+                    )
+                };
+                let message = self.text(&message);
+                f.if_(lt64(get(v), c64(*min)), |f| {
+                    f.exec(rt.fault, vec![u32c(message)]);
+                });
+                f.emit(&get(v));
             }
             Ex::InRange(value, min, max) => {
                 let v = self.ex_local(f, fr, value);

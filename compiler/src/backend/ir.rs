@@ -157,8 +157,15 @@ pub enum Ex {
     Coalesce(Box<Ex>, Box<Ex>),
     /// A date as the time it starts (midnight UTC).
     DateToTime(Box<Ex>),
-    /// A time plus a duration of a calendar's working time (calendar id).
+    /// A time plus a duration of a calendar's working time (calendar id); a run-time fault when the calendar
+    /// gives no such time (more than a hundred years ahead).
     BusinessAdd(Box<Ex>, Box<Ex>, u32),
+    /// `+`, `-` or `*` written in the program: a run-time fault when the result does not fit in 64 bits, where
+    /// `Binary` would wrap around.
+    Checked(BinOp, Box<Ex>, Box<Ex>),
+    /// A duration computed at run time where a deadline, lag, wait or period needs one of at least `min`
+    /// milliseconds (0, or 1 for a period): a run-time fault naming `what` when it is shorter.
+    AtLeast(Box<Ex>, i64, String),
     /// A computed whole number given to an `Int from min to max`: the value, or a fault if it is outside.
     InRange(Box<Ex>, i64, i64),
     /// A date as the time it ends (the next midnight UTC): `due` a date.

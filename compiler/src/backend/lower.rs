@@ -817,6 +817,7 @@ impl<'a> Lowering<'a> {
         if let Some(within) = &decl.within {
             if is_process {
                 let duration = self.expr(&mut fx, within);
+                let duration = at_least(duration, 0, "the process's `within`");
                 let calendar = self.calendar_id(fx.file, decl.within_calendar.as_ref());
                 fx.push(St::SetDeadline(duration, calendar));
             }
@@ -988,6 +989,7 @@ impl<'a> Lowering<'a> {
             } => self.every(fx, interval, max.as_ref(), body, until.as_ref()),
             StmtKind::WaitFor(duration, calendar) => {
                 let d = self.expr(fx, duration);
+                let d = at_least(d, 0, "the time `wait` waits");
                 let calendar = self.calendar_id(file, calendar.as_ref());
                 let next = fx.new_block();
                 fx.term(Term::Wait {
@@ -1174,6 +1176,7 @@ impl<'a> Lowering<'a> {
         // end of that much working time, less now.
         let timeout = within.map(|w| {
             let d = self.expr(fx, w);
+            let d = at_least(d, 0, "the time `await … within` waits");
             match calendar {
                 None => d,
                 Some(_) => Ex::Binary(
@@ -1353,6 +1356,7 @@ impl<'a> Lowering<'a> {
         };
         fx.push(St::Assign(limit, max_ex));
         let interval_ex = self.expr(fx, interval);
+        let interval_ex = at_least(interval_ex, 1, "the period of `every`");
         fx.push(St::Assign(period, interval_ex));
         fx.push(St::Assign(start, Ex::Now));
         let head = fx.new_block();
@@ -1556,6 +1560,7 @@ impl<'a> Lowering<'a> {
                     since,
                 } => {
                     let duration = self.expr(fx, duration);
+                    let duration = at_least(duration, 0, "a step's `within`");
                     let calendar = calendar
                         .as_ref()
                         .and_then(|c| self.ref_at(file, c.span))
@@ -1573,6 +1578,7 @@ impl<'a> Lowering<'a> {
                 }
                 ast::StepClauseKind::After { duration, since } => {
                     let duration = self.expr(fx, duration);
+                    let duration = at_least(duration, 0, "a step's `after`");
                     let base = match since {
                         Some(since) => self.fact(fx, since, Fact::CompletedAt),
                         None => Ex::Now,
@@ -2113,13 +2119,22 @@ impl<'a> Lowering<'a> {
                         bin(op, Ty::Int, l, Ex::Const(days))
                     }
                     _ if lt == MTy::Text => bin(BinOp::Concat, Ty::Text, l, r),
-                    _ => bin(op, Ty::Int, as_time(l, &lt), as_time(r, &rt)),
+                    _ => Ex::Checked(op, Box::new(as_time(l, &lt)), Box::new(as_time(r, &rt))),
                 }
             }
-            B::Mul => bin(BinOp::Mul, Ty::Int, l, r),
+            B::Mul => Ex::Checked(BinOp::Mul, Box::new(l), Box::new(r)),
             B::Div => bin(BinOp::Div, Ty::Int, l, r),
             B::Rem => bin(BinOp::Rem, Ty::Int, l, r),
         }
+    }
+}
+
+/// A duration computed at run time, checked to be at least `min` milliseconds (a constant was checked by the
+/// checker, `P0017`).
+fn at_least(duration: Ex, min: i64, what: &str) -> Ex {
+    match duration {
+        Ex::Const(_) => duration,
+        _ => Ex::AtLeast(Box::new(duration), min, what.to_string()),
     }
 }
 
