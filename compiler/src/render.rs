@@ -9,8 +9,130 @@ use codespan_reporting::term;
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 
+/// At most this many diagnostics are drawn with excerpts; the rest are counted (the one-line and JSON forms list
+/// every one). A file with ten thousand mistakes would otherwise print gigabytes.
+const HUMAN_LIMIT: usize = 200;
+
+/// A line longer than this is shown as a window around its labels, not whole.
+const LONG_LINE: usize = 300;
+
+/// Bytes of context either side of the labels in a window of a long line.
+const WINDOW_CONTEXT: usize = 60;
+
 /// Renders diagnostics for people: source excerpts with labels, notes and help (ariadne).
 pub fn human(files: &[SourceFile], diagnostics: &[Diagnostic], color: bool) -> String {
+    let shown = diagnostics.get(..HUMAN_LIMIT).unwrap_or(diagnostics);
+    let mut out = human_reports(files, shown, color, true);
+    if let Some(rest) = diagnostics
+        .get(HUMAN_LIMIT..)
+        .filter(|rest| !rest.is_empty())
+    {
+        let errors = rest.iter().filter(|d| d.is_error()).count();
+        let warnings = rest.len() - errors;
+        let count = |n: usize, what: &str| match n {
+            0 => None,
+            1 => Some(format!("1 more {what}")),
+            n => Some(format!("{n} more {what}s")),
+        };
+        let counts: Vec<String> = [count(errors, "error"), count(warnings, "warning")]
+            .into_iter()
+            .flatten()
+            .collect();
+        out.push_str(&format!(
+            "… and {} not shown (`--format short` or `--format json` lists every one)\n",
+            counts.join(" and ")
+        ));
+    }
+    out
+}
+
+/// A diagnostic whose primary label sits on a line longer than [`LONG_LINE`], with every other label on that
+/// line too: the diagnostic as it reads against a text of its own, which holds that line cut down to a window
+/// around the primary label (empty lines before it keep its line number), and the header the excerpt should have.
+/// A label outside the window becomes a note naming its line and column. `None` when the excerpt can be shown as
+/// it is (its lines are short, or its labels sit on several lines).
+fn window(file: &SourceFile, diagnostic: &Diagnostic) -> Option<(SourceFile, Diagnostic, String)> {
+    let text = file.text.as_str();
+    let primary = diagnostic.at.span.range();
+    let line = file.line_index(diagnostic.at.span.start);
+    let start = file.line_start(line) as usize;
+    let end = text
+        .get(start..)
+        .and_then(|rest| rest.find('\n'))
+        .map_or(text.len(), |n| start + n);
+    let on_line = |at: &FileSpan| {
+        at.file == diagnostic.at.file
+            && at.span.range().start >= start
+            && at.span.range().end <= end
+    };
+    if end - start <= LONG_LINE || !diagnostic.labels.iter().all(|l| on_line(&l.at)) {
+        return None;
+    }
+    let mut from = primary.start.saturating_sub(WINDOW_CONTEXT).max(start);
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    let mut to = primary
+        .end
+        .min(primary.start + LONG_LINE)
+        .saturating_add(WINDOW_CONTEXT)
+        .min(end);
+    while !text.is_char_boundary(to) {
+        to += 1;
+    }
+    let mut cut_text = "\n".repeat(line);
+    if from > start {
+        cut_text.push('…');
+    }
+    let base = cut_text.len();
+    cut_text.push_str(text.get(from..to)?);
+    if to < end {
+        cut_text.push('…');
+    }
+    cut_text.push('\n');
+    let moved = |span: crate::source::Span| {
+        let range = span.range();
+        crate::source::Span::new(
+            range.start.clamp(from, to) - from + base,
+            range.end.clamp(from, to) - from + base,
+        )
+    };
+    let mut cut = diagnostic.clone();
+    cut.at = FileSpan {
+        file: crate::source::FileId(0),
+        span: moved(diagnostic.at.span),
+    };
+    cut.labels.clear();
+    for label in &diagnostic.labels {
+        let range = label.at.span.range();
+        if range.start >= from && range.end <= to {
+            let mut kept = label.clone();
+            kept.at = FileSpan {
+                file: crate::source::FileId(0),
+                span: moved(label.at.span),
+            };
+            cut.labels.push(kept);
+        } else {
+            let at = file.line_col(label.at.span.start);
+            cut.notes.push(format!(
+                "{} (line {}, column {})",
+                label.message, at.line, at.column
+            ));
+        }
+    }
+    let at = file.line_col(diagnostic.at.span.start);
+    let header = format!("{}:{}:{}", file.name, at.line, at.column);
+    let source = SourceFile::new(file.name.clone(), file.module.clone(), cut_text);
+    Some((source, cut, header))
+}
+
+/// The reports of [`human`]; `cut_long` draws long lines as windows ([`window`]).
+fn human_reports(
+    files: &[SourceFile],
+    diagnostics: &[Diagnostic],
+    color: bool,
+    cut_long: bool,
+) -> String {
     use ariadne::{Config, IndexType, Label, Report, ReportKind};
     let needed: BTreeSet<usize> = diagnostics
         .iter()
@@ -43,6 +165,24 @@ pub fn human(files: &[SourceFile], diagnostics: &[Diagnostic], color: bool) -> S
     };
     let mut out = Vec::new();
     for diagnostic in diagnostics {
+        // A long line is cut down to a window around the primary label, drawn from a text of its own; the
+        // excerpt's header names the place in the real line.
+        if let Some((source, cut, header)) = files
+            .get(diagnostic.at.file.0 as usize)
+            .filter(|_| cut_long)
+            .and_then(|file| window(file, diagnostic))
+        {
+            let drawn = human_reports(
+                std::slice::from_ref(&source),
+                std::slice::from_ref(&cut),
+                color,
+                false,
+            );
+            let at = source.line_col(cut.at.span.start);
+            let wrong = format!("{}:{}:{}", source.name, at.line, at.column);
+            out.extend_from_slice(drawn.replacen(&wrong, &header, 1).as_bytes());
+            continue;
+        }
         let kind = match diagnostic.severity {
             Severity::Error => ReportKind::Error,
             Severity::Warning => ReportKind::Warning,

@@ -17,15 +17,19 @@ pub struct Utf16Position {
 pub fn to_utf16(file: &SourceFile, offset: u32) -> Utf16Position {
     let line = file.line_index(offset);
     let start = file.line_start(line) as usize;
-    let end = (offset as usize).min(file.text.len());
-    let character = file
-        .text
-        .get(start..)
-        .unwrap_or("")
-        .char_indices()
-        .take_while(|(index, _)| start + index < end)
-        .map(|(_, ch)| ch.len_utf16())
-        .sum::<usize>();
+    let mut end = (offset as usize).clamp(start, file.text.len());
+    // Inside a multi-byte character: that character.
+    while !file.text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let prefix = file.text.get(start..end).unwrap_or("");
+    // ASCII (nearly always) has one UTF-16 unit per byte, and checking that is fast: a file with thousands of
+    // diagnostics on one long line stays quick to convert.
+    let character = if prefix.is_ascii() {
+        prefix.len()
+    } else {
+        prefix.chars().map(char::len_utf16).sum::<usize>()
+    };
     Utf16Position {
         line: u32::try_from(line).unwrap_or(u32::MAX),
         character: u32::try_from(character).unwrap_or(u32::MAX),
@@ -43,6 +47,10 @@ pub fn from_utf16(file: &SourceFile, position: Utf16Position) -> u32 {
     let line_text = file.text.get(start..).unwrap_or("");
     let line_text = line_text.split('\n').next().unwrap_or("");
     let line_text = line_text.strip_suffix('\r').unwrap_or(line_text);
+    if line_text.is_ascii() {
+        let at = start + line_text.len().min(position.character as usize);
+        return u32::try_from(at).unwrap_or(u32::MAX);
+    }
     let mut units = 0usize;
     for (index, ch) in line_text.char_indices() {
         if units >= position.character as usize {
@@ -127,6 +135,52 @@ pub fn apply_change(text: &mut String, range: Option<Range>, new_text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every offset of a line that is ASCII up to some point and not after it converts both ways, whichever of the
+    /// two ways (ASCII or character by character) each conversion takes; an offset inside a character is that
+    /// character.
+    #[test]
+    fn ascii_and_other_text_on_one_line_agree() {
+        let text = "role A role B note \"é😀 ok\" x\nnext";
+        let file = SourceFile::new("t.proc", "t", text);
+        let mut units = 0;
+        for (index, ch) in text.char_indices().take_while(|(_, ch)| *ch != '\n') {
+            let at = u32::try_from(index).unwrap();
+            assert_eq!(
+                to_utf16(&file, at),
+                Utf16Position {
+                    line: 0,
+                    character: units
+                }
+            );
+            assert_eq!(
+                from_utf16(
+                    &file,
+                    Utf16Position {
+                        line: 0,
+                        character: units
+                    }
+                ),
+                at
+            );
+            for inside in 1..ch.len_utf8() {
+                let inside = u32::try_from(index + inside).unwrap();
+                assert_eq!(to_utf16(&file, inside).character, units);
+            }
+            units += u32::try_from(ch.len_utf16()).unwrap();
+        }
+        let next = u32::try_from(text.find("next").unwrap()).unwrap();
+        assert_eq!(
+            from_utf16(
+                &file,
+                Utf16Position {
+                    line: 1,
+                    character: 99
+                }
+            ),
+            next + 4
+        );
+    }
 
     #[test]
     fn round_trips_non_ascii_text() {

@@ -150,6 +150,29 @@ fn an_earlier_label_shares_the_excerpt_and_its_header_is_right() {
     assert!(first < again, "{shown}");
 }
 
+/// Thousands of mistakes on one long line: the excerpts show a window of the line around each mistake (headed
+/// with its real column), a label outside the window becomes a note, and after 200 diagnostics the rest are
+/// counted. Whole lines for every diagnostic made 70 KB of `role A role A …` print 2.8 GB.
+#[test]
+fn many_mistakes_on_one_long_line_print_little() {
+    let analysis = analyze_bytes("role A ".repeat(5000).as_bytes());
+    let count = analysis.diagnostics.len();
+    assert!(count > 4000, "{count}");
+    let shown = render::human(&analysis.files, &analysis.diagnostics, false);
+    assert!(shown.len() < 200_000, "{} bytes", shown.len());
+    assert!(
+        shown.contains(&format!("… and {} more errors not shown", count - 200)),
+        "{}",
+        &shown[shown.len().saturating_sub(300)..]
+    );
+    // The 150th duplicate is at column 6 + 7 × 150; the first declaration, far away, is a note.
+    assert!(shown.contains("fuzz.proc:1:1056 ]"), "{shown}");
+    assert!(shown.contains("first declared here (line 1, column 6)"));
+    for line in shown.lines() {
+        assert!(line.chars().count() < 600, "{line}");
+    }
+}
+
 /// A file whose lines end with a carriage return alone is refused, not read as one long comment (which made
 /// the program after the first `//` disappear, with no error).
 #[test]
