@@ -347,12 +347,14 @@ pub enum TestStmtKind {
     Complete(TestCompletion),
     /// `expect rejected complete ...`
     ExpectRejected(TestCompletion),
-    /// `signal Name { ... }`
+    /// `signal Name { ... } at TIME`
     Signal {
         /// The signal.
         signal: Ident,
         /// Its payload.
         payload: Vec<FieldInit>,
+        /// When it is sent (the clock moves there first).
+        at: Option<Expr>,
     },
     /// `advance 4h`
     AdvanceBy(Expr),
@@ -403,12 +405,14 @@ pub enum TestStmtKind {
         /// `expect no …`: no such flag that no earlier `expect` matched.
         none: bool,
     },
-    /// `expect rejected signal Name { ... }`
+    /// `expect rejected signal Name { ... } at TIME`
     ExpectRejectedSignal {
         /// The signal.
         signal: Ident,
         /// Its payload.
         payload: Vec<FieldInit>,
+        /// When it is sent (the clock moves there first).
+        at: Option<Expr>,
     },
     /// `expect completed with EXPR`
     ExpectCompleted(Option<Expr>),

@@ -4625,9 +4625,16 @@ impl<'a> Checker<'a> {
                         self.test_time(&mut flow, time);
                     }
                 }
-                TestStmtKind::Signal { signal, payload } => {
+                TestStmtKind::Signal {
+                    signal,
+                    payload,
+                    at,
+                } => {
                     if let Some(id) = self.signal_ref(file, signal) {
                         self.record_fields(&mut flow, id, signal, payload, true);
+                    }
+                    if let Some(time) = at {
+                        self.test_time(&mut flow, time);
                     }
                 }
                 TestStmtKind::AdvanceBy(duration) => {
@@ -4664,12 +4671,19 @@ impl<'a> Checker<'a> {
                     }
                 }
                 TestStmtKind::ExpectFlagged { .. } => {}
-                TestStmtKind::ExpectRejectedSignal { signal, payload } => {
+                TestStmtKind::ExpectRejectedSignal {
+                    signal,
+                    payload,
+                    at,
+                } => {
                     // A payload expected to be refused may be incomplete or out of range: that can be why.
                     if let Some(id) = self.signal_ref(file, signal) {
                         self.out_of_range_allowed = true;
                         self.record_fields(&mut flow, id, signal, payload, false);
                         self.out_of_range_allowed = false;
+                    }
+                    if let Some(time) = at {
+                        self.test_time(&mut flow, time);
                     }
                 }
                 TestStmtKind::ExpectCompleted(value) => {

@@ -1134,12 +1134,20 @@ impl<'a> Printer<'a> {
                 self.push("expect rejected ");
                 self.completion(completion);
             }
-            TestStmtKind::Signal { signal, payload } => {
+            TestStmtKind::Signal {
+                signal,
+                payload,
+                at,
+            } => {
                 self.push("signal ");
                 self.ident(signal);
                 if !payload.is_empty() {
                     self.push(" ");
                     self.field_inits(payload);
+                }
+                if let Some(at) = at {
+                    self.push(" at ");
+                    self.expr(at);
                 }
             }
             TestStmtKind::AdvanceBy(duration) => {
@@ -1225,12 +1233,20 @@ impl<'a> Printer<'a> {
                     self.literal(message);
                 }
             }
-            TestStmtKind::ExpectRejectedSignal { signal, payload } => {
+            TestStmtKind::ExpectRejectedSignal {
+                signal,
+                payload,
+                at,
+            } => {
                 self.push("expect rejected signal ");
                 self.ident(signal);
                 if !payload.is_empty() {
                     self.push(" ");
                     self.field_inits(payload);
+                }
+                if let Some(at) = at {
+                    self.push(" at ");
+                    self.expr(at);
                 }
             }
             TestStmtKind::ExpectCompleted(value) => {

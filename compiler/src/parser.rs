@@ -1569,14 +1569,16 @@ where
     let start = kw("start")
         .ignore_then(ident())
         .then(args)
-        .then(at)
+        .then(at.clone())
         .map(|((process, args), at)| TestStmtKind::Start { process, args, at });
     let signal = just(Token::Signal)
         .ignore_then(ident())
         .then(field_inits.clone().or_not())
-        .map(|(signal, payload)| TestStmtKind::Signal {
+        .then(at.clone())
+        .map(|((signal, payload), at)| TestStmtKind::Signal {
             signal,
             payload: payload.unwrap_or_default(),
+            at,
         });
     let advance = kw("advance").ignore_then(
         kw("to")
@@ -1609,10 +1611,14 @@ where
             just(Token::Signal)
                 .ignore_then(ident())
                 .then(field_inits.clone().or_not())
-                .map(|(signal, payload)| TestStmtKind::ExpectRejectedSignal {
-                    signal,
-                    payload: payload.unwrap_or_default(),
-                }),
+                .then(at.clone())
+                .map(
+                    |((signal, payload), at)| TestStmtKind::ExpectRejectedSignal {
+                        signal,
+                        payload: payload.unwrap_or_default(),
+                        at,
+                    },
+                ),
             completion.clone().map(TestStmtKind::ExpectRejected),
         ))),
         kw("task")

@@ -766,7 +766,16 @@ function actorOf(event, idKey, rolesKey, skillsKey) {
   return { id, roles: list(rolesKey), skills: list(skillsKey) };
 }
 
+// Instance statuses as the runtime names them (0 is running).
+const STATUS = ["Running", "Completed", "Failed", "Cancelled"];
+
 function taskOf(host, id, event) {
+  // An ended case is refused as the runtime refuses any event for it (code 10), not as a wrong task number.
+  const c = host.cases[id - 1];
+  if (c && c.status !== 0) {
+    throw Object.assign(new Refused(`instance ${id} has already ended (${STATUS[c.status] ?? c.status})`),
+      { code: 10 });
+  }
   const open = host.openTasks(id);
   const number = u32Field(event, "task");
   if (number !== null) {
@@ -938,11 +947,16 @@ function readText(path) {
 
 function readJson(path) {
   const text = readText(path);
+  let value;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (e) {
-    throw new Error(`\`${path}\` is not valid JSON: ${e.message}`);
+    throw new Error(`\`${path}\`: it is not valid JSON: ${e.message}`);
   }
+  if (depth(value) > 128) {
+    throw new Error(`\`${path}\`: it nests arrays and objects more than 128 deep, more than the runtime reads`);
+  }
+  return value;
 }
 
 // One event per line; empty lines and `//` comments are skipped but counted.
@@ -968,11 +982,13 @@ function readEvents(path) {
     try {
       value = JSON.parse(text);
     } catch (e) {
-      throw new Error(`${path}:${index + 1}: not a JSON object: ${e.message}`);
+      throw new Error(`${path}:${index + 1}: it is not valid JSON: ${e.message}`);
     }
     if (!isObject(value)) throw new Error(`${path}:${index + 1}: each line must be one JSON object`);
     // As serde_json in `procc run`: nesting deeper than 128 is refused (it would overflow the stack later).
-    if (depth(value) > 128) throw new Error(`${path}:${index + 1}: not a JSON object: recursion limit exceeded`);
+    if (depth(value) > 128) {
+      throw new Error(`${path}:${index + 1}: it nests arrays and objects more than 128 deep, more than the runtime reads`);
+    }
     events.push([index + 1, value]);
   });
   return events;
@@ -982,6 +998,10 @@ function main(argv) {
   const options = { "--process": "process", "--input": "input", "--events": "events", "--directory": "directory",
     "--start-at": "startAt", "--until": "until" };
   const args = {};
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   for (let i = 0; i < argv.length; i++) {
     if (options[argv[i]] && i + 1 < argv.length) args[options[argv[i]]] = argv[++i];
     else if (argv[i] === "--json") continue; // the output is always JSON

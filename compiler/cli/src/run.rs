@@ -243,6 +243,21 @@ fn check_event(event: &Value, meta: &proc_abi::Metadata) -> Result<(), String> {
     Ok(())
 }
 
+/// Why a JSON text was not read: serde_json's reason, except for nesting deeper than it reads (128 levels), which
+/// is valid JSON.
+fn json_problem(error: &serde_json::Error) -> String {
+    let reason = error.to_string();
+    if reason.starts_with("recursion limit exceeded") {
+        format!(
+            "it nests arrays and objects more than 128 deep (line {}, column {}), more than the runtime reads",
+            error.line(),
+            error.column()
+        )
+    } else {
+        format!("it is not valid JSON: {reason}")
+    }
+}
+
 fn parse_time(text: &str, what: &str) -> Result<Time, String> {
     text.parse::<Time>().map_err(|e| format!("{what}: {e}"))
 }
@@ -250,7 +265,7 @@ fn parse_time(text: &str, what: &str) -> Result<Time, String> {
 fn directory(path: &Path) -> Result<StaticDirectory, String> {
     let text = read_text(path)?;
     let value: Value = serde_json::from_str(&text)
-        .map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))?;
+        .map_err(|e| format!("`{}`: {}", path.display(), json_problem(&e)))?;
     let Value::Object(people) = value else {
         return Err(format!(
             "`{}` should be an object mapping person ids to {{\"roles\", \"skills\", \"manager\"}}",
@@ -568,7 +583,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
                     continue;
                 }
                 let value: Value = serde_json::from_str(line).map_err(|e| {
-                    format!("{}:{}: not a JSON object: {e}", path.display(), index + 1)
+                    format!("{}:{}: {}", path.display(), index + 1, json_problem(&e))
                 })?;
                 if !value.is_object() {
                     return Err(format!(
@@ -644,7 +659,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             Some(path) => {
                 let text = read_text(path)?;
                 serde_json::from_str(&text)
-                    .map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()))?
+                    .map_err(|e| format!("`{}`: {}", path.display(), json_problem(&e)))?
             }
             None => {
                 let params = module

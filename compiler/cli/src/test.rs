@@ -538,7 +538,8 @@ impl Run {
                 }
                 Ok(())
             }
-            TestActionKind::Signal { name, payload } => {
+            TestActionKind::Signal { name, payload, at } => {
+                self.advance_to(*at)?;
                 let instance = self.instance()?;
                 let effects = self
                     .runtime
@@ -688,7 +689,8 @@ impl Run {
                     |(m, _)| format!("{m:?}"),
                 )
             }
-            TestActionKind::ExpectRejectedSignal { name, payload } => {
+            TestActionKind::ExpectRejectedSignal { name, payload, at } => {
+                self.advance_to(*at)?;
                 let instance = self.instance()?;
                 let before = self.runtime.snapshot(instance).map_err(|e| e.to_string())?;
                 if let Ok(effects) = self.runtime.signal(instance, name, payload) {

@@ -473,9 +473,15 @@ test "what happened, and what did not" {
   expect no breached
   advance to 2026-03-10T16:01Z
   expect breached
-  signal Rated { score: 5 }
+  expect rejected signal Rated { score: 0 } at 2026-03-10T16:30Z
+  signal Rated { score: 5 } at 2026-03-10T17:00Z
   expect completed
   expect rejected signal Rated { score: 4 }
+}
+test "a signal's time is before the clock" {
+  start p() at 2026-03-06T16:00Z
+  advance to 2026-03-06T17:00Z
+  signal Rated { score: 5 } at 2026-03-06T16:30Z
 }
 test "a breach that was expected not to happen" {
   start p() at 2026-03-06T16:00Z
@@ -498,8 +504,9 @@ test "a notification that was expected not to happen" {
 }
 "#,
     );
-    let stdout = tests_of(&dir, "1 passed, 4 failed");
+    let stdout = tests_of(&dir, "1 passed, 5 failed");
     for says in [
+        "2026-03-06T16:30:00Z is before the test's clock, which is already at 2026-03-06T17:00:00Z",
         "expected no missed deadline of step `s` (other than those an earlier `expect` matched)\n    but there \
          was: step `s`",
         "expected a flag saying \"very late\" (not already matched by an earlier `expect`)\n    none happened",
@@ -1086,7 +1093,21 @@ fn run_reports_refused_events_and_bad_input() {
     let output = run();
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        text(&output.stderr).contains(":2: not a JSON object"),
+        text(&output.stderr).contains(":2: it is not valid JSON"),
+        "{}",
+        text(&output.stderr)
+    );
+    // Valid JSON nested deeper than the runtime reads is named as such, not as invalid.
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    std::fs::write(
+        &events,
+        format!("{{\"type\": \"signal\", \"signal\": \"X\", \"payload\": {deep}}}\n"),
+    )
+    .unwrap();
+    let output = run();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains(":1: it nests arrays and objects more than 128 deep"),
         "{}",
         text(&output.stderr)
     );

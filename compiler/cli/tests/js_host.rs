@@ -285,3 +285,94 @@ fn both_hosts_refuse_a_score_out_of_range() {
 fn refund_whose_approvers_are_found_by_step() {
     same_effects("refund", "refund", "refund");
 }
+
+/// An event for a case that has ended (here: cancelled) is refused by both hosts with the same code, 10, before
+/// its task is looked for.
+#[test]
+fn both_hosts_refuse_an_event_after_the_case_ended() {
+    let dir = std::env::temp_dir().join(format!("procc-js-host-ended-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let module = dir.join("complaint.wasm");
+    let module = module.to_str().unwrap();
+    let built = procc(&["build", "examples/complaint.proc", "-o", module]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let events = dir.join("events.jsonl");
+    std::fs::write(
+        &events,
+        "{\"at\": \"2026-03-02T09:10:00Z\", \"type\": \"cancel\"}\n\
+         {\"at\": \"2026-03-02T09:20:00Z\", \"type\": \"complete\", \"task\": 1, \"by\": \"ann\", \
+         \"roles\": [\"Agent\"]}\n",
+    )
+    .unwrap();
+    let args = [
+        "--process",
+        "complaint",
+        "--input",
+        "examples/runs/complaint.input.json",
+        "--events",
+        events.to_str().unwrap(),
+    ];
+    let mut rust_args = vec!["run", module];
+    rust_args.extend(args);
+    rust_args.push("--json");
+    let rust = procc(&rust_args);
+    let mut js_args = vec!["runtime/js/host.mjs", module];
+    js_args.extend(args);
+    let js = node(&js_args);
+    let mut refusals = Vec::new();
+    for (host, output) in [("procc run", &rust), ("the JavaScript host", &js)] {
+        let stdout = text(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{host}: {stdout}");
+        let rejected = stdout
+            .lines()
+            .find(|line| line.contains("\"rejected\""))
+            .unwrap_or_else(|| panic!("{host} refused nothing: {stdout}"));
+        let value: serde_json::Value = serde_json::from_str(rejected).unwrap();
+        assert_eq!(value["rejected"]["code"], 10, "{host}: {rejected}");
+        refusals.push(value["rejected"]["message"].clone());
+    }
+    assert_eq!(refusals[0], refusals[1]);
+    assert_eq!(refusals[0], "instance 1 has already ended (Cancelled)");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--help` prints the usage and succeeds; input nested deeper than the runtime reads is named as such.
+#[test]
+fn the_javascript_host_has_help_and_names_deep_input() {
+    let help = node(&["runtime/js/host.mjs", "--help"]);
+    assert_eq!(help.status.code(), Some(0), "{}", text(&help.stderr));
+    assert!(text(&help.stdout).starts_with("usage: node host.mjs"));
+    let dir = std::env::temp_dir().join(format!("procc-js-host-deep-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("input.json");
+    std::fs::write(
+        &input,
+        format!("{{\"c\": {}1{}}}", "[".repeat(20_000), "]".repeat(20_000)),
+    )
+    .unwrap();
+    let module = dir.join("complaint.wasm");
+    let built = procc(&[
+        "build",
+        "examples/complaint.proc",
+        "-o",
+        module.to_str().unwrap(),
+    ]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let run = node(&[
+        "runtime/js/host.mjs",
+        module.to_str().unwrap(),
+        "--process",
+        "complaint",
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr).contains("nests arrays and objects more than 128 deep"),
+        "{}",
+        text(&run.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

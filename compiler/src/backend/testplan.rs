@@ -80,6 +80,8 @@ pub enum TestActionKind {
         name: String,
         /// Its payload object.
         payload: Value,
+        /// When (milliseconds): the clock moves there first.
+        at: Option<i64>,
     },
     /// Move the clock forward by milliseconds.
     AdvanceBy(i64),
@@ -145,6 +147,8 @@ pub enum TestActionKind {
         name: String,
         /// Its payload object.
         payload: Value,
+        /// When (milliseconds): the clock moves there first.
+        at: Option<i64>,
     },
     /// The instance completed (with this result).
     ExpectCompleted(Option<Value>),
@@ -343,9 +347,14 @@ impl PlanCx<'_> {
             }
             TestStmtKind::Complete(c) => TestActionKind::Complete(self.completion(c)),
             TestStmtKind::ExpectRejected(c) => TestActionKind::ExpectRejected(self.completion(c)),
-            TestStmtKind::Signal { signal, payload } => TestActionKind::Signal {
+            TestStmtKind::Signal {
+                signal,
+                payload,
+                at,
+            } => TestActionKind::Signal {
                 name: signal.name.clone(),
                 payload: self.fields(payload),
+                at: at.as_ref().and_then(|t| self.time(t)),
             },
             TestStmtKind::AdvanceBy(d) => TestActionKind::AdvanceBy(self.duration(d)?),
             TestStmtKind::AdvanceTo(t) => TestActionKind::AdvanceTo(self.time(t)?),
@@ -388,12 +397,15 @@ impl PlanCx<'_> {
                 message: message.as_ref().and_then(text_value),
                 none: *none,
             },
-            TestStmtKind::ExpectRejectedSignal { signal, payload } => {
-                TestActionKind::ExpectRejectedSignal {
-                    name: signal.name.clone(),
-                    payload: self.fields(payload),
-                }
-            }
+            TestStmtKind::ExpectRejectedSignal {
+                signal,
+                payload,
+                at,
+            } => TestActionKind::ExpectRejectedSignal {
+                name: signal.name.clone(),
+                payload: self.fields(payload),
+                at: at.as_ref().and_then(|t| self.time(t)),
+            },
             TestStmtKind::ExpectCompleted(value) => {
                 TestActionKind::ExpectCompleted(value.as_ref().map(|v| self.value(v)))
             }
