@@ -862,6 +862,9 @@ function applyEvent(host, id, kind, event) {
 const timeOf = (text, what) => {
   const t = parseTime(text);
   if (t === null) throw new Fatal(`${what}: \`${text}\` is not a time; write it as in 2026-03-02T09:00:00Z (RFC 3339)`);
+  if (t < 0n) {
+    throw new Fatal(`${what}: \`${text}\` is before 1970-01-01T00:00:00Z, the earliest time the runtime's clock can show`);
+  }
   return t;
 };
 

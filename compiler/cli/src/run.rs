@@ -259,7 +259,14 @@ fn json_problem(error: &serde_json::Error) -> String {
 }
 
 fn parse_time(text: &str, what: &str) -> Result<Time, String> {
-    text.parse::<Time>().map_err(|e| format!("{what}: {e}"))
+    let time = text.parse::<Time>().map_err(|e| format!("{what}: {e}"))?;
+    // The runtime's clock starts at the epoch and never goes back, so an earlier time would silently become it.
+    if time.millis() < 0 {
+        return Err(format!(
+            "{what}: `{text}` is before 1970-01-01T00:00:00Z, the earliest time the runtime's clock can show"
+        ));
+    }
+    Ok(time)
 }
 
 fn directory(path: &Path) -> Result<StaticDirectory, String> {

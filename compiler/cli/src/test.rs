@@ -145,6 +145,13 @@ fn run_test(module: &Module, package: &Built, plan: &TestPlan) -> Result<(), Str
         _ => None,
     });
     let start = match given.flatten() {
+        // The runtime's clock starts at the epoch and never goes back.
+        Some(at) if at < 0 => {
+            return Err(format!(
+                "  the test starts at {}, before 1970-01-01T00:00:00Z, the earliest time the runtime's clock can show",
+                show_time(at)
+            ));
+        }
         Some(at) => Time(at),
         None => DEFAULT_START.parse::<Time>().map_err(|e| e.to_string())?,
     };

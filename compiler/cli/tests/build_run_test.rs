@@ -478,6 +478,9 @@ test "what happened, and what did not" {
   expect completed
   expect rejected signal Rated { score: 4 }
 }
+test "a test that starts before 1970" {
+  start p() at 1969-12-31T23:00Z
+}
 test "a signal's time is before the clock" {
   start p() at 2026-03-06T16:00Z
   advance to 2026-03-06T17:00Z
@@ -504,8 +507,9 @@ test "a notification that was expected not to happen" {
 }
 "#,
     );
-    let stdout = tests_of(&dir, "1 passed, 5 failed");
+    let stdout = tests_of(&dir, "1 passed, 6 failed");
     for says in [
+        "the test starts at 1969-12-31T23:00:00Z, before 1970-01-01T00:00:00Z",
         "2026-03-06T16:30:00Z is before the test's clock, which is already at 2026-03-06T17:00:00Z",
         "expected no missed deadline of step `s` (other than those an earlier `expect` matched)\n    but there \
          was: step `s`",
@@ -1319,6 +1323,19 @@ fn run_refuses_what_it_cannot_mean() {
         assert!(output.stdout.is_empty(), "{args:?}: nothing runs");
     };
     usage(&["run", wasm], "nothing to run");
+    usage(
+        &[
+            "run",
+            wasm,
+            "--process",
+            "refund",
+            "--input",
+            input,
+            "--start-at",
+            "1960-01-01T00:00:00Z",
+        ],
+        "`1960-01-01T00:00:00Z` is before 1970-01-01T00:00:00Z, the earliest time the runtime's clock can show",
+    );
     usage(
         &[
             "run",
