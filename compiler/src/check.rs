@@ -2665,18 +2665,24 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        if let (Some((within_s, None, within_span, false)), Some((process_s, process_span))) =
+        // Working time on a calendar passes no faster than the clock: a step given more of it than its whole
+        // process has of clock time cannot fit either.
+        if let (Some((within_s, None, within_span, business)), Some((process_s, process_span))) =
             (&within, flow.process_within)
         {
             if *within_s > process_s {
+                let amount = if *business {
+                    literal::describe_business_duration(*within_s)
+                } else {
+                    literal::describe_duration(*within_s)
+                };
                 self.emit(
                     Diagnostic::new(
                         Code::StepDeadlineExceedsProcess,
                         at(file, *within_span),
                         format!(
-                            "step `{}` may take {}, longer than its whole process ({})",
+                            "step `{}` may take {amount}, longer than its whole process ({})",
                             step.name.name,
-                            literal::describe_duration(*within_s),
                             literal::describe_duration(process_s)
                         ),
                     )
