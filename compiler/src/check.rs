@@ -4273,6 +4273,17 @@ impl<'a> Checker<'a> {
                     target.value.span,
                     "this value is out of range".to_string(),
                 );
+            } else if let Measure::Time {
+                calendar: Some(calendar),
+                ..
+            } = measure
+            {
+                // `target <= 5d` of working time is 120 working hours, not five working days.
+                let value = Expr {
+                    kind: ExprKind::Literal(target.value.clone()),
+                    span: target.value.span,
+                };
+                self.days_of_working_time(file, &value, calendar);
             }
         }
         if let Some(words) = crate::kpi::words(decl) {

@@ -343,8 +343,11 @@ impl Writer<'_> {
             let Some(measure) = crate::kpi::measure(decl).filter(|_| measures) else {
                 continue;
             };
-            let target =
-                crate::kpi::target(decl).map_or_else(|| "–".to_string(), crate::kpi::target_words);
+            let working_time = crate::kpi::is_working_time(decl);
+            let target = crate::kpi::target(decl).map_or_else(
+                || "–".to_string(),
+                |target| crate::kpi::target_words(target, working_time),
+            );
             let docs = def
                 .docs
                 .as_deref()

@@ -70,11 +70,27 @@ pub fn target_value(target: &KpiTarget) -> Option<i64> {
     Some(if target.negative { -value } else { value })
 }
 
-/// The target in words: "under 4 hours", "at least 4".
-pub fn target_words(target: &KpiTarget) -> String {
+/// Whether the KPI measures working time on a calendar (its target is then in working hours).
+pub fn is_working_time(decl: &KpiDecl) -> bool {
+    matches!(
+        measure(decl),
+        Some(Measure::Time {
+            calendar: Some(_),
+            ..
+        })
+    )
+}
+
+/// The target in words: "under 4 hours", "at most 40 business hours" (`working_time`), "at least 4".
+pub fn target_words(target: &KpiTarget, working_time: bool) -> String {
+    let describe = if working_time {
+        literal::describe_business_duration
+    } else {
+        literal::describe_duration
+    };
     let value = match &target.value.kind {
         LiteralKind::Duration(text) => literal::duration_seconds(text)
-            .map(literal::describe_duration)
+            .map(describe)
             .unwrap_or_else(|_| text.clone()),
         LiteralKind::Int(text) => {
             if target.negative {
@@ -99,7 +115,10 @@ pub fn target_words(target: &KpiTarget) -> String {
 pub fn words(decl: &KpiDecl) -> Option<String> {
     let measure = measure_words(measure(decl)?);
     Some(match target(decl) {
-        Some(target) => format!("{measure}; target: {}", target_words(target)),
+        Some(target) => format!(
+            "{measure}; target: {}",
+            target_words(target, is_working_time(decl))
+        ),
         None => measure,
     })
 }

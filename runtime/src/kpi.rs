@@ -22,6 +22,8 @@ use std::sync::Arc;
 pub enum KpiUnit {
     /// A time, in milliseconds.
     Milliseconds,
+    /// Working time on a calendar (`time from … to … on Calendar`), in milliseconds.
+    WorkingTime,
     /// A whole number (a count or a score).
     Number,
 }
@@ -30,20 +32,22 @@ impl KpiUnit {
     /// The unit of a measure's values.
     pub fn of(measure: &MeasureMeta) -> KpiUnit {
         match measure {
-            MeasureMeta::Time { .. } => KpiUnit::Milliseconds,
+            MeasureMeta::Time { calendar: None, .. } => KpiUnit::Milliseconds,
+            MeasureMeta::Time { .. } => KpiUnit::WorkingTime,
             _ => KpiUnit::Number,
         }
     }
 
-    /// The unit's name in JSON: `ms` or `number`.
+    /// The unit's name in JSON: `ms` (also for working time) or `number`.
     pub fn as_str(self) -> &'static str {
         match self {
-            KpiUnit::Milliseconds => "ms",
+            KpiUnit::Milliseconds | KpiUnit::WorkingTime => "ms",
             KpiUnit::Number => "number",
         }
     }
 
-    /// Formats a value of this unit for people: `2h 30m` or `3`.
+    /// Formats a value of this unit for people: `2h 30m`, `31h 30m of working time` (in hours: a day of working
+    /// time is not a day) or `3`.
     pub fn format(self, value: f64) -> String {
         match self {
             KpiUnit::Number => {
@@ -53,7 +57,8 @@ impl KpiUnit {
                     format!("{value:.2}")
                 }
             }
-            KpiUnit::Milliseconds => format_duration(value),
+            KpiUnit::Milliseconds => format_duration(value, true),
+            KpiUnit::WorkingTime => format!("{} of working time", format_duration(value, false)),
         }
     }
 }
@@ -597,8 +602,8 @@ fn percentile(sorted: &[i64], p: usize) -> Option<i64> {
     sorted.get(rank - 1).copied()
 }
 
-/// `2h 30m`, `45s`, `1d 2h`, `250ms`; fractions of a millisecond are rounded.
-fn format_duration(ms: f64) -> String {
+/// `2h 30m`, `45s`, `1d 2h` (with `days`, else `26h`), `250ms`; fractions of a millisecond are rounded.
+fn format_duration(ms: f64, days: bool) -> String {
     #[allow(
         clippy::cast_possible_truncation,
         reason = "rounded, and far below 2^63"
@@ -611,7 +616,7 @@ fn format_duration(ms: f64) -> String {
     let mut rest = total.unsigned_abs();
     let mut parts = Vec::new();
     for (size, unit) in [
-        (86_400_000, "d"),
+        (if days { 86_400_000 } else { u64::MAX }, "d"),
         (3_600_000, "h"),
         (60_000, "m"),
         (1000, "s"),
@@ -644,10 +649,16 @@ mod tests {
 
     #[test]
     fn durations_for_people() {
-        assert_eq!(format_duration(9_000_000.0), "2h 30m");
-        assert_eq!(format_duration(90_061_001.0), "1d 1h 1m 1s 1ms");
-        assert_eq!(format_duration(0.4), "0s");
-        assert_eq!(format_duration(-60_000.0), "-1m");
+        assert_eq!(format_duration(9_000_000.0, true), "2h 30m");
+        assert_eq!(format_duration(90_061_001.0, true), "1d 1h 1m 1s 1ms");
+        assert_eq!(format_duration(0.4, true), "0s");
+        assert_eq!(format_duration(-60_000.0, true), "-1m");
+        // Working time is counted in hours: a day of it is not a day.
+        assert_eq!(format_duration(90_061_001.0, false), "25h 1m 1s 1ms");
+        assert_eq!(
+            KpiUnit::WorkingTime.format(113_400_000.0),
+            "31h 30m of working time"
+        );
     }
 
     #[test]

@@ -2111,8 +2111,14 @@ kpi first_reply_clock for ticket { measure time from start to reply }
         (working.value, working.met),
         (Some(HOUR + 30 * MINUTE), Some(true))
     );
+    // Shown in hours of working time (a day of it is not a day), the clock's in days.
+    assert_eq!(
+        working.to_string(),
+        "first_reply: 1h 30m of working time (meets the target)"
+    );
     let clock = kpi(&runtime, case, "first_reply_clock");
     assert_eq!(clock.value, Some(2 * DAY + 17 * HOUR + 30 * MINUTE));
+    assert_eq!(clock.to_string(), "first_reply_clock: 2d 17h 30m");
 }
 
 /// `count breaches` counts the process's own deadline with the steps'; `count breaches of step` only that step's.
