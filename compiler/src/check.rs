@@ -86,6 +86,7 @@ pub fn check_with(files: &[FileInput<'_>], record_types: bool) -> CheckOutput {
     checker.collect();
     checker.resolve_imports();
     checker.declare_types();
+    checker.check_record_cycles();
     checker.check_items();
     checker.check_recursion();
     checker.check_unused();
@@ -943,6 +944,88 @@ impl<'a> Checker<'a> {
             Ty::Step(id) => format!("step {}", self.def_name(*id)),
             Ty::Calendar(id) => format!("calendar {}", self.def_name(*id)),
             Ty::None => "none".to_string(),
+        }
+    }
+
+    /// A record (or signal payload) whose required fields lead back to itself can never be given a value: every
+    /// one needs another inside it (`P0043`). A field that is optional or a list ends the chain. Each cycle is
+    /// reported once, at the field of its first declared record that starts it.
+    fn check_record_cycles(&mut self) {
+        let is_record = |this: &Self, id: DefId| {
+            matches!(this.def_kind(id), Some(DefKind::Record | DefKind::Signal))
+        };
+        // The records each record's required fields hold, with the field.
+        let holds = |this: &Self, id: DefId| -> Vec<(DefId, DefId)> {
+            this.out
+                .members
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .filter(|&&field| this.def_kind(field) == Some(DefKind::Field))
+                .filter_map(|&field| match this.def(field).map(|d| &d.ty) {
+                    Some(Ty::Named(inner)) if is_record(this, *inner) => Some((field, *inner)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let records: Vec<DefId> = (0..self.out.defs.len())
+            .map(|i| DefId(u32::try_from(i).unwrap_or(u32::MAX)))
+            .filter(|&id| is_record(self, id))
+            .collect();
+        for &record in &records {
+            // Depth-first from each field of the record, looking for the record again.
+            for (first_field, start) in holds(self, record) {
+                let mut stack = vec![(start, vec![record, start])];
+                let mut seen: HashSet<DefId> = HashSet::default();
+                let mut cycle = None;
+                while let Some((at, trail)) = stack.pop() {
+                    if at == record {
+                        cycle = Some(trail);
+                        break;
+                    }
+                    if !seen.insert(at) {
+                        continue;
+                    }
+                    for (_, next) in holds(self, at) {
+                        let mut longer = trail.clone();
+                        longer.push(next);
+                        stack.push((next, longer));
+                    }
+                }
+                let Some(path) = cycle else { continue };
+                // Once per cycle: at its first declared record.
+                if path.iter().any(|&r| r.0 < record.0) {
+                    continue;
+                }
+                let Some(field) = self.def(first_field).cloned() else {
+                    continue;
+                };
+                let names: Vec<String> = path.iter().map(|&r| self.def_name(r)).collect();
+                let name = self.def_name(record);
+                let held = names.get(1).cloned().unwrap_or_default();
+                let message = if path.len() == 2 {
+                    format!(
+                        "record `{name}` always contains another `{name}` (field `{}`), so no value of it can \
+                         ever be written",
+                        field.name
+                    )
+                } else {
+                    format!(
+                        "record `{name}` always contains another `{name}` ({}), so no value of it can ever be \
+                         written",
+                        names.join(" → ")
+                    )
+                };
+                self.emit(
+                    Diagnostic::new(Code::RecordContainsItself, at(field.file, field.span), message)
+                        .with_label("a value is required here")
+                        .with_help(format!(
+                            "make the field optional (`{}: {held}?`) or a list (`[{held}]`), so the chain can end",
+                            field.name
+                        )),
+                );
+                break;
+            }
         }
     }
 

@@ -95,6 +95,7 @@ codes! {
     StepNotRunYet = "P0040", Error, "a step's output read where the step cannot have been completed";
     BreachWithoutDeadline = "P0041", Warning, "an `on breach` on a step without a deadline, which never happens";
     OptionalInText = "P0042", Warning, "an optional value in a text, which reads `none` when it is missing";
+    RecordContainsItself = "P0043", Error, "a record that always contains another of itself, so no value of it can be written";
 }
 
 impl Code {
