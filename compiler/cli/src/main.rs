@@ -12,6 +12,7 @@ mod files;
 mod fmt;
 mod graph;
 mod run;
+mod strict_json;
 mod test;
 
 use clap::{Parser, Subcommand, ValueEnum};

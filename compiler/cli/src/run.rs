@@ -253,6 +253,8 @@ fn json_problem(error: &serde_json::Error) -> String {
             error.line(),
             error.column()
         )
+    } else if reason.contains("is given twice in one object") {
+        reason
     } else {
         format!("it is not valid JSON: {reason}")
     }
@@ -271,7 +273,7 @@ fn parse_time(text: &str, what: &str) -> Result<Time, String> {
 
 fn directory(path: &Path) -> Result<StaticDirectory, String> {
     let text = read_text(path)?;
-    let value: Value = serde_json::from_str(&text)
+    let value: Value = crate::strict_json::from_str(&text)
         .map_err(|e| format!("`{}`: {}", path.display(), json_problem(&e)))?;
     let Value::Object(people) = value else {
         return Err(format!(
@@ -589,7 +591,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
                 if line.is_empty() || line.starts_with("//") {
                     continue;
                 }
-                let value: Value = serde_json::from_str(line).map_err(|e| {
+                let value: Value = crate::strict_json::from_str(line).map_err(|e| {
                     format!("{}:{}: {}", path.display(), index + 1, json_problem(&e))
                 })?;
                 if !value.is_object() {
@@ -665,7 +667,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
         let input = match &args.input {
             Some(path) => {
                 let text = read_text(path)?;
-                serde_json::from_str(&text)
+                crate::strict_json::from_str(&text)
                     .map_err(|e| format!("`{}`: {}", path.display(), json_problem(&e)))?
             }
             None => {

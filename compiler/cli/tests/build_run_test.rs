@@ -1101,6 +1101,19 @@ fn run_reports_refused_events_and_bad_input() {
         "{}",
         text(&output.stderr)
     );
+    // A member given twice is refused: JSON readers keep one of the two silently.
+    std::fs::write(
+        &events,
+        "{\"type\": \"complete\", \"task\": 1, \"by\": \"ann\", \"by\": \"bob\"}\n",
+    )
+    .unwrap();
+    let output = run();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains(":1: `by` is given twice in one object; give it once"),
+        "{}",
+        text(&output.stderr)
+    );
     // Valid JSON nested deeper than the runtime reads is named as such, not as invalid.
     let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
     std::fs::write(
