@@ -367,6 +367,134 @@ impl Writer<'_> {
         rows
     }
 
+    /// Roles by what they do in a flow, with the steps of the procedures it calls (each named once, as
+    /// `step (in procedure name)`): a supervisor who checks the work inside `double_check` is in the table too.
+    fn collect_roles(
+        &self,
+        file: FileId,
+        source: &SourceFile,
+        block: &AstBlock,
+        via: Option<&str>,
+        followed: &mut Vec<String>,
+        raci: &mut BTreeMap<String, [Vec<String>; 4]>,
+    ) {
+        let named = |step: &str| match via {
+            Some(procedure) => format!("{step} (in procedure {procedure})"),
+            None => step.to_string(),
+        };
+        for stmt in &block.stmts {
+            match &stmt.kind {
+                StmtKind::Step(step) => {
+                    for clause in &step.clauses {
+                        match &clause.kind {
+                            StepClauseKind::By(performer) => {
+                                let column = if performer.other_than.is_some() { 1 } else { 0 };
+                                let slice = |span: Span| source.slice_one_line(span);
+                                // A standard-library procedure's people are named by its parameters, which
+                                // mean nothing here; its roles are real.
+                                let outside = (file.0 as usize) >= self.analysis.package_files;
+                                let who = match &performer.kind {
+                                    PerformerKind::Role { role, .. } => role.name.clone(),
+                                    _ if outside => continue,
+                                    PerformerKind::Person(expr) => {
+                                        format!(
+                                            "{PEOPLE}the person named by `{}`",
+                                            slice(expr.span)
+                                        )
+                                    }
+                                    PerformerKind::DynamicRole(expr) => {
+                                        format!("{PEOPLE}the role named by `{}`", slice(expr.span))
+                                    }
+                                    PerformerKind::ManagerOf(step) => {
+                                        format!(
+                                            "{PEOPLE}the manager of whoever did `{}`",
+                                            step.name
+                                        )
+                                    }
+                                    PerformerKind::SameAs(step) => {
+                                        format!("{PEOPLE}the person who did `{}`", step.name)
+                                    }
+                                };
+                                add_role(raci, &who, column, named(&step.name.name));
+                            }
+                            StepClauseKind::OnBreach(stages) => {
+                                for stage in stages {
+                                    match &stage.action {
+                                        crate::ast::EscalationAction::Reassign(role) => {
+                                            add_role(raci, &role.name, 2, named(&step.name.name));
+                                        }
+                                        crate::ast::EscalationAction::Notify(role, _) => {
+                                            let late = format!("{} (late)", step.name.name);
+                                            let late = match via {
+                                                Some(procedure) => format!(
+                                                    "{} (late, in procedure {procedure})",
+                                                    step.name.name
+                                                ),
+                                                None => late,
+                                            };
+                                            add_role(raci, &role.name, 3, late);
+                                        }
+                                        _ => {}
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                StmtKind::Notify { role, .. } => {
+                    add_role(raci, &role.name, 3, DURING_THE_FLOW.to_string())
+                }
+                StmtKind::Let { value, .. } | StmtKind::Expr(value) => {
+                    if let ExprKind::Call(callee, _) = &value.kind {
+                        self.follow_call(file, callee, followed, raci);
+                    }
+                }
+                _ => {}
+            }
+            for nested in stmt.blocks() {
+                self.collect_roles(file, source, nested, via, followed, raci);
+            }
+        }
+    }
+
+    /// The roles of a procedure that a flow calls, of the package or the standard library (once each, also in a
+    /// cycle).
+    fn follow_call(
+        &self,
+        file: FileId,
+        callee: &crate::ast::Expr,
+        followed: &mut Vec<String>,
+        raci: &mut BTreeMap<String, [Vec<String>; 4]>,
+    ) {
+        let Some(def) = self
+            .analysis
+            .reference_at(file, callee.span)
+            .and_then(|id| self.analysis.def(id))
+            .filter(|def| def.kind == DefKind::Procedure)
+        else {
+            return;
+        };
+        if followed.contains(&def.name) {
+            return;
+        }
+        followed.push(def.name.clone());
+        let (Some(source), Some(parsed)) = (
+            self.analysis.files.get(def.file.0 as usize),
+            self.analysis.parsed.get(def.file.0 as usize),
+        ) else {
+            return;
+        };
+        let body = parsed.ast.items.iter().find_map(|item| match &item.kind {
+            ItemKind::Procedure(flow) if flow.name.span == def.name_span => Some(&flow.body),
+            _ => None,
+        });
+        if let Some(body) = body {
+            let name = def.name.clone();
+            self.collect_roles(def.file, source, body, Some(&name), followed, raci);
+        }
+    }
+
     fn step_def(&self, file: FileId, step: &StepDecl) -> Option<(usize, &Definition)> {
         self.analysis.defs.iter().enumerate().find(|(_, def)| {
             def.file == file && def.kind == DefKind::Step && def.name_span == step.name.span
@@ -415,7 +543,8 @@ impl Writer<'_> {
 
         // Who does what.
         let mut raci: BTreeMap<String, [Vec<String>; 4]> = BTreeMap::new();
-        collect_roles(source, &flow.body, &mut raci);
+        let mut followed = Vec::new();
+        self.collect_roles(file, source, &flow.body, None, &mut followed, &mut raci);
         if !raci.is_empty() {
             blocks.push(Block::Heading(
                 3,
@@ -818,8 +947,8 @@ impl Writer<'_> {
                             ],
                             Vec::new(),
                         )),
-                        // A procedure of the standard library (or another package): what it is for, since this
-                        // manual has no section of its own for it.
+                        // A procedure of the standard library (or another package): all its documentation says
+                        // (who does what, by when), since this manual has no section of its own for it.
                         _ => {
                             let mut line = vec![text("Follow "), code(name)];
                             if let Some(module) = module {
@@ -827,7 +956,14 @@ impl Writer<'_> {
                                 line.push(code(module));
                                 line.push(text(")"));
                             }
-                            Some((ended(line, summary), Vec::new()))
+                            let whole = def
+                                .and_then(|(_, def)| def.docs.as_deref())
+                                .map(|docs| {
+                                    let line = docs.split_whitespace().collect::<Vec<_>>().join(" ");
+                                    line.trim_end_matches('.').to_string()
+                                })
+                                .filter(|docs| !docs.is_empty());
+                            Some((ended(line, whole.or(summary)), Vec::new()))
                         }
                     }
                 }
@@ -1112,69 +1248,6 @@ const DURING_THE_FLOW: &str = "during the flow";
 /// Marks a row of the roles table that is not a role but people the flow names (`by person …`, `by manager of
 /// …`): sorted after the roles, shown as the words that follow.
 const PEOPLE: &str = "~";
-
-fn collect_roles(
-    source: &SourceFile,
-    block: &AstBlock,
-    raci: &mut BTreeMap<String, [Vec<String>; 4]>,
-) {
-    for stmt in &block.stmts {
-        match &stmt.kind {
-            StmtKind::Step(step) => {
-                for clause in &step.clauses {
-                    match &clause.kind {
-                        StepClauseKind::By(performer) => {
-                            let column = if performer.other_than.is_some() { 1 } else { 0 };
-                            let slice = |span: Span| source.slice_one_line(span);
-                            let who = match &performer.kind {
-                                PerformerKind::Role { role, .. } => role.name.clone(),
-                                PerformerKind::Person(expr) => {
-                                    format!("{PEOPLE}the person named by `{}`", slice(expr.span))
-                                }
-                                PerformerKind::DynamicRole(expr) => {
-                                    format!("{PEOPLE}the role named by `{}`", slice(expr.span))
-                                }
-                                PerformerKind::ManagerOf(step) => {
-                                    format!("{PEOPLE}the manager of whoever did `{}`", step.name)
-                                }
-                                PerformerKind::SameAs(step) => {
-                                    format!("{PEOPLE}the person who did `{}`", step.name)
-                                }
-                            };
-                            add_role(raci, &who, column, step.name.name.clone());
-                        }
-                        StepClauseKind::OnBreach(stages) => {
-                            for stage in stages {
-                                match &stage.action {
-                                    crate::ast::EscalationAction::Reassign(role) => {
-                                        add_role(raci, &role.name, 2, step.name.name.clone());
-                                    }
-                                    crate::ast::EscalationAction::Notify(role, _) => {
-                                        add_role(
-                                            raci,
-                                            &role.name,
-                                            3,
-                                            format!("{} (late)", step.name.name),
-                                        );
-                                    }
-                                    _ => {}
-                                }
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            StmtKind::Notify { role, .. } => {
-                add_role(raci, &role.name, 3, DURING_THE_FLOW.to_string())
-            }
-            _ => {}
-        }
-        for nested in stmt.blocks() {
-            collect_roles(source, nested, raci);
-        }
-    }
-}
 
 fn capitalised(word: &str) -> String {
     let mut chars = word.chars();

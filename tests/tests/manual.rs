@@ -230,6 +230,57 @@ fn a_role_declared_in_two_modules_has_one_row() {
     );
 }
 
+/// The roles table of a process names who works in the procedures it calls, of the package (each step once, with
+/// the procedure it is in) and of the standard library (its roles; its people are named by its parameters).
+#[test]
+fn roles_in_called_procedures_are_in_the_table() {
+    let source = r#"use std.survey.csat_survey
+/// Answers.
+role Agent
+/// Checks refunds.
+role Checker
+/// Checks twice.
+procedure double_check() {
+  step recheck "Check again" {
+    by Checker
+    within 1h
+    on breach { notify Agent "The second check is late" }
+  }
+  double_check()
+}
+/// Answers and checks.
+process p(email: Text) {
+  step answer "Answer" { by Agent }
+  double_check()
+  let score = csat_survey(email, "C-1")
+}
+"#;
+    let analysis = analyze(vec![SourceFile::new("p.proc", "p", source)]);
+    let markdown = doc::to_markdown(&doc::manual(&analysis, "p"));
+    let table = markdown
+        .split("<a id=\"process-p-roles\"></a>")
+        .nth(1)
+        .and_then(|rest| rest.split("###").next())
+        .unwrap();
+    assert!(
+        table.contains("| [Checker](#role-checker) | `recheck` (in procedure double_check) |"),
+        "{table}"
+    );
+    assert!(
+        table.contains("`recheck` (late, in procedure double_check)"),
+        "{table}"
+    );
+    assert!(table.contains("(in procedure csat_survey)"), "{table}");
+    assert!(!table.contains("the person named by"), "{table}");
+    // A standard-library procedure has no section here: the step says all its documentation says, past the
+    // first sentence (the supervisor's call back to a dissatisfied customer).
+    let follow = markdown
+        .lines()
+        .find(|line| line.contains("Follow `csat_survey`"))
+        .unwrap();
+    assert!(follow.contains("supervisor"), "{follow}");
+}
+
 /// A step's `only during` is said with who does it and by when, and the calendars the package uses from the
 /// standard library are listed with what they are.
 #[test]
