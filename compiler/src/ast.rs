@@ -711,6 +711,8 @@ pub enum PerformerKind {
 pub struct EscalationStage {
     /// `after D`: offset from the breach.
     pub after: Option<Expr>,
+    /// `after D on Calendar`: the offset counts that calendar's working time.
+    pub calendar: Option<Ident>,
     /// What happens.
     pub action: EscalationAction,
     /// Where it is.

@@ -3116,9 +3116,16 @@ impl<'a> Checker<'a> {
 
     fn ladder(&mut self, flow: &mut Flow, stages: &[EscalationStage]) -> Vec<String> {
         let file = flow.file;
-        let mut previous: Option<(i64, Span)> = None;
+        let mut previous: Option<(i64, Span, Option<String>)> = None;
         let mut words = Vec::new();
         for stage in stages {
+            let calendar = stage.calendar.as_ref().and_then(|calendar| {
+                self.calendar_ref(file, calendar)?;
+                if let Some(after) = &stage.after {
+                    self.days_of_working_time(file, after, calendar);
+                }
+                Some(calendar.name.clone())
+            });
             let offset = match &stage.after {
                 Some(after) => {
                     let ty = self.expr(flow, after, Some(&Ty::Duration));
@@ -3145,8 +3152,11 @@ impl<'a> Checker<'a> {
                 }
                 None => Some(0),
             };
-            if let (Some(offset), Some((before, before_span))) = (offset, previous) {
-                if offset <= before {
+            // Stages on different clocks (one counts a calendar's working time) cannot be compared.
+            if let (Some(offset), Some((before, before_span, before_calendar))) =
+                (offset, previous.clone())
+            {
+                if offset <= before && before_calendar == calendar {
                     self.emit(
                         Diagnostic::new(
                             Code::LadderNotIncreasing,
@@ -3164,11 +3174,17 @@ impl<'a> Checker<'a> {
                 }
             }
             if let Some(offset) = offset {
-                previous = Some((offset, stage.span));
+                previous = Some((offset, stage.span, calendar.clone()));
             }
-            let when = match offset {
-                Some(0) | None => "at breach".to_string(),
-                Some(offset) => format!("{} after the breach", literal::describe_duration(offset)),
+            let when = match (offset, &calendar) {
+                (Some(0) | None, _) => "at breach".to_string(),
+                (Some(offset), Some(calendar)) => format!(
+                    "{} on `{calendar}` after the breach",
+                    literal::describe_business_duration(offset)
+                ),
+                (Some(offset), None) => {
+                    format!("{} after the breach", literal::describe_duration(offset))
+                }
             };
             let what = match &stage.action {
                 EscalationAction::Notify(role, message) => {

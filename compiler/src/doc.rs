@@ -959,7 +959,8 @@ impl Writer<'_> {
                             let whole = def
                                 .and_then(|(_, def)| def.docs.as_deref())
                                 .map(|docs| {
-                                    let line = docs.split_whitespace().collect::<Vec<_>>().join(" ");
+                                    let line =
+                                        docs.split_whitespace().collect::<Vec<_>>().join(" ");
                                     line.trim_end_matches('.').to_string()
                                 })
                                 .filter(|docs| !docs.is_empty());

@@ -1086,6 +1086,10 @@ impl<'a> Printer<'a> {
         if let Some(after) = &stage.after {
             self.push("after ");
             self.expr(after);
+            if let Some(calendar) = &stage.calendar {
+                self.push(" on ");
+                self.ident(calendar);
+            }
             self.push(" ");
         }
         match &stage.action {

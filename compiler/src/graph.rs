@@ -505,9 +505,12 @@ impl Builder<'_> {
             let mut lines = Vec::new();
             let mut escalation_lane = None;
             for stage in &ladder {
-                let when = match &stage.after {
-                    Some(after) => format!("after {}: ", self.text(after.span)),
-                    None => String::new(),
+                let when = match (&stage.after, &stage.calendar) {
+                    (Some(after), Some(calendar)) => {
+                        format!("after {} on {}: ", self.text(after.span), calendar.name)
+                    }
+                    (Some(after), None) => format!("after {}: ", self.text(after.span)),
+                    (None, _) => String::new(),
                 };
                 let what = match &stage.action {
                     EscalationAction::Notify(role, _) => {

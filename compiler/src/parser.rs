@@ -1199,12 +1199,20 @@ where
     .labelled("an escalation action");
     let stage = just(Token::After)
         .ignore_then(head.clone())
+        .then(kw("on").ignore_then(ident()).or_not())
         .or_not()
         .then(stage_action)
-        .map_with(|(after, action), e| EscalationStage {
-            after,
-            action,
-            span: span_of(e.span()),
+        .map_with(|(after, action), e| {
+            let (after, calendar) = match after {
+                Some((after, calendar)) => (Some(after), calendar),
+                None => (None, None),
+            };
+            EscalationStage {
+                after,
+                calendar,
+                action,
+                span: span_of(e.span()),
+            }
         });
     let on_breach = kw("on")
         .then(kw("breach"))

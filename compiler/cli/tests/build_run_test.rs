@@ -622,6 +622,54 @@ test "more than a hundred years ahead" {
     );
 }
 
+/// A ladder stage `after 2h on Office` counts the calendar's working time from the breach: a deadline missed at
+/// Friday 16:00 is reassigned on Monday at 10:00, not at 18:00 when nobody is in; a stage without a calendar
+/// still counts the clock.
+#[test]
+fn a_ladder_stage_may_count_working_time() {
+    let dir = package(
+        "ladder-calendar",
+        r#"/// Agents.
+role Agent
+/// Supervisors.
+role Supervisor
+/// Office hours.
+calendar Office {
+  zone "Europe/London"
+  hours mon-fri 09:00-17:00
+}
+/// A ticket whose ladder counts office hours.
+process ticket() {
+  step answer "Answer" {
+    by Agent
+    within 4h on Office
+    on breach {
+      after 3h notify Supervisor "late"
+      after 2h on Office reassign to Supervisor
+      after 16h on Office flag "two working days late"
+    }
+  }
+}
+test "the ladder counts office hours" {
+  start ticket() at 2026-03-06T12:00Z
+  advance to 2026-03-06T16:01Z
+  expect breached answer
+  advance to 2026-03-06T19:01Z
+  expect notified Supervisor "late"
+  advance to 2026-03-09T09:59Z
+  expect no escalated answer
+  advance to 2026-03-09T10:01Z
+  expect escalated answer to Supervisor
+  advance to 2026-03-10T15:59Z
+  expect no flagged
+  advance to 2026-03-10T16:01Z
+  expect flagged "two working days late"
+}
+"#,
+    );
+    tests_of(&dir, "1 passed, 0 failed");
+}
+
 /// `expect notified Role "message"` matches the message exactly; a mismatch shows what the role was sent.
 #[test]
 fn a_test_checks_the_message_a_role_was_notified_with() {

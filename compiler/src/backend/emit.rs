@@ -1147,9 +1147,15 @@ impl Gen<'_> {
                 .flat_map(|s| s.offset_ms.to_le_bytes())
                 .collect();
             let offsets = self.mb.data(&offsets, 8);
+            let stage_calendars: Vec<u32> = info
+                .stages
+                .iter()
+                .map(|s| s.calendar.unwrap_or(NO_ID))
+                .collect();
+            let stage_calendars = self.u32_array(&stage_calendars);
             let managers = self.u32_array(&info.managers);
             let name = self.text(&info.name);
-            let fields: [(u32, u32); 19] = [
+            let fields: [(u32, u32); 20] = [
                 (step::FLAGS, if info.skippable { 1 } else { 0 }),
                 (step::ONLY_DURING, info.only_during.unwrap_or(NO_ID)),
                 (step::CALENDAR, info.calendar.unwrap_or(NO_ID)),
@@ -1169,6 +1175,7 @@ impl Gen<'_> {
                 (step::NOUTPUTS, to_u32(info.outputs.len())),
                 (step::NAME, name),
                 (step::SLOT, info.slot),
+                (step::STAGE_CALENDARS, stage_calendars),
             ];
             let entry = self.cx.steps_at + id * step::SIZE;
             for (offset, value) in fields {

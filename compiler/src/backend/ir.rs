@@ -448,6 +448,8 @@ pub enum StageAction {
 pub struct StageIr {
     /// Milliseconds after the breach.
     pub offset_ms: i64,
+    /// The calendar whose working time the offset counts (calendar id), if any.
+    pub calendar: Option<u32>,
     /// What happens.
     pub action: StageAction,
 }

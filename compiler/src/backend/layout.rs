@@ -298,6 +298,8 @@ pub mod step {
     pub const NAME: u32 = 68;
     /// `u32` the slot of its record in its frame (for `redo`).
     pub const SLOT: u32 = 72;
+    /// `u32` pointer to `u32` stage calendars, one per stage ([`proc_abi::NO_ID`]: clock time).
+    pub const STAGE_CALENDARS: u32 = 76;
     /// Size of an entry.
     pub const SIZE: u32 = 80;
 

@@ -1716,7 +1716,12 @@ impl<'a> Lowering<'a> {
                     StageAction::Flag(self.stage_text(fx, message))
                 }
             };
-            info.stages.push(StageIr { offset_ms, action });
+            let calendar = self.calendar_id(file, stage.calendar.as_ref());
+            info.stages.push(StageIr {
+                offset_ms,
+                calendar,
+                action,
+            });
         }
     }
 

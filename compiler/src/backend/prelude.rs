@@ -1497,7 +1497,14 @@ impl Rt {
             f.st64(
                 get(t),
                 task::STAGE_AT,
-                add64(get(due), ld64(ld32(get(entry), step::STAGE_OFFSETS), 0)),
+                call(
+                    self.due_within,
+                    vec![
+                        get(due),
+                        ld64(ld32(get(entry), step::STAGE_OFFSETS), 0),
+                        ld32(ld32(get(entry), step::STAGE_CALENDARS), 0),
+                    ],
+                ),
             );
         });
         f
@@ -1526,12 +1533,19 @@ impl Rt {
             f.st64(
                 get(t),
                 task::STAGE_AT,
-                add64(
-                    ld64(get(t), task::BREACHED_AT),
-                    ld64(
-                        add(ld32(get(entry), step::STAGE_OFFSETS), shl(get(k), c32(3))),
-                        0,
-                    ),
+                call(
+                    self.due_within,
+                    vec![
+                        ld64(get(t), task::BREACHED_AT),
+                        ld64(
+                            add(ld32(get(entry), step::STAGE_OFFSETS), shl(get(k), c32(3))),
+                            0,
+                        ),
+                        ld32(
+                            add(ld32(get(entry), step::STAGE_CALENDARS), shl(get(k), c32(2))),
+                            0,
+                        ),
+                    ],
                 ),
             );
         });
