@@ -1206,9 +1206,19 @@ impl<'a> Checker<'a> {
         // Tests last: they refer to the steps that checking the flows declared.
         for (index, input) in self.files.iter().enumerate() {
             let file = FileId(u32::try_from(index).unwrap_or(u32::MAX));
+            // Tests are chosen and reported by name: two of one name in a file cannot be told apart.
+            let mut test_names: HashMap<String, DefId> = HashMap::default();
             for item in &input.ast.items {
                 if let ItemKind::Test(decl) = &item.kind {
-                    self.check_test(file, item, decl);
+                    let id = self.check_test(file, item, decl);
+                    let name = text_of(&decl.name).unwrap_or_default();
+                    if let Some(previous) = test_names.insert(name.clone(), id) {
+                        let name = Ident {
+                            name,
+                            span: decl.name.span,
+                        };
+                        self.duplicate(file, &name, previous, "test");
+                    }
                 }
                 if let ItemKind::Kpi(decl) = &item.kind {
                     let owner = self.lookup_global(file, &decl.name.name).filter(|&id| {
@@ -4598,11 +4608,36 @@ impl<'a> Checker<'a> {
     // -----------------------------------------------------------------------------------------------------------
     // Tests
 
-    fn check_test(&mut self, file: FileId, item: &Item, decl: &TestDecl) {
+    fn check_test(&mut self, file: FileId, item: &Item, decl: &TestDecl) -> DefId {
         let name = Ident {
             name: text_of(&decl.name).unwrap_or_default(),
             span: decl.name.span,
         };
+        if name.name.trim().is_empty() {
+            self.emit(
+                Diagnostic::new(
+                    Code::InvalidLiteral,
+                    at(file, decl.name.span),
+                    "a test needs a name",
+                )
+                .with_label("empty name")
+                .with_help("say what it checks: `test \"a late complaint is escalated\" { … }`"),
+            );
+        }
+        if decl.stmts.is_empty() {
+            self.emit(
+                Diagnostic::new(
+                    Code::Misplaced,
+                    at(file, decl.name.span),
+                    format!(
+                        "test `{}` has no statements, so it checks nothing",
+                        name.name
+                    ),
+                )
+                .with_label("an empty test")
+                .with_help("begin it with `start process_name(input)`, then say what must happen"),
+            );
+        }
         let test_id = self.define(file, DefKind::Test, &name, item.span, None);
         self.used.insert(test_id);
         let mut flow = Flow {
@@ -4710,6 +4745,25 @@ impl<'a> Checker<'a> {
                     let step = self.test_step(&flow, &completion.step, process);
                     for role in &completion.actor.roles {
                         self.role_ref(file, role, Code::UnknownName);
+                    }
+                    // As the runtime refuses them: control characters and marks that turn text around.
+                    let hidden = text_of(&completion.actor.id).is_some_and(|id| {
+                        id.chars().any(|c| {
+                            c.is_control()
+                                || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+                        })
+                    });
+                    if hidden {
+                        self.emit(
+                            Diagnostic::new(
+                                Code::InvalidLiteral,
+                                at(file, completion.actor.id.span),
+                                "a person's id may not hold control characters or marks that change the direction \
+                                 of text",
+                            )
+                            .with_label("a hidden character")
+                            .with_help("write the id the host's directory uses, such as `\"ann\"`"),
+                        );
                     }
                     if completion.actor.id.kind == LiteralKind::Text(Vec::new()) {
                         self.emit(
@@ -4838,6 +4892,7 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        test_id
     }
 
     fn test_time(&mut self, flow: &mut Flow, time: &Expr) {
