@@ -405,6 +405,15 @@ pub enum TestStmtKind {
         /// `expect no …`: no such flag that no earlier `expect` matched.
         none: bool,
     },
+    /// `expect kpi name VALUE`, `expect kpi name met`, `expect kpi name missed`
+    ExpectKpi {
+        /// The KPI.
+        kpi: Ident,
+        /// The value it must have (a duration for a time, a whole number otherwise).
+        value: Option<Expr>,
+        /// Whether it must meet its target (`met`) or miss it (`missed`).
+        met: Option<bool>,
+    },
     /// `expect rejected signal Name { ... } at TIME`
     ExpectRejectedSignal {
         /// The signal.

@@ -4841,6 +4841,27 @@ impl<'a> Checker<'a> {
                     }
                 }
                 TestStmtKind::ExpectFlagged { .. } => {}
+                TestStmtKind::ExpectKpi { kpi, value, .. } => {
+                    self.resolve_kind(file, kpi, &[DefKind::Kpi], "KPI", Code::UnknownName);
+                    if let Some(value) = value {
+                        // A time's value is a duration, a count's or a value's a whole number.
+                        let ty = self.expr(&mut flow, value, None);
+                        if !matches!(ty, Ty::Duration | Ty::Int | Ty::IntIn(..) | Ty::Error) {
+                            self.emit(
+                                Diagnostic::new(
+                                    Code::TypeMismatch,
+                                    at(file, value.span),
+                                    format!(
+                                        "a KPI's value is a duration or a whole number, but this is `{}`",
+                                        self.ty_name(&ty)
+                                    ),
+                                )
+                                .with_label("not a KPI value")
+                                .with_help("write the value, e.g. `expect kpi first_response 1h30m`"),
+                            );
+                        }
+                    }
+                }
                 TestStmtKind::ExpectRejectedSignal {
                     signal,
                     payload,

@@ -1237,6 +1237,19 @@ impl<'a> Printer<'a> {
                     self.literal(message);
                 }
             }
+            TestStmtKind::ExpectKpi { kpi, value, met } => {
+                self.push("expect kpi ");
+                self.ident(kpi);
+                if let Some(value) = value {
+                    self.push(" ");
+                    self.expr(value);
+                }
+                match met {
+                    Some(true) => self.push(" met"),
+                    Some(false) => self.push(" missed"),
+                    None => {}
+                }
+            }
             TestStmtKind::ExpectRejectedSignal {
                 signal,
                 payload,

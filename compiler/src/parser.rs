@@ -1660,6 +1660,17 @@ where
         kw("completed")
             .ignore_then(kw("with").ignore_then(full.clone()).or_not())
             .map(TestStmtKind::ExpectCompleted),
+        just(Token::Kpi)
+            .ignore_then(ident())
+            .then(
+                kw("met")
+                    .or(kw("missed"))
+                    .not()
+                    .ignore_then(head.clone())
+                    .or_not(),
+            )
+            .then(choice((kw("met").to(true), kw("missed").to(false))).or_not())
+            .map(|((kpi, value), met)| TestStmtKind::ExpectKpi { kpi, value, met }),
         kw("failed").to(TestStmtKind::ExpectFailed),
     )));
     let given = kw("given").ignore_then(choice((

@@ -1001,6 +1001,8 @@ pub fn completion(
                 ctx.keywords(&["complete", "signal"]);
             } else if last.is_some_and(|t| t.text == "notified") {
                 ctx.push_visible(&[DefKind::Role]);
+            } else if last.is_some_and(|t| t.text == "kpi") {
+                ctx.push_visible(&[DefKind::Kpi]);
             } else if last.is_some_and(|t| t.text == "signal") {
                 ctx.push_visible(&[DefKind::Signal]);
             } else if last.is_some_and(|t| t.text == "expect") {
@@ -1011,6 +1013,7 @@ pub fn completion(
                     "notified",
                     "breached",
                     "flagged",
+                    "kpi",
                     "completed",
                     "failed",
                     "rejected",

@@ -696,6 +696,39 @@ impl Run {
                     |(m, _)| format!("{m:?}"),
                 )
             }
+            TestActionKind::ExpectKpi { name, value, met } => {
+                let instance = self.instance()?;
+                let kpis = self.runtime.kpis(instance).map_err(|e| e.to_string())?;
+                let Some(kpi) = kpis.iter().find(|k| &*k.name == name.as_str()) else {
+                    return Err(format!(
+                        "expected KPI `{name}` of the process\nit does not measure this process"
+                    ));
+                };
+                let value_ok = value.is_none_or(|v| kpi.value == Some(v));
+                let met_ok = met.is_none_or(|m| kpi.met == Some(m));
+                // `expect kpi name` alone: its value is known.
+                let known_ok = value.is_some() || met.is_some() || kpi.value.is_some();
+                if value_ok && met_ok && known_ok {
+                    return Ok(());
+                }
+                let mut wanted = Vec::new();
+                if !known_ok {
+                    wanted.push("known".to_string());
+                }
+                if let Some(v) = value {
+                    #[allow(clippy::cast_precision_loss, reason = "values are far below 2^52")]
+                    wanted.push(kpi.unit.format(*v as f64));
+                }
+                match met {
+                    Some(true) => wanted.push("meeting its target".to_string()),
+                    Some(false) => wanted.push("missing its target".to_string()),
+                    None => {}
+                }
+                Err(format!(
+                    "expected KPI `{name}` to be {}\nit is {kpi}",
+                    wanted.join(", ")
+                ))
+            }
             TestActionKind::ExpectRejectedSignal { name, payload, at } => {
                 self.advance_to(*at)?;
                 let instance = self.instance()?;

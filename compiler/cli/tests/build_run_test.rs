@@ -453,6 +453,11 @@ process p() within 16h on EnglandWorkingDays {
   let rating = await Rated
   complete
 }
+/// The task is done within half an hour.
+kpi handled for p {
+  measure time from start to s
+  target < 30m
+}
 test "what happened, and what did not" {
   start p() at 2026-03-06T16:00Z
   expect no breached s
@@ -477,6 +482,18 @@ test "what happened, and what did not" {
   signal Rated { score: 5 } at 2026-03-10T17:00Z
   expect completed
   expect rejected signal Rated { score: 4 }
+}
+test "KPIs as they should be" {
+  start p() at 2026-03-06T16:00Z
+  complete s by "ann" as Agent at 2026-03-06T16:20Z
+  expect kpi handled 20m met
+  expect kpi handled
+}
+test "a KPI that is not what it should be" {
+  start p() at 2026-03-06T16:00Z
+  complete s by "ann" as Agent at 2026-03-06T17:00Z
+  expect kpi handled missed
+  expect kpi handled 30m
 }
 test "a test that starts before 1970" {
   start p() at 1969-12-31T23:00Z
@@ -507,8 +524,9 @@ test "a notification that was expected not to happen" {
 }
 "#,
     );
-    let stdout = tests_of(&dir, "1 passed, 6 failed");
+    let stdout = tests_of(&dir, "2 passed, 7 failed");
     for says in [
+        "expected KPI `handled` to be 30m\n    it is handled: 1h (misses the target)",
         "the test starts at 1969-12-31T23:00:00Z, before 1970-01-01T00:00:00Z",
         "2026-03-06T16:30:00Z is before the test's clock, which is already at 2026-03-06T17:00:00Z",
         "expected no missed deadline of step `s` (other than those an earlier `expect` matched)\n    but there \

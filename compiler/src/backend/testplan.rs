@@ -141,6 +141,15 @@ pub enum TestActionKind {
         /// `expect no …`.
         none: bool,
     },
+    /// A KPI of the instance has this value (milliseconds for a time), or meets or misses its target.
+    ExpectKpi {
+        /// The KPI.
+        name: String,
+        /// Its value.
+        value: Option<i64>,
+        /// Whether it meets its target.
+        met: Option<bool>,
+    },
     /// Send a signal and expect a refusal that changes nothing.
     ExpectRejectedSignal {
         /// Its name.
@@ -290,6 +299,14 @@ impl PlanCx<'_> {
         }
     }
 
+    /// A KPI's value as the runtime gives it: milliseconds for a duration, the number otherwise.
+    fn kpi_value(&mut self, e: &ast::Expr) -> Option<i64> {
+        match self.value(e) {
+            Value::Number(n) => n.as_i64(),
+            _ => self.duration(e),
+        }
+    }
+
     fn duration(&mut self, e: &ast::Expr) -> Option<i64> {
         match crate::check::const_duration(e) {
             Some(seconds) => Some(seconds * 1000),
@@ -396,6 +413,14 @@ impl PlanCx<'_> {
             TestStmtKind::ExpectFlagged { message, none } => TestActionKind::ExpectFlagged {
                 message: message.as_ref().and_then(text_value),
                 none: *none,
+            },
+            TestStmtKind::ExpectKpi { kpi, value, met } => TestActionKind::ExpectKpi {
+                name: kpi.name.clone(),
+                value: match value {
+                    Some(value) => Some(self.kpi_value(value)?),
+                    None => None,
+                },
+                met: *met,
             },
             TestStmtKind::ExpectRejectedSignal {
                 signal,
