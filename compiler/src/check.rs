@@ -1324,6 +1324,8 @@ impl<'a> Checker<'a> {
                                 .with_label("empty or backwards working hours")
                                 .with_help("hours run within one day, e.g. `09:00-17:00`; split a night shift into two lines"),
                             );
+                            // Reported: the calendar is not also reported as having no working time (P0021).
+                            working_minutes = working_minutes.max(1);
                         } else {
                             working_minutes += (close - open) * day_count;
                         }
@@ -3132,7 +3134,7 @@ impl<'a> Checker<'a> {
             let calendar = stage.calendar.as_ref().and_then(|calendar| {
                 self.calendar_ref(file, calendar)?;
                 if let Some(after) = &stage.after {
-                    self.days_of_working_time(file, after, calendar);
+                    self.days_of_working_time_literal(file, after, calendar);
                 }
                 Some(calendar.name.clone())
             });
@@ -3222,6 +3224,22 @@ impl<'a> Checker<'a> {
     /// `within 2d on Office`: business time counts working hours, so a day is 24 of them (three 8-hour working
     /// days), which is rarely what was meant (`P0039`). Written in hours, the same deadline is not reported.
     fn days_of_working_time(&mut self, file: FileId, duration: &Expr, calendar: &Ident) {
+        self.days_of_working_time_in(file, duration, calendar, true);
+    }
+
+    /// [`Checker::days_of_working_time`] where only a duration literal may be written (an escalation stage's
+    /// `after`, a KPI's target): the help does not offer `std.calendar`'s functions.
+    fn days_of_working_time_literal(&mut self, file: FileId, duration: &Expr, calendar: &Ident) {
+        self.days_of_working_time_in(file, duration, calendar, false);
+    }
+
+    fn days_of_working_time_in(
+        &mut self,
+        file: FileId,
+        duration: &Expr,
+        calendar: &Ident,
+        functions: bool,
+    ) {
         let ExprKind::Literal(Literal {
             kind: LiteralKind::Duration(text),
             ..
@@ -3251,13 +3269,16 @@ impl<'a> Checker<'a> {
         } else {
             "that many working days".to_string()
         };
-        let instead = if text.contains('w') {
-            "for working weeks of 40 hours use `std.calendar.working_weeks`".to_string()
-        } else {
-            format!(
+        let instead = match (text.contains('w'), functions) {
+            (true, true) => {
+                "for working weeks of 40 hours use `std.calendar.working_weeks`".to_string()
+            }
+            (true, false) => format!("for working weeks of 40 hours write `{}h`", weeks * 40),
+            (false, true) => format!(
                 "for working days of 8 hours write `{}h` (or use `std.calendar.working_days`)",
                 hours / 3
-            )
+            ),
+            (false, false) => format!("for working days of 8 hours write `{}h`", hours / 3),
         };
         self.emit(
             Diagnostic::new(
@@ -4392,7 +4413,7 @@ impl<'a> Checker<'a> {
                     kind: ExprKind::Literal(target.value.clone()),
                     span: target.value.span,
                 };
-                self.days_of_working_time(file, &value, calendar);
+                self.days_of_working_time_literal(file, &value, calendar);
             }
         }
         if let Some(words) = crate::kpi::words(decl) {
