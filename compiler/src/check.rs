@@ -3164,11 +3164,36 @@ impl<'a> Checker<'a> {
                 }
                 None => Some(0),
             };
-            // Stages on different clocks (one counts a calendar's working time) cannot be compared.
+            // The stages fire one after another, each scheduled when the one before has fired, so they must be in
+            // time order; times on different clocks (the clock, a calendar's working time) cannot be put in order,
+            // so a ladder counts one clock (stages at the breach itself fit any).
             if let (Some(offset), Some((before, before_span, before_calendar))) =
                 (offset, previous.clone())
             {
-                if offset <= before && before_calendar == calendar {
+                if offset > 0 && before > 0 && before_calendar != calendar {
+                    let clock = |calendar: &Option<String>| match calendar {
+                        Some(name) => format!("`{name}`'s working time"),
+                        None => "the clock".to_string(),
+                    };
+                    self.emit(
+                        Diagnostic::new(
+                            Code::LadderNotIncreasing,
+                            at(file, stage.span),
+                            format!(
+                                "this stage counts {}, and the stage before it {}: their times cannot be put in \
+                                 order",
+                                clock(&calendar),
+                                clock(&before_calendar)
+                            ),
+                        )
+                        .with_label("another clock")
+                        .with_secondary(at(file, before_span), "previous stage")
+                        .with_help(
+                            "let every stage of the ladder count the same clock: all with the same `on Calendar`, \
+                             or none",
+                        ),
+                    );
+                } else if offset <= before && (before_calendar == calendar || offset == 0) {
                     self.emit(
                         Diagnostic::new(
                             Code::LadderNotIncreasing,
@@ -4859,28 +4884,50 @@ impl<'a> Checker<'a> {
                 TestStmtKind::ExpectBreached { step, .. } => {
                     if let Some(step) = step {
                         self.test_step(&flow, step, process);
+                    } else if let Some(id) = process.filter(|&id| !self.has_case_deadline(id)) {
+                        self.emit(
+                            Diagnostic::new(
+                                Code::Misplaced,
+                                at(file, stmt.span),
+                                format!(
+                                    "`{}` has no deadline of its own (`within` after its parameters), so the \
+                                     whole case is never breached",
+                                    self.def_name(id)
+                                ),
+                            )
+                            .with_label("always true, or never")
+                            .with_help("name the step whose deadline you mean: `expect breached step_name`"),
+                        );
                     }
                 }
                 TestStmtKind::ExpectFlagged { .. } => {}
-                TestStmtKind::ExpectKpi { kpi, value, .. } => {
-                    self.resolve_kind(file, kpi, &[DefKind::Kpi], "KPI", Code::UnknownName);
+                TestStmtKind::ExpectKpi { kpi, value, met } => {
+                    let id =
+                        self.resolve_kind(file, kpi, &[DefKind::Kpi], "KPI", Code::UnknownName);
+                    // What the KPI measures (a time or a number) and whether it has a target.
+                    let shape = id.and_then(|id| self.kpi_shape(id));
                     if let Some(value) = value {
                         // A time's value is a duration, a count's or a value's a whole number.
-                        let ty = self.expr(&mut flow, value, None);
-                        if !matches!(ty, Ty::Duration | Ty::Int | Ty::IntIn(..) | Ty::Error) {
-                            self.emit(
-                                Diagnostic::new(
-                                    Code::TypeMismatch,
-                                    at(file, value.span),
-                                    format!(
-                                        "a KPI's value is a duration or a whole number, but this is `{}`",
-                                        self.ty_name(&ty)
-                                    ),
-                                )
-                                .with_label("not a KPI value")
-                                .with_help("write the value, e.g. `expect kpi first_response 1h30m`"),
-                            );
+                        let expected = match shape {
+                            Some((true, _)) => Ty::Duration,
+                            Some((false, _)) => Ty::Int,
+                            None => Ty::Error,
+                        };
+                        let ty = self.expr(&mut flow, value, Some(&expected));
+                        if expected != Ty::Error {
+                            self.expect_ty(file, value.span, &expected, &ty);
                         }
+                    }
+                    if let (Some(_), Some((_, false))) = (met, shape) {
+                        self.emit(
+                            Diagnostic::new(
+                                Code::Misplaced,
+                                at(file, stmt.span),
+                                format!("KPI `{}` has no target, so it neither meets nor misses one", kpi.name),
+                            )
+                            .with_label("no target to meet")
+                            .with_help("give the KPI a `target`, or check its value: `expect kpi name VALUE`"),
+                        );
                     }
                 }
                 TestStmtKind::ExpectRejectedSignal {
@@ -4934,7 +4981,50 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        // Only `given` statements: nothing runs, so nothing is checked.
+        let broken = decl
+            .stmts
+            .iter()
+            .any(|s| matches!(s.kind, TestStmtKind::Error | TestStmtKind::Start { .. }));
+        if !started && !broken && !decl.stmts.is_empty() {
+            self.emit(
+                Diagnostic::new(
+                    Code::Misplaced,
+                    at(file, decl.name.span),
+                    format!("test `{}` never starts a process, so it checks nothing", name.name),
+                )
+                .with_label("nothing runs")
+                .with_help("after the `given` statements, `start process_name(input)`, then say what must happen"),
+            );
+        }
         test_id
+    }
+
+    /// A KPI's shape: whether it measures a time (else a number), and whether it has a target.
+    fn kpi_shape(&self, kpi: DefId) -> Option<(bool, bool)> {
+        let def = self.def(kpi)?;
+        let input = self.file(def.file)?;
+        input.ast.items.iter().find_map(|item| match &item.kind {
+            ItemKind::Kpi(decl) if decl.name.span == def.name_span => Some((
+                matches!(crate::kpi::measure(decl), Some(Measure::Time { .. })),
+                crate::kpi::target(decl).is_some(),
+            )),
+            _ => None,
+        })
+    }
+
+    /// Whether a process declares a deadline for the whole case (`process p() within 5d`).
+    fn has_case_deadline(&self, process: DefId) -> bool {
+        let Some(def) = self.def(process) else {
+            return true;
+        };
+        let Some(input) = self.file(def.file) else {
+            return true;
+        };
+        input.ast.items.iter().any(|item| match &item.kind {
+            ItemKind::Process(decl) => decl.name.span == def.name_span && decl.within.is_some(),
+            _ => false,
+        })
     }
 
     fn test_time(&mut self, flow: &mut Flow, time: &Expr) {

@@ -46,6 +46,13 @@ pub fn duration_seconds(text: &str) -> Result<i64, String> {
             digits = 0;
         }
     }
+    // Durations are kept in milliseconds: the longest is about 292 million years.
+    if total.checked_mul(1000).is_none() {
+        return Err(format!(
+            "duration `{text}` is too large (the limit is {}s)",
+            i64::MAX / 1000
+        ));
+    }
     Ok(total)
 }
 

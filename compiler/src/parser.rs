@@ -1663,8 +1663,15 @@ where
         just(Token::Kpi)
             .ignore_then(ident())
             .then(
+                // Not `met`/`missed`, nor the next statement: `expect kpi name` may end a line.
                 kw("met")
                     .or(kw("missed"))
+                    .ignored()
+                    .or(select! {
+                        Token::Ident("start" | "advance" | "expect" | "given") => (),
+                        Token::Complete => (),
+                        Token::Signal => (),
+                    })
                     .not()
                     .ignore_then(head.clone())
                     .or_not(),

@@ -592,7 +592,11 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
                     continue;
                 }
                 let value: Value = crate::strict_json::from_str(line).map_err(|e| {
-                    format!("{}:{}: {}", path.display(), index + 1, json_problem(&e))
+                    // The line is read on its own: its "line 1" is the file's line `index + 1`.
+                    let problem = json_problem(&e)
+                        .replace(" at line 1 column ", " at column ")
+                        .replace("(line 1, column ", "(column ");
+                    format!("{}:{}: {problem}", path.display(), index + 1)
                 })?;
                 if !value.is_object() {
                     return Err(format!(

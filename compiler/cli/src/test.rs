@@ -328,8 +328,22 @@ impl Log {
         } else {
             "a"
         };
+        // What did happen of that kind and is not matched yet, so a wrong word or role shows at once.
+        let others: Vec<String> = counts
+            .iter()
+            .filter(|(_, count)| **count > 0)
+            .map(|(key, count)| match count {
+                1 => shown(key),
+                n => format!("{} ({n} times)", shown(key)),
+            })
+            .collect();
+        let happened = if others.is_empty() {
+            "none happened".to_string()
+        } else {
+            format!("what happened instead: {}", others.join(", "))
+        };
         Err(format!(
-            "expected {article} {what} (not already matched by an earlier `expect`)\nnone happened"
+            "expected {article} {what} (not already matched by an earlier `expect`)\n{happened}"
         ))
     }
 }

@@ -259,9 +259,7 @@ impl Gen<'_> {
             }
             Ex::Unary(UnOp::Neg, inner) => {
                 let v = self.ex_local(f, fr, inner);
-                let message = self.text(
-                    "a whole number, duration or time is out of range: the result does not fit in 64 bits",
-                );
+                let message = self.text(crate::backend::prelude::TIME_OUT_OF_RANGE);
                 f.if_(eq64(get(v), c64(i64::MIN)), |f| {
                     f.exec(rt.fault, vec![u32c(message)]);
                 });
@@ -301,28 +299,17 @@ impl Gen<'_> {
                 f.ins(I::End);
             }
             Ex::BusinessAdd(base, duration, calendar) => {
-                let due = f.l64();
+                // `due_within` fails the case when the calendar gives no such time.
                 self.ex(f, fr, base);
                 self.ex(f, fr, duration);
                 f.emit(&u32c(*calendar));
                 f.ins(I::Call(rt.due_within.0));
-                f.set_top(due);
-                let message = self.text(
-                    "a time counted in a calendar's working time lies more than a hundred years ahead (or the \
-                     calendar has no working time for ten years)",
-                );
-                f.if_(eq64(get(due), c64(proc_abi::NO_TIME)), |f| {
-                    f.exec(rt.fault, vec![u32c(message)]);
-                });
-                f.emit(&get(due));
             }
             Ex::Checked(op, a, b) => {
                 let x = self.ex_local(f, fr, a);
                 let y = self.ex_local(f, fr, b);
                 let r = f.l64();
-                let message = self.text(
-                    "a whole number, duration or time is out of range: the result does not fit in 64 bits",
-                );
+                let message = self.text(crate::backend::prelude::TIME_OUT_OF_RANGE);
                 let fault = |f: &mut Func| f.exec(rt.fault, vec![u32c(message)]);
                 match op {
                     BinOp::Add => {
@@ -768,10 +755,12 @@ impl Gen<'_> {
             } => {
                 match timeout {
                     Some(t) => {
+                        // Checked: a timeout past the end of time fails the case.
                         f.emit(&get(fb));
                         f.emit(&gget(g::NOW));
                         self.ex(f, fr, t);
-                        f.ins(I::I64Add);
+                        f.emit(&u32c(NO_ID));
+                        f.ins(I::Call(rt.due_within.0));
                         f.store64_top(fiber::WAKE);
                     }
                     None => f.st64(get(fb), fiber::WAKE, c64(NO_TIME)),

@@ -1209,7 +1209,7 @@ impl<'a> Lowering<'a> {
     fn later(&self, base: Ex, duration: Ex, calendar: Option<u32>) -> Ex {
         match calendar {
             Some(calendar) => Ex::BusinessAdd(Box::new(base), Box::new(duration), calendar),
-            None => Ex::Binary(BinOp::Add, Ty::Int, Box::new(base), Box::new(duration)),
+            None => Ex::Checked(BinOp::Add, Box::new(base), Box::new(duration)),
         }
     }
 
@@ -1382,13 +1382,12 @@ impl<'a> Lowering<'a> {
             Box::new(Ex::Var(count)),
             Box::new(Ex::Const(1)),
         );
-        let round_time = Ex::Binary(
+        // Checked: a period so long that a round falls past the end of time fails the case.
+        let round_time = Ex::Checked(
             BinOp::Add,
-            Ty::Int,
             Box::new(Ex::Var(start)),
-            Box::new(Ex::Binary(
+            Box::new(Ex::Checked(
                 BinOp::Mul,
-                Ty::Int,
                 Box::new(Ex::Var(period)),
                 Box::new(next_round.clone()),
             )),
@@ -1583,12 +1582,7 @@ impl<'a> Lowering<'a> {
                         Some(since) => self.fact(fx, since, Fact::CompletedAt),
                         None => Ex::Now,
                     };
-                    earliest = Some(Ex::Binary(
-                        BinOp::Add,
-                        Ty::Int,
-                        Box::new(base),
-                        Box::new(duration),
-                    ));
+                    earliest = Some(Ex::Checked(BinOp::Add, Box::new(base), Box::new(duration)));
                 }
                 ast::StepClauseKind::Due(time) => {
                     let ty = self.mty(file, time.span);
@@ -1688,7 +1682,7 @@ impl<'a> Lowering<'a> {
         for stage in stages {
             let offset_ms = match &stage.after {
                 None => Some(0),
-                Some(after) => crate::check::const_duration(after).map(|s| s * 1000),
+                Some(after) => crate::check::const_duration(after).map(|s| s.saturating_mul(1000)),
             };
             let Some(offset_ms) = offset_ms else {
                 self.unsupported(

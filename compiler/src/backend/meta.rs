@@ -101,7 +101,7 @@ pub fn metadata(analysis: &Analysis, program: &Program, ids: &Ids, package: &str
         let within_ms = decl
             .and_then(|(_, decl)| decl.within.as_ref())
             .and_then(crate::check::const_duration)
-            .map(|s| s * 1000);
+            .map(|s| s.saturating_mul(1000));
         // The calendar's name as the module's calendars give it (the source may name it through an import).
         let within_calendar = decl.and_then(|(file, decl)| {
             let named = decl.within_calendar.as_ref()?;

@@ -16,6 +16,10 @@ use wasm_encoder::ValType;
 const I32: ValType = ValType::I32;
 const I64: ValType = ValType::I64;
 
+/// The run-time error of arithmetic on whole numbers, durations and times whose result does not fit in 64 bits.
+pub const TIME_OUT_OF_RANGE: &str =
+    "a whole number, duration or time is out of range: the result does not fit in 64 bits";
+
 /// Constants the support code is compiled with.
 #[derive(Clone, Copy, Debug)]
 pub struct Cx {
@@ -287,6 +291,13 @@ fn abort_with(f: &mut Func, rt: &Rt, code: u32) {
 impl Rt {
     /// Defines every support function.
     pub fn define(&self, mb: &mut ModuleBuilder, cx: &Cx, hooks: &Hooks, imports: &Imports) {
+        let too_far = [
+            mb.text(TIME_OUT_OF_RANGE),
+            mb.text(
+                "a time counted in a calendar's working time lies more than a hundred years ahead (or the \
+                 calendar has no working time for ten years)",
+            ),
+        ];
         let defs: Vec<(FnId, Func)> = vec![
             (self.alloc, self.f_alloc()),
             (self.alloc_raw, self.f_alloc_raw(cx)),
@@ -350,7 +361,7 @@ impl Rt {
             (self.is_manager, self.f_is_manager(cx)),
             (self.has_id, self.f_has_id()),
             (self.rec_done_by, self.f_rec_done_by()),
-            (self.due_within, self.f_due_within(imports)),
+            (self.due_within, self.f_due_within(imports, too_far)),
             (self.manager_lookup, self.f_manager_lookup(cx, imports)),
             (self.reject, self.f_reject()),
             (self.advance_to, self.f_advance_to(cx)),
@@ -1798,16 +1809,30 @@ impl Rt {
     }
 
     /// `(base, duration, calendar)`: `base + duration`, counting only working time if a calendar is given.
-    fn f_due_within(&self, imports: &Imports) -> Func {
+    /// `base` plus `d` of clock time, or of the calendar's working time (`cal`). A time that does not fit in 64
+    /// bits, or that the calendar cannot find (more than a hundred years ahead), is a run-time error: a deadline
+    /// must never wrap around into the past or silently become "none". `messages`: the texts of the two faults.
+    fn f_due_within(&self, imports: &Imports, messages: [u32; 2]) -> Func {
         let mut f = Func::new("due_within", &[I64, I64, I32], &[I64]);
         let (base, d, cal) = (f.param(0), f.param(1), f.param(2));
+        let r = f.l64();
         f.if_(eq(get(cal), u32c(NO_ID)), |f| {
-            f.ret(add64(get(base), get(d)))
+            f.set(r, add64(get(base), get(d)));
+            // Both operands have the other sign than the result: it wrapped around.
+            let overflow = and64(xor64(get(base), get(r)), xor64(get(d), get(r)));
+            f.if_(lt64(overflow, c64(0)), |f| {
+                f.exec(self.fault, vec![u32c(messages[0])]);
+            });
+            f.ret(get(r));
         });
-        f.ret(call(
-            imports.calendar_add,
-            vec![get(cal), get(base), get(d)],
-        ));
+        f.set(
+            r,
+            call(imports.calendar_add, vec![get(cal), get(base), get(d)]),
+        );
+        f.if_(eq64(get(r), c64(NO_TIME)), |f| {
+            f.exec(self.fault, vec![u32c(messages[1])]);
+        });
+        f.ret(get(r));
         f
     }
 

@@ -285,9 +285,9 @@ impl PlanCx<'_> {
     fn time(&mut self, e: &ast::Expr) -> Option<i64> {
         match &e.kind {
             ExprKind::Literal(lit) => match &lit.kind {
-                LiteralKind::DateTime(text) => {
-                    literal::instant_seconds(text).ok().map(|s| s * 1000)
-                }
+                LiteralKind::DateTime(text) => literal::instant_seconds(text)
+                    .ok()
+                    .map(|s| s.saturating_mul(1000)),
                 LiteralKind::Date(text) => literal::date_days(text).ok().map(|d| d * 86_400_000),
                 _ => None,
             },
@@ -309,7 +309,7 @@ impl PlanCx<'_> {
 
     fn duration(&mut self, e: &ast::Expr) -> Option<i64> {
         match crate::check::const_duration(e) {
-            Some(seconds) => Some(seconds * 1000),
+            Some(seconds) => Some(seconds.saturating_mul(1000)),
             None => {
                 self.not_constant(e.span);
                 None
@@ -460,10 +460,14 @@ impl PlanCx<'_> {
                 LiteralKind::None => Value::Null,
                 LiteralKind::Text(_) => json!(text_value(lit).unwrap_or_default()),
                 LiteralKind::Duration(text) => json!(proc_abi::text::format_duration(
-                    literal::duration_seconds(text).unwrap_or(0) * 1000
+                    literal::duration_seconds(text)
+                        .unwrap_or(0)
+                        .saturating_mul(1000)
                 )),
                 LiteralKind::DateTime(text) => json!(proc_abi::text::format_time_rfc3339(
-                    literal::instant_seconds(text).unwrap_or(0) * 1000
+                    literal::instant_seconds(text)
+                        .unwrap_or(0)
+                        .saturating_mul(1000)
                 )),
                 LiteralKind::Date(text) => json!(proc_abi::text::format_date(
                     literal::date_days(text).unwrap_or(0)
