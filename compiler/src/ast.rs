@@ -536,6 +536,8 @@ pub enum StmtKind {
     Step(Box<StepDecl>),
     /// An expression used as a statement (a call of a procedure or action, or `await`).
     Expr(Expr),
+    /// `on breach { stages }` in a process's body: the escalation ladder of the whole case's deadline.
+    OnBreach(Vec<EscalationStage>),
     /// `if c { } else if d { } else { }`
     If {
         /// Each condition with its block.

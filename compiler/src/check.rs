@@ -151,6 +151,9 @@ struct Flow {
     /// Optional values known to hold a value here (`if x != none { … }`, `if c.note != none and …`, or after
     /// `if x == none { … complete }`), with the type they are read as.
     narrowed: Vec<(Place, Ty)>,
+    /// The `on breach` statements at the top of a process's body (the whole case's ladder): the only places the
+    /// statement may be.
+    case_ladders: Vec<Span>,
 }
 
 /// A value that a check against `none` can narrow: a local, a parameter or a step, then fields (or a step's
@@ -1607,6 +1610,7 @@ impl<'a> Checker<'a> {
             check_branches: Vec::new(),
             step_branches: HashMap::default(),
             narrowed: Vec::new(),
+            case_ladders: Vec::new(),
         };
         for param in self.out.members.get(&id).cloned().unwrap_or_default() {
             if self.def_kind(param) == Some(DefKind::Param) {
@@ -1644,6 +1648,7 @@ impl<'a> Checker<'a> {
             .get(&id)
             .map(|s| s.result.clone())
             .unwrap_or(Ty::Unit);
+        self.case_ladder(&mut flow, decl, is_process);
         self.block(&mut flow, &decl.body, &result);
     }
 
@@ -2016,6 +2021,24 @@ impl<'a> Checker<'a> {
         let file = flow.file;
         match &stmt.kind {
             StmtKind::Error => {}
+            StmtKind::OnBreach(_) => {
+                // Checked with its process (`case_ladder`) when it is where it may be.
+                if !flow.case_ladders.contains(&stmt.span) {
+                    self.emit(
+                        Diagnostic::new(
+                            Code::Misplaced,
+                            at(file, stmt.span),
+                            "`on breach` here has no deadline to follow: a step's ladder goes in the step, the \
+                             whole case's at the top level of a process with `within`",
+                        )
+                        .with_label("no deadline here")
+                        .with_help(
+                            "put it in a step (`step s { by Agent within 4h on breach { … } }`) or at the top of \
+                             the process's body",
+                        ),
+                    );
+                }
+            }
             StmtKind::Let { name, ty, value } => {
                 let reported = self.out.diagnostics.len();
                 let declared = ty.as_ref().map(|t| self.resolve_type(file, t));
@@ -4703,6 +4726,7 @@ impl<'a> Checker<'a> {
             check_branches: Vec::new(),
             step_branches: HashMap::default(),
             narrowed: Vec::new(),
+            case_ladders: Vec::new(),
         };
         let mut process: Option<DefId> = None;
         let mut started = false;
@@ -4998,6 +5022,57 @@ impl<'a> Checker<'a> {
             );
         }
         test_id
+    }
+
+    /// `on breach { … }` at the top of a process's body: the ladder of the whole case's deadline. The process
+    /// needs a `within`; the ladder may notify and flag (a case has no performer to reassign, and a late case is
+    /// not cancelled by itself); one per process.
+    fn case_ladder(&mut self, flow: &mut Flow, decl: &FlowDecl, is_process: bool) {
+        let file = flow.file;
+        let mut words = None;
+        for stmt in &decl.body.stmts {
+            let StmtKind::OnBreach(stages) = &stmt.kind else {
+                continue;
+            };
+            if !is_process || decl.within.is_none() || words.is_some() {
+                let message = if !is_process {
+                    "a procedure has no deadline of its own: `on breach` goes in a step"
+                } else if decl.within.is_none() {
+                    "`on breach` follows the whole case's deadline, and this process has none"
+                } else {
+                    "a process has one `on breach` for the whole case"
+                };
+                self.emit(
+                    Diagnostic::new(Code::Misplaced, at(file, stmt.span), message)
+                        .with_label("no deadline to follow")
+                        .with_help("give the process a deadline (`process p() within 5d`), or put the ladder in a step"),
+                );
+                flow.case_ladders.push(stmt.span);
+                continue;
+            }
+            flow.case_ladders.push(stmt.span);
+            for stage in stages {
+                if matches!(
+                    stage.action,
+                    EscalationAction::Reassign(_) | EscalationAction::Cancel
+                ) {
+                    self.emit(
+                        Diagnostic::new(
+                            Code::Misplaced,
+                            at(file, stage.span),
+                            "the whole case's ladder may `notify` and `flag`; reassigning and cancelling are for a \
+                             step's ladder",
+                        )
+                        .with_label("not for a case")
+                        .with_help("reassign or cancel in the ladder of the step that is late"),
+                    );
+                }
+            }
+            words = Some(self.ladder(flow, stages));
+        }
+        if let (Some(words), Some(def)) = (words, self.out.defs.get_mut(flow.flow.0 as usize)) {
+            def.meaning = Some(format!("on breach: {}", words.join(", then ")));
+        }
     }
 
     /// A KPI's shape: whether it measures a time (else a number), and whether it has a target.

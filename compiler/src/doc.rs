@@ -537,6 +537,16 @@ impl Writer<'_> {
             line.extend(working_time(flow.within_calendar.as_ref()));
             line.push(text("."));
             facts.push((line, Vec::new()));
+            // The whole case's ladder (`on breach` in the body), in the checker's words.
+            if let Some(ladder) = def
+                .and_then(|def| def.meaning.as_deref())
+                .and_then(|meaning| meaning.strip_prefix("on breach: "))
+            {
+                let mut line = vec![text("If the whole case is late: ")];
+                line.extend(words(ladder));
+                line.push(text("."));
+                facts.push((line, Vec::new()));
+            }
         }
         facts.push((vec![text(format!("Module: {}", source.module))], Vec::new()));
         blocks.push(Block::Bullets(facts));
@@ -680,6 +690,8 @@ impl Writer<'_> {
         let slice = |span: Span| source.slice_one_line(span);
         let nested = |block: &AstBlock| self.steps(file, source, block, depth + 1);
         match &stmt.kind {
+            // Said with the process's deadline, above its steps.
+            StmtKind::OnBreach(_) => None,
             StmtKind::Step(step) => Some(self.step(file, source, step)),
             StmtKind::If {
                 branches,

@@ -751,6 +751,22 @@ impl<'a> Printer<'a> {
 
     fn stmt(&mut self, stmt: &Stmt) {
         match &stmt.kind {
+            StmtKind::OnBreach(stages) => {
+                self.push("on breach");
+                let close = stmt.span.end.saturating_sub(1);
+                let open = self
+                    .open_after(stmt.span.start, Token::LBrace)
+                    .unwrap_or(close);
+                if let [stage] = stages.as_slice() {
+                    if !self.has_comments_in(open, close) {
+                        self.push(" { ");
+                        self.stage(stage);
+                        self.push(" }");
+                        return;
+                    }
+                }
+                self.members(open, close, stages, |s| s.span, Self::stage);
+            }
             StmtKind::Let { name, ty, value } => {
                 self.push("let ");
                 self.ident(name);

@@ -235,6 +235,8 @@ impl Builder<'_> {
 
     fn stmt(&mut self, stmt: &Stmt, exits: Vec<Exit>) -> Vec<Exit> {
         match &stmt.kind {
+            // The whole case's ladder is no step of the flow: the manual lists it with the process.
+            StmtKind::OnBreach(_) => exits,
             StmtKind::Step(step) => self.step(step, exits),
             StmtKind::If {
                 branches,

@@ -1139,6 +1139,59 @@ where
         .labelled("a performer")
 }
 
+/// One stage of an escalation ladder: `after 4h on Office reassign to Supervisor`.
+fn ladder_stage<'t, 's: 't, I, E>(
+    head: ExprParser<'t, 's, I, E>,
+) -> impl Parser<'t, I, EscalationStage, extra::Err<E>> + Clone
+where
+    I: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>,
+    E: ParseError<'t, 's, I>,
+{
+    let stage_action = choice((
+        just(Token::Notify)
+            .ignore_then(ident())
+            .then(text_literal().or_not())
+            .map(|(role, text)| {
+                EscalationAction::Notify(
+                    role,
+                    text.map(|lit| Expr {
+                        span: lit.span,
+                        kind: ExprKind::Literal(lit),
+                    }),
+                )
+            }),
+        kw("reassign")
+            .then(kw("to"))
+            .ignore_then(ident())
+            .map(EscalationAction::Reassign),
+        just(Token::Cancel).to(EscalationAction::Cancel),
+        kw("flag").ignore_then(text_literal()).map(|lit| {
+            EscalationAction::Flag(Expr {
+                span: lit.span,
+                kind: ExprKind::Literal(lit),
+            })
+        }),
+    ))
+    .labelled("an escalation action");
+    just(Token::After)
+        .ignore_then(head.clone())
+        .then(kw("on").ignore_then(ident()).or_not())
+        .or_not()
+        .then(stage_action)
+        .map_with(|(after, action), e| {
+            let (after, calendar) = match after {
+                Some((after, calendar)) => (Some(after), calendar),
+                None => (None, None),
+            };
+            EscalationStage {
+                after,
+                calendar,
+                action,
+                span: span_of(e.span()),
+            }
+        })
+}
+
 fn step_decl<'t, 's: 't, I, E>(
     full: ExprParser<'t, 's, I, E>,
     head: ExprParser<'t, 's, I, E>,
@@ -1171,49 +1224,7 @@ where
     let due = just(Token::Due)
         .ignore_then(head.clone())
         .map(StepClauseKind::Due);
-    let stage_action = choice((
-        just(Token::Notify)
-            .ignore_then(ident())
-            .then(text_literal().or_not())
-            .map(|(role, text)| {
-                EscalationAction::Notify(
-                    role,
-                    text.map(|lit| Expr {
-                        span: lit.span,
-                        kind: ExprKind::Literal(lit),
-                    }),
-                )
-            }),
-        kw("reassign")
-            .then(kw("to"))
-            .ignore_then(ident())
-            .map(EscalationAction::Reassign),
-        just(Token::Cancel).to(EscalationAction::Cancel),
-        kw("flag").ignore_then(text_literal()).map(|lit| {
-            EscalationAction::Flag(Expr {
-                span: lit.span,
-                kind: ExprKind::Literal(lit),
-            })
-        }),
-    ))
-    .labelled("an escalation action");
-    let stage = just(Token::After)
-        .ignore_then(head.clone())
-        .then(kw("on").ignore_then(ident()).or_not())
-        .or_not()
-        .then(stage_action)
-        .map_with(|(after, action), e| {
-            let (after, calendar) = match after {
-                Some((after, calendar)) => (Some(after), calendar),
-                None => (None, None),
-            };
-            EscalationStage {
-                after,
-                calendar,
-                action,
-                span: span_of(e.span()),
-            }
-        });
+    let stage = ladder_stage(head.clone());
     let on_breach = kw("on")
         .then(kw("breach"))
         .ignore_then(block_of(stage))
@@ -1415,6 +1426,11 @@ where
         let cancel = just(Token::Cancel)
             .ignore_then(ident())
             .map(StmtKind::Cancel);
+        // `on breach { … }` in a process's body: the ladder of the whole case's deadline.
+        let case_ladder = kw("on")
+            .then(kw("breach"))
+            .ignore_then(block_of(ladder_stage(head.clone())))
+            .map(|(stages, _)| StmtKind::OnBreach(stages));
         let notify = just(Token::Notify)
             .ignore_then(ident())
             .then(text_literal().or_not())
@@ -1466,8 +1482,24 @@ where
             )
             .to(StmtKind::Error);
         let stmt = choice((
-            misspelled, let_, step, if_, match_, parallel, first, for_each, repeat, every, wait,
-            cancel, notify, fail, complete, return_, expr_stmt,
+            misspelled,
+            let_,
+            step,
+            if_,
+            match_,
+            parallel,
+            first,
+            for_each,
+            repeat,
+            every,
+            wait,
+            cancel,
+            case_ladder,
+            notify,
+            fail,
+            complete,
+            return_,
+            expr_stmt,
         ))
         .map_with(|kind, e| Stmt {
             kind,

@@ -721,6 +721,66 @@ test "the ladder counts office hours" {
     tests_of(&dir, "1 passed, 0 failed");
 }
 
+/// `on breach` at the top of a process's body is the ladder of the whole case's deadline: it notifies at the
+/// breach and flags a working day later (counted on a calendar), and nobody hears of a case closed in time.
+#[test]
+fn the_whole_case_has_a_ladder_of_its_own() {
+    let dir = package(
+        "case-ladder",
+        r#"/// Agents.
+role Agent
+/// Leads the team.
+role Manager
+
+/// Office hours.
+calendar Office {
+  zone "Europe/London"
+  hours mon-fri 09:00-17:00
+}
+
+/// A case.
+record Case {
+  /// Its number.
+  id: Text
+}
+
+/// A case that must be closed within two working days.
+process handle(c: Case) within 16h on Office {
+  on breach {
+    notify Manager "Case {c.id} is past its two working days"
+    after 8h on Office flag "Case {c.id} is a working day late"
+  }
+  step close "Close case {c.id}" { by Agent }
+}
+
+test "the case's own ladder" {
+  start handle(Case { id: "C-7" }) at 2026-03-06T16:00Z
+  advance to 2026-03-10T15:59Z
+  expect no breached
+  expect no notified Manager
+  advance to 2026-03-10T16:01Z
+  expect breached
+  expect notified Manager "Case C-7 is past its two working days"
+  advance to 2026-03-11T15:59Z
+  expect no flagged
+  advance to 2026-03-11T16:01Z
+  expect flagged "Case C-7 is a working day late"
+  complete close by "ann" as Agent
+  expect completed
+}
+
+test "closed in time, nobody is told" {
+  start handle(Case { id: "C-8" }) at 2026-03-06T16:00Z
+  complete close by "ann" as Agent at 2026-03-09T10:00Z
+  advance to 2026-03-20T09:00Z
+  expect no notified Manager
+  expect completed
+}
+"#,
+    );
+    tests_of(&dir, "2 passed, 0 failed");
+}
+
 /// `expect notified Role "message"` matches the message exactly; a mismatch shows what the role was sent.
 #[test]
 fn a_test_checks_the_message_a_role_was_notified_with() {

@@ -62,6 +62,8 @@ fn emit_at(program: &Program, metadata: &[u8], case_base: u32) -> (Vec<u8>, u32)
         decode_signal: mb.declare("decode_signal", &[I32], &[I32]),
         decode_action_result: mb.declare("decode_action_result", &[I32], &[I64]),
         encode_data: mb.declare("encode_data", &[I32, I32], &[]),
+        case_stage: mb.declare("case_stage", &[I32], &[I32]),
+        case_stage_at: mb.declare("case_stage_at", &[I32, I64], &[I64]),
     };
     let units: Vec<FnId> = program
         .units
@@ -1174,6 +1176,80 @@ impl Gen<'_> {
         let _ = rt;
     }
 
+    /// The hooks of the whole case's ladders (`on breach` in a process's body): firing stage `k` of the case's
+    /// process (notifications and flags, their messages read in the root frame), and when it fires.
+    fn case_ladders(&mut self, hooks: &Hooks, processes: &[ProcessIr]) {
+        let rt = self.rt;
+        let base = self.cx.case_base;
+        let mut fire = Func::new("case_stage", &[I32], &[I32]);
+        let k = fire.param(0);
+        let pid = fire.l32();
+        let fr = fire.l32();
+        fire.set(pid, ld32(u32c(base + header::PROCESS), 0));
+        fire.set(fr, ld32(u32c(base + header::ROOT_FRAME), 0));
+        let mut at = Func::new("case_stage_at", &[I32, I64], &[I64]);
+        let (ak, breached) = (at.param(0), at.param(1));
+        let apid = at.l32();
+        at.set(apid, ld32(u32c(base + header::PROCESS), 0));
+        for (id, process) in processes.iter().enumerate() {
+            for (index, stage) in process.stages.iter().enumerate() {
+                let here = both(
+                    eq(get(pid), u32c(to_u32(id))),
+                    eq(get(k), u32c(to_u32(index))),
+                );
+                fire.emit(&here);
+                fire.ins(I::If(BlockType::Empty));
+                match &stage.action {
+                    StageAction::Notify { role, message } => {
+                        let text = fire.l32();
+                        match message {
+                            Some(m) => {
+                                self.ex(&mut fire, fr, m);
+                                fire.ins(I::I32WrapI64);
+                                fire.set_top(text);
+                            }
+                            None => fire.set(text, c32(0)),
+                        }
+                        fire.exec(rt.effect, vec![c32(i32::from(effect::NOTIFIED))]);
+                        fire.exec(rt.out_u32, vec![u32c(*role)]);
+                        fire.exec(rt.out_text, vec![get(text)]);
+                        fire.exec(rt.out_u32, vec![u32c(NO_ID)]);
+                        drop_built(&mut fire, rt, message.as_ref(), text);
+                    }
+                    StageAction::Flag(message) => {
+                        let text = self.ex_local32(&mut fire, fr, message);
+                        fire.exec(rt.effect, vec![c32(i32::from(effect::FLAGGED))]);
+                        fire.exec(rt.out_text, vec![get(text)]);
+                        fire.exec(rt.out_u32, vec![u32c(NO_ID)]);
+                        drop_built(&mut fire, rt, Some(message), text);
+                    }
+                    // Refused by the checker for a case's ladder.
+                    StageAction::Reassign(_) | StageAction::Cancel => {}
+                }
+                fire.ret(c32(1));
+                fire.ins(I::End);
+                let here = both(
+                    eq(get(apid), u32c(to_u32(id))),
+                    eq(get(ak), u32c(to_u32(index))),
+                );
+                at.if_(here, |f| {
+                    f.ret(call(
+                        rt.due_within,
+                        vec![
+                            get(breached),
+                            c64(stage.offset_ms),
+                            u32c(stage.calendar.unwrap_or(NO_ID)),
+                        ],
+                    ));
+                });
+            }
+        }
+        fire.ret(c32(0));
+        at.ret(c64(NO_TIME));
+        self.mb.define(hooks.case_stage, fire);
+        self.mb.define(hooks.case_stage_at, at);
+    }
+
     fn stage_fn(&mut self, step_id: u32, info: &StepIr) -> Func {
         let rt = self.rt;
         let mut f = Func::new(format!("stages {}", info.name), &[I32, I32], &[I32]);
@@ -1245,6 +1321,7 @@ impl Gen<'_> {
         let rt = self.rt;
         let base = self.cx.case_base;
         let processes = self.program.processes.clone();
+        self.case_ladders(hooks, &processes);
 
         let mut f = Func::new("start_process", &[I32], &[I32]);
         let pid = f.param(0);

@@ -499,6 +499,9 @@ pub struct ProcessIr {
     /// A procedure started on its own (by a `test` block): the body only calls it, so the steps named after
     /// it live in the procedure's frame, not in this root frame.
     pub wraps_procedure: bool,
+    /// The ladder of the whole case's deadline (`on breach` in its body): notifications and flags, their
+    /// messages read in the root frame.
+    pub stages: Vec<StageIr>,
 }
 
 /// A record type (records and signal payloads).

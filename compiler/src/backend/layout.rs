@@ -76,8 +76,14 @@ pub mod header {
     pub const ROOT_FRAME: u32 = 88;
     /// `i64` the next wake-up, as computed at the end of the last event (no timer fires before it).
     pub const WAKE: u32 = 96;
+    /// `u32` the next stage of the whole case's ladder (`on breach` in the process's body).
+    pub const CASE_STAGE: u32 = 104;
+    /// `i64` when that stage fires ([`proc_abi::NO_TIME`] if none).
+    pub const CASE_STAGE_AT: u32 = 112;
+    /// `i64` when the whole case's deadline passed (the ladder's offsets count from it).
+    pub const CASE_BREACHED_AT: u32 = 120;
     /// The header's size; the heap starts after it.
-    pub const SIZE: u32 = 104;
+    pub const SIZE: u32 = 128;
     /// "PRC1".
     pub const MAGIC_VALUE: i32 = 0x3143_5250;
 }

@@ -277,6 +277,8 @@ struct Lowering<'a> {
     pending: Vec<DefId>,
     /// Procedures called by each flow.
     calls: HashMap<DefId, Vec<DefId>>,
+    /// The whole case's ladder of the process being lowered (`on breach` in its body).
+    case_stages: Vec<StageIr>,
 }
 
 impl<'a> Lowering<'a> {
@@ -327,6 +329,7 @@ impl<'a> Lowering<'a> {
             procedure_units: HashMap::default(),
             pending: Vec::new(),
             calls: HashMap::default(),
+            case_stages: Vec::new(),
         }
     }
 
@@ -595,8 +598,12 @@ impl<'a> Lowering<'a> {
                 unit,
                 params,
                 wraps_procedure: false,
+                stages: Vec::new(),
             });
             self.flow(process, unit, true);
+            if let Some(ir) = self.program.processes.last_mut() {
+                ir.stages = std::mem::take(&mut self.case_stages);
+            }
             // Procedures are lowered once, on first use.
             while let Some(procedure) = self.pending.pop() {
                 if let Some(&unit) = self.procedure_units.get(&procedure) {
@@ -666,6 +673,7 @@ impl<'a> Lowering<'a> {
                 unit,
                 params,
                 wraps_procedure: true,
+                stages: Vec::new(),
             });
             while let Some(procedure) = self.pending.pop() {
                 if let Some(&unit) = self.procedure_units.get(&procedure) {
@@ -820,6 +828,7 @@ impl<'a> Lowering<'a> {
                 let duration = at_least(duration, 0, "the process's `within`");
                 let calendar = self.calendar_id(fx.file, decl.within_calendar.as_ref());
                 fx.push(St::SetDeadline(duration, calendar));
+                self.case_stages = self.case_ladder(&mut fx, &decl.body);
             }
         }
         self.block(&mut fx, &decl.body);
@@ -877,10 +886,48 @@ impl<'a> Lowering<'a> {
         });
     }
 
+    /// The stages of `on breach` at the top of a process's body (the checker allows only notifications and
+    /// flags there, with fixed offsets).
+    fn case_ladder(&mut self, fx: &mut Fx, body: &ast::Block) -> Vec<StageIr> {
+        let file = fx.file;
+        let mut out = Vec::new();
+        for stmt in &body.stmts {
+            let StmtKind::OnBreach(stages) = &stmt.kind else {
+                continue;
+            };
+            for stage in stages {
+                let offset_ms = match &stage.after {
+                    None => 0,
+                    Some(after) => {
+                        crate::check::const_duration(after).map_or(0, |s| s.saturating_mul(1000))
+                    }
+                };
+                let action = match &stage.action {
+                    ast::EscalationAction::Notify(role, message) => {
+                        let role = self.role_id(file, role);
+                        let message = message.as_ref().map(|m| self.stage_text(fx, m));
+                        StageAction::Notify { role, message }
+                    }
+                    ast::EscalationAction::Flag(message) => {
+                        StageAction::Flag(self.stage_text(fx, message))
+                    }
+                    ast::EscalationAction::Reassign(_) | ast::EscalationAction::Cancel => continue,
+                };
+                let calendar = self.calendar_id(file, stage.calendar.as_ref());
+                out.push(StageIr {
+                    offset_ms,
+                    calendar,
+                    action,
+                });
+            }
+        }
+        out
+    }
+
     fn stmt(&mut self, fx: &mut Fx, stmt: &ast::Stmt) {
         let file = fx.file;
         match &stmt.kind {
-            StmtKind::Error => {}
+            StmtKind::Error | StmtKind::OnBreach(_) => {}
             StmtKind::Let { name, value, .. } => {
                 let Some(def) = self.def_at(file, name.span) else {
                     return;

@@ -64,6 +64,11 @@ pub struct Hooks {
     pub decode_action_result: FnId,
     /// `(process, frame)`: writes the process's parameters and the records of its own steps (queries).
     pub encode_data: FnId,
+    /// `(stage) -> i32`: fires stage `k` of the case's own ladder (its process's `on breach`); 0 if there is none.
+    pub case_stage: FnId,
+    /// `(stage, breached) -> i64`: when stage `k` of the case's own ladder fires, the deadline having passed at
+    /// `breached`; [`NO_TIME`] if there is no such stage.
+    pub case_stage_at: FnId,
 }
 
 macro_rules! runtime_fns {
@@ -364,7 +369,7 @@ impl Rt {
             (self.due_within, self.f_due_within(imports, too_far)),
             (self.manager_lookup, self.f_manager_lookup(cx, imports)),
             (self.reject, self.f_reject()),
-            (self.advance_to, self.f_advance_to(cx)),
+            (self.advance_to, self.f_advance_to(cx, hooks)),
             (self.next_wakeup, self.f_next_wakeup(cx)),
             (self.case_end, self.f_case_end(cx)),
             (self.ev_start, self.f_ev_start(cx, hooks)),
@@ -1872,7 +1877,7 @@ impl Rt {
     // Time
 
     /// Fires every timer due at or before `target`, each at its own time, in time order.
-    fn f_advance_to(&self, cx: &Cx) -> Func {
+    fn f_advance_to(&self, cx: &Cx, hooks: &Hooks) -> Func {
         let mut f = Func::new("advance_to", &[I64], &[]);
         let target = f.param(0);
         let best = f.l64();
@@ -1928,6 +1933,10 @@ impl Rt {
                 f.set(best, ld64(cx.h(header::DEADLINE), 0));
                 f.set(kind, c32(4));
             });
+            f.if_(lt64(ld64(cx.h(header::CASE_STAGE_AT), 0), get(best)), |f| {
+                f.set(best, ld64(cx.h(header::CASE_STAGE_AT), 0));
+                f.set(kind, c32(5));
+            });
             f.if_(or(eqz(get(kind)), gt64(get(best), get(target))), |f| {
                 f.if_(gt64(get(target), gget(g::NOW)), |f| {
                     f.gset(g::NOW, get(target))
@@ -1948,6 +1957,30 @@ impl Rt {
                 f.st64(cx.h(header::DEADLINE), 0, c64(NO_TIME));
                 f.exec(self.effect, vec![c32(i32::from(effect::PROCESS_BREACHED))]);
                 f.exec(self.out_i64, vec![get(best)]);
+                // The case's own ladder starts.
+                f.st64(cx.h(header::CASE_BREACHED_AT), 0, get(best));
+                f.st32(cx.h(header::CASE_STAGE), 0, c32(0));
+                f.st64(
+                    cx.h(header::CASE_STAGE_AT),
+                    0,
+                    call(hooks.case_stage_at, vec![c32(0), get(best)]),
+                );
+            });
+            f.if_(eq(get(kind), c32(5)), |f| {
+                let k = f.l32();
+                f.set(k, ld32(cx.h(header::CASE_STAGE), 0));
+                f.st64(cx.h(header::CASE_STAGE_AT), 0, c64(NO_TIME));
+                f.drop_value(call(hooks.case_stage, vec![get(k)]));
+                f.set(k, add(get(k), c32(1)));
+                f.st32(cx.h(header::CASE_STAGE), 0, get(k));
+                f.st64(
+                    cx.h(header::CASE_STAGE_AT),
+                    0,
+                    call(
+                        hooks.case_stage_at,
+                        vec![get(k), ld64(cx.h(header::CASE_BREACHED_AT), 0)],
+                    ),
+                );
             });
             f.exec(self.run, vec![]);
             f.br(again);
@@ -1964,6 +1997,9 @@ impl Rt {
             |f| f.ret(c64(NO_TIME)),
         );
         f.set(best, ld64(cx.h(header::DEADLINE), 0));
+        f.if_(lt64(ld64(cx.h(header::CASE_STAGE_AT), 0), get(best)), |f| {
+            f.set(best, ld64(cx.h(header::CASE_STAGE_AT), 0));
+        });
         each(&mut f, node, cx.h(header::TASKS), |f, _| {
             f.if_(eq(ld32(get(node), task::STATUS), c32(task::OPEN)), |f| {
                 f.if_(
@@ -2033,6 +2069,7 @@ impl Rt {
         f.st64(cx.h(header::STARTED), 0, gget(g::NOW));
         f.st64(cx.h(header::NOW), 0, gget(g::NOW));
         f.st64(cx.h(header::DEADLINE), 0, c64(NO_TIME));
+        f.st64(cx.h(header::CASE_STAGE_AT), 0, c64(NO_TIME));
         f.set(pid, call(self.in_u32, vec![]));
         f.st32(cx.h(header::PROCESS), 0, get(pid));
         f.if_(call(hooks.start_process, vec![get(pid)]), |f| {
@@ -2948,7 +2985,7 @@ impl Rt {
                 f.if_(gt_u(gget(g::HEAP_TOP), gget(g::HEAP_LIMIT)), |f| {
                     abort_with(f, self, abort::NEED_HEAP);
                 });
-                // 104 bytes: plain stores (`memory.fill` is a call out of the module).
+                // The header (128 bytes): plain stores (`memory.fill` is a call out of the module).
                 let (p, size) = (f.l32(), f.l32());
                 f.set(p, cx.h(0));
                 f.set(size, u32c(header::SIZE));
@@ -2965,6 +3002,7 @@ impl Rt {
                         f.st64(cx.h(header::STARTED), 0, gget(g::NOW));
                         f.st64(cx.h(header::NOW), 0, gget(g::NOW));
                         f.st64(cx.h(header::DEADLINE), 0, c64(NO_TIME));
+                        f.st64(cx.h(header::CASE_STAGE_AT), 0, c64(NO_TIME));
                         f.set(pid, call(self.in_u32, vec![]));
                         f.st32(cx.h(header::PROCESS), 0, get(pid));
                         f.if_(call(hooks.start_process, vec![get(pid)]), |f| {
