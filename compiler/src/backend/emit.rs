@@ -1177,7 +1177,9 @@ impl Gen<'_> {
     }
 
     /// The hooks of the whole case's ladders (`on breach` in a process's body): firing stage `k` of the case's
-    /// process (notifications and flags, their messages read in the root frame), and when it fires.
+    /// process (notifications and flags, their messages read in the root frame), and when it fires after the one
+    /// before it (the ladder counts one clock, so the difference of their offsets; the first counts from the
+    /// breach).
     fn case_ladders(&mut self, hooks: &Hooks, processes: &[ProcessIr]) {
         let rt = self.rt;
         let base = self.cx.case_base;
@@ -1188,6 +1190,7 @@ impl Gen<'_> {
         fire.set(pid, ld32(u32c(base + header::PROCESS), 0));
         fire.set(fr, ld32(u32c(base + header::ROOT_FRAME), 0));
         let mut at = Func::new("case_stage_at", &[I32, I64], &[I64]);
+        // `breached`: when the stage before (or the breach) fired.
         let (ak, breached) = (at.param(0), at.param(1));
         let apid = at.l32();
         at.set(apid, ld32(u32c(base + header::PROCESS), 0));
@@ -1232,12 +1235,17 @@ impl Gen<'_> {
                     eq(get(apid), u32c(to_u32(id))),
                     eq(get(ak), u32c(to_u32(index))),
                 );
+                let before = index
+                    .checked_sub(1)
+                    .and_then(|i| process.stages.get(i))
+                    .map_or(0, |s| s.offset_ms);
+                let step = stage.offset_ms.saturating_sub(before).max(0);
                 at.if_(here, |f| {
                     f.ret(call(
                         rt.due_within,
                         vec![
                             get(breached),
-                            c64(stage.offset_ms),
+                            c64(step),
                             u32c(stage.calendar.unwrap_or(NO_ID)),
                         ],
                     ));

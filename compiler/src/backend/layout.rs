@@ -70,20 +70,18 @@ pub mod header {
     pub const TASKS_TAIL: u32 = 52;
     /// `6 × u32` free lists of the size classes 16, 32, 64, 128, 256, 512.
     pub const FREE: u32 = 56;
-    /// `i64` the process deadline ([`proc_abi::NO_TIME`] if none or already breached).
+    /// `i64` the process deadline, then (after it passed) the time of the next stage of the case's own ladder
+    /// ([`proc_abi::NO_TIME`] if none).
     pub const DEADLINE: u32 = 80;
     /// `u32` the process's root frame.
     pub const ROOT_FRAME: u32 = 88;
+    /// `u32` 0 while the process deadline has not passed; then 1 + the stage of the case's own ladder (`on breach`
+    /// in the process's body) that [`DEADLINE`] is the time of.
+    pub const CASE_STAGE: u32 = 92;
     /// `i64` the next wake-up, as computed at the end of the last event (no timer fires before it).
     pub const WAKE: u32 = 96;
-    /// `u32` the next stage of the whole case's ladder (`on breach` in the process's body).
-    pub const CASE_STAGE: u32 = 104;
-    /// `i64` when that stage fires ([`proc_abi::NO_TIME`] if none).
-    pub const CASE_STAGE_AT: u32 = 112;
-    /// `i64` when the whole case's deadline passed (the ladder's offsets count from it).
-    pub const CASE_BREACHED_AT: u32 = 120;
     /// The header's size; the heap starts after it.
-    pub const SIZE: u32 = 128;
+    pub const SIZE: u32 = 104;
     /// "PRC1".
     pub const MAGIC_VALUE: i32 = 0x3143_5250;
 }

@@ -66,8 +66,9 @@ pub struct Hooks {
     pub encode_data: FnId,
     /// `(stage) -> i32`: fires stage `k` of the case's own ladder (its process's `on breach`); 0 if there is none.
     pub case_stage: FnId,
-    /// `(stage, breached) -> i64`: when stage `k` of the case's own ladder fires, the deadline having passed at
-    /// `breached`; [`NO_TIME`] if there is no such stage.
+    /// `(stage, from) -> i64`: when stage `k` of the case's own ladder fires, the one before it (or the breach, for
+    /// the first) having fired at `from`; [`NO_TIME`] if there is no such stage. (A ladder counts one clock, so
+    /// each stage's time is the one before plus the difference of their offsets.)
     pub case_stage_at: FnId,
 }
 
@@ -1933,10 +1934,6 @@ impl Rt {
                 f.set(best, ld64(cx.h(header::DEADLINE), 0));
                 f.set(kind, c32(4));
             });
-            f.if_(lt64(ld64(cx.h(header::CASE_STAGE_AT), 0), get(best)), |f| {
-                f.set(best, ld64(cx.h(header::CASE_STAGE_AT), 0));
-                f.set(kind, c32(5));
-            });
             f.if_(or(eqz(get(kind)), gt64(get(best), get(target))), |f| {
                 f.if_(gt64(get(target), gget(g::NOW)), |f| {
                     f.gset(g::NOW, get(target))
@@ -1954,32 +1951,25 @@ impl Rt {
                 f.exec(self.fiber_wake, vec![get(obj)]);
             });
             f.if_(eq(get(kind), c32(4)), |f| {
-                f.st64(cx.h(header::DEADLINE), 0, c64(NO_TIME));
-                f.exec(self.effect, vec![c32(i32::from(effect::PROCESS_BREACHED))]);
-                f.exec(self.out_i64, vec![get(best)]);
-                // The case's own ladder starts.
-                f.st64(cx.h(header::CASE_BREACHED_AT), 0, get(best));
-                f.st32(cx.h(header::CASE_STAGE), 0, c32(0));
-                f.st64(
-                    cx.h(header::CASE_STAGE_AT),
-                    0,
-                    call(hooks.case_stage_at, vec![c32(0), get(best)]),
-                );
-            });
-            f.if_(eq(get(kind), c32(5)), |f| {
+                // The process deadline (stage 0 of the header's count), then the stages of the case's own ladder.
                 let k = f.l32();
                 f.set(k, ld32(cx.h(header::CASE_STAGE), 0));
-                f.st64(cx.h(header::CASE_STAGE_AT), 0, c64(NO_TIME));
-                f.drop_value(call(hooks.case_stage, vec![get(k)]));
-                f.set(k, add(get(k), c32(1)));
-                f.st32(cx.h(header::CASE_STAGE), 0, get(k));
+                f.st64(cx.h(header::DEADLINE), 0, c64(NO_TIME));
+                f.if_else(
+                    eqz(get(k)),
+                    |f| {
+                        f.exec(self.effect, vec![c32(i32::from(effect::PROCESS_BREACHED))]);
+                        f.exec(self.out_i64, vec![get(best)]);
+                    },
+                    |f| {
+                        f.drop_value(call(hooks.case_stage, vec![sub(get(k), c32(1))]));
+                    },
+                );
+                f.st32(cx.h(header::CASE_STAGE), 0, add(get(k), c32(1)));
                 f.st64(
-                    cx.h(header::CASE_STAGE_AT),
+                    cx.h(header::DEADLINE),
                     0,
-                    call(
-                        hooks.case_stage_at,
-                        vec![get(k), ld64(cx.h(header::CASE_BREACHED_AT), 0)],
-                    ),
+                    call(hooks.case_stage_at, vec![get(k), get(best)]),
                 );
             });
             f.exec(self.run, vec![]);
@@ -1997,9 +1987,6 @@ impl Rt {
             |f| f.ret(c64(NO_TIME)),
         );
         f.set(best, ld64(cx.h(header::DEADLINE), 0));
-        f.if_(lt64(ld64(cx.h(header::CASE_STAGE_AT), 0), get(best)), |f| {
-            f.set(best, ld64(cx.h(header::CASE_STAGE_AT), 0));
-        });
         each(&mut f, node, cx.h(header::TASKS), |f, _| {
             f.if_(eq(ld32(get(node), task::STATUS), c32(task::OPEN)), |f| {
                 f.if_(
@@ -2069,7 +2056,6 @@ impl Rt {
         f.st64(cx.h(header::STARTED), 0, gget(g::NOW));
         f.st64(cx.h(header::NOW), 0, gget(g::NOW));
         f.st64(cx.h(header::DEADLINE), 0, c64(NO_TIME));
-        f.st64(cx.h(header::CASE_STAGE_AT), 0, c64(NO_TIME));
         f.set(pid, call(self.in_u32, vec![]));
         f.st32(cx.h(header::PROCESS), 0, get(pid));
         f.if_(call(hooks.start_process, vec![get(pid)]), |f| {
@@ -2985,7 +2971,7 @@ impl Rt {
                 f.if_(gt_u(gget(g::HEAP_TOP), gget(g::HEAP_LIMIT)), |f| {
                     abort_with(f, self, abort::NEED_HEAP);
                 });
-                // The header (128 bytes): plain stores (`memory.fill` is a call out of the module).
+                // The header (104 bytes): plain stores (`memory.fill` is a call out of the module).
                 let (p, size) = (f.l32(), f.l32());
                 f.set(p, cx.h(0));
                 f.set(size, u32c(header::SIZE));
@@ -3002,7 +2988,6 @@ impl Rt {
                         f.st64(cx.h(header::STARTED), 0, gget(g::NOW));
                         f.st64(cx.h(header::NOW), 0, gget(g::NOW));
                         f.st64(cx.h(header::DEADLINE), 0, c64(NO_TIME));
-                        f.st64(cx.h(header::CASE_STAGE_AT), 0, c64(NO_TIME));
                         f.set(pid, call(self.in_u32, vec![]));
                         f.st32(cx.h(header::PROCESS), 0, get(pid));
                         f.if_(call(hooks.start_process, vec![get(pid)]), |f| {
