@@ -751,22 +751,7 @@ impl<'a> Printer<'a> {
 
     fn stmt(&mut self, stmt: &Stmt) {
         match &stmt.kind {
-            StmtKind::OnBreach(stages) => {
-                self.push("on breach");
-                let close = stmt.span.end.saturating_sub(1);
-                let open = self
-                    .open_after(stmt.span.start, Token::LBrace)
-                    .unwrap_or(close);
-                if let [stage] = stages.as_slice() {
-                    if !self.has_comments_in(open, close) {
-                        self.push(" { ");
-                        self.stage(stage);
-                        self.push(" }");
-                        return;
-                    }
-                }
-                self.members(open, close, stages, |s| s.span, Self::stage);
-            }
+            StmtKind::OnBreach(stages) => self.on_breach(stmt.span, stages),
             StmtKind::Let { name, ty, value } => {
                 self.push("let ");
                 self.ident(name);
@@ -1035,22 +1020,7 @@ impl<'a> Printer<'a> {
                 self.push("due ");
                 self.expr(time);
             }
-            StepClauseKind::OnBreach(stages) => {
-                self.push("on breach");
-                let close = clause.span.end.saturating_sub(1);
-                let open = self
-                    .open_after(clause.span.start, Token::LBrace)
-                    .unwrap_or(close);
-                if let [stage] = stages.as_slice() {
-                    if !self.has_comments_in(open, close) {
-                        self.push(" { ");
-                        self.stage(stage);
-                        self.push(" }");
-                        return;
-                    }
-                }
-                self.members(open, close, stages, |s| s.span, Self::stage);
-            }
+            StepClauseKind::OnBreach(stages) => self.on_breach(clause.span, stages),
             StepClauseKind::Paused { from, until } => {
                 self.push("paused from ");
                 self.ident(from);
@@ -1096,6 +1066,23 @@ impl<'a> Printer<'a> {
             self.push(" other than ");
             self.ident(other);
         }
+    }
+
+    /// `on breach { … }` (a step's clause, or a process's statement spanning `span`): on one line when it has one
+    /// stage and no comments, else a stage per line.
+    fn on_breach(&mut self, span: Span, stages: &[EscalationStage]) {
+        self.push("on breach");
+        let close = span.end.saturating_sub(1);
+        let open = self.open_after(span.start, Token::LBrace).unwrap_or(close);
+        if let [stage] = stages {
+            if !self.has_comments_in(open, close) {
+                self.push(" { ");
+                self.stage(stage);
+                self.push(" }");
+                return;
+            }
+        }
+        self.members(open, close, stages, |s| s.span, Self::stage);
     }
 
     fn stage(&mut self, stage: &EscalationStage) {

@@ -291,6 +291,23 @@ impl Log {
         true
     }
 
+    /// The effects counted in `counts` that no `expect` matched yet and `wanted` accepts, as `shown` writes them
+    /// (`"late" (2 times)`).
+    fn unmatched(
+        counts: &IndexMap<(String, String), usize>,
+        wanted: impl Fn(&(String, String)) -> bool,
+        shown: impl Fn(&(String, String)) -> String,
+    ) -> Vec<String> {
+        counts
+            .iter()
+            .filter(|(key, count)| **count > 0 && wanted(key))
+            .map(|(key, count)| match count {
+                1 => shown(key),
+                n => format!("{} ({n} times)", shown(key)),
+            })
+            .collect()
+    }
+
     /// `expect …` (`none` false) matches one unmatched effect that `wanted` accepts; `expect no …` finds none.
     /// `what` says what was wanted ("a notification to Agent"), `shown` how an unmatched key reads.
     fn expect(
@@ -300,18 +317,8 @@ impl Log {
         what: &str,
         shown: impl Fn(&(String, String)) -> String,
     ) -> Result<(), String> {
-        let unmatched = |counts: &IndexMap<(String, String), usize>| -> Vec<String> {
-            counts
-                .iter()
-                .filter(|(key, count)| **count > 0 && wanted(key))
-                .map(|(key, count)| match count {
-                    1 => shown(key),
-                    n => format!("{} ({n} times)", shown(key)),
-                })
-                .collect()
-        };
         if none {
-            let found = unmatched(counts);
+            let found = Log::unmatched(counts, &wanted, &shown);
             if found.is_empty() {
                 return Ok(());
             }
@@ -329,14 +336,7 @@ impl Log {
             "a"
         };
         // What did happen of that kind and is not matched yet, so a wrong word or role shows at once.
-        let others: Vec<String> = counts
-            .iter()
-            .filter(|(_, count)| **count > 0)
-            .map(|(key, count)| match count {
-                1 => shown(key),
-                n => format!("{} ({n} times)", shown(key)),
-            })
-            .collect();
+        let others = Log::unmatched(counts, |_| true, &shown);
         let happened = if others.is_empty() {
             "none happened".to_string()
         } else {
@@ -656,16 +656,11 @@ impl Run {
                     return result;
                 }
                 // What was sent to the role and not matched yet, so a wrong word shows at once.
-                let sent: Vec<String> = self
-                    .log
-                    .notified
-                    .iter()
-                    .filter(|((r, _), count)| r == role && **count > 0)
-                    .map(|((_, message), count)| match count {
-                        1 => format!("{message:?}"),
-                        n => format!("{message:?} ({n} times)"),
-                    })
-                    .collect();
+                let sent = Log::unmatched(
+                    &self.log.notified,
+                    |(r, _)| r == role,
+                    |(_, message)| format!("{message:?}"),
+                );
                 let happened = if sent.is_empty() {
                     "none was sent".to_string()
                 } else {

@@ -1204,27 +1204,10 @@ impl Gen<'_> {
                 fire.ins(I::If(BlockType::Empty));
                 match &stage.action {
                     StageAction::Notify { role, message } => {
-                        let text = fire.l32();
-                        match message {
-                            Some(m) => {
-                                self.ex(&mut fire, fr, m);
-                                fire.ins(I::I32WrapI64);
-                                fire.set_top(text);
-                            }
-                            None => fire.set(text, c32(0)),
-                        }
-                        fire.exec(rt.effect, vec![c32(i32::from(effect::NOTIFIED))]);
-                        fire.exec(rt.out_u32, vec![u32c(*role)]);
-                        fire.exec(rt.out_text, vec![get(text)]);
-                        fire.exec(rt.out_u32, vec![u32c(NO_ID)]);
-                        drop_built(&mut fire, rt, message.as_ref(), text);
+                        self.notify_stage(&mut fire, fr, *role, message.as_ref(), u32c(NO_ID));
                     }
                     StageAction::Flag(message) => {
-                        let text = self.ex_local32(&mut fire, fr, message);
-                        fire.exec(rt.effect, vec![c32(i32::from(effect::FLAGGED))]);
-                        fire.exec(rt.out_text, vec![get(text)]);
-                        fire.exec(rt.out_u32, vec![u32c(NO_ID)]);
-                        drop_built(&mut fire, rt, Some(message), text);
+                        self.flag_stage(&mut fire, fr, message, u32c(NO_ID));
                     }
                     // Refused by the checker for a case's ladder.
                     StageAction::Reassign(_) | StageAction::Cancel => {}
@@ -1258,6 +1241,36 @@ impl Gen<'_> {
         self.mb.define(hooks.case_stage_at, at);
     }
 
+    /// A ladder's `notify Role "message"`: the message written in frame `fr` and given back once written out;
+    /// `task` is the task whose ladder it is (`NO_ID` for the whole case's).
+    fn notify_stage(&mut self, f: &mut Func, fr: Local, role: u32, message: Option<&Ex>, task: E) {
+        let rt = self.rt;
+        let text = f.l32();
+        match message {
+            Some(m) => {
+                self.ex(f, fr, m);
+                f.ins(I::I32WrapI64);
+                f.set_top(text);
+            }
+            None => f.set(text, c32(0)),
+        }
+        f.exec(rt.effect, vec![c32(i32::from(effect::NOTIFIED))]);
+        f.exec(rt.out_u32, vec![u32c(role)]);
+        f.exec(rt.out_text, vec![get(text)]);
+        f.exec(rt.out_u32, vec![task]);
+        drop_built(f, rt, message, text);
+    }
+
+    /// A ladder's `flag "message"`, as [`Gen::notify_stage`].
+    fn flag_stage(&mut self, f: &mut Func, fr: Local, message: &Ex, task: E) {
+        let rt = self.rt;
+        let text = self.ex_local32(f, fr, message);
+        f.exec(rt.effect, vec![c32(i32::from(effect::FLAGGED))]);
+        f.exec(rt.out_text, vec![get(text)]);
+        f.exec(rt.out_u32, vec![task]);
+        drop_built(f, rt, Some(message), text);
+    }
+
     fn stage_fn(&mut self, step_id: u32, info: &StepIr) -> Func {
         let rt = self.rt;
         let mut f = Func::new(format!("stages {}", info.name), &[I32, I32], &[I32]);
@@ -1270,20 +1283,7 @@ impl Gen<'_> {
             f.ins(I::If(BlockType::Empty));
             match &stage.action {
                 StageAction::Notify { role, message } => {
-                    let text = f.l32();
-                    match message {
-                        Some(m) => {
-                            self.ex(&mut f, fr, m);
-                            f.ins(I::I32WrapI64);
-                            f.set_top(text);
-                        }
-                        None => f.set(text, c32(0)),
-                    }
-                    f.exec(rt.effect, vec![c32(i32::from(effect::NOTIFIED))]);
-                    f.exec(rt.out_u32, vec![u32c(*role)]);
-                    f.exec(rt.out_text, vec![get(text)]);
-                    f.exec(rt.out_u32, vec![ld32(get(t), task::ID)]);
-                    drop_built(&mut f, rt, message.as_ref(), text);
+                    self.notify_stage(&mut f, fr, *role, message.as_ref(), ld32(get(t), task::ID));
                     f.ret(c32(1));
                 }
                 StageAction::Reassign(role) => {
@@ -1308,11 +1308,7 @@ impl Gen<'_> {
                     f.ret(c32(0));
                 }
                 StageAction::Flag(message) => {
-                    let text = self.ex_local32(&mut f, fr, message);
-                    f.exec(rt.effect, vec![c32(i32::from(effect::FLAGGED))]);
-                    f.exec(rt.out_text, vec![get(text)]);
-                    f.exec(rt.out_u32, vec![ld32(get(t), task::ID)]);
-                    drop_built(&mut f, rt, Some(message), text);
+                    self.flag_stage(&mut f, fr, message, ld32(get(t), task::ID));
                     f.ret(c32(1));
                 }
             }
