@@ -656,20 +656,7 @@ impl Gen<'_> {
             }
             St::Notify { role, message } => {
                 let role = self.ex_local32(f, fr, role);
-                let text = f.l32();
-                match message {
-                    Some(m) => {
-                        self.ex(f, fr, m);
-                        f.ins(I::I32WrapI64);
-                        f.set_top(text);
-                    }
-                    None => f.set(text, c32(0)),
-                }
-                f.exec(rt.effect, vec![c32(i32::from(effect::NOTIFIED))]);
-                f.exec(rt.out_u32, vec![get(role)]);
-                f.exec(rt.out_text, vec![get(text)]);
-                f.exec(rt.out_u32, vec![u32c(NO_ID)]);
-                drop_built(f, rt, message.as_ref(), text);
+                self.notify(f, fr, get(role), message.as_ref(), u32c(NO_ID));
             }
         }
     }
@@ -1204,7 +1191,7 @@ impl Gen<'_> {
                 fire.ins(I::If(BlockType::Empty));
                 match &stage.action {
                     StageAction::Notify { role, message } => {
-                        self.notify_stage(&mut fire, fr, *role, message.as_ref(), u32c(NO_ID));
+                        self.notify(&mut fire, fr, u32c(*role), message.as_ref(), u32c(NO_ID));
                     }
                     StageAction::Flag(message) => {
                         self.flag_stage(&mut fire, fr, message, u32c(NO_ID));
@@ -1241,9 +1228,9 @@ impl Gen<'_> {
         self.mb.define(hooks.case_stage_at, at);
     }
 
-    /// A ladder's `notify Role "message"`: the message written in frame `fr` and given back once written out;
-    /// `task` is the task whose ladder it is (`NO_ID` for the whole case's).
-    fn notify_stage(&mut self, f: &mut Func, fr: Local, role: u32, message: Option<&Ex>, task: E) {
+    /// `notify Role "message"` (a statement, or a ladder's stage): the message written in frame `fr` and given back
+    /// once written out; `task` is the task whose ladder it is (`NO_ID` for a statement and the whole case's).
+    fn notify(&mut self, f: &mut Func, fr: Local, role: E, message: Option<&Ex>, task: E) {
         let rt = self.rt;
         let text = f.l32();
         match message {
@@ -1255,13 +1242,13 @@ impl Gen<'_> {
             None => f.set(text, c32(0)),
         }
         f.exec(rt.effect, vec![c32(i32::from(effect::NOTIFIED))]);
-        f.exec(rt.out_u32, vec![u32c(role)]);
+        f.exec(rt.out_u32, vec![role]);
         f.exec(rt.out_text, vec![get(text)]);
         f.exec(rt.out_u32, vec![task]);
         drop_built(f, rt, message, text);
     }
 
-    /// A ladder's `flag "message"`, as [`Gen::notify_stage`].
+    /// A ladder's `flag "message"`, as [`Gen::notify`].
     fn flag_stage(&mut self, f: &mut Func, fr: Local, message: &Ex, task: E) {
         let rt = self.rt;
         let text = self.ex_local32(f, fr, message);
@@ -1283,7 +1270,13 @@ impl Gen<'_> {
             f.ins(I::If(BlockType::Empty));
             match &stage.action {
                 StageAction::Notify { role, message } => {
-                    self.notify_stage(&mut f, fr, *role, message.as_ref(), ld32(get(t), task::ID));
+                    self.notify(
+                        &mut f,
+                        fr,
+                        u32c(*role),
+                        message.as_ref(),
+                        ld32(get(t), task::ID),
+                    );
                     f.ret(c32(1));
                 }
                 StageAction::Reassign(role) => {
