@@ -4817,12 +4817,8 @@ impl<'a> Checker<'a> {
                         self.role_ref(file, role, Code::UnknownName);
                     }
                     // As the runtime refuses them: control characters and marks that turn text around.
-                    let hidden = text_of(&completion.actor.id).is_some_and(|id| {
-                        id.chars().any(|c| {
-                            c.is_control()
-                                || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-                        })
-                    });
+                    let hidden = text_of(&completion.actor.id)
+                        .is_some_and(|id| id.chars().any(proc_abi::text::is_hidden_char));
                     if hidden {
                         self.emit(
                             Diagnostic::new(
@@ -5009,7 +5005,7 @@ impl<'a> Checker<'a> {
         let broken = decl
             .stmts
             .iter()
-            .any(|s| matches!(s.kind, TestStmtKind::Error | TestStmtKind::Start { .. }));
+            .any(|s| matches!(s.kind, TestStmtKind::Error));
         if !started && !broken && !decl.stmts.is_empty() {
             self.emit(
                 Diagnostic::new(

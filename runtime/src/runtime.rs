@@ -1441,14 +1441,10 @@ fn check_actor(actor: &Actor) -> Result<(), Error> {
     }
     // Ids are recorded and shown to people: control characters (a NUL, an escape sequence) and the marks that
     // reverse the direction of text would make what they read differ from what happened.
-    let hidden = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    };
     let suspicious = if actor.id.is_ascii() {
         actor.id.bytes().any(|b| b.is_ascii_control())
     } else {
-        actor.id.chars().any(hidden)
+        actor.id.chars().any(proc_abi::text::is_hidden_char)
     };
     if suspicious {
         return invalid(

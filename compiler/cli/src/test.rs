@@ -649,11 +649,13 @@ impl Run {
                 let wanted = |(r, m): &(String, String)| {
                     r == role && message.as_ref().is_none_or(|wanted| wanted == m)
                 };
-                let result = Log::expect(&mut self.log.notified, *none, wanted, &what, |(_, m)| {
-                    format!("{m:?}")
-                });
-                if result.is_ok() || *none {
-                    return result;
+                if *none {
+                    return Log::expect(&mut self.log.notified, true, wanted, &what, |(_, m)| {
+                        format!("{m:?}")
+                    });
+                }
+                if Log::take(&mut self.log.notified, wanted) {
+                    return Ok(());
                 }
                 // What was sent to the role and not matched yet, so a wrong word shows at once.
                 let sent = Log::unmatched(

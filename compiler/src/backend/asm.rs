@@ -151,6 +151,15 @@ unary! {
     ext => I::I64ExtendI32U, "`i64.extend_i32_u`: an `i32` as an `i64` value";
 }
 
+/// Whether `sum = a + b` (`i64` locals, the sum already taken) wrapped around: both operands have the other sign
+/// than the result.
+pub fn add_wrapped(a: Local, b: Local, sum: Local) -> E {
+    lt64(
+        and64(xor64(get(a), get(sum)), xor64(get(b), get(sum))),
+        c64(0),
+    )
+}
+
 /// `i32.load offset`.
 pub fn ld32(addr: E, offset: u32) -> E {
     E::Op(I::I32Load(arg(offset, 0)), vec![addr])

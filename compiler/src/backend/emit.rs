@@ -316,9 +316,7 @@ impl Gen<'_> {
                 match op {
                     BinOp::Add => {
                         f.set(r, add64(get(x), get(y)));
-                        // Both operands have the other sign than the result.
-                        let overflow = and64(xor64(get(x), get(r)), xor64(get(y), get(r)));
-                        f.if_(lt64(overflow, c64(0)), fault);
+                        f.if_(add_wrapped(x, y, r), fault);
                     }
                     BinOp::Sub => {
                         f.set(r, sub64(get(x), get(y)));
@@ -645,13 +643,9 @@ impl Gen<'_> {
                 f.emit(&u32c(self.cx.case_base + header::DEADLINE));
                 f.emit(&ld64(u32c(self.cx.case_base + header::STARTED), 0));
                 self.ex(f, fr, d);
-                match calendar {
-                    Some(calendar) => {
-                        f.emit(&u32c(*calendar));
-                        f.ins(I::Call(rt.due_within.0));
-                    }
-                    None => f.ins(I::I64Add),
-                }
+                // Clock or calendar time, and past the end of time a fault, as for every deadline.
+                f.emit(&u32c(calendar.unwrap_or(NO_ID)));
+                f.ins(I::Call(rt.due_within.0));
                 f.store64_top(0);
             }
             St::Notify { role, message } => {

@@ -887,38 +887,14 @@ impl<'a> Lowering<'a> {
     }
 
     /// The stages of `on breach` at the top of a process's body (the checker allows only notifications and
-    /// flags there, with fixed offsets).
+    /// flags there).
     fn case_ladder(&mut self, fx: &mut Fx, body: &ast::Block) -> Vec<StageIr> {
-        let file = fx.file;
         let mut out = Vec::new();
         for stmt in &body.stmts {
-            let StmtKind::OnBreach(stages) = &stmt.kind else {
-                continue;
-            };
-            for stage in stages {
-                let offset_ms = match &stage.after {
-                    None => 0,
-                    Some(after) => {
-                        crate::check::const_duration(after).map_or(0, |s| s.saturating_mul(1000))
-                    }
-                };
-                let action = match &stage.action {
-                    ast::EscalationAction::Notify(role, message) => {
-                        let role = self.role_id(file, role);
-                        let message = message.as_ref().map(|m| self.stage_text(fx, m));
-                        StageAction::Notify { role, message }
-                    }
-                    ast::EscalationAction::Flag(message) => {
-                        StageAction::Flag(self.stage_text(fx, message))
-                    }
-                    ast::EscalationAction::Reassign(_) | ast::EscalationAction::Cancel => continue,
-                };
-                let calendar = self.calendar_id(file, stage.calendar.as_ref());
-                out.push(StageIr {
-                    offset_ms,
-                    calendar,
-                    action,
-                });
+            if let StmtKind::OnBreach(stages) = &stmt.kind {
+                for stage in stages {
+                    out.extend(self.stage(fx, stage));
+                }
             }
         }
         out
@@ -1725,45 +1701,51 @@ impl<'a> Lowering<'a> {
     }
 
     fn ladder(&mut self, fx: &mut Fx, stages: &[ast::EscalationStage], info: &mut StepIr) {
-        let file = fx.file;
         for stage in stages {
-            let offset_ms = match &stage.after {
-                None => Some(0),
-                Some(after) => crate::check::const_duration(after).map(|s| s.saturating_mul(1000)),
-            };
-            let Some(offset_ms) = offset_ms else {
-                self.unsupported(
-                    file,
-                    stage.span,
-                    "the time of an escalation stage must be a fixed duration".to_string(),
-                    "write the offset as a duration literal, such as `after 4h`",
-                );
+            let Some(stage) = self.stage(fx, stage) else {
                 continue;
             };
-            let action = match &stage.action {
-                ast::EscalationAction::Notify(role, message) => {
-                    let role = self.role_id(file, role);
-                    add_manager(info, role);
-                    let message = message.as_ref().map(|m| self.stage_text(fx, m));
-                    StageAction::Notify { role, message }
-                }
-                ast::EscalationAction::Reassign(role) => {
-                    let role = self.role_id(file, role);
-                    add_manager(info, role);
-                    StageAction::Reassign(role)
-                }
-                ast::EscalationAction::Cancel => StageAction::Cancel,
-                ast::EscalationAction::Flag(message) => {
-                    StageAction::Flag(self.stage_text(fx, message))
-                }
-            };
-            let calendar = self.calendar_id(file, stage.calendar.as_ref());
-            info.stages.push(StageIr {
-                offset_ms,
-                calendar,
-                action,
-            });
+            // Who a stage notifies or reassigns to may manage the task.
+            if let StageAction::Notify { role, .. } | StageAction::Reassign(role) = &stage.action {
+                add_manager(info, *role);
+            }
+            info.stages.push(stage);
         }
+    }
+
+    /// One stage of a ladder (a step's, or the whole case's): its offset after the breach, its clock, its action.
+    fn stage(&mut self, fx: &mut Fx, stage: &ast::EscalationStage) -> Option<StageIr> {
+        let file = fx.file;
+        let offset_ms = match &stage.after {
+            None => Some(0),
+            Some(after) => crate::check::const_duration(after).map(|s| s.saturating_mul(1000)),
+        };
+        let Some(offset_ms) = offset_ms else {
+            self.unsupported(
+                file,
+                stage.span,
+                "the time of an escalation stage must be a fixed duration".to_string(),
+                "write the offset as a duration literal, such as `after 4h`",
+            );
+            return None;
+        };
+        let action = match &stage.action {
+            ast::EscalationAction::Notify(role, message) => {
+                let role = self.role_id(file, role);
+                let message = message.as_ref().map(|m| self.stage_text(fx, m));
+                StageAction::Notify { role, message }
+            }
+            ast::EscalationAction::Reassign(role) => {
+                StageAction::Reassign(self.role_id(file, role))
+            }
+            ast::EscalationAction::Cancel => StageAction::Cancel,
+            ast::EscalationAction::Flag(message) => StageAction::Flag(self.stage_text(fx, message)),
+        };
+        Some(StageIr {
+            offset_ms,
+            calendar: self.calendar_id(file, stage.calendar.as_ref()),
+            action,
+        })
     }
 
     /// A message of an escalation stage: evaluated later, when the stage fires, so it may not call or wait.

@@ -1824,9 +1824,7 @@ impl Rt {
         let r = f.l64();
         f.if_(eq(get(cal), u32c(NO_ID)), |f| {
             f.set(r, add64(get(base), get(d)));
-            // Both operands have the other sign than the result: it wrapped around.
-            let overflow = and64(xor64(get(base), get(r)), xor64(get(d), get(r)));
-            f.if_(lt64(overflow, c64(0)), |f| {
+            f.if_(add_wrapped(base, d, r), |f| {
                 f.exec(self.fault, vec![u32c(messages[0])]);
             });
             f.ret(get(r));

@@ -13,6 +13,14 @@ const MS_PER_MINUTE: i64 = 60 * MS_PER_SECOND;
 const MS_PER_HOUR: i64 = 60 * MS_PER_MINUTE;
 const MS_PER_DAY: i64 = 24 * MS_PER_HOUR;
 
+/// Whether a character would make what people read differ from what was written: a control character (a NUL, an
+/// escape sequence) or a mark that reverses the direction of text. Refused in people's ids by the runtime, and in a
+/// test's ids by the checker.
+pub fn is_hidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (any month/day values; no validation).
 pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
