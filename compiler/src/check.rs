@@ -1650,6 +1650,34 @@ impl<'a> Checker<'a> {
             .unwrap_or(Ty::Unit);
         self.case_ladder(&mut flow, decl, is_process);
         self.block(&mut flow, &decl.body, &result);
+        // Without a result (or with an optional one, which is then `none`) the end of the body is a fine way out.
+        if !matches!(result, Ty::Unit | Ty::Error | Ty::Optional(_)) && !ends(&decl.body) {
+            let (word, statement) = if is_process {
+                ("process", "complete")
+            } else {
+                ("procedure", "return")
+            };
+            let end = Span {
+                start: decl.body.span.end.saturating_sub(1),
+                end: decl.body.span.end,
+            };
+            self.emit(
+                Diagnostic::new(
+                    Code::MissingResult,
+                    at(file, end),
+                    format!(
+                        "{word} `{}` can reach its end without giving its result (`{}`)",
+                        decl.name.name,
+                        self.ty_name(&result)
+                    ),
+                )
+                .with_label("the flow can end here without a result")
+                .with_secondary(at(file, decl.name.span), format!("declares a result of type `{}`", self.ty_name(&result)))
+                .with_help(format!(
+                    "end every path with `{statement} value` (or `fail \"reason\"` where there is no value to give)"
+                )),
+            );
+        }
     }
 
     /// Declares every step and named branch of a flow, in textual order.
@@ -3216,20 +3244,22 @@ impl<'a> Checker<'a> {
                              or none",
                         ),
                     );
-                } else if offset <= before && (before_calendar == calendar || offset == 0) {
+                } else if offset < before && (before_calendar == calendar || offset == 0) {
+                    // Stages at the same time fire together, in the order written (notify and reassign at the
+                    // breach).
                     self.emit(
                         Diagnostic::new(
                             Code::LadderNotIncreasing,
                             at(file, stage.span),
                             format!(
-                                "this stage fires {} after the breach, not later than the stage before it ({})",
+                                "this stage fires {} after the breach, earlier than the stage before it ({})",
                                 literal::describe_duration(offset),
                                 literal::describe_duration(before)
                             ),
                         )
                         .with_label("out of order")
                         .with_secondary(at(file, before_span), "previous stage")
-                        .with_help("order the stages by time, each later than the one before"),
+                        .with_help("order the stages by time, none earlier than the one before"),
                     );
                 }
             }
@@ -5388,6 +5418,24 @@ fn branching_keyword(stmt: &Stmt) -> Span {
             .saturating_add(u32::try_from(keyword.len()).unwrap_or(0))
             .min(stmt.span.end),
     }
+}
+
+/// Whether every path through a block ends the flow (`return`, `complete` or `fail`): at one of its statements, or
+/// in every branch of a choice (an `if` with an `else`, a `match`, whose arms cover every case, a `first` or a
+/// `parallel`, whichever branch ends first ending the flow). Loops are not counted: their body may not run.
+fn ends(block: &Block) -> bool {
+    block.stmts.iter().any(|stmt| match &stmt.kind {
+        StmtKind::Fail(_) | StmtKind::Complete(_) | StmtKind::Return(_) => true,
+        StmtKind::If {
+            branches,
+            otherwise: Some(otherwise),
+        } => branches.iter().all(|(_, body)| ends(body)) && ends(otherwise),
+        StmtKind::Match { arms, .. } => !arms.is_empty() && arms.iter().all(|arm| ends(&arm.body)),
+        StmtKind::Parallel { branches, .. } | StmtKind::First { branches } => {
+            !branches.is_empty() && branches.iter().all(|branch| ends(&branch.body))
+        }
+        _ => false,
+    })
 }
 
 /// The value of a constant duration expression, in seconds.

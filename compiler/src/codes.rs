@@ -72,7 +72,7 @@ codes! {
     DeadlineNotTime = "P0017", Error, "a deadline that is not a duration or a time";
     NoPerformer = "P0018", Error, "a step without a performer";
     EscalationToUnknownRole = "P0019", Error, "an escalation to a role that is not declared";
-    LadderNotIncreasing = "P0020", Error, "escalation stages whose times do not increase";
+    LadderNotIncreasing = "P0020", Error, "escalation stages out of time order, or on different clocks";
     CalendarWithoutHours = "P0021", Error, "a calendar with no working time";
     EmptyWindow = "P0022", Error, "an `after` lag that leaves no time before the `within` deadline";
     StepDeadlineExceedsProcess = "P0023", Warning, "a step deadline longer than its process's deadline";
@@ -96,6 +96,7 @@ codes! {
     BreachWithoutDeadline = "P0041", Warning, "an `on breach` on a step without a deadline, which never happens";
     OptionalInText = "P0042", Warning, "an optional value in a text, which reads `none` when it is missing";
     RecordContainsItself = "P0043", Error, "a record that always contains another of itself, so no value of it can be written";
+    MissingResult = "P0044", Error, "a procedure or process with a result that can reach its end without giving one";
 }
 
 impl Code {

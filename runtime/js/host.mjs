@@ -699,6 +699,15 @@ export class Host {
     }
   }
 
+  // For an event at `at` (a completion, a signal): handles the wake-ups due before it and leaves those due at `at`
+  // itself for after the event, like the Rust runtime's `advance_before`: a task completed at its due time is on
+  // time.
+  advanceBefore(at) {
+    const effects = this.advance(at - 1n);
+    if (at > this.now) this.now = at;
+    return effects;
+  }
+
   start(process, input) {
     const pid = indexOf(this.meta.processes, process);
     if (pid === null) throw new Refused(`the module has no process \`${process}\``);
@@ -911,8 +920,11 @@ export function runEvents({ wasmBytes, process: processName, input = {}, events 
     }
   }
   for (const [line, event] of numbered) {
-    if (typeof event.at === "string") print(host.advance(timeOf(event.at, `line ${line}`)));
     const kind = typeof event.type === "string" ? event.type : "";
+    if (typeof event.at === "string") {
+      const at = timeOf(event.at, `line ${line}`);
+      print(kind === "advance" ? host.advance(at) : host.advanceBefore(at));
+    }
     const id = u32Field(event, "instance") ?? current;
     if (kind === "advance") continue;
     try {

@@ -1,5 +1,6 @@
 //! `procc build`: a package → one WebAssembly module (or its text form, IR or metadata).
 
+use crate::files::errln;
 use crate::files::{analyze_for_build_on_big_stack, collect_packages};
 use crate::{ColorChoice, Format, print_diagnostics, use_color};
 use clap::ValueEnum;
@@ -70,16 +71,16 @@ pub fn run(
     let built = match build_packages(paths) {
         Ok(built) => built,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return ExitCode::from(2);
         }
     };
     let [package] = built.as_slice() else {
-        eprintln!(
+        errln!(
             "error: `procc build` builds one package at a time, but {} were given",
             built.len()
         );
-        eprintln!("help: name one directory, or the `.proc` files of one package");
+        errln!("help: name one directory, or the `.proc` files of one package");
         return ExitCode::from(2);
     };
     let diagnostics = package.diagnostics();
@@ -95,7 +96,7 @@ pub fn run(
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let Some(wasm) = package.build.wasm.as_ref().filter(|_| errors == 0) else {
         if human {
-            eprintln!(
+            errln!(
                 "error: could not build `{}`: {errors} error{}",
                 package.name,
                 if errors == 1 { "" } else { "s" }
@@ -114,7 +115,7 @@ pub fn run(
         Emit::Wat => match wasmprinter::print_bytes(wasm) {
             Ok(text) => text.into_bytes(),
             Err(error) => {
-                eprintln!("error: cannot print the module as text: {error}");
+                errln!("error: cannot print the module as text: {error}");
                 return ExitCode::from(1);
             }
         },
@@ -127,8 +128,8 @@ pub fn run(
     );
     if target.as_os_str() == "-" {
         if matches!(emit, Emit::Wasm) && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-            eprintln!("error: refusing to write a binary module to a terminal");
-            eprintln!(
+            errln!("error: refusing to write a binary module to a terminal");
+            errln!(
                 "help: redirect it (`> {}.wasm`) or give a file with `-o`",
                 package.name
             );
@@ -138,22 +139,22 @@ pub fn run(
         return ExitCode::SUCCESS;
     }
     if let Some(source) = overwritten_source(&package.analysis, &target) {
-        eprintln!(
+        errln!(
             "error: `{}` is a source file of the package; writing the output there would destroy it",
             source
         );
-        eprintln!("help: give another path with `-o`");
+        errln!("help: give another path with `-o`");
         return ExitCode::from(2);
     }
     if let Err(error) = std::fs::write(&target, &bytes) {
-        eprintln!("error: cannot write `{}`: {error}", target.display());
+        errln!("error: cannot write `{}`: {error}", target.display());
         return ExitCode::from(2);
     }
     if !human {
         return ExitCode::SUCCESS;
     }
     let meta = &package.build.metadata;
-    eprintln!(
+    errln!(
         "built `{}`: {} ({} bytes; {} process{}, {} step{})",
         package.name,
         target.display(),

@@ -1,5 +1,6 @@
 //! `procc doc`: the SOP manual of each package, as Markdown and as a standalone HTML page, plus an index.
 
+use crate::files::errln;
 use crate::files::error_free_packages;
 use crate::{ColorChoice, use_color};
 use proc_compiler::doc;
@@ -24,7 +25,7 @@ pub fn run(paths: &[PathBuf], output: &Path, color: ColorChoice) -> ExitCode {
     let mut names = std::collections::BTreeSet::from(["index"]);
     for (name, _) in &manuals {
         if !names.insert(name.as_str()) {
-            eprintln!(
+            errln!(
                 "error: {} would overwrite `{name}.md` and `{name}.html`",
                 if name == "index" {
                     "the package `index`'s manual and the index page".to_string()
@@ -32,15 +33,15 @@ pub fn run(paths: &[PathBuf], output: &Path, color: ColorChoice) -> ExitCode {
                     format!("two packages are named `{name}`: their manuals")
                 }
             );
-            eprintln!("help: write their manuals one at a time, each with its own `-o`");
+            errln!("help: write their manuals one at a time, each with its own `-o`");
             return ExitCode::from(2);
         }
     }
     if output.as_os_str() == "-" {
-        eprintln!(
+        errln!(
             "error: `procc doc` writes a directory of pages; `-o -` (standard output) cannot hold them"
         );
-        eprintln!("help: give a directory, for example `-o manual`");
+        errln!("help: give a directory, for example `-o manual`");
         return ExitCode::from(2);
     }
     if let Err(code) = crate::files::output_dir(
@@ -57,7 +58,7 @@ pub fn run(paths: &[PathBuf], output: &Path, color: ColorChoice) -> ExitCode {
         ] {
             let file = output.join(format!("{name}.{extension}"));
             if let Err(error) = std::fs::write(&file, text) {
-                eprintln!("error: cannot write `{}`: {error}", file.display());
+                errln!("error: cannot write `{}`: {error}", file.display());
                 return ExitCode::from(2);
             }
         }
@@ -66,11 +67,11 @@ pub fn run(paths: &[PathBuf], output: &Path, color: ColorChoice) -> ExitCode {
     for (file, text) in [("index.md", index_md), ("index.html", index_html)] {
         let path = output.join(file);
         if let Err(error) = std::fs::write(&path, text) {
-            eprintln!("error: cannot write `{}`: {error}", path.display());
+            errln!("error: cannot write `{}`: {error}", path.display());
             return ExitCode::from(2);
         }
     }
-    eprintln!(
+    errln!(
         "wrote the manual{} of {} package{} to `{}` (Markdown and HTML, with index.md and index.html)",
         if manuals.len() == 1 { "" } else { "s" },
         manuals.len(),

@@ -3,6 +3,7 @@
 use proc_compiler::analysis::module_path;
 use proc_compiler::{Analysis, SourceFile, analyze, analyze_for_build};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The largest source file read (far above any real procedure; stops `/dev/zero` and runaway logs).
 const MAX_SOURCE_BYTES: u64 = 256 * 1024 * 1024;
@@ -19,33 +20,84 @@ pub struct PackageInput {
 /// (`writes` says what would go in it, `help` what to give instead), or it cannot be created. Exit status 2 then.
 pub fn output_dir(dir: &Path, writes: &str, help: &str) -> Result<(), std::process::ExitCode> {
     if dir.exists() && !dir.is_dir() {
-        eprintln!("error: `{}` is a file, and {writes}", dir.display());
-        eprintln!("help: {help}");
+        errln!("error: `{}` is a file, and {writes}", dir.display());
+        errln!("help: {help}");
         return Err(std::process::ExitCode::from(2));
     }
     std::fs::create_dir_all(dir).map_err(|error| {
-        eprintln!("error: cannot create `{}`: {error}", dir.display());
+        errln!("error: cannot create `{}`: {error}", dir.display());
         std::process::ExitCode::from(2)
     })
 }
 
-/// Writes to stdout; a closed pipe (`procc check | head`) ends the program quietly instead of panicking.
+/// Whether standard output or standard error was closed by its reader (`procc test | head -1`).
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes to stdout. Once the reader has closed it (`procc check | head`), output stops but the work does not: the
+/// exit status is what it would have been, so a failing `procc test | head -1` still fails a pipeline.
 pub fn write_stdout(text: &str) {
     write_stdout_bytes(text.as_bytes());
 }
 
 /// Writes bytes (a module) to standard output exactly as they are, like [`write_stdout`].
 pub fn write_stdout_bytes(bytes: &[u8]) {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    if stdout
+    write_to(&mut std::io::stdout().lock(), &STDOUT_CLOSED, bytes);
+}
+
+/// Writes to stderr, like [`write_stdout`].
+pub fn write_stderr(text: &str) {
+    write_to(
+        &mut std::io::stderr().lock(),
+        &STDERR_CLOSED,
+        text.as_bytes(),
+    );
+}
+
+fn write_to(stream: &mut impl std::io::Write, closed: &AtomicBool, bytes: &[u8]) {
+    if closed.load(Ordering::Relaxed) {
+        return;
+    }
+    if stream
         .write_all(bytes)
-        .and_then(|()| stdout.flush())
+        .and_then(|()| stream.flush())
         .is_err()
     {
-        std::process::exit(0);
+        closed.store(true, Ordering::Relaxed);
     }
 }
+
+/// `println!` to [`write_stdout`].
+macro_rules! outln {
+    () => {
+        $crate::files::write_stdout("\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::files::write_stdout(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+/// `print!` to [`write_stdout`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::files::write_stdout(&format!($($arg)*))
+    };
+}
+/// `eprintln!` to [`write_stderr`].
+macro_rules! errln {
+    () => {
+        $crate::files::write_stderr("\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::files::write_stderr(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+/// `eprint!` to [`write_stderr`].
+macro_rules! err {
+    ($($arg:tt)*) => {
+        $crate::files::write_stderr(&format!($($arg)*))
+    };
+}
+pub(crate) use {err, errln, out, outln};
 
 /// Runs the analysis on a thread with a large stack, so very deep (but accepted) nesting cannot overflow it.
 pub fn analyze_on_big_stack(files: Vec<SourceFile>) -> Result<Analysis, String> {
@@ -241,14 +293,14 @@ pub fn error_free_packages(
         paths.to_vec()
     };
     let packages = collect_packages(&paths).map_err(|message| {
-        eprintln!("error: {message}");
+        errln!("error: {message}");
         std::process::ExitCode::from(2)
     })?;
     let mut analysed = Vec::new();
     let mut failed = false;
     for package in packages {
         let analysis = analyze_on_big_stack(package.files).map_err(|message| {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             std::process::ExitCode::from(2)
         })?;
         let errors: Vec<_> = analysis
@@ -261,11 +313,11 @@ pub fn error_free_packages(
             continue;
         }
         // Standard output may carry the command's result; the reasons there is none go to standard error.
-        eprint!(
+        err!(
             "{}",
             proc_compiler::render::human(&analysis.files, &errors, color)
         );
-        eprintln!(
+        errln!(
             "error: `{}` has {} error{}: {refusal}",
             package.name,
             errors.len(),

@@ -1,5 +1,6 @@
 //! `procc fmt`: rewrite `.proc` files in the canonical layout, or check that they already are.
 
+use crate::files::{err, errln};
 use crate::files::{proc_files, read_source, read_stdin_bytes, write_stdout};
 use crate::{ColorChoice, use_color};
 use proc_compiler::{SourceFile, format, render};
@@ -11,7 +12,7 @@ pub fn run(paths: &[PathBuf], check: bool, color: ColorChoice) -> ExitCode {
     let color = use_color(color);
     if paths.iter().any(|p| p.as_os_str() == "-") {
         if paths.len() > 1 {
-            eprintln!("error: `-` (standard input) cannot be combined with other paths");
+            errln!("error: `-` (standard input) cannot be combined with other paths");
             return ExitCode::from(2);
         }
         return stdin(check, color);
@@ -25,7 +26,7 @@ pub fn run(paths: &[PathBuf], check: bool, color: ColorChoice) -> ExitCode {
     let files = match proc_files(paths) {
         Ok(files) => files,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return ExitCode::from(2);
         }
     };
@@ -34,7 +35,7 @@ pub fn run(paths: &[PathBuf], check: bool, color: ColorChoice) -> ExitCode {
         let source = match read_source(path, String::new()) {
             Ok(source) => source,
             Err(message) => {
-                eprintln!("error: {message}");
+                errln!("error: {message}");
                 return ExitCode::from(2);
             }
         };
@@ -42,11 +43,11 @@ pub fn run(paths: &[PathBuf], check: bool, color: ColorChoice) -> ExitCode {
             Err(errors) => {
                 broken += 1;
                 // Diagnostics go to standard error: standard output holds only the diff (`--check`).
-                eprint!(
+                err!(
                     "{}",
                     render::human(std::slice::from_ref(&source), &errors, color)
                 );
-                eprintln!(
+                errln!(
                     "error: `{}` was not formatted: it has syntax errors",
                     path.display()
                 );
@@ -57,7 +58,7 @@ pub fn run(paths: &[PathBuf], check: bool, color: ColorChoice) -> ExitCode {
                 if check {
                     write_stdout(&diff(path, &source.text, &formatted));
                 } else if let Err(error) = std::fs::write(path, formatted) {
-                    eprintln!("error: cannot write `{}`: {error}", path.display());
+                    errln!("error: cannot write `{}`: {error}", path.display());
                     return ExitCode::from(2);
                 }
             }
@@ -78,7 +79,7 @@ pub fn run(paths: &[PathBuf], check: bool, color: ColorChoice) -> ExitCode {
     if broken > 0 {
         summary.push_str(&format!(", {broken} with syntax errors"));
     }
-    eprintln!("{summary}");
+    errln!("{summary}");
     if broken > 0 || (check && changed > 0) {
         ExitCode::from(1)
     } else {
@@ -91,18 +92,18 @@ fn stdin(check: bool, color: bool) -> ExitCode {
     let bytes = match read_stdin_bytes() {
         Ok(bytes) => bytes,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return ExitCode::from(2);
         }
     };
     let source = SourceFile::from_bytes("<stdin>", "stdin", &bytes);
     match format::format(&source) {
         Err(errors) => {
-            eprint!(
+            err!(
                 "{}",
                 render::human(std::slice::from_ref(&source), &errors, color)
             );
-            eprintln!("error: standard input was not formatted: it has syntax errors");
+            errln!("error: standard input was not formatted: it has syntax errors");
             // An editor filter (`:%!procc fmt -`) replaces the text with the output: give it back unchanged.
             if !check {
                 use std::io::Write;

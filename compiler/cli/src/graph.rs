@@ -1,5 +1,6 @@
 //! `procc graph`: a flowchart per process and procedure, as Mermaid, Graphviz DOT or a standalone SVG.
 
+use crate::files::errln;
 use crate::files::{error_free_packages, write_stdout};
 use crate::{ColorChoice, use_color};
 use clap::ValueEnum;
@@ -60,9 +61,9 @@ pub fn run(
             .collect();
         charts.retain(|chart| chart.name == only);
         if charts.is_empty() {
-            eprintln!("error: no process or procedure named `{only}`");
+            errln!("error: no process or procedure named `{only}`");
             if !names.is_empty() {
-                eprintln!(
+                errln!(
                     "help: the package has {}",
                     names.into_iter().collect::<Vec<_>>().join(", ")
                 );
@@ -71,18 +72,18 @@ pub fn run(
         }
     }
     if charts.is_empty() {
-        eprintln!("error: there is no process or procedure to draw");
+        errln!("error: there is no process or procedure to draw");
         return ExitCode::from(1);
     }
     // `-o -` is standard output, as for `procc build`.
     match output.filter(|dir| dir.as_os_str() != "-") {
         None => {
             if format == GraphFormat::Svg && charts.len() > 1 {
-                eprintln!(
+                errln!(
                     "error: {} flowcharts cannot go to standard output as one SVG",
                     charts.len()
                 );
-                eprintln!(
+                errln!(
                     "help: write them to a directory with `-o DIR`, or pick one with `--process NAME`"
                 );
                 return ExitCode::from(2);
@@ -95,11 +96,12 @@ pub fn run(
             let mut files = std::collections::BTreeSet::new();
             for chart in &charts {
                 if !files.insert((chart.module.as_str(), chart.name.as_str())) {
-                    eprintln!(
+                    errln!(
                         "error: two packages both have `{}` in module `{}`: one flowchart would overwrite the other",
-                        chart.name, chart.module
+                        chart.name,
+                        chart.module
                     );
-                    eprintln!("help: draw them one package at a time, each with its own `-o`");
+                    errln!("help: draw them one package at a time, each with its own `-o`");
                     return ExitCode::from(2);
                 }
             }
@@ -118,11 +120,11 @@ pub fn run(
                     format.extension()
                 ));
                 if let Err(error) = std::fs::write(&file, format.render(chart)) {
-                    eprintln!("error: cannot write `{}`: {error}", file.display());
+                    errln!("error: cannot write `{}`: {error}", file.display());
                     return ExitCode::from(2);
                 }
             }
-            eprintln!(
+            errln!(
                 "wrote {} flowchart{} to `{}`",
                 charts.len(),
                 if charts.len() == 1 { "" } else { "s" },

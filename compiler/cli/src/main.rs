@@ -1,10 +1,8 @@
 //! `procc`, the Proc command-line tool. All IO lives here: reading files, printing, exit codes.
 //! The compiler core it calls is pure.
-#![expect(
-    clippy::print_stdout,
-    clippy::print_stderr,
-    reason = "printing results is the command-line tool's job"
-)]
+// Output goes through `files::{out, outln, err, errln}`, never `print!`/`eprint!` (the workspace's lints refuse
+// them): a reader that closes the pipe early (`procc test | head -1`) must not crash the tool or change its exit
+// status.
 
 mod build;
 mod doc;
@@ -15,6 +13,7 @@ mod run;
 mod strict_json;
 mod test;
 
+use crate::files::{err, errln, out, outln};
 use clap::{Parser, Subcommand, ValueEnum};
 use files::{analyze_on_big_stack, collect_packages, write_stdout};
 use proc_compiler::codes::{ALL_CODES, Code};
@@ -293,7 +292,7 @@ fn check(paths: Vec<PathBuf>, format: Format, color: ColorChoice, deny_warnings:
     let packages = match collect_packages(&paths) {
         Ok(packages) => packages,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return ExitCode::from(2);
         }
     };
@@ -305,7 +304,7 @@ fn check(paths: Vec<PathBuf>, format: Format, color: ColorChoice, deny_warnings:
         let analysis = match analyze_on_big_stack(package.files) {
             Ok(analysis) => analysis,
             Err(message) => {
-                eprintln!("error: {message}");
+                errln!("error: {message}");
                 return ExitCode::from(2);
             }
         };
@@ -320,7 +319,7 @@ fn check(paths: Vec<PathBuf>, format: Format, color: ColorChoice, deny_warnings:
     // Files named one by one (a pre-commit hook passes the changed ones) form a package of their own: imports of
     // the other files of their directory cannot be found.
     if missing_imports && !matches!(format, Format::Json) && paths.iter().all(|p| p.is_file()) {
-        eprintln!(
+        errln!(
             "note: the files named were checked as one package on their own; to check the package they belong \
              to, name its directory (`procc check DIR`)"
         );
@@ -332,7 +331,7 @@ fn check(paths: Vec<PathBuf>, format: Format, color: ColorChoice, deny_warnings:
         } else {
             ""
         };
-        eprintln!(
+        errln!(
             "checked {}: {}, {}{denied}",
             plural(file_count, "file"),
             plural(errors, "error"),
@@ -364,7 +363,7 @@ pub(crate) fn print_diagnostics(
             .collect(),
     };
     if to_stderr {
-        eprint!("{text}");
+        err!("{text}");
     } else {
         write_stdout(&text);
     }
@@ -372,30 +371,30 @@ pub(crate) fn print_diagnostics(
 
 fn explain(code: Option<&str>) -> ExitCode {
     let Some(text) = code else {
-        println!("Diagnostic codes (run `procc explain CODE` for details):\n");
+        outln!("Diagnostic codes (run `procc explain CODE` for details):\n");
         for code in ALL_CODES {
             let info = code.info();
             let severity = match info.severity {
                 proc_compiler::Severity::Error => "error",
                 proc_compiler::Severity::Warning => "warning",
             };
-            println!("  {}  {severity:<7}  {}", info.name, info.summary);
+            outln!("  {}  {severity:<7}  {}", info.name, info.summary);
         }
         return ExitCode::SUCCESS;
     };
     match Code::parse(text) {
         Some(code) => {
             let info = code.info();
-            println!("{}: {}\n", info.name, info.summary);
-            print!("{}", info.explanation);
+            outln!("{}: {}\n", info.name, info.summary);
+            out!("{}", info.explanation);
             if !info.explanation.ends_with('\n') {
-                println!();
+                outln!();
             }
             ExitCode::SUCCESS
         }
         None => {
-            eprintln!("error: `{text}` is not a Proc diagnostic code");
-            eprintln!("help: codes look like `P0007`; run `procc explain` to list them all");
+            errln!("error: `{text}` is not a Proc diagnostic code");
+            errln!("help: codes look like `P0007`; run `procc explain` to list them all");
             ExitCode::from(2)
         }
     }

@@ -5,6 +5,7 @@
 //! `"action_result"`, `"claim"`, `"release"`, `"delegate"`, `"reassign"`, `"suspend"`, `"resume"`, `"skip"`,
 //! `"redo"` and `"start"`.
 
+use crate::files::errln;
 use proc_runtime::{
     Actor, Effect, Error, InstanceId, Module, RequestRef, Runtime, StaticDirectory, TaskRef, Time,
     Waiting,
@@ -367,21 +368,25 @@ impl Printer {
     }
 
     /// Moves the clock to `to` and prints what the deadlines and timers due by then did, each under the time it
-    /// was due. Returns whether anything happened.
-    fn advance(&self, runtime: &mut Runtime, to: Time) -> Result<bool, String> {
+    /// was due. Returns whether anything happened. For an event at `to` (`for_event`), what is due at `to` itself
+    /// happens after the event (see `Runtime::advance_before`): a task completed at its due time is on time.
+    fn advance(&self, runtime: &mut Runtime, to: Time, for_event: bool) -> Result<bool, String> {
         let mut shown: Option<(Time, InstanceId)> = None;
-        runtime
-            .advance_each(to, |effects| {
-                let now = (effects.at(), effects.instance());
-                if shown
-                    .is_none_or(|(at, instance)| at != now.0 || (self.several && instance != now.1))
-                {
-                    self.heading_of(now.0, "time passes", now.1);
-                    shown = Some(now);
-                }
-                self.effects(&effects.to_vec(), effects.at());
-            })
-            .map_err(|e| e.to_string())?;
+        let print = |effects: proc_runtime::Effects<'_>| {
+            let now = (effects.at(), effects.instance());
+            if shown.is_none_or(|(at, instance)| at != now.0 || (self.several && instance != now.1))
+            {
+                self.heading_of(now.0, "time passes", now.1);
+                shown = Some(now);
+            }
+            self.effects(&effects.to_vec(), effects.at());
+        };
+        if for_event {
+            runtime.advance_before_each(to, print)
+        } else {
+            runtime.advance_each(to, print)
+        }
+        .map_err(|e| e.to_string())?;
         Ok(shown.is_some())
     }
 
@@ -543,7 +548,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     match run_inner(args) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             ExitCode::from(2)
         }
     }
@@ -665,7 +670,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
             .iter()
             .any(|(_, e)| e.get("type").and_then(Value::as_str) == Some("start")),
     };
-    printer.advance(&mut runtime, start_at)?;
+    printer.advance(&mut runtime, start_at, false)?;
     let mut current: Option<InstanceId> = None;
     if let Some(process) = &args.process {
         let input = match &args.input {
@@ -703,7 +708,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
                 printer.effects(&effects, runtime.now());
             }
             Err(error) => {
-                eprintln!("error: {error}");
+                errln!("error: {error}");
                 // A process the module does not have is a mistake in the command line (exit 2, as for a
                 // missing file); input the process refuses is a failed run (exit 1).
                 let usage = matches!(error, proc_runtime::Error::UnknownProcess { .. });
@@ -715,7 +720,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
         let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
         if let Some(at) = event.get("at").and_then(Value::as_str) {
             let at = parse_time(at, &format!("line {line}"))?;
-            printer.advance(&mut runtime, at)?;
+            printer.advance(&mut runtime, at, kind != "advance")?;
         }
         let instance = match u32_field(event, "instance") {
             Some(n) => Some(InstanceId(u64::from(n))),
@@ -759,7 +764,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
         }
     }
     if let Some(until) = until {
-        if !printer.advance(&mut runtime, until)? {
+        if !printer.advance(&mut runtime, until, false)? {
             printer.heading(until, "time passes");
         }
     }
@@ -799,9 +804,10 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
                 let wake = info
                     .next_wakeup
                     .map_or_else(String::new, |t| format!("; next wake-up {t}"));
-                eprintln!(
+                errln!(
                     "instance {id} ({}): {:?}{tasks}{waits}{wake}",
-                    info.process, info.status
+                    info.process,
+                    info.status
                 );
             }
         }

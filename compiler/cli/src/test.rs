@@ -6,6 +6,7 @@
 //! earlier expectation. Action requests are answered by the `given … returns …` rules.
 
 use crate::build::{Built, build_packages};
+use crate::files::errln;
 use crate::{ColorChoice, Format, print_diagnostics, use_color};
 use indexmap::IndexMap;
 use proc_compiler::backend::{TestAction, TestActionKind, TestCompletion, TestPlan};
@@ -26,7 +27,7 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>, color: ColorChoice) -> ExitC
     let built = match build_packages(paths) {
         Ok(built) => built,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return ExitCode::from(2);
         }
     };
@@ -39,7 +40,7 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>, color: ColorChoice) -> ExitC
         let errors = diagnostics.iter().filter(|d| d.is_error()).count();
         if errors > 0 {
             print_diagnostics(&package.analysis, &diagnostics, Format::Human, color, true);
-            eprintln!(
+            errln!(
                 "error: `{}` has {errors} error{}, so its tests cannot run",
                 package.name,
                 if errors == 1 { "" } else { "s" }
@@ -54,7 +55,7 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>, color: ColorChoice) -> ExitC
         let module = match Module::from_bytes(wasm) {
             Ok(module) => module,
             Err(error) => {
-                eprintln!("error: `{}`: {error}", package.name);
+                errln!("error: `{}`: {error}", package.name);
                 failed += package.build.tests.len().max(1);
                 not_run += package.build.tests.len().max(1);
                 continue;
@@ -85,12 +86,12 @@ pub fn run(paths: &[PathBuf], filter: Option<&str>, color: ColorChoice) -> ExitC
     let ran = passed + failed;
     let no_match = ran == 0 && filtered_out > 0;
     match filter {
-        Some(filter) if no_match => eprintln!(
+        Some(filter) if no_match => errln!(
             "error: no test name contains `{filter}` ({filtered_out} test{} filtered out)",
             if filtered_out == 1 { "" } else { "s" }
         ),
-        Some(_) if filtered_out > 0 => eprintln!("note: {filtered_out} filtered out"),
-        _ if ran == 0 => eprintln!("note: no `test` blocks were found"),
+        Some(_) if filtered_out > 0 => errln!("note: {filtered_out} filtered out"),
+        _ if ran == 0 => errln!("note: no `test` blocks were found"),
         _ => {}
     }
     let detail = match not_run {
@@ -410,7 +411,10 @@ impl Run {
         Ok(())
     }
 
-    fn advance_to(&mut self, at: Option<i64>) -> Result<(), String> {
+    /// Moves the clock to `at`, firing the timers due by then. For an event at `at` (`for_event`), those due at
+    /// `at` itself fire after the event, as a host's do (see `Runtime::advance_before`): a task completed at its due
+    /// time is on time.
+    fn advance_to(&mut self, at: Option<i64>, for_event: bool) -> Result<(), String> {
         if let Some(at) = at {
             // The runtime's clock never goes back (a host's late event is handled at the present time); a test
             // that names an earlier time has its steps in the wrong order.
@@ -437,15 +441,19 @@ impl Run {
                 };
                 let mut asked = VecDeque::new();
                 let (runtime, log) = (&mut self.runtime, &mut self.log);
-                runtime
-                    .advance_each(to, |effects| {
-                        // Each at the time it was due.
-                        let at = effects.at();
-                        for effect in effects.iter() {
-                            log.note(at, effect.to_effect(), &mut asked);
-                        }
-                    })
-                    .map_err(|e| e.to_string())?;
+                let note = |effects: proc_runtime::Effects<'_>| {
+                    // Each at the time it was due.
+                    let at = effects.at();
+                    for effect in effects.iter() {
+                        log.note(at, effect.to_effect(), &mut asked);
+                    }
+                };
+                if for_event && to.0 >= at {
+                    runtime.advance_before_each(to, note)
+                } else {
+                    runtime.advance_each(to, note)
+                }
+                .map_err(|e| e.to_string())?;
                 self.answer(asked)?;
                 if to.0 >= at {
                     break;
@@ -494,7 +502,7 @@ impl Run {
     fn step(&mut self, action: &TestAction) -> Result<(), String> {
         match &action.kind {
             TestActionKind::Start { process, input, at } => {
-                self.advance_to(*at)?;
+                self.advance_to(*at, true)?;
                 let (id, effects) = self
                     .runtime
                     .start(process, input)
@@ -503,7 +511,7 @@ impl Run {
                 self.record(effects)
             }
             TestActionKind::Complete(c) => {
-                self.advance_to(c.at)?;
+                self.advance_to(c.at, true)?;
                 let tasks = self.open_tasks(&c.step_ids)?;
                 if tasks.is_empty() {
                     return Err(format!(
@@ -528,7 +536,7 @@ impl Run {
                 ))
             }
             TestActionKind::ExpectRejected(c) => {
-                self.advance_to(c.at)?;
+                self.advance_to(c.at, true)?;
                 let instance = self.instance()?;
                 let tasks = self.open_tasks(&c.step_ids)?;
                 if tasks.is_empty() {
@@ -560,7 +568,7 @@ impl Run {
                 Ok(())
             }
             TestActionKind::Signal { name, payload, at } => {
-                self.advance_to(*at)?;
+                self.advance_to(*at, true)?;
                 let instance = self.instance()?;
                 let effects = self
                     .runtime
@@ -575,9 +583,9 @@ impl Run {
                     );
                 }
                 let to = self.runtime.now().plus(*ms);
-                self.advance_to(Some(to.0))
+                self.advance_to(Some(to.0), false)
             }
-            TestActionKind::AdvanceTo(at) => self.advance_to(Some(*at)),
+            TestActionKind::AdvanceTo(at) => self.advance_to(Some(*at), false),
             TestActionKind::ExpectTask {
                 step,
                 step_ids,
@@ -741,7 +749,7 @@ impl Run {
                 ))
             }
             TestActionKind::ExpectRejectedSignal { name, payload, at } => {
-                self.advance_to(*at)?;
+                self.advance_to(*at, true)?;
                 let instance = self.instance()?;
                 let before = self.runtime.snapshot(instance).map_err(|e| e.to_string())?;
                 if let Ok(effects) = self.runtime.signal(instance, name, payload) {

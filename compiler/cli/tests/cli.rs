@@ -219,3 +219,45 @@ fn help_and_version() {
     let version = procc(&["--version"]);
     assert!(String::from_utf8_lossy(&version.stdout).starts_with("procc 0.1.0"));
 }
+
+/// Runs `procc` with its standard output or error (`which`) read by nobody: the pipe is closed before it writes,
+/// as `procc … | head -1` closes it after one line.
+fn procc_with_closed(args: &[&str], which: &str) -> std::process::ExitStatus {
+    use std::process::Stdio;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_procc"));
+    command.args(args).env("NO_COLOR", "1");
+    if which == "stdout" {
+        command.stdout(Stdio::piped()).stderr(Stdio::null());
+    } else {
+        command.stdout(Stdio::null()).stderr(Stdio::piped());
+    }
+    let mut child = command.spawn().expect("procc runs");
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    child.wait().unwrap()
+}
+
+#[test]
+fn a_closed_output_changes_no_exit_status() {
+    // A failing test stays a failure when its report is cut short (`procc test | head -1` under `pipefail`), and
+    // a closed standard error is no crash (exit 101).
+    let failing = b"/// Answers.\nrole Agent\n/// Greets.\nprocess greet() {\n  step hello { by Agent }\n}\ntest \"fails\" {\n  start greet()\n  expect completed\n}\n";
+    let dir = temp_dir("closed", &[("a.proc", failing), ("b/broken.proc", BROKEN)]);
+    let file = dir.join("a.proc");
+    let broken = dir.join("b/broken.proc");
+    for which in ["stdout", "stderr"] {
+        let status = procc_with_closed(&["test", file.to_str().unwrap()], which);
+        assert_eq!(status.code(), Some(1), "test, {which} closed");
+        let status = procc_with_closed(&["check", broken.to_str().unwrap()], which);
+        assert_eq!(status.code(), Some(1), "check, {which} closed");
+    }
+    let status = procc_with_closed(
+        &["check", "--format", "short", broken.to_str().unwrap()],
+        "stdout",
+    );
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "check --format short, stdout closed"
+    );
+}
