@@ -348,6 +348,50 @@ fn deadlines_breach_and_ladders_climb_at_their_own_times() {
 }
 
 #[test]
+fn stages_at_the_same_time_fire_together_in_the_order_written() {
+    let source = r#"
+/// Answers.
+role Agent
+/// Leads.
+role Supervisor
+/// Greets.
+process greet() {
+  step hello "Say hello" {
+    by Agent
+    within 1h
+    on breach {
+      notify Supervisor "hello is late"
+      reassign to Supervisor
+      after 2h notify Supervisor "still late"
+      after 2h flag "two hours late"
+    }
+  }
+}
+"#;
+    let mut runtime = runtime_at(source, "2026-03-02T09:00:00Z");
+    let (_, effects) = runtime.start("greet", &json!({})).unwrap();
+    let hello = opened(&effects, "hello");
+    let position = |effects: &[Effect], text: &str| {
+        effects
+            .iter()
+            .position(|e| e.to_string().contains(text))
+            .unwrap_or_else(|| panic!("no `{text}` in {}", lines(effects)))
+    };
+    let effects = runtime.advance(t("2026-03-02T10:00:00Z")).unwrap();
+    let breach = position(&effects, "missed its deadline 2026-03-02T10:00:00Z");
+    let notify = position(&effects, "notify Supervisor: \"hello is late\"");
+    let reassign = position(&effects, "task 1 escalated to Supervisor");
+    assert!(breach < notify && notify < reassign, "{}", lines(&effects));
+    let effects = runtime.advance(t("2026-03-02T12:00:00Z")).unwrap();
+    let notify = position(&effects, "notify Supervisor: \"still late\"");
+    let flag = position(&effects, "flagged: \"two hours late\"");
+    assert!(notify < flag, "{}", lines(&effects));
+    runtime
+        .complete(hello, &Actor::new("sue", &["Supervisor"]), &json!({}))
+        .unwrap();
+}
+
+#[test]
 fn time_never_runs_backwards() {
     let (mut runtime, _, _) = triage();
     runtime.advance(t("2026-03-02T09:30:00Z")).unwrap();
