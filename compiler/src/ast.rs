@@ -22,6 +22,52 @@ pub struct File {
     pub items: Vec<Item>,
 }
 
+impl File {
+    /// Where the parser skipped text it could not read: the spans of `Error` declarations, statements, step
+    /// clauses and test statements. A name declared there is unknown to the checker, which should not report
+    /// every use of it as well (one typo, one error).
+    pub fn damaged(&self) -> Vec<Span> {
+        let mut out = Vec::new();
+        for item in &self.items {
+            match &item.kind {
+                ItemKind::Error => out.push(item.span),
+                ItemKind::Record(record) | ItemKind::Signal(record) => {
+                    out.extend(record.skipped.iter().copied());
+                }
+                ItemKind::Procedure(flow) | ItemKind::Process(flow) => {
+                    block_damage(&flow.body, &mut out);
+                }
+                ItemKind::Test(test) => out.extend(
+                    test.stmts
+                        .iter()
+                        .filter(|s| matches!(s.kind, TestStmtKind::Error))
+                        .map(|s| s.span),
+                ),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+fn block_damage(block: &Block, out: &mut Vec<Span>) {
+    for stmt in &block.stmts {
+        match &stmt.kind {
+            StmtKind::Error => out.push(stmt.span),
+            StmtKind::Step(step) => out.extend(
+                step.clauses
+                    .iter()
+                    .filter(|c| matches!(c.kind, StepClauseKind::Error))
+                    .map(|c| c.span),
+            ),
+            _ => {}
+        }
+        for inner in stmt.blocks() {
+            block_damage(inner, out);
+        }
+    }
+}
+
 /// A top-level declaration.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Item {
@@ -87,6 +133,8 @@ pub struct RecordDecl {
     pub name: Ident,
     /// Its fields.
     pub fields: Vec<Field>,
+    /// Where fields that could not be parsed were skipped.
+    pub skipped: Vec<Span>,
 }
 
 /// A typed name: a record field, a parameter or a step output.

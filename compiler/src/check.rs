@@ -82,6 +82,7 @@ pub fn check_with(files: &[FileInput<'_>], record_types: bool) -> CheckOutput {
         flow_of_step: HashMap::default(),
         duplicates: HashSet::default(),
         out_of_range_allowed: false,
+        damaged_words: damaged_words(files),
     };
     checker.collect();
     checker.resolve_imports();
@@ -121,6 +122,9 @@ struct Checker<'a> {
     /// Checking the outputs of an `expect rejected complete`: a value outside its range may be why it is
     /// refused, so it is not an error there.
     out_of_range_allowed: bool,
+    /// The words of the text the parser skipped (see [`File::damaged`]): a use of one of them as an unknown
+    /// name is most likely a name declared there, and is not reported.
+    damaged_words: HashSet<String>,
 }
 
 /// State while checking one procedure or process body.
@@ -278,7 +282,34 @@ impl<'a> Checker<'a> {
     }
 
     fn emit(&mut self, diagnostic: Diagnostic) {
+        if self.is_knock_on(&diagnostic) {
+            return;
+        }
         self.out.diagnostics.push(diagnostic);
+    }
+
+    /// A name reported unknown that appears in text the parser skipped: its declaration was probably there, and
+    /// the syntax error already says what is wrong.
+    fn is_knock_on(&self, diagnostic: &Diagnostic) -> bool {
+        if self.damaged_words.is_empty()
+            || !matches!(
+                diagnostic.code,
+                Code::UnknownName
+                    | Code::UnknownField
+                    | Code::UnknownInterpolation
+                    | Code::EscalationToUnknownRole
+                    | Code::UndeclaredSignal
+                    | Code::FourEyesUnknownStep
+            )
+        {
+            return false;
+        }
+        let Some(file) = self.file(diagnostic.at.file) else {
+            return false;
+        };
+        let name = file.source.slice(diagnostic.at.span);
+        let name = name.rsplit('.').next().unwrap_or(name).trim();
+        self.damaged_words.contains(name)
     }
 
     fn reference(&mut self, file: FileId, span: Span, id: DefId) {
@@ -608,6 +639,16 @@ impl<'a> Checker<'a> {
             _ => &[],
         };
         let elsewhere = self.declared_elsewhere(file, &name.name, kinds);
+        if elsewhere.is_none() {
+            if let Some(proc) = suggest::foreign_spelling(what, &name.name) {
+                self.emit(
+                    diagnostic
+                        .with_help(format!("Proc writes this `{proc}`"))
+                        .with_suggestion(at(file, name.span), proc, format!("write `{proc}`")),
+                );
+                return;
+            }
+        }
         let mut diagnostic = match &elsewhere {
             Some(module) => diagnostic.with_help(format!(
                 "`{}` is declared in module `{module}`: import it with `use {module}.{}`",
@@ -2777,7 +2818,12 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
-        if performer.is_none() {
+        // A clause the parser could not read may have been the `by`: the syntax error says what is wrong.
+        let damaged = step
+            .clauses
+            .iter()
+            .any(|c| matches!(c.kind, StepClauseKind::Error));
+        if performer.is_none() && !damaged {
             self.emit(
                 Diagnostic::new(
                     Code::NoPerformer,
@@ -5418,6 +5464,26 @@ fn branching_keyword(stmt: &Stmt) -> Span {
             .saturating_add(u32::try_from(keyword.len()).unwrap_or(0))
             .min(stmt.span.end),
     }
+}
+
+/// The identifier-like words of the text the parser skipped in any of the files (see [`File::damaged`]).
+fn damaged_words(files: &[FileInput<'_>]) -> HashSet<String> {
+    let mut words = HashSet::default();
+    for file in files {
+        for span in file.ast.damaged() {
+            let text = file.source.slice(span);
+            for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+                if word
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_alphabetic() || c == '_')
+                {
+                    words.insert(word.to_string());
+                }
+            }
+        }
+    }
+    words
 }
 
 /// Whether every path through a block ends the flow (`return`, `complete` or `fail`): at one of its statements, or

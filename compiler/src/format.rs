@@ -51,6 +51,7 @@ pub fn format(source: &SourceFile) -> Result<String, Vec<Diagnostic>> {
         text: &source.text,
         comments: &lexed.trivia,
         emitted: vec![false; lexed.trivia.len()],
+        pending: 0,
         tokens: &lexed.tokens,
         out: String::with_capacity(source.text.len() + source.text.len() / 8),
         indent: 0,
@@ -101,6 +102,9 @@ struct Printer<'a> {
     text: &'a str,
     comments: &'a [Trivia],
     emitted: Vec<bool>,
+    /// No comment before this index is still to be printed (comments are in source order; each lookup starts
+    /// here instead of at the first comment, which made formatting a large file quadratic).
+    pending: usize,
     tokens: &'a [(Token<'a>, chumsky::span::SimpleSpan)],
     out: String,
     indent: usize,
@@ -176,8 +180,24 @@ impl<'a> Printer<'a> {
     }
 
     /// Prints, each on its own line, the comments not yet printed that start before `pos`.
+    /// Marks comment `index` printed, and moves [`Printer::pending`] past the printed ones.
+    fn mark_emitted(&mut self, index: usize) {
+        if let Some(flag) = self.emitted.get_mut(index) {
+            *flag = true;
+        }
+        while self.emitted.get(self.pending).copied() == Some(true) {
+            self.pending += 1;
+        }
+    }
+
+    /// The index of the first comment starting at or after `pos`, not before [`Printer::pending`].
+    fn first_comment_from(&self, pos: u32) -> usize {
+        let tail = self.comments.get(self.pending..).unwrap_or_default();
+        self.pending + tail.partition_point(|c| c.span.start < pos)
+    }
+
     fn leading_comments(&mut self, pos: u32) {
-        for index in 0..self.comments.len() {
+        for index in self.pending..self.comments.len() {
             let Some(comment) = self.comments.get(index).copied() else {
                 break;
             };
@@ -193,9 +213,7 @@ impl<'a> Printer<'a> {
             self.out.push_str(text);
             self.out.push('\n');
             self.last_end = self.last_end.max(comment.span.end);
-            if let Some(flag) = self.emitted.get_mut(index) {
-                *flag = true;
-            }
+            self.mark_emitted(index);
         }
     }
 
@@ -210,19 +228,22 @@ impl<'a> Printer<'a> {
     /// Ends the line of a piece that ends at `end`, with the comment that followed it on the same source line.
     fn end(&mut self, end: u32) {
         let line = self.line_of(end.saturating_sub(1));
-        let trailing = self.comments.iter().enumerate().find(|(index, c)| {
-            c.span.start >= end && !self.emitted.get(*index).copied().unwrap_or(true)
-        });
+        let from = self.first_comment_from(end);
+        let trailing = self
+            .comments
+            .iter()
+            .enumerate()
+            .skip(from)
+            .find(|(index, _)| !self.emitted.get(*index).copied().unwrap_or(true))
+            .map(|(index, c)| (index, *c));
         let mut last = end;
         if let Some((index, comment)) = trailing {
             if comment.kind == TriviaKind::Comment && self.line_of(comment.span.start) == line {
                 self.out.push(' ');
-                let text = self.comment_text(comment);
+                let text = self.comment_text(&comment);
                 self.out.push_str(text);
                 last = comment.span.end;
-                if let Some(flag) = self.emitted.get_mut(index) {
-                    *flag = true;
-                }
+                self.mark_emitted(index);
             }
         }
         self.out.push('\n');
@@ -231,11 +252,13 @@ impl<'a> Printer<'a> {
 
     /// True if a comment not yet printed lies in `from..to`.
     fn has_comments_in(&self, from: u32, to: u32) -> bool {
-        self.comments.iter().enumerate().any(|(index, c)| {
-            c.span.start >= from
-                && c.span.start < to
-                && !self.emitted.get(index).copied().unwrap_or(true)
-        })
+        let first = self.first_comment_from(from);
+        self.comments
+            .iter()
+            .enumerate()
+            .skip(first)
+            .take_while(|(_, c)| c.span.start < to)
+            .any(|(index, _)| !self.emitted.get(index).copied().unwrap_or(true))
     }
 
     /// Index of the first token starting at or after `pos`.

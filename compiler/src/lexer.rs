@@ -23,12 +23,18 @@ const MAX_LEX_DIAGNOSTICS: usize = 50;
 #[derive(Logos, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[logos(skip r"[ \t\r\n\f]+")]
 pub enum Token<'src> {
+    // Comments, texts and misquoted texts are scanned by hand (callbacks), not by regular expressions: the state
+    // machine logos generates for a repetition over any character recurses once per multi-byte character, and a
+    // line of 60 000 emoji overflowed the stack.
     /// `///` doc comment (trivia).
-    #[regex(r"///[^\n]*", allow_greedy = true)]
+    #[token("///", rest_of_line)]
     DocComment,
     /// `//` comment (trivia).
-    #[regex(r"//([^/\n][^\n]*)?", allow_greedy = true)]
+    #[token("//", rest_of_line)]
     LineComment,
+    /// `/* … */`: not part of the language; reported, then skipped like a comment.
+    #[token("/*", block_comment)]
+    BlockComment,
 
     /// Keyword `role`.
     #[token("role")]
@@ -169,6 +175,26 @@ pub enum Token<'src> {
     /// A duration such as `4h` or `1h30m`.
     #[regex(r"([0-9]+(w|d|h|m|s))+", |lex| lex.slice())]
     Duration(&'src str),
+    /// `&&`, `||` and `!` as other languages write `and`, `or` and `not` (reported, then read as those).
+    #[token("&&")]
+    AmpAmp,
+    /// See [`Token::AmpAmp`].
+    #[token("||")]
+    PipePipe,
+    /// See [`Token::AmpAmp`].
+    #[token("!")]
+    Bang,
+    /// A text in curly or single quotes (reported, then read as a text).
+    #[token("\u{201c}", |lex| misquoted(lex, '\u{201d}'))]
+    #[token("\u{201e}", |lex| misquoted(lex, '\u{201d}'))]
+    #[token("'", |lex| misquoted(lex, '\''))]
+    MisquotedText(&'src str),
+    /// `1.5h`: a duration with a fraction (reported; durations are whole numbers of each unit).
+    #[regex(r"[0-9]+\.[0-9]+(w|d|h|m|s)", |lex| lex.slice())]
+    FractionalDuration(&'src str),
+    /// `2026-12-25T09:00`: a time without its zone (reported).
+    #[regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?", |lex| lex.slice())]
+    ZonelessTime(&'src str),
     /// A date such as `2026-12-25`.
     #[regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", |lex| lex.slice())]
     Date(&'src str),
@@ -178,13 +204,15 @@ pub enum Token<'src> {
     /// A clock time such as `09:00`.
     #[regex(r"[0-9]{1,2}:[0-9]{2}", |lex| lex.slice())]
     Clock(&'src str),
+    /// A text literal as scanned (see [`scan_text`]); [`lex`] makes it a [`Token::Text`] or a
+    /// [`Token::UnterminatedText`].
+    #[token("\"", scan_text)]
+    Quoted(Scanned<'src>),
     /// A text literal, quotes included. A default given inside the braces does not end it (`"{x ?? "none"}"` is
     /// one text, so the checker can say that only names go there, instead of a syntax error at `none`); any other
     /// quote does.
-    #[regex(r#""([^"\\\n{]|\\[^\n]|\{[^}"\n]*\?\?[ \t]*"[^"\n]*"[ \t]*\}|\{)*""#, |lex| lex.slice())]
     Text(&'src str),
     /// A text literal missing its closing quote (reported, then treated as text).
-    #[regex(r#""([^"\\\n]|\\[^\n])*"#, |lex| lex.slice())]
     UnterminatedText(&'src str),
 
     /// `{`
@@ -283,7 +311,7 @@ impl fmt::Display for Token<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = match self {
             Token::DocComment => "doc comment",
-            Token::LineComment => "comment",
+            Token::LineComment | Token::BlockComment => "comment",
             Token::Role => "`role`",
             Token::Record => "`record`",
             Token::Enum => "`enum`",
@@ -329,9 +357,14 @@ impl fmt::Display for Token<'_> {
             Token::Now => "`now`",
             Token::Ident(name) => return write!(f, "`{name}`"),
             Token::Int(_) => "a number",
-            Token::Duration(_) => "a duration",
+            Token::Duration(_) | Token::FractionalDuration(_) => "a duration",
             Token::Date(_) => "a date",
-            Token::DateTime(_) => "a time",
+            Token::DateTime(_) | Token::ZonelessTime(_) => "a time",
+            Token::Quoted(_) => "a text",
+            Token::AmpAmp => "`&&`",
+            Token::PipePipe => "`||`",
+            Token::Bang => "`!`",
+            Token::MisquotedText(_) => "a text",
             Token::Clock(_) => "a clock time",
             Token::Text(_) | Token::UnterminatedText(_) => "a text",
             Token::LBrace => "`{`",
@@ -363,6 +396,186 @@ impl fmt::Display for Token<'_> {
         };
         f.write_str(text)
     }
+}
+
+/// `1h 30m` and `2026-03-02 09:00`: a literal written as two words on one line, which no construct has. The two
+/// tokens become one (the duration it means; a stand-in time), and the mistake is reported once, with the fix.
+fn join_split_literal<'src>(
+    out: &mut Lexed<'src>,
+    text: &'src str,
+    token: Token<'src>,
+    span: Span,
+    at: impl Fn(Span) -> FileSpan,
+) -> Option<Diagnostic> {
+    let &(previous, previous_span) = out.tokens.last()?;
+    if !matches!(
+        (previous, token),
+        (Token::Duration(_), Token::Duration(_)) | (Token::Date(_), Token::Clock(_))
+    ) {
+        return None;
+    }
+    let gap = text.get(previous_span.end..span.start as usize)?;
+    if gap.is_empty() || !gap.chars().all(|c| c == ' ' || c == '\t') {
+        return None;
+    }
+    let whole = Span::new(previous_span.start, span.end as usize);
+    let (replacement, message, joined) = match (previous, token) {
+        (Token::Duration(first), Token::Duration(second))
+            if crate::literal::duration_seconds(&format!("{first}{second}")).is_ok() =>
+        {
+            (
+                Token::Duration(text.get(whole.range())?),
+                format!("`{first} {second}` is one duration, written as one word"),
+                format!("{first}{second}"),
+            )
+        }
+        (Token::Date(date), Token::Clock(clock)) => (
+            Token::DateTime("1970-01-01T00:00Z"),
+            format!("`{date} {clock}` is one time, written as one word with its zone"),
+            format!("{date}T{clock}Z"),
+        ),
+        _ => return None,
+    };
+    if let Some(last) = out.tokens.last_mut() {
+        *last = (replacement, simple(whole));
+    }
+    Some(
+        Diagnostic::new(Code::InvalidLiteral, at(whole), message)
+            .with_label("two words")
+            .with_help(format!("write `{joined}`"))
+            .with_suggestion(at(whole), joined.clone(), format!("write `{joined}`")),
+    )
+}
+
+/// What to do about characters the language does not have, by what they were probably meant to be.
+fn character_help(shown: &str) -> String {
+    let first = shown.chars().next().unwrap_or(' ');
+    if shown.starts_with("&&") || first == '&' {
+        "write `and`: `if a and b`".to_string()
+    } else if first == '!' {
+        "write `not`: `if not done` (and `!=` for \"not equal\")".to_string()
+    } else if matches!(
+        first,
+        '\u{201c}' | '\u{201d}' | '\u{201e}' | '\u{2018}' | '\u{2019}' | '\u{ab}' | '\u{bb}'
+    ) {
+        "texts use straight double quotes: `\"…\"` (an editor's \"smart quotes\" may have changed them)".to_string()
+    } else if first == '\'' {
+        "texts are written in double quotes: `\"…\"`".to_string()
+    } else if first.is_whitespace() {
+        "an unusual space (such as a non-breaking space): replace it with a normal space"
+            .to_string()
+    } else if first == '#' {
+        "comments start with `//`".to_string()
+    } else if first == ';' {
+        "statements end at the end of the line: remove it".to_string()
+    } else {
+        "remove it, or put it inside a text literal in quotes".to_string()
+    }
+}
+
+/// A scanned text literal: its source (quotes included) and whether it has its closing quote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Scanned<'src> {
+    /// The literal's source, from its opening quote.
+    pub raw: &'src str,
+    /// Whether it ends with its closing quote (on the same line).
+    pub closed: bool,
+}
+
+/// Skips to the end of the line (a comment's text).
+fn rest_of_line<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) {
+    let rest = lex.remainder();
+    lex.bump(rest.find('\n').unwrap_or(rest.len()));
+}
+
+/// Scans a text literal after its opening quote, to its closing quote or the end of the line: `\x` escapes
+/// any character, and a `{name ?? "default"}` group may hold quotes.
+fn scan_text<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> Scanned<'src> {
+    let rest = lex.remainder();
+    let bytes = rest.as_bytes();
+    let mut i = 0;
+    let mut closed = false;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\n' => break,
+            b'"' => {
+                i += 1;
+                closed = true;
+                break;
+            }
+            b'\\' => match bytes.get(i + 1) {
+                Some(&next) if next != b'\n' => i += 1 + utf8_len(next),
+                _ => break,
+            },
+            b'{' => i += default_group(rest.get(i..).unwrap_or("")).unwrap_or(1),
+            _ => i += 1,
+        }
+    }
+    lex.bump(i.min(rest.len()));
+    Scanned {
+        raw: lex.slice(),
+        closed,
+    }
+}
+
+/// The length in bytes of a UTF-8 character that starts with `first`.
+fn utf8_len(first: u8) -> usize {
+    match first {
+        0xF0..=0xFF => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    }
+}
+
+/// `{name ?? "default"}` at the start of `s`: its length, if it is one (up to the first quote after the `{` there
+/// is no `}` or line end, and `??` comes right before that quote, then a text, then the `}`).
+fn default_group(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let quote = bytes
+        .iter()
+        .skip(1)
+        .position(|&b| matches!(b, b'}' | b'"' | b'\n'))?
+        + 1;
+    if bytes.get(quote) != Some(&b'"') {
+        return None;
+    }
+    let before = s.get(1..quote)?.trim_end_matches([' ', '\t']);
+    if !before.ends_with("??") {
+        return None;
+    }
+    let close = bytes
+        .iter()
+        .skip(quote + 1)
+        .position(|&b| matches!(b, b'"' | b'\n'))?
+        + quote
+        + 1;
+    if bytes.get(close) != Some(&b'"') {
+        return None;
+    }
+    let mut end = close + 1;
+    while matches!(bytes.get(end), Some(b' ' | b'\t')) {
+        end += 1;
+    }
+    (bytes.get(end) == Some(&b'}')).then_some(end + 1)
+}
+
+/// A text in the wrong quotes, to `close` on the same line (no straight double quote inside).
+fn misquoted<'src>(lex: &mut logos::Lexer<'src, Token<'src>>, close: char) -> Option<&'src str> {
+    let rest = lex.remainder();
+    let end = rest.find([close, '"', '\n', '\u{201c}'])?;
+    if !rest.get(end..)?.starts_with(close) {
+        return None;
+    }
+    lex.bump(end + close.len_utf8());
+    Some(lex.slice())
+}
+
+/// Skips a `/* … */` comment to its end (or the end of the file).
+fn block_comment<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) {
+    let rest = lex.remainder();
+    let len = rest.find("*/").map_or(rest.len(), |end| end + 2);
+    lex.bump(len);
 }
 
 /// Kind of a piece of trivia.
@@ -459,13 +672,21 @@ pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
     let bad_character = |span: Span| {
         let shown = text.get(span.range()).unwrap_or("?");
         let shown: String = shown.chars().take(8).collect();
+        // Quotes are shown as they are; invisible characters by their code (`\u{a0}`).
+        let visible: String = shown
+            .chars()
+            .map(|c| match c {
+                '\'' | '"' => c.to_string(),
+                c => c.escape_debug().to_string(),
+            })
+            .collect();
         Diagnostic::new(
             Code::InvalidCharacter,
             at(span),
-            format!("unexpected character `{}`", shown.escape_debug()),
+            format!("unexpected character `{visible}`"),
         )
         .with_label("not part of the language")
-        .with_help("remove it, or put it inside a text literal in quotes")
+        .with_help(character_help(&shown))
     };
     while let Some(result) = lexer.next() {
         let span = Span::new(lexer.span().start, lexer.span().end);
@@ -501,7 +722,122 @@ pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
                     span,
                 });
             }
-            Token::UnterminatedText(body) => {
+            Token::BlockComment => {
+                out.trivia.push(Trivia {
+                    kind: TriviaKind::Comment,
+                    span,
+                });
+                push_error(
+                    &mut out,
+                    Diagnostic::new(
+                        Code::InvalidCharacter,
+                        at(Span {
+                            start: span.start,
+                            end: span.start + 2,
+                        }),
+                        "block comments (`/* … */`) are not part of the language",
+                    )
+                    .with_label("comment starts here")
+                    .with_help("start each line of the comment with `//`"),
+                );
+            }
+            Token::AmpAmp | Token::PipePipe | Token::Bang => {
+                let (written, word, meant) = match token {
+                    Token::AmpAmp => ("&&", "and", Token::And),
+                    Token::PipePipe => ("||", "or", Token::Or),
+                    _ => ("!", "not", Token::Not),
+                };
+                push_error(
+                    &mut out,
+                    Diagnostic::new(
+                        Code::InvalidCharacter,
+                        at(span),
+                        format!("`{written}` is written `{word}` here"),
+                    )
+                    .with_label(format!("write `{word}`"))
+                    .with_help(format!(
+                        "conditions are combined with `and`, `or` and `not`: write `{word}`"
+                    ))
+                    .with_suggestion(at(span), word, format!("write `{word}`")),
+                );
+                flush_doc(&mut out, &mut pending_doc, span.start);
+                out.tokens.push((meant, simple(span)));
+            }
+            Token::MisquotedText(written) => {
+                let inner: String = written.chars().skip(1).collect();
+                let inner: String = inner
+                    .chars()
+                    .take(inner.chars().count().saturating_sub(1))
+                    .collect();
+                let straight = format!("\"{inner}\"");
+                let curly = !written.starts_with('\'');
+                push_error(
+                    &mut out,
+                    Diagnostic::new(
+                        Code::InvalidCharacter,
+                        at(span),
+                        if curly {
+                            "this text is in curly quotes"
+                        } else {
+                            "this text is in single quotes"
+                        },
+                    )
+                    .with_label("not `\"`")
+                    .with_help(if curly {
+                        "texts use straight double quotes `\"…\"` (an editor's \"smart quotes\" may have changed them)"
+                    } else {
+                        "texts are written in double quotes: `\"…\"`"
+                    })
+                    .with_suggestion(at(span), straight, "use straight double quotes"),
+                );
+                flush_doc(&mut out, &mut pending_doc, span.start);
+                // Stands in for the text, so the rest of the line parses.
+                out.tokens.push((Token::Text("\"\""), simple(span)));
+            }
+            Token::FractionalDuration(written) => {
+                let mut diagnostic = Diagnostic::new(
+                    Code::InvalidLiteral,
+                    at(span),
+                    format!("`{written}`: a duration is a whole number of each unit"),
+                )
+                .with_label("a fraction");
+                diagnostic = match crate::literal::whole_units(written) {
+                    Some(whole) => diagnostic
+                        .with_help(format!("write `{whole}`"))
+                        .with_suggestion(at(span), whole.clone(), format!("write `{whole}`")),
+                    None => {
+                        diagnostic.with_help("write whole units, largest first, such as `1h30m`")
+                    }
+                };
+                push_error(&mut out, diagnostic);
+                flush_doc(&mut out, &mut pending_doc, span.start);
+                // Stands in for the duration, so the rest of the line parses.
+                out.tokens.push((Token::Duration("0s"), simple(span)));
+            }
+            Token::ZonelessTime(written) => {
+                let with_zone = format!("{written}Z");
+                push_error(
+                    &mut out,
+                    Diagnostic::new(
+                        Code::InvalidLiteral,
+                        at(span),
+                        format!("`{written}` has no time zone"),
+                    )
+                    .with_label("which zone?")
+                    .with_help(format!(
+                        "times are written with their offset from UTC: `{with_zone}` for UTC, or `{written}+01:00`"
+                    ))
+                    .with_suggestion(at(span), with_zone, "read it as UTC"),
+                );
+                flush_doc(&mut out, &mut pending_doc, span.start);
+                out.tokens
+                    .push((Token::DateTime("1970-01-01T00:00Z"), simple(span)));
+            }
+            Token::Quoted(Scanned { raw, closed: true }) => {
+                flush_doc(&mut out, &mut pending_doc, span.start);
+                out.tokens.push((Token::Text(raw), simple(span)));
+            }
+            Token::Quoted(Scanned { raw: body, .. }) | Token::UnterminatedText(body) => {
                 push_error(
                     &mut out,
                     Diagnostic::new(
@@ -516,7 +852,31 @@ pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
                 out.tokens
                     .push((Token::UnterminatedText(body), simple(span)));
             }
+            // `} elif c {`: Proc's `else if`, read as such after the one report.
+            Token::Ident(word @ ("elif" | "elsif" | "elseif"))
+                if matches!(out.tokens.last(), Some((Token::RBrace, _))) =>
+            {
+                push_error(
+                    &mut out,
+                    Diagnostic::new(
+                        Code::Syntax,
+                        at(span),
+                        format!("`{word}` is written `else if` here"),
+                    )
+                    .with_label("write `else if`")
+                    .with_help(
+                        "a further condition after an `if` block is `else if condition { … }`",
+                    )
+                    .with_suggestion(at(span), "else if", "write `else if`"),
+                );
+                out.tokens.push((Token::Else, simple(span)));
+                out.tokens.push((Token::If, simple(span)));
+            }
             token => {
+                if let Some(diagnostic) = join_split_literal(&mut out, text, token, span, at) {
+                    push_error(&mut out, diagnostic);
+                    continue;
+                }
                 flush_doc(&mut out, &mut pending_doc, span.start);
                 out.tokens.push((token, simple(span)));
             }

@@ -14,13 +14,14 @@ fn unit_seconds(unit: char) -> Option<i64> {
     }
 }
 
-/// A duration literal (`4h`, `1h30m`) in seconds.
+/// A duration literal (`4h`, `1h30m`) in seconds. Spaces are skipped: `1h 30m`, reported by the lexer, reads as
+/// `1h30m` so that nothing else is reported about it.
 pub fn duration_seconds(text: &str) -> Result<i64, String> {
     let mut total: i64 = 0;
     let mut number: i64 = 0;
     let mut digits = 0;
     let mut last_unit: Option<i64> = None;
-    for ch in text.chars() {
+    for ch in text.chars().filter(|c| !matches!(c, ' ' | '\t')) {
         if let Some(digit) = ch.to_digit(10) {
             number = number
                 .checked_mul(10)
@@ -196,6 +197,42 @@ pub fn describe_business_duration(seconds: i64) -> String {
     parts.join(" ")
 }
 
+/// `1.5h` as the literal of whole units it means (`1h30m`), if it is a whole number of seconds.
+pub fn whole_units(fractional: &str) -> Option<String> {
+    let unit = fractional.chars().last()?;
+    let unit_s = unit_seconds(unit)?;
+    let number = fractional.get(..fractional.len() - unit.len_utf8())?;
+    let (whole, fraction) = number.split_once('.')?;
+    let scale = 10_i64.checked_pow(u32::try_from(fraction.len()).ok()?)?;
+    let scaled = whole
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(scale)?
+        .checked_add(fraction.parse::<i64>().ok()?)?;
+    let total = scaled.checked_mul(unit_s)?;
+    if total % scale != 0 {
+        return None;
+    }
+    let mut seconds = total / scale;
+    if seconds == 0 {
+        return None;
+    }
+    let mut out = String::new();
+    for (name, size) in [
+        ('w', 604_800),
+        ('d', 86_400),
+        ('h', 3600),
+        ('m', 60),
+        ('s', 1),
+    ] {
+        if seconds >= size {
+            out.push_str(&format!("{}{name}", seconds / size));
+            seconds %= size;
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +268,19 @@ mod tests {
             describe_business_duration(4 * 3600 + 60),
             "4 business hours 1 business minute"
         );
+    }
+}
+
+#[cfg(test)]
+mod fraction_tests {
+    use super::*;
+
+    #[test]
+    fn fractions_become_whole_units() {
+        assert_eq!(whole_units("1.5h").as_deref(), Some("1h30m"));
+        assert_eq!(whole_units("0.25d").as_deref(), Some("6h"));
+        assert_eq!(whole_units("2.5m").as_deref(), Some("2m30s"));
+        assert_eq!(whole_units("0.001s"), None);
+        assert_eq!(duration_seconds("1h 30m"), Ok(5400));
     }
 }

@@ -80,6 +80,7 @@ pub fn parse(file: FileId, source_len: usize, lexed: &Lexed<'_>) -> (File, Vec<D
         let diagnostic = assignment_hint(diagnostic, tokens, error.span().start);
         let diagnostic = roles_hint(diagnostic, tokens, error.span().start);
         let diagnostic = conditional_value_hint(diagnostic, tokens, error.span().start);
+        let diagnostic = habit_hint(diagnostic, tokens, error.span().start);
         if diagnostics
             .last()
             .is_none_or(|last: &Diagnostic| last.at != diagnostic.at)
@@ -173,6 +174,141 @@ fn duration_hint(
         "durations are one word with a one-letter unit (`s`, `m`, `h`, `d`, `w`): `{fixed}`"
     ))
     .with_suggestion(span, fixed.clone(), format!("write `{fixed}`"))
+}
+
+/// Habits from other languages and first attempts, at the token a syntax error found: `import`, `function`,
+/// `Role` for `role`, a `within` outside a step, a word where a text in quotes goes, `case` in a `match`, and a
+/// declaration that starts while a `{` above it is still open. Only the help (and a fix) is added.
+fn habit_hint(diagnostic: Diagnostic, tokens: &[(Token<'_>, SimpleSpan)], at: usize) -> Diagnostic {
+    if diagnostic.help.is_some() {
+        return diagnostic;
+    }
+    let Some((index, (found, found_span), _)) = token_at(tokens, at).or_else(|| {
+        // The first token has no token before it.
+        let first = tokens.first()?;
+        (first.1.start == at).then_some((0, first, first))
+    }) else {
+        return diagnostic;
+    };
+    let here = FileSpan {
+        file: diagnostic.at.file,
+        span: Span::new(found_span.start, found_span.end),
+    };
+    let message = diagnostic.message.clone();
+    match found {
+        Token::Ident(word) => {
+            let lower = word.to_ascii_lowercase();
+            let keyword = KEYWORDS.iter().find(|k| **k == lower && lower != *word);
+            if let Some(keyword) = keyword {
+                return diagnostic
+                    .with_help(format!("keywords are written in lowercase: `{keyword}`"))
+                    .with_suggestion(here, *keyword, format!("write `{keyword}`"));
+            }
+            match *word {
+                "import" | "include" | "require" | "from" | "using" => {
+                    return diagnostic.with_help(
+                        "modules are imported with `use`: `use std.escalation.Manager`, or `use std.kpi.*` for \
+                         everything",
+                    );
+                }
+                "function" | "def" | "fn" | "func" | "sub" | "method" => {
+                    return diagnostic.with_help(
+                        "a flow is a `procedure` (called by other flows, may `return` a value) or a `process` \
+                         (started by the host): `procedure name(param: Type) -> Type { … }`",
+                    );
+                }
+                _ => {}
+            }
+            let after_case = index > 0
+                && matches!(
+                    tokens.get(index - 1),
+                    Some((Token::Ident("case" | "when"), _))
+                );
+            if after_case && (message.contains("`=>`") || message.contains("`|`")) {
+                return diagnostic.with_help(
+                    "the arms of a `match` are written without a keyword: `high => { … }`",
+                );
+            }
+            if message.contains("a text") {
+                // `Europe/Berlin` is one text to quote.
+                let mut end = index;
+                while let (Some((Token::Slash, slash)), Some((Token::Ident(_), next))) =
+                    (tokens.get(end + 1), tokens.get(end + 2))
+                {
+                    let last = tokens.get(end).map_or(slash.start, |(_, s)| s.end);
+                    if last != slash.start || slash.end != next.start {
+                        break;
+                    }
+                    end += 2;
+                }
+                let whole = Span::new(
+                    found_span.start,
+                    tokens.get(end).map_or(found_span.end, |(_, s)| s.end),
+                );
+                let here = FileSpan {
+                    file: diagnostic.at.file,
+                    span: whole,
+                };
+                let written = format!("\"{}\"", word_run(tokens, index, end));
+                return diagnostic
+                    .with_help(format!(
+                        "texts (test names, people's ids, messages, zones) are written in double quotes: \
+                         `{written}`"
+                    ))
+                    .with_suggestion(here, written.clone(), format!("write `{written}`"));
+            }
+            diagnostic
+        }
+        Token::Within => diagnostic.with_help(
+            "a deadline goes inside a step (`step s { by Agent within 4h }`) or, for the whole case, after the \
+             process's parameters (`process p(c: Case) within 5d { … }`)",
+        ),
+        token if is_item_start(token) && message.contains("`}`") => {
+            // A declaration while a block is still open: the `{` that was never closed.
+            let mut depth = 0usize;
+            let open = tokens.get(..index).and_then(|before| {
+                before.iter().rev().find(|(t, _)| match t {
+                    Token::RBrace => {
+                        depth += 1;
+                        false
+                    }
+                    Token::LBrace if depth > 0 => {
+                        depth -= 1;
+                        false
+                    }
+                    Token::LBrace => true,
+                    _ => false,
+                })
+            });
+            match open {
+                Some((_, open)) => {
+                    let open_at = FileSpan {
+                        file: diagnostic.at.file,
+                        span: Span::new(open.start, open.end),
+                    };
+                    diagnostic
+                        .with_secondary(open_at, "this `{` is never closed")
+                        .with_help("add the missing `}` before this declaration")
+                }
+                None => diagnostic,
+            }
+        }
+        _ => diagnostic,
+    }
+}
+
+/// The words and slashes of tokens `from..=to` (`Europe/Berlin`).
+fn word_run(tokens: &[(Token<'_>, SimpleSpan)], from: usize, to: usize) -> String {
+    tokens
+        .get(from..=to)
+        .unwrap_or_default()
+        .iter()
+        .map(|(t, _)| match t {
+            Token::Ident(word) => (*word).to_string(),
+            Token::Slash => "/".to_string(),
+            _ => String::new(),
+        })
+        .collect()
 }
 
 /// `let g = if … { A } else { B }`: `if` and `match` are statements, not values.
@@ -1834,14 +1970,23 @@ where
                 .ignore_then(skip_unit())
                 .repeated(),
         )
-        .to(None);
+        .map_with(|_, e| Err(span_of(e.span())));
     let fields = block_of(
         field()
-            .map(Some)
+            .map(Ok)
             .then_ignore(just(Token::Comma).or_not())
             .recover_with(via_parser(skip_field)),
     )
-    .map(|(f, _)| f.into_iter().flatten().collect::<Vec<Field>>())
+    .map(|(f, _)| {
+        let (fields, skipped): (Vec<_>, Vec<_>) = f.into_iter().partition(Result::is_ok);
+        (
+            fields.into_iter().flatten().collect::<Vec<Field>>(),
+            skipped
+                .into_iter()
+                .filter_map(Result::err)
+                .collect::<Vec<Span>>(),
+        )
+    })
     .recover_with(via_parser(nested_delimiters(
         Token::LBrace,
         Token::RBrace,
@@ -1849,12 +1994,18 @@ where
             (Token::LParen, Token::RParen),
             (Token::LBracket, Token::RBracket),
         ],
-        |_| Vec::new(),
+        |span| (Vec::new(), vec![span_of(span)]),
     )));
     let record = just(Token::Record)
         .ignore_then(ident())
         .then(fields.clone())
-        .map(|(name, fields)| ItemKind::Record(RecordDecl { name, fields }));
+        .map(|(name, (fields, skipped))| {
+            ItemKind::Record(RecordDecl {
+                name,
+                fields,
+                skipped,
+            })
+        });
     let enum_ = just(Token::Enum)
         .ignore_then(ident())
         .then(block_of(ident().then_ignore(just(Token::Comma).or_not())).map(|(v, _)| v))
@@ -1863,9 +2014,11 @@ where
         .ignore_then(ident())
         .then(fields.or_not())
         .map(|(name, fields)| {
+            let (fields, skipped) = fields.unwrap_or_default();
             ItemKind::Signal(RecordDecl {
                 name,
-                fields: fields.unwrap_or_default(),
+                fields,
+                skipped,
             })
         });
     let params = field()

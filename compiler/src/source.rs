@@ -83,6 +83,8 @@ pub struct SourceFile {
     /// Byte offset of the first invalid UTF-8 sequence, if the file was not valid UTF-8 (reported as `P0006`).
     pub invalid_utf8_at: Option<u32>,
     line_starts: Vec<u32>,
+    /// The 0-based lines that hold a character outside ASCII, in order (usually none).
+    wide_lines: Vec<u32>,
 }
 
 impl SourceFile {
@@ -94,18 +96,24 @@ impl SourceFile {
     ) -> Self {
         let text = text.into();
         let mut line_starts = vec![0];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX)),
-        );
+        let mut wide_lines: Vec<u32> = Vec::new();
+        for (i, b) in text.bytes().enumerate() {
+            if b == b'\n' {
+                line_starts.push(u32::try_from(i + 1).unwrap_or(u32::MAX));
+            } else if !b.is_ascii() {
+                let line = u32::try_from(line_starts.len() - 1).unwrap_or(u32::MAX);
+                if wide_lines.last() != Some(&line) {
+                    wide_lines.push(line);
+                }
+            }
+        }
         SourceFile {
             name: name.into(),
             module: module.into(),
             text,
             invalid_utf8_at: None,
             line_starts,
+            wide_lines,
         }
     }
 
@@ -147,6 +155,26 @@ impl SourceFile {
             .unwrap_or(u32::try_from(self.text.len()).unwrap_or(u32::MAX))
     }
 
+    /// Whether a 0-based line is all ASCII (one byte, one character, one UTF-16 unit): known without reading it.
+    pub fn line_is_ascii(&self, line: usize) -> bool {
+        u32::try_from(line).map_or(true, |line| self.wide_lines.binary_search(&line).is_err())
+    }
+
+    /// The byte offset where a 0-based line ends, before its line break (`\n`, or `\r\n`).
+    pub fn line_end(&self, line: usize) -> u32 {
+        let end = self
+            .line_starts
+            .get(line + 1)
+            .map_or(self.text.len(), |&next| next as usize - 1);
+        let start = self.line_start(line) as usize;
+        let end = if end > start && self.text.as_bytes().get(end - 1) == Some(&b'\r') {
+            end - 1
+        } else {
+            end
+        };
+        u32::try_from(end).unwrap_or(u32::MAX)
+    }
+
     /// Number of lines.
     pub fn line_count(&self) -> usize {
         self.line_starts.len()
@@ -157,10 +185,13 @@ impl SourceFile {
         let line = self.line_index(offset);
         let start = self.line_start(line) as usize;
         let end = (offset as usize).min(self.text.len());
-        let column = self
-            .text
-            .get(start..end)
-            .map_or(end.saturating_sub(start), |prefix| prefix.chars().count());
+        let column = if self.line_is_ascii(line) {
+            end.saturating_sub(start)
+        } else {
+            self.text
+                .get(start..end)
+                .map_or(end.saturating_sub(start), |prefix| prefix.chars().count())
+        };
         LineCol {
             line: u32::try_from(line + 1).unwrap_or(u32::MAX),
             column: u32::try_from(column + 1).unwrap_or(u32::MAX),

@@ -113,6 +113,30 @@ pub fn use_insertion(text: &str, items: &[crate::ast::Item]) -> (u32, &'static s
     )
 }
 
+/// How Proc writes a type or value that another language spells `name` (`String` → `Text`, `True` → `true`), for
+/// a name of kind `what` ("type" or "name") that is not declared.
+pub fn foreign_spelling(what: &str, name: &str) -> Option<&'static str> {
+    match what {
+        "type" => match name {
+            "String" | "string" | "str" | "Str" | "Char" | "char" => Some("Text"),
+            "int" | "Integer" | "integer" | "i32" | "i64" | "u32" | "u64" | "Number" | "number"
+            | "Long" | "long" => Some("Int"),
+            "bool" | "Boolean" | "boolean" => Some("Bool"),
+            "DateTime" | "Datetime" | "datetime" | "Timestamp" | "timestamp" | "Instant" => {
+                Some("Time")
+            }
+            _ => None,
+        },
+        "name" => match name {
+            "True" | "TRUE" => Some("true"),
+            "False" | "FALSE" => Some("false"),
+            "null" | "nil" | "None" | "NULL" | "undefined" | "Nothing" => Some("none"),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -175,6 +175,10 @@ impl Ctx<'_, '_> {
         if !self.snippets {
             return;
         }
+        // The snippet writes the keyword too: one item per word, not two with the same label.
+        self.items.retain(|item| {
+            !(item.label == label && item.kind == Some(CompletionItemKind::KEYWORD))
+        });
         self.items.push(CompletionItem {
             label: label.to_string(),
             kind: Some(CompletionItemKind::SNIPPET),
@@ -679,9 +683,10 @@ const ITEM_KEYWORDS: &[&str] = &[
     "test",
     "use",
 ];
+// `else` follows an `if` block's `}` and `each` follows `for`: neither starts a statement.
 const STATEMENT_KEYWORDS: &[&str] = &[
-    "step", "let", "if", "else", "match", "parallel", "first", "branch", "for", "each", "repeat",
-    "every", "await", "wait", "fail", "complete", "return", "notify", "cancel",
+    "step", "let", "if", "match", "parallel", "first", "branch", "for", "repeat", "every", "await",
+    "wait", "fail", "complete", "return", "notify", "cancel",
 ];
 const EXPRESSION_KEYWORDS: &[&str] = &["and", "or", "not", "true", "false", "none", "now"];
 const STEP_CLAUSES: &[&str] = &[
@@ -929,6 +934,33 @@ pub fn completion(
         Block::Step => {
             if line_start {
                 ctx.keywords(STEP_CLAUSES);
+            } else if last
+                .is_some_and(|t| matches!(t.token, Token::Within | Token::After | Token::Due))
+            {
+                // A duration or a time: values and calls, not roles, types or calendars (those follow `on`).
+                ctx.push_scope();
+                ctx.push_visible(&[DefKind::Procedure, DefKind::Action]);
+                if last.is_some_and(|t| t.token == Token::Due) {
+                    ctx.keywords(&["now"]);
+                }
+                // Not the step being declared: its deadline cannot depend on it.
+                let declared = before_tokens
+                    .iter()
+                    .rposition(|t| t.token == Token::Step)
+                    .and_then(|i| before_tokens.get(i + 1))
+                    .map(|t| t.text);
+                // Calls that give a duration (`within`, `after`) or a time (`due`).
+                let results: &[&str] = if last.is_some_and(|t| t.token == Token::Due) {
+                    &["-> Time", "-> Date", "-> Time?", "-> Date?"]
+                } else {
+                    &["-> Duration"]
+                };
+                ctx.items.retain(|item| {
+                    let detail = item.detail.as_deref().unwrap_or("");
+                    let call = detail.starts_with("procedure ") || detail.starts_with("action ");
+                    Some(item.label.as_str()) != declared
+                        && (!call || results.iter().any(|r| detail.ends_with(r)))
+                });
             } else {
                 value_completions(&mut ctx);
             }

@@ -22,12 +22,12 @@ pub fn to_utf16(file: &SourceFile, offset: u32) -> Utf16Position {
     while !file.text.is_char_boundary(end) {
         end -= 1;
     }
-    let prefix = file.text.get(start..end).unwrap_or("");
-    // ASCII (nearly always) has one UTF-16 unit per byte, and checking that is fast: a file with thousands of
-    // diagnostics on one long line stays quick to convert.
-    let character = if prefix.is_ascii() {
-        prefix.len()
+    // ASCII lines (nearly all) have one UTF-16 unit per byte, and the file knows which lines those are without
+    // reading them: thousands of positions on one long line stay quick to convert.
+    let character = if file.line_is_ascii(line) {
+        end - start
     } else {
+        let prefix = file.text.get(start..end).unwrap_or("");
         prefix.chars().map(char::len_utf16).sum::<usize>()
     };
     Utf16Position {
@@ -44,13 +44,12 @@ pub fn from_utf16(file: &SourceFile, position: Utf16Position) -> u32 {
         return u32::try_from(file.text.len()).unwrap_or(u32::MAX);
     }
     let start = file.line_start(line) as usize;
-    let line_text = file.text.get(start..).unwrap_or("");
-    let line_text = line_text.split('\n').next().unwrap_or("");
-    let line_text = line_text.strip_suffix('\r').unwrap_or(line_text);
-    if line_text.is_ascii() {
-        let at = start + line_text.len().min(position.character as usize);
+    let end = (file.line_end(line) as usize).max(start);
+    if file.line_is_ascii(line) {
+        let at = start + (end - start).min(position.character as usize);
         return u32::try_from(at).unwrap_or(u32::MAX);
     }
+    let line_text = file.text.get(start..end).unwrap_or("");
     let mut units = 0usize;
     for (index, ch) in line_text.char_indices() {
         if units >= position.character as usize {

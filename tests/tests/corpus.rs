@@ -340,3 +340,76 @@ fn natural_first_attempts_get_help() {
         "{found:?}"
     );
 }
+
+/// Habits from other languages are reported once each, with Proc's spelling as a fix after which the file checks
+/// clean: `&&`, `!`, curly and single quotes, `elif`, `1.5h`, `1h 30m`, a time without its zone, `String`,
+/// `True`, and a word where a text in quotes goes.
+#[test]
+fn habits_from_elsewhere_get_the_proc_spelling_as_their_fix() {
+    let base = "/// A.\nrole Agent\n/// P.\nprocess p(n: Int, note: Text) {\n  step s \"Read {note}\" { by Agent within 4h }\n  if s.done and n > 1 {\n    notify Agent \"done\"\n  } else if n > 2 {\n    notify Agent \"two\"\n  }\n  let flag: Bool = true\n  notify Agent \"{flag}\"\n}\ntest \"normal\" {\n  start p(1, \"x\") at 2026-03-02T09:00Z\n}\n";
+    assert!(
+        proc_compiler::analyze(vec![proc_compiler::SourceFile::new("t.proc", "t", base)])
+            .diagnostics
+            .is_empty()
+    );
+    for (from, to, code) in [
+        ("s.done and n", "s.done && n", "P0001"),
+        ("} else if n", "} elif n", "P0004"),
+        ("\"Read {note}\"", "\u{201c}Read {note}\u{201d}", "P0001"),
+        ("\"Read {note}\"", "'Read {note}'", "P0001"),
+        ("within 4h", "within 3.5h", "P0003"),
+        ("within 4h", "within 3h 30m", "P0003"),
+        ("at 2026-03-02T09:00Z", "at 2026-03-02T09:00", "P0003"),
+        ("at 2026-03-02T09:00Z", "at 2026-03-02 09:00", "P0003"),
+        ("flag: Bool = true", "flag: Bool = True", "P0007"),
+        ("test \"normal\"", "test normal", "P0004"),
+    ] {
+        let text = base.replacen(from, to, 1);
+        let (replacement, fixed) = fix_the_one_diagnostic(&text, code);
+        assert!(!replacement.is_empty(), "{to}");
+        assert_ne!(fixed, text, "{to}");
+    }
+    let (replacement, _) = fix_the_one_diagnostic(
+        "/// A.\nrole Agent\n/// R.\nrecord R { name: String }\n/// P.\nprocess p(r: R) {\n  step s \"Call {r.name}\" { by Agent }\n}\n",
+        "P0007",
+    );
+    assert_eq!(replacement, "Text");
+    let (replacement, _) = fix_the_one_diagnostic(
+        "/// A.\nrole Agent\n/// P.\nprocess p(n: Int) {\n  if !(n > 1) {\n    notify Agent \"small\"\n  }\n}\n",
+        "P0001",
+    );
+    assert_eq!(replacement, "not");
+}
+
+/// Declarations and statements other languages write differently get help that names Proc's way.
+#[test]
+fn keywords_from_elsewhere_get_help() {
+    let help = |text: &str| -> String {
+        let analysis =
+            proc_compiler::analyze(vec![proc_compiler::SourceFile::new("t.proc", "t", text)]);
+        assert!(!analysis.diagnostics.is_empty(), "{text}");
+        analysis.diagnostics[0].help.clone().unwrap_or_default()
+    };
+    assert!(help("import std.kpi\n").starts_with("modules are imported with `use`"));
+    assert!(help("function f() {\n}\n").starts_with("a flow is a `procedure`"));
+    assert!(
+        help("/// A.\nrole Agent\n/// P.\nprocess p() {\n  within 4h\n  step s \"S\" { by Agent }\n}\n")
+            .starts_with("a deadline goes inside a step")
+    );
+    assert!(
+        help("/// A.\nrole Agent\n/// E.\nenum E { a, b }\n/// P.\nprocess p(e: E) {\n  match e {\n    case a => { notify Agent \"a\" }\n    b => { }\n  }\n}\n")
+            .starts_with("the arms of a `match` are written without a keyword")
+    );
+    let text = "/// A.\nrole Agent\n/// P.\nprocess p() {\n  step s \"S\" { by Agent }\n\n/// Q.\nprocess q() {\n  step t \"T\" { by Agent }\n}\n";
+    let analysis =
+        proc_compiler::analyze(vec![proc_compiler::SourceFile::new("t.proc", "t", text)]);
+    let unclosed = analysis
+        .diagnostics
+        .iter()
+        .find(|d| d.help.as_deref() == Some("add the missing `}` before this declaration"))
+        .unwrap_or_else(|| panic!("{:?}", analysis.diagnostics));
+    assert_eq!(
+        unclosed.labels[0].at.span.start as usize,
+        text.find("{\n  step s").unwrap()
+    );
+}

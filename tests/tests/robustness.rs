@@ -306,3 +306,25 @@ fn blocks_nested_to_the_limit_fit_a_small_thread() {
         text.as_str(),
     )]));
 }
+
+/// Lines of tens of thousands of multi-byte characters, in every place a line may hold any character: the lexer
+/// scans them without recursing per character (a line of 60 000 emoji in a comment overflowed the stack).
+#[test]
+fn long_lines_of_wide_characters_are_lexed() {
+    let emoji = "😀".repeat(100_000);
+    let cjk = "你".repeat(100_000);
+    let texts = [
+        format!("// {emoji}\nrole A\n"),
+        format!("/// {cjk}\nrole A\n"),
+        format!("role A\nprocess p() {{ step s \"{emoji}\" {{ by A }} }}\n"),
+        format!("role A\nprocess p() {{ step s \"{cjk}\n"),
+        format!("role A\nprocess p() {{ step s \u{201c}{cjk}\u{201d} {{ by A }} }}\n"),
+        format!("role A\nprocess p() {{ step s '{emoji}' {{ by A }} }}\n"),
+        format!("role A\n/* {emoji} */\n"),
+    ];
+    for (i, text) in texts.iter().enumerate() {
+        let analysis = analyze_bytes(text.as_bytes());
+        let found: Vec<Code> = analysis.package_diagnostics().map(|d| d.code).collect();
+        assert!(found.len() <= 2, "text {i}: {found:?}");
+    }
+}
