@@ -636,6 +636,7 @@ impl<'a> Checker<'a> {
             "record" => &[DefKind::Record, DefKind::Signal],
             "procedure or action" => &[DefKind::Procedure, DefKind::Action],
             "name" => &[DefKind::Role, DefKind::Calendar, DefKind::Enum],
+            "KPI" => &[DefKind::Kpi],
             _ => &[],
         };
         let elsewhere = self.declared_elsewhere(file, &name.name, kinds);

@@ -1163,6 +1163,9 @@ impl Runtime {
                 "{who} may not do {task_word}: {who} did the earlier step it checks, and someone else must do \
                  this one (four eyes)"
             ),
+            reject::TOO_EARLY if !detail.is_empty() => {
+                format!("{the_task} may not be completed yet: not before {detail}")
+            }
             reject::TOO_EARLY => {
                 format!("{the_task} may not be completed yet: its waiting time has not passed")
             }

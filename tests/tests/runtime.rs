@@ -563,6 +563,26 @@ fn an_after_lag_refuses_early_completions() {
     });
 }
 
+/// A completion refused for its `after` lag says from when it is accepted; at that very time it is.
+#[test]
+fn a_completion_before_its_lag_says_from_when() {
+    let source = "/// A.\nrole Agent\n/// P.\nprocess p() {\n  step s \"Wait a bit\" { by Agent after 2h }\n}\n";
+    let mut runtime = runtime_at(source, "2026-03-02T09:00:00Z");
+    let (id, effects) = runtime.start("p", &json!({})).unwrap();
+    let task = opened(&effects, "s");
+    let before = runtime.snapshot(id).unwrap();
+    let error = runtime
+        .complete(task, &agent("ann"), &json!({}))
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("not before 2026-03-02T11:00"),
+        "{error}"
+    );
+    assert_eq!(runtime.snapshot(id).unwrap(), before);
+    runtime.advance_before(t("2026-03-02T11:00:00Z")).unwrap();
+    runtime.complete(task, &agent("ann"), &json!({})).unwrap();
+}
+
 const WAITING: &str = r#"
 /// Agents.
 role Agent

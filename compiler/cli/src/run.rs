@@ -765,7 +765,7 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
     }
     if let Some(until) = until {
         if !printer.advance(&mut runtime, until, false)? {
-            printer.heading(until, "time passes");
+            printer.heading(until, "time passes: nothing was due");
         }
     }
     if !args.json {

@@ -1400,6 +1400,25 @@ fn a_run_ends_with_what_each_instance_waits_for() {
         "{}",
         text(&run.stderr)
     );
+    // `--until` a time when nothing is due says so under its heading.
+    let run = procc(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--process",
+        "p",
+        "--events",
+        events.to_str().unwrap(),
+        "--start-at",
+        "2026-03-02T09:00:00Z",
+        "--until",
+        "2026-03-02T10:00:00Z",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stdout).contains("2026-03-02T10:00:00Z  time passes: nothing was due"),
+        "{}",
+        text(&run.stdout)
+    );
 }
 
 /// `-o -` writes the module's bytes unchanged (they are not text); with `--format json` standard error holds only

@@ -2129,7 +2129,11 @@ impl Rt {
             );
         });
         f.if_(lt64(gget(g::NOW), ld64(get(t), task::EARLIEST)), |f| {
-            self.reject_here(f, u32c(reject::TOO_EARLY), t, get(st), c32(0));
+            // The detail says from when (the refusal is dropped with the heap it used).
+            f.exec(self.sb_begin, vec![]);
+            f.exec(self.sb_time, vec![ld64(get(t), task::EARLIEST)]);
+            let when = call(self.sb_end, vec![]);
+            self.reject_here(f, u32c(reject::TOO_EARLY), t, get(st), when);
         });
         f.set(entry, cx.step_entry(get(st)));
         f.if_(
