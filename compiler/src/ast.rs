@@ -770,6 +770,8 @@ pub enum PerformerKind {
 pub struct EscalationStage {
     /// `after D`: offset from the breach.
     pub after: Option<Expr>,
+    /// `before D`: a warning, when `D` of the deadline is left (the task is not late yet).
+    pub before: Option<Expr>,
     /// `after D on Calendar`: the offset counts that calendar's working time.
     pub calendar: Option<Ident>,
     /// What happens.

@@ -2819,6 +2819,37 @@ impl<'a> Checker<'a> {
                 ),
             );
         }
+        // A warning as long as the deadline (from the same moment) would fire as the task opens.
+        if let (Some((within_s, None, within_span, _)), Some(stages)) = (
+            &within,
+            step.clauses.iter().find_map(|c| match &c.kind {
+                StepClauseKind::OnBreach(stages) => Some(stages),
+                _ => None,
+            }),
+        ) {
+            for stage in stages {
+                let Some(d) = stage.before.as_ref().and_then(const_duration) else {
+                    continue;
+                };
+                if d >= *within_s {
+                    self.emit(
+                        Diagnostic::new(
+                            Code::LadderNotIncreasing,
+                            at(file, stage.span),
+                            format!(
+                                "this warning comes {} before a deadline {} after the task opens: it would fire as the \
+                                 task opens",
+                                literal::describe_duration(d),
+                                literal::describe_duration(*within_s)
+                            ),
+                        )
+                        .with_label("as long as the deadline")
+                        .with_secondary(at(file, *within_span), "the deadline")
+                        .with_help("warn closer to the deadline (a shorter `before`)"),
+                    );
+                }
+            }
+        }
         // A clause the parser could not read may have been the `by`: the syntax error says what is wrong.
         let damaged = step
             .clauses
@@ -3236,11 +3267,16 @@ impl<'a> Checker<'a> {
                 }
                 Some(calendar.name.clone())
             });
-            let offset = match &stage.after {
+            if stage.before.is_some() {
+                self.warning_stage(file, stage);
+            }
+            let offset = match stage.after.as_ref().or(stage.before.as_ref()) {
                 Some(after) => {
                     let ty = self.expr(flow, after, Some(&Ty::Duration));
                     if self.expect_deadline_duration(file, after, &ty, "an escalation stage") {
-                        let offset = const_duration(after);
+                        // A warning counts back from the deadline.
+                        let offset = const_duration(after)
+                            .map(|d| if stage.before.is_some() { -d } else { d });
                         if offset.is_none() {
                             // The ladder is laid out when the step opens: its times cannot depend on data.
                             self.emit(
@@ -3291,17 +3327,26 @@ impl<'a> Checker<'a> {
                              or none",
                         ),
                     );
-                } else if offset < before && (before_calendar == calendar || offset == 0) {
+                } else if offset < before
+                    && (before_calendar == calendar || offset <= 0 || before <= 0)
+                {
                     // Stages at the same time fire together, in the order written (notify and reassign at the
                     // breach).
+                    let when = |offset: i64| match offset {
+                        0 => "at the breach".to_string(),
+                        o if o < 0 => {
+                            format!("{} before the breach", literal::describe_duration(-o))
+                        }
+                        o => format!("{} after the breach", literal::describe_duration(o)),
+                    };
                     self.emit(
                         Diagnostic::new(
                             Code::LadderNotIncreasing,
                             at(file, stage.span),
                             format!(
-                                "this stage fires {} after the breach, earlier than the stage before it ({})",
-                                literal::describe_duration(offset),
-                                literal::describe_duration(before)
+                                "this stage fires {}, earlier than the stage before it ({})",
+                                when(offset),
+                                when(before)
                             ),
                         )
                         .with_label("out of order")
@@ -3314,6 +3359,9 @@ impl<'a> Checker<'a> {
                 previous = Some((offset, stage.span, calendar.clone()));
             }
             let when = match (offset, &calendar) {
+                (Some(offset), _) if offset < 0 => {
+                    format!("{} before the breach", literal::describe_duration(-offset))
+                }
                 (Some(0) | None, _) => "at breach".to_string(),
                 (Some(offset), Some(calendar)) => format!(
                     "{} on `{calendar}` after the breach",
@@ -3344,6 +3392,52 @@ impl<'a> Checker<'a> {
             words.push(format!("{when} {what}"));
         }
         words
+    }
+
+    /// What a warning stage (`before 1h notify Agent`) may not be: on a calendar of its own (it counts the
+    /// deadline's clock), a `cancel` (a task is withdrawn only once it is late), or at the breach itself.
+    fn warning_stage(&mut self, file: FileId, stage: &EscalationStage) {
+        if let Some(calendar) = &stage.calendar {
+            self.emit(
+                Diagnostic::new(
+                    Code::LadderNotIncreasing,
+                    at(file, calendar.span),
+                    "a stage before the breach counts the deadline's own clock",
+                )
+                .with_label("no calendar here")
+                .with_help(format!(
+                    "remove `on {}`: `before` counts working time when the deadline does (`within 8h on {}`)",
+                    calendar.name, calendar.name
+                )),
+            );
+        }
+        if matches!(stage.action, EscalationAction::Cancel) {
+            self.emit(
+                Diagnostic::new(
+                    Code::Misplaced,
+                    at(file, stage.span),
+                    "a task is withdrawn only once it is late: `cancel` cannot come before the breach",
+                )
+                .with_label("before the breach")
+                .with_help("cancel at the breach (a stage without `before`), or warn with `notify` or `flag`"),
+            );
+        }
+        if stage
+            .before
+            .as_ref()
+            .and_then(const_duration)
+            .is_some_and(|d| d <= 0)
+        {
+            self.emit(
+                Diagnostic::new(
+                    Code::LadderNotIncreasing,
+                    at(file, stage.span),
+                    "a warning must come some time before the breach",
+                )
+                .with_label("not before the breach")
+                .with_help("give a positive time (`before 30m`), or write the stage without `before` to act at the breach"),
+            );
+        }
     }
 
     /// `within 2d on Office`: business time counts working hours, so a day is 24 of them (three 8-hour working
@@ -5125,6 +5219,18 @@ impl<'a> Checker<'a> {
             }
             flow.case_ladders.push(stmt.span);
             for stage in stages {
+                if stage.before.is_some() {
+                    self.emit(
+                        Diagnostic::new(
+                            Code::Misplaced,
+                            at(file, stage.span),
+                            "warnings before the whole case's deadline are not supported yet",
+                        )
+                        .with_label("before the case's deadline")
+                        .with_help("warn in the ladder of a step (`before 1h notify …`), or act at or after the breach"),
+                    );
+                    continue;
+                }
                 if matches!(
                     stage.action,
                     EscalationAction::Reassign(_) | EscalationAction::Cancel

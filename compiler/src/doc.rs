@@ -424,13 +424,18 @@ impl Writer<'_> {
                                             add_role(raci, &role.name, 2, named(&step.name.name));
                                         }
                                         crate::ast::EscalationAction::Notify(role, _) => {
-                                            let late = format!("{} (late)", step.name.name);
+                                            // A warning is sent while the step is still on time.
+                                            let when = if stage.before.is_some() {
+                                                "due soon"
+                                            } else {
+                                                "late"
+                                            };
                                             let late = match via {
                                                 Some(procedure) => format!(
-                                                    "{} (late, in procedure {procedure})",
+                                                    "{} ({when}, in procedure {procedure})",
                                                     step.name.name
                                                 ),
-                                                None => late,
+                                                None => format!("{} ({when})", step.name.name),
                                             };
                                             add_role(raci, &role.name, 3, late);
                                         }
@@ -1010,6 +1015,8 @@ impl Writer<'_> {
                     let (index, part) = part;
                     let label = if index == 0 {
                         "Who and by when: "
+                    } else if part.contains("before the breach") {
+                        "Near and past the deadline: "
                     } else {
                         "If late: "
                     };

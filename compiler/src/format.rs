@@ -1109,9 +1109,14 @@ impl<'a> Printer<'a> {
     }
 
     fn stage(&mut self, stage: &EscalationStage) {
-        if let Some(after) = &stage.after {
-            self.push("after ");
-            self.expr(after);
+        if let Some((word, time)) = stage
+            .after
+            .as_ref()
+            .map(|after| ("after ", after))
+            .or(stage.before.as_ref().map(|before| ("before ", before)))
+        {
+            self.push(word);
+            self.expr(time);
             if let Some(calendar) = &stage.calendar {
                 self.push(" on ");
                 self.ident(calendar);

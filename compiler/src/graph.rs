@@ -507,12 +507,13 @@ impl Builder<'_> {
             let mut lines = Vec::new();
             let mut escalation_lane = None;
             for stage in &ladder {
-                let when = match (&stage.after, &stage.calendar) {
-                    (Some(after), Some(calendar)) => {
+                let when = match (&stage.after, &stage.before, &stage.calendar) {
+                    (Some(after), _, Some(calendar)) => {
                         format!("after {} on {}: ", self.text(after.span), calendar.name)
                     }
-                    (Some(after), None) => format!("after {}: ", self.text(after.span)),
-                    (None, _) => String::new(),
+                    (Some(after), _, None) => format!("after {}: ", self.text(after.span)),
+                    (None, Some(before), _) => format!("{} before: ", self.text(before.span)),
+                    (None, None, _) => String::new(),
                 };
                 let what = match &stage.action {
                     EscalationAction::Notify(role, _) => {

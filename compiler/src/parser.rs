@@ -229,7 +229,7 @@ fn habit_hint(diagnostic: Diagnostic, tokens: &[(Token<'_>, SimpleSpan)], at: us
                     "the arms of a `match` are written without a keyword: `high => { … }`",
                 );
             }
-            if message.contains("a text") {
+            if message.contains("a text") && !message.contains("statement") {
                 // `Europe/Berlin` is one text to quote.
                 let mut end = index;
                 while let (Some((Token::Slash, slash)), Some((Token::Ident(_), next))) =
@@ -1275,7 +1275,8 @@ where
         .labelled("a performer")
 }
 
-/// One stage of an escalation ladder: `after 4h on Office reassign to Supervisor`.
+/// One stage of an escalation ladder: `after 4h on Office reassign to Supervisor`, or a warning before the
+/// breach: `before 1h notify Agent`.
 fn ladder_stage<'t, 's: 't, I, E>(
     head: ExprParser<'t, 's, I, E>,
 ) -> impl Parser<'t, I, EscalationStage, extra::Err<E>> + Clone
@@ -1310,17 +1311,21 @@ where
     ))
     .labelled("an escalation action");
     just(Token::After)
-        .ignore_then(head.clone())
+        .to(false)
+        .or(kw("before").to(true))
+        .then(head.clone())
         .then(kw("on").ignore_then(ident()).or_not())
         .or_not()
         .then(stage_action)
-        .map_with(|(after, action), e| {
-            let (after, calendar) = match after {
-                Some((after, calendar)) => (Some(after), calendar),
-                None => (None, None),
+        .map_with(|(timing, action), e| {
+            let (after, before, calendar) = match timing {
+                Some(((false, after), calendar)) => (Some(after), None, calendar),
+                Some(((true, before), calendar)) => (None, Some(before), calendar),
+                None => (None, None, None),
             };
             EscalationStage {
                 after,
+                before,
                 calendar,
                 action,
                 span: span_of(e.span()),

@@ -699,7 +699,7 @@ const STEP_CLAUSES: &[&str] = &[
     "only during",
     "skippable",
 ];
-const BREACH_ACTIONS: &[&str] = &["after", "notify", "reassign to", "cancel", "flag"];
+const BREACH_ACTIONS: &[&str] = &["after", "before", "notify", "reassign to", "cancel", "flag"];
 const CALENDAR_ENTRIES: &[&str] = &["zone", "hours", "holiday", "include"];
 const TEST_STATEMENTS: &[&str] = &["start", "complete", "expect", "advance", "signal", "given"];
 const SCHEDULE_CLAUSES: &[&str] = &["every", "at", "on", "start"];

@@ -84,6 +84,10 @@ fn emit_at(program: &Program, metadata: &[u8], case_base: u32) -> (Vec<u8>, u32)
         stage_ty,
         record_ty,
         empty_text,
+        warnings: program
+            .steps
+            .iter()
+            .any(|s| s.stages.iter().any(|stage| stage.offset_ms < 0)),
     };
     let mut generator = Gen {
         program,

@@ -1716,9 +1716,14 @@ impl<'a> Lowering<'a> {
     /// One stage of a ladder (a step's, or the whole case's): its offset after the breach, its clock, its action.
     fn stage(&mut self, fx: &mut Fx, stage: &ast::EscalationStage) -> Option<StageIr> {
         let file = fx.file;
-        let offset_ms = match &stage.after {
-            None => Some(0),
-            Some(after) => crate::check::const_duration(after).map(|s| s.saturating_mul(1000)),
+        // A warning (`before 1h`) is a negative offset: it fires that long before the deadline, on the deadline's
+        // own clock (see the support code's `task_warn_at`).
+        let offset_ms = match (&stage.after, &stage.before) {
+            (Some(after), _) => crate::check::const_duration(after).map(|s| s.saturating_mul(1000)),
+            (None, Some(before)) => {
+                crate::check::const_duration(before).map(|s| s.saturating_mul(-1000))
+            }
+            (None, None) => Some(0),
         };
         let Some(offset_ms) = offset_ms else {
             self.unsupported(
@@ -1743,7 +1748,11 @@ impl<'a> Lowering<'a> {
         };
         Some(StageIr {
             offset_ms,
-            calendar: self.calendar_id(file, stage.calendar.as_ref()),
+            calendar: if stage.before.is_some() {
+                None
+            } else {
+                self.calendar_id(file, stage.calendar.as_ref())
+            },
             action,
         })
     }

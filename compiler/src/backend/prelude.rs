@@ -39,6 +39,8 @@ pub struct Cx {
     pub record_ty: u32,
     /// Address of the static empty text.
     pub empty_text: u32,
+    /// Whether some ladder warns before its deadline (`before 1h notify …`): only then do tasks schedule warnings.
+    pub warnings: bool,
 }
 
 impl Cx {
@@ -178,6 +180,7 @@ runtime_fns! {
     task_withdraw: "task_withdraw" (I32) -> ();
     task_breach: "task_breach" (I32) -> ();
     task_stage: "task_stage" (I32) -> ();
+    task_warn_at: "task_warn_at" (I32, I32) -> (I64);
     task_pause: "task_pause" (I32) -> ();
     task_unpause: "task_unpause" (I32) -> ();
     cancel_step_tasks: "cancel_step_tasks" (I32, I32) -> ();
@@ -359,6 +362,7 @@ impl Rt {
             (self.task_withdraw, self.f_task_withdraw()),
             (self.task_breach, self.f_task_breach(cx)),
             (self.task_stage, self.f_task_stage(cx)),
+            (self.task_warn_at, self.f_task_warn_at(cx, imports)),
             (self.task_pause, self.f_task_pause(cx, imports)),
             (self.task_unpause, self.f_task_unpause(cx)),
             (self.cancel_step_tasks, self.f_cancel_step_tasks(cx)),
@@ -1405,6 +1409,13 @@ impl Rt {
         f.st64(get(t), task::DUE, get(due));
         f.st64(get(t), task::EARLIEST, get(earliest));
         f.st64(get(t), task::STAGE_AT, c64(NO_TIME));
+        if cx.warnings {
+            f.st64(
+                get(t),
+                task::STAGE_AT,
+                call(self.task_warn_at, vec![get(t), c32(0)]),
+            );
+        }
         f.st32(get(t), task::INSTRUCTION, get(instruction));
         f.st32(get(t), task::PERFORMER, get(kind));
         f.exec(
@@ -1509,6 +1520,47 @@ impl Rt {
         f.exec(self.out_u32, vec![ld32(get(t), task::STEP)]);
         f.exec(self.out_i64, vec![get(due)]);
         f.set(entry, cx.step_entry(ld32(get(t), task::STEP)));
+        if cx.warnings {
+            // The stages after the warnings (those still to fire are past: the deadline is).
+            let k = f.l32();
+            f.set(k, ld32(get(t), task::STAGE));
+            f.st64(get(t), task::STAGE_AT, c64(NO_TIME));
+            f.while_(
+                both(
+                    lt_u(get(k), ld32(get(entry), step::NSTAGES)),
+                    lt64(
+                        ld64(
+                            add(ld32(get(entry), step::STAGE_OFFSETS), shl(get(k), c32(3))),
+                            0,
+                        ),
+                        c64(0),
+                    ),
+                ),
+                |f, _| f.set(k, add(get(k), c32(1))),
+            );
+            f.if_(lt_u(get(k), ld32(get(entry), step::NSTAGES)), |f| {
+                f.st32(get(t), task::STAGE, get(k));
+                f.st64(
+                    get(t),
+                    task::STAGE_AT,
+                    call(
+                        self.due_within,
+                        vec![
+                            get(due),
+                            ld64(
+                                add(ld32(get(entry), step::STAGE_OFFSETS), shl(get(k), c32(3))),
+                                0,
+                            ),
+                            ld32(
+                                add(ld32(get(entry), step::STAGE_CALENDARS), shl(get(k), c32(2))),
+                                0,
+                            ),
+                        ],
+                    ),
+                );
+            });
+            return f;
+        }
         f.if_(ld32(get(entry), step::NSTAGES), |f| {
             f.st32(get(t), task::STAGE, c32(0));
             f.st64(
@@ -1524,6 +1576,66 @@ impl Rt {
                 ),
             );
         });
+        f
+    }
+
+    /// `(task, k)`: when warning `k` of the task's ladder (`before D`, a negative offset) fires: once `D` of the
+    /// deadline is left, on the deadline's own clock (the clock, or its calendar's working time), never before
+    /// now. [`NO_TIME`] if stage `k` is no warning, or the task has no deadline (paused, or none).
+    fn f_task_warn_at(&self, cx: &Cx, imports: &Imports) -> Func {
+        let mut f = Func::new("task_warn_at", &[I32, I32], &[I64]);
+        let (t, k) = (f.param(0), f.param(1));
+        let entry = f.l32();
+        let before = f.l64();
+        let due = f.l64();
+        let cal = f.l32();
+        let left = f.l64();
+        let at = f.l64();
+        f.set(entry, cx.step_entry(ld32(get(t), task::STEP)));
+        f.if_(ge_u(get(k), ld32(get(entry), step::NSTAGES)), |f| {
+            f.ret(c64(NO_TIME));
+        });
+        f.set(
+            before,
+            sub64(
+                c64(0),
+                ld64(
+                    add(ld32(get(entry), step::STAGE_OFFSETS), shl(get(k), c32(3))),
+                    0,
+                ),
+            ),
+        );
+        f.set(due, ld64(get(t), task::DUE));
+        f.if_(
+            or(le64(get(before), c64(0)), eq64(get(due), c64(NO_TIME))),
+            |f| f.ret(c64(NO_TIME)),
+        );
+        f.set(cal, ld32(get(entry), step::CALENDAR));
+        f.if_else(
+            eq(get(cal), u32c(NO_ID)),
+            |f| f.set(at, sub64(get(due), get(before))),
+            |f| {
+                f.set(
+                    left,
+                    call(
+                        imports.calendar_between,
+                        vec![get(cal), gget(g::NOW), get(due)],
+                    ),
+                );
+                f.set(at, gget(g::NOW));
+                f.if_(gt64(get(left), get(before)), |f| {
+                    f.set(
+                        at,
+                        call(
+                            self.due_within,
+                            vec![gget(g::NOW), sub64(get(left), get(before)), get(cal)],
+                        ),
+                    );
+                });
+            },
+        );
+        f.if_(lt64(get(at), gget(g::NOW)), |f| f.set(at, gget(g::NOW)));
+        f.ret(get(at));
         f
     }
 
@@ -1546,6 +1658,20 @@ impl Rt {
         f.if_(eqz(get(alive)), |f| f.ret_void());
         f.set(k, add(get(k), c32(1)));
         f.st32(get(t), task::STAGE, get(k));
+        if cx.warnings {
+            // Before the breach: the next warning, if any (the stages after the breach start at the breach).
+            f.if_(
+                eqz(and(ld32(get(t), task::FLAGS), c32(task::BREACHED))),
+                |f| {
+                    f.st64(
+                        get(t),
+                        task::STAGE_AT,
+                        call(self.task_warn_at, vec![get(t), get(k)]),
+                    );
+                    f.ret_void();
+                },
+            );
+        }
         f.if_(lt_u(get(k), ld32(get(entry), step::NSTAGES)), |f| {
             f.st64(
                 get(t),
@@ -1605,6 +1731,13 @@ impl Rt {
         );
         f.st64(get(t), task::PAUSED_AT, gget(g::NOW));
         f.st64(get(t), task::DUE, c64(NO_TIME));
+        if cx.warnings {
+            // A warning waits with the deadline.
+            f.if_(
+                eqz(and(ld32(get(t), task::FLAGS), c32(task::BREACHED))),
+                |f| f.st64(get(t), task::STAGE_AT, c64(NO_TIME)),
+            );
+        }
         f
     }
 
@@ -1624,6 +1757,18 @@ impl Rt {
             task::DUE,
             call(self.due_within, vec![gget(g::NOW), get(rest), get(cal)]),
         );
+        if cx.warnings {
+            f.if_(
+                eqz(and(ld32(get(t), task::FLAGS), c32(task::BREACHED))),
+                |f| {
+                    f.st64(
+                        get(t),
+                        task::STAGE_AT,
+                        call(self.task_warn_at, vec![get(t), ld32(get(t), task::STAGE)]),
+                    );
+                },
+            );
+        }
         f
     }
 
