@@ -1410,11 +1410,7 @@ impl Rt {
         f.st64(get(t), task::EARLIEST, get(earliest));
         f.st64(get(t), task::STAGE_AT, c64(NO_TIME));
         if cx.warnings {
-            f.st64(
-                get(t),
-                task::STAGE_AT,
-                call(self.task_warn_at, vec![get(t), c32(0)]),
-            );
+            self.schedule_warning(&mut f, t, c32(0));
         }
         f.st32(get(t), task::INSTRUCTION, get(instruction));
         f.st32(get(t), task::PERFORMER, get(kind));
@@ -1520,49 +1516,20 @@ impl Rt {
         f.exec(self.out_u32, vec![ld32(get(t), task::STEP)]);
         f.exec(self.out_i64, vec![get(due)]);
         f.set(entry, cx.step_entry(ld32(get(t), task::STEP)));
-        if cx.warnings {
-            // The stages after the warnings (those still to fire are past: the deadline is).
-            let k = f.l32();
-            f.set(k, ld32(get(t), task::STAGE));
-            f.st64(get(t), task::STAGE_AT, c64(NO_TIME));
-            f.while_(
-                both(
-                    lt_u(get(k), ld32(get(entry), step::NSTAGES)),
-                    lt64(
-                        ld64(
-                            add(ld32(get(entry), step::STAGE_OFFSETS), shl(get(k), c32(3))),
-                            0,
-                        ),
-                        c64(0),
-                    ),
-                ),
-                |f, _| f.set(k, add(get(k), c32(1))),
-            );
-            f.if_(lt_u(get(k), ld32(get(entry), step::NSTAGES)), |f| {
-                f.st32(get(t), task::STAGE, get(k));
-                f.st64(
-                    get(t),
-                    task::STAGE_AT,
-                    call(
-                        self.due_within,
-                        vec![
-                            get(due),
-                            ld64(
-                                add(ld32(get(entry), step::STAGE_OFFSETS), shl(get(k), c32(3))),
-                                0,
-                            ),
-                            ld32(
-                                add(ld32(get(entry), step::STAGE_CALENDARS), shl(get(k), c32(2))),
-                                0,
-                            ),
-                        ],
-                    ),
-                );
-            });
-            return f;
-        }
-        f.if_(ld32(get(entry), step::NSTAGES), |f| {
-            f.st32(get(t), task::STAGE, c32(0));
+        // The stages after the breach, from the first after the warnings (those of them still to fire are past,
+        // as the deadline is; without warnings that is stage 0).
+        let k = f.l32();
+        f.set(k, ld32(get(t), task::STAGE));
+        f.st64(get(t), task::STAGE_AT, c64(NO_TIME));
+        f.while_(
+            both(
+                lt_u(get(k), ld32(get(entry), step::NSTAGES)),
+                lt64(stage_offset(entry, get(k)), c64(0)),
+            ),
+            |f, _| f.set(k, add(get(k), c32(1))),
+        );
+        f.if_(lt_u(get(k), ld32(get(entry), step::NSTAGES)), |f| {
+            f.st32(get(t), task::STAGE, get(k));
             f.st64(
                 get(t),
                 task::STAGE_AT,
@@ -1570,13 +1537,22 @@ impl Rt {
                     self.due_within,
                     vec![
                         get(due),
-                        ld64(ld32(get(entry), step::STAGE_OFFSETS), 0),
-                        ld32(ld32(get(entry), step::STAGE_CALENDARS), 0),
+                        stage_offset(entry, get(k)),
+                        stage_calendar(entry, get(k)),
                     ],
                 ),
             );
         });
         f
+    }
+
+    /// Schedules warning `k` of task `t` (none if stage `k` is no warning).
+    fn schedule_warning(&self, f: &mut Func, t: Local, k: E) {
+        f.st64(
+            get(t),
+            task::STAGE_AT,
+            call(self.task_warn_at, vec![get(t), k]),
+        );
     }
 
     /// `(task, k)`: when warning `k` of the task's ladder (`before D`, a negative offset) fires: once `D` of the
@@ -1595,16 +1571,7 @@ impl Rt {
         f.if_(ge_u(get(k), ld32(get(entry), step::NSTAGES)), |f| {
             f.ret(c64(NO_TIME));
         });
-        f.set(
-            before,
-            sub64(
-                c64(0),
-                ld64(
-                    add(ld32(get(entry), step::STAGE_OFFSETS), shl(get(k), c32(3))),
-                    0,
-                ),
-            ),
-        );
+        f.set(before, sub64(c64(0), stage_offset(entry, get(k))));
         f.set(due, ld64(get(t), task::DUE));
         f.if_(
             or(le64(get(before), c64(0)), eq64(get(due), c64(NO_TIME))),
@@ -1660,17 +1627,10 @@ impl Rt {
         f.st32(get(t), task::STAGE, get(k));
         if cx.warnings {
             // Before the breach: the next warning, if any (the stages after the breach start at the breach).
-            f.if_(
-                eqz(and(ld32(get(t), task::FLAGS), c32(task::BREACHED))),
-                |f| {
-                    f.st64(
-                        get(t),
-                        task::STAGE_AT,
-                        call(self.task_warn_at, vec![get(t), get(k)]),
-                    );
-                    f.ret_void();
-                },
-            );
+            f.if_(not_breached(t), |f| {
+                self.schedule_warning(f, t, get(k));
+                f.ret_void();
+            });
         }
         f.if_(lt_u(get(k), ld32(get(entry), step::NSTAGES)), |f| {
             f.st64(
@@ -1680,14 +1640,8 @@ impl Rt {
                     self.due_within,
                     vec![
                         ld64(get(t), task::BREACHED_AT),
-                        ld64(
-                            add(ld32(get(entry), step::STAGE_OFFSETS), shl(get(k), c32(3))),
-                            0,
-                        ),
-                        ld32(
-                            add(ld32(get(entry), step::STAGE_CALENDARS), shl(get(k), c32(2))),
-                            0,
-                        ),
+                        stage_offset(entry, get(k)),
+                        stage_calendar(entry, get(k)),
                     ],
                 ),
             );
@@ -1733,10 +1687,9 @@ impl Rt {
         f.st64(get(t), task::DUE, c64(NO_TIME));
         if cx.warnings {
             // A warning waits with the deadline.
-            f.if_(
-                eqz(and(ld32(get(t), task::FLAGS), c32(task::BREACHED))),
-                |f| f.st64(get(t), task::STAGE_AT, c64(NO_TIME)),
-            );
+            f.if_(not_breached(t), |f| {
+                f.st64(get(t), task::STAGE_AT, c64(NO_TIME));
+            });
         }
         f
     }
@@ -1758,16 +1711,9 @@ impl Rt {
             call(self.due_within, vec![gget(g::NOW), get(rest), get(cal)]),
         );
         if cx.warnings {
-            f.if_(
-                eqz(and(ld32(get(t), task::FLAGS), c32(task::BREACHED))),
-                |f| {
-                    f.st64(
-                        get(t),
-                        task::STAGE_AT,
-                        call(self.task_warn_at, vec![get(t), ld32(get(t), task::STAGE)]),
-                    );
-                },
-            );
+            f.if_(not_breached(t), |f| {
+                self.schedule_warning(f, t, ld32(get(t), task::STAGE));
+            });
         }
         f
     }
@@ -3220,4 +3166,25 @@ impl Rt {
         f.ret(c32(status::OK));
         f
     }
+}
+
+/// Whether task `t` has not been breached.
+fn not_breached(t: Local) -> E {
+    eqz(and(ld32(get(t), task::FLAGS), c32(task::BREACHED)))
+}
+
+/// The offset of stage `k` of the step table entry `entry` (negative for a warning).
+fn stage_offset(entry: Local, k: E) -> E {
+    ld64(
+        add(ld32(get(entry), step::STAGE_OFFSETS), shl(k, c32(3))),
+        0,
+    )
+}
+
+/// The calendar of stage `k` of the step table entry `entry` ([`NO_ID`] for the clock).
+fn stage_calendar(entry: Local, k: E) -> E {
+    ld32(
+        add(ld32(get(entry), step::STAGE_CALENDARS), shl(k, c32(2))),
+        0,
+    )
 }
