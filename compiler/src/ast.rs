@@ -193,8 +193,8 @@ pub enum CalendarEntry {
         /// The whole line.
         span: Span,
     },
-    /// `holiday 2026-12-25`
-    Holiday(Literal),
+    /// `holiday 2026-12-25`, or every day of `holiday 2026-12-24 to 2027-01-01`.
+    Holiday(Literal, Option<Literal>),
     /// `include EnglandWorkingDays`: another calendar's hours and holidays (and its zone, unless this one has one).
     Include(Ident),
     /// An entry that could not be parsed.

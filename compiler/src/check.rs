@@ -1376,24 +1376,45 @@ impl<'a> Checker<'a> {
                         }
                     }
                 }
-                CalendarEntry::Holiday(lit) => match &lit.kind {
-                    LiteralKind::Date(text) => {
-                        if let Err(message) = literal::date_days(text) {
-                            self.literal_error(file, lit.span, message);
+                CalendarEntry::Holiday(from, to) => {
+                    let mut days = Vec::new();
+                    for lit in std::iter::once(from).chain(to) {
+                        match &lit.kind {
+                            LiteralKind::Date(text) => match literal::date_days(text) {
+                                Ok(day) => days.push(day),
+                                Err(message) => self.literal_error(file, lit.span, message),
+                            },
+                            _ => {
+                                self.emit(
+                                    Diagnostic::new(
+                                        Code::TypeMismatch,
+                                        at(file, lit.span),
+                                        "a holiday must be a date",
+                                    )
+                                    .with_label("not a date")
+                                    .with_help("write the day as `2026-12-25`, or the days as `2026-12-24 to 2027-01-01`"),
+                                );
+                            }
                         }
                     }
-                    _ => {
-                        self.emit(
-                            Diagnostic::new(
-                                Code::TypeMismatch,
-                                at(file, lit.span),
-                                "a holiday must be a date",
-                            )
-                            .with_label("not a date")
-                            .with_help("write the day as `2026-12-25`"),
-                        );
+                    if let (Some(to), [first, last]) = (to, days.as_slice()) {
+                        if last < first || last - first > MAX_HOLIDAY_RANGE_DAYS {
+                            self.emit(
+                                Diagnostic::new(
+                                    Code::InvalidCalendar,
+                                    at(file, from.span.to(to.span)),
+                                    if last < first {
+                                        "this holiday range ends before it starts".to_string()
+                                    } else {
+                                        format!("a holiday range may be at most {MAX_HOLIDAY_RANGE_DAYS} days long")
+                                    },
+                                )
+                                .with_label("not a range of days off")
+                                .with_help("write the first day, then `to` and the last day: `holiday 2026-12-24 to 2027-01-01`"),
+                            );
+                        }
                     }
-                },
+                }
                 CalendarEntry::Include(name) => {
                     let Some(other) = self.resolve_kind(
                         file,
@@ -3888,16 +3909,28 @@ impl<'a> Checker<'a> {
                 continue;
             };
             if first.name.is_empty() {
-                let inner = self
+                let written = self
                     .files
                     .get(flow.file.0 as usize)
                     .map(|f| f.source.slice(first.span))
-                    .unwrap_or_default()
+                    .unwrap_or_default();
+                let inner = written
                     .trim_start_matches('{')
                     .trim_end_matches('}')
                     .trim()
                     .to_string();
-                let help = if inner.is_empty() || inner.contains('{') || inner.len() > 60 {
+                // `"Greet {c.customer"`: a name, but no closing brace before the text ends.
+                let unclosed = !written.ends_with('}')
+                    && !inner.is_empty()
+                    && inner
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == '"');
+                let help = if unclosed {
+                    format!(
+                        "close the interpolation: `{{{}}}`",
+                        inner.trim_end_matches('"')
+                    )
+                } else if inner.is_empty() || inner.contains('{') || inner.len() > 60 {
                     "write a name or a field path inside the braces, or `{{` for a literal brace"
                         .to_string()
                 } else {
@@ -3910,7 +3943,11 @@ impl<'a> Checker<'a> {
                     Diagnostic::new(
                         Code::UnknownInterpolation,
                         at(flow.file, first.span),
-                        "this interpolation is not a name",
+                        if unclosed {
+                            "this interpolation has no closing `}`"
+                        } else {
+                            "this interpolation is not a name"
+                        },
                     )
                     .with_label("expected `{name}` or `{name.field}`")
                     .with_help(help),
@@ -5572,6 +5609,9 @@ fn branching_keyword(stmt: &Stmt) -> Span {
             .min(stmt.span.end),
     }
 }
+
+/// The longest holiday range a calendar line may give (`holiday A to B`): a year and a day.
+pub(crate) const MAX_HOLIDAY_RANGE_DAYS: i64 = 366;
 
 /// The identifier-like words of the text the parser skipped in any of the files (see [`File::damaged`]).
 fn damaged_words(files: &[FileInput<'_>]) -> HashSet<String> {

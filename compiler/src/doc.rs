@@ -265,8 +265,9 @@ pub fn manual(analysis: &Analysis, package: &str) -> Manual {
                     CalendarEntry::Hours { span, .. } => {
                         entries.push(source.slice(*span).trim_start_matches("hours ").to_string());
                     }
-                    CalendarEntry::Holiday(literal) => {
-                        holidays.push(source.slice(literal.span).to_string());
+                    CalendarEntry::Holiday(from, to) => {
+                        let span = to.as_ref().map_or(from.span, |to| from.span.to(to.span));
+                        holidays.push(source.slice(span).to_string());
                     }
                     CalendarEntry::Include(name) => {
                         entries.push(format!("the hours and days off of {}", name.name));
@@ -276,11 +277,12 @@ pub fn manual(analysis: &Analysis, package: &str) -> Manual {
             }
             match holidays.as_slice() {
                 [] => {}
-                [one] => entries.push(format!("day off {one}")),
+                [one] if !one.contains(" to ") => entries.push(format!("day off {one}")),
                 few if few.len() <= 4 => entries.push(format!("days off {}", few.join(", "))),
                 [first, .., last] => {
                     entries.push(format!("{} days off, {first} to {last}", holidays.len()))
                 }
+                [range] => entries.push(format!("days off {range}")),
             }
             let def = analysis.defs.iter().find(|def| {
                 def.kind == DefKind::Calendar

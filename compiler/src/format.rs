@@ -656,9 +656,13 @@ impl<'a> Printer<'a> {
                 self.push("-");
                 self.literal(to);
             }
-            CalendarEntry::Holiday(day) => {
+            CalendarEntry::Holiday(day, last) => {
                 self.push("holiday ");
                 self.literal(day);
+                if let Some(last) = last {
+                    self.push(" to ");
+                    self.literal(last);
+                }
             }
             CalendarEntry::Include(calendar) => {
                 self.push("include ");
@@ -1478,7 +1482,8 @@ fn same_kind(a: &Item, b: &Item) -> bool {
 
 fn calendar_entry_span(entry: &CalendarEntry) -> Span {
     match entry {
-        CalendarEntry::Zone(literal) | CalendarEntry::Holiday(literal) => literal.span,
+        CalendarEntry::Zone(literal) | CalendarEntry::Holiday(literal, None) => literal.span,
+        CalendarEntry::Holiday(from, Some(to)) => from.span.to(to.span),
         CalendarEntry::Include(name) => name.span,
         CalendarEntry::Hours { span, .. } | CalendarEntry::Error(span) => *span,
     }

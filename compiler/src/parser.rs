@@ -2069,7 +2069,8 @@ where
             }),
         kw("holiday")
             .ignore_then(literal_token())
-            .map(CalendarEntry::Holiday),
+            .then(kw("to").ignore_then(literal_token()).or_not())
+            .map(|(from, to)| CalendarEntry::Holiday(from, to)),
         kw("include")
             .ignore_then(ident())
             .map(CalendarEntry::Include),

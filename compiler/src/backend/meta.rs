@@ -432,10 +432,20 @@ fn calendar_with_includes(
                         to_minute: u32::try_from(to).unwrap_or(0),
                     });
                 }
-                CalendarEntry::Holiday(lit) => {
-                    if let LiteralKind::Date(text) = &lit.kind {
-                        if let Ok(days) = literal::date_days(text) {
-                            meta.holidays.push(proc_abi::text::format_date(days));
+                CalendarEntry::Holiday(from, to) => {
+                    let day = |lit: &crate::ast::Literal| match &lit.kind {
+                        LiteralKind::Date(text) => literal::date_days(text).ok(),
+                        _ => None,
+                    };
+                    // A range is every day of it (the checker keeps ranges short and in order).
+                    if let Some(first) = day(from) {
+                        let last = to.as_ref().and_then(day).unwrap_or(first);
+                        let last = last.min(first + crate::check::MAX_HOLIDAY_RANGE_DAYS);
+                        for days in first..=last {
+                            let date = proc_abi::text::format_date(days);
+                            if !meta.holidays.contains(&date) {
+                                meta.holidays.push(date);
+                            }
                         }
                     }
                 }
