@@ -241,6 +241,7 @@ async def test_document_symbols(client: LanguageClient, tmp_path):
     assert [(s[0], s[1]) for s in top[6:8]] == [("first_response", K.Number), ("time_to_close", K.Number)]
     assert [s[0] for s in top[8:]] == [
         "a complaint is handled on the normal path",
+        "a complaint acknowledged at its due time is on time",
         "an unacknowledged complaint goes to a supervisor, then to a manager",
         "a late resolution climbs the ladder",
     ]
