@@ -278,11 +278,11 @@ pub fn manual(analysis: &Analysis, package: &str) -> Manual {
             match holidays.as_slice() {
                 [] => {}
                 [one] if !one.contains(" to ") => entries.push(format!("day off {one}")),
+                [range] => entries.push(format!("days off {range}")),
                 few if few.len() <= 4 => entries.push(format!("days off {}", few.join(", "))),
                 [first, .., last] => {
                     entries.push(format!("{} days off, {first} to {last}", holidays.len()))
                 }
-                [range] => entries.push(format!("days off {range}")),
             }
             let def = analysis.defs.iter().find(|def| {
                 def.kind == DefKind::Calendar

@@ -503,8 +503,10 @@ fn scan_text<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> Scanned<'src> {
                 closed = true;
                 break;
             }
+            // The escaped character may be wider than a byte: its other bytes are never ASCII, so the loop
+            // passes over them like any other.
             b'\\' => match bytes.get(i + 1) {
-                Some(&next) if next != b'\n' => i += 1 + utf8_len(next),
+                Some(&next) if next != b'\n' => i += 2,
                 _ => break,
             },
             b'{' => i += default_group(rest.get(i..).unwrap_or("")).unwrap_or(1),
@@ -515,16 +517,6 @@ fn scan_text<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> Scanned<'src> {
     Scanned {
         raw: lex.slice(),
         closed,
-    }
-}
-
-/// The length in bytes of a UTF-8 character that starts with `first`.
-fn utf8_len(first: u8) -> usize {
-    match first {
-        0xF0..=0xFF => 4,
-        0xE0..=0xEF => 3,
-        0xC0..=0xDF => 2,
-        _ => 1,
     }
 }
 
