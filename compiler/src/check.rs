@@ -85,10 +85,12 @@ pub fn check_with(files: &[FileInput<'_>], record_types: bool) -> CheckOutput {
         damaged_words: damaged_words(files),
     };
     checker.collect();
+    checker.check_host_names();
     checker.resolve_imports();
     checker.declare_types();
     checker.check_record_cycles();
     checker.check_items();
+    checker.check_kpi_names();
     checker.check_recursion();
     checker.check_unused();
     let results: HashMap<DefId, Ty> = checker
@@ -136,6 +138,21 @@ struct Flow {
     steps: HashMap<String, DefId>,
     step_order: HashMap<DefId, usize>,
     branches: HashMap<String, DefId>,
+    /// Each named branch: its `parallel` or `first` (as in `branch_stack`), its index, and whether one finished
+    /// branch satisfies that join (`first`, `parallel any`, `parallel 1 of`).
+    branch_places: HashMap<String, (Span, usize, bool)>,
+    /// The blocks the code being collected or checked is in, innermost last (their spans).
+    block_stack: Vec<Span>,
+    /// The blocks that may not run when the code around them does: the bodies of `if` and `else`, `match` arms,
+    /// the branches of a `first` or of a `parallel` that does not wait for all, `for each` bodies.
+    conditional: HashSet<Span>,
+    /// Each step of the flow: the conditional blocks it is in.
+    step_conds: HashMap<DefId, Vec<Span>>,
+    /// Steps known to be completed here (`if s.done { … }`).
+    known_done: Vec<DefId>,
+    /// After `notify person …` (reported: one person is not a role), the rest of its line (`email "Reminder"`)
+    /// reads as values on their own; they are not reported again.
+    quiet_until: u32,
     process_within: Option<(i64, Span)>,
     /// Steps declared in the body of a parallel `for each`: that body (its span). Each item has its own copy of
     /// them, so they can only be named inside it.
@@ -383,6 +400,64 @@ impl<'a> Checker<'a> {
                     self.duplicate(file, name, previous, "name");
                 }
             }
+        }
+    }
+
+    /// Processes, signals and actions are named by the host (`start`, a signal event, an action's result), which
+    /// knows a package only as one module: two modules of a package may not declare two of one kind with one name.
+    /// (Roles are identities in the host's directory: modules that declare the same role mean the same one.)
+    fn check_host_names(&mut self) {
+        let mut first: HashMap<(&'static str, &str), (FileId, Span)> = HashMap::default();
+        let mut found = Vec::new();
+        for (index, input) in self.files.iter().enumerate() {
+            if input.is_std {
+                continue;
+            }
+            let file = FileId(u32::try_from(index).unwrap_or(u32::MAX));
+            for item in &input.ast.items {
+                let (kind, name) = match &item.kind {
+                    ItemKind::Process(decl) => ("process", &decl.name),
+                    ItemKind::Signal(decl) => ("signal", &decl.name),
+                    ItemKind::Action(decl) => ("action", &decl.name),
+                    _ => continue,
+                };
+                match first.get(&(kind, name.name.as_str())) {
+                    // Twice in one module is the ordinary duplicate (reported by `collect`).
+                    Some(&(earlier, _)) if earlier == file => {}
+                    Some(&(earlier, span)) => found.push((kind, file, name, earlier, span)),
+                    None => {
+                        first.insert((kind, name.name.as_str()), (file, name.span));
+                    }
+                }
+            }
+        }
+        for (kind, file, name, earlier, span) in found {
+            let how = match kind {
+                "process" => "starts processes",
+                "signal" => "sends signals",
+                _ => "reports the results of actions",
+            };
+            let module = self
+                .file(earlier)
+                .map(|f| f.source.module.clone())
+                .unwrap_or_default();
+            self.emit(
+                Diagnostic::new(
+                    Code::DuplicateDefinition,
+                    at(file, name.span),
+                    format!(
+                        "{kind} `{}` is declared in two modules of this package",
+                        name.name
+                    ),
+                )
+                .with_label("declared again here")
+                .with_secondary(at(earlier, span), format!("also declared in `{module}`"))
+                .with_help(format!(
+                    "the host {how} by name, to the package's one compiled module: declare `{}` once and `use` it \
+                     from the other module, or rename one",
+                    name.name
+                )),
+            );
         }
     }
 
@@ -635,6 +710,8 @@ impl<'a> Checker<'a> {
             "type" => &[DefKind::Record, DefKind::Enum, DefKind::Signal],
             "record" => &[DefKind::Record, DefKind::Signal],
             "procedure or action" => &[DefKind::Procedure, DefKind::Action],
+            "action" => &[DefKind::Action],
+            "procedure" => &[DefKind::Procedure],
             "name" => &[DefKind::Role, DefKind::Calendar, DefKind::Enum],
             "KPI" => &[DefKind::Kpi],
             _ => &[],
@@ -1664,6 +1741,12 @@ impl<'a> Checker<'a> {
             steps: HashMap::default(),
             step_order: HashMap::default(),
             branches: HashMap::default(),
+            branch_places: HashMap::default(),
+            quiet_until: 0,
+            block_stack: Vec::new(),
+            conditional: HashSet::default(),
+            step_conds: HashMap::default(),
+            known_done: Vec::new(),
             process_within: None,
             item_steps: HashMap::default(),
             items: Vec::new(),
@@ -1745,7 +1828,9 @@ impl<'a> Checker<'a> {
 
     /// Declares every step and named branch of a flow, in textual order.
     fn collect_steps(&mut self, flow: &mut Flow, block: &Block) {
+        flow.block_stack.push(block.span);
         for stmt in &block.stmts {
+            flow.conditional.extend(conditional_blocks(stmt));
             match &stmt.kind {
                 StmtKind::Step(step) => {
                     let id = self.define(
@@ -1762,6 +1847,13 @@ impl<'a> Checker<'a> {
                     let order = flow.step_order.len();
                     flow.step_order.insert(id, order);
                     flow.step_branches.insert(id, flow.branch_stack.clone());
+                    let conds = flow
+                        .block_stack
+                        .iter()
+                        .filter(|b| flow.conditional.contains(b))
+                        .copied()
+                        .collect();
+                    flow.step_conds.insert(id, conds);
                     if let Some(previous) = flow.steps.insert(step.name.name.clone(), id) {
                         flow.steps.insert(step.name.name.clone(), previous);
                         self.duplicate(flow.file, &step.name, previous, "step");
@@ -1818,9 +1910,25 @@ impl<'a> Checker<'a> {
                 }
                 StmtKind::Parallel { branches, .. } | StmtKind::First { branches } => {
                     let keyword = branching_keyword(stmt);
+                    let one_is_enough = match &stmt.kind {
+                        StmtKind::Parallel { join, .. } => match join {
+                            Join::All => branches.len() <= 1,
+                            Join::Any => true,
+                            Join::Count(count) => matches!(
+                                &count.kind,
+                                ExprKind::Literal(Literal { kind: LiteralKind::Int(n), .. }) if n == "1"
+                            ),
+                        },
+                        _ => true,
+                    };
                     for (index, branch) in branches.iter().enumerate() {
                         flow.branch_stack.push((keyword, index));
                         if let Some(name) = &branch.name {
+                            flow.branch_places.entry(name.name.clone()).or_insert((
+                                keyword,
+                                index,
+                                one_is_enough,
+                            ));
                             let id = self.define(
                                 flow.file,
                                 DefKind::Branch,
@@ -1852,6 +1960,7 @@ impl<'a> Checker<'a> {
                 _ => {}
             }
         }
+        flow.block_stack.pop();
     }
 
     /// Whether a step can be named here: not from outside the parallel `for each` it runs once per item of
@@ -1887,9 +1996,10 @@ impl<'a> Checker<'a> {
     }
 
     fn block_inner(&mut self, flow: &mut Flow, block: &Block, result: &Ty) {
+        flow.block_stack.push(block.span);
         let depth = flow.locals.len();
         let narrowed = flow.narrowed.len();
-        let mut ended: Option<Span> = None;
+        let mut ended: Option<(Span, &str)> = None;
         let mut reported = false;
         // `wait 3 days` reads as `wait 3` and then a statement `days`: one diagnostic, with the fix.
         let mut skip_next = false;
@@ -1921,9 +2031,15 @@ impl<'a> Checker<'a> {
                 skip_next = true;
                 continue;
             }
-            if let (Some(end), false) = (ended, reported) {
+            if let (Some((end, why)), false) = (ended, reported) {
                 if !matches!(stmt.kind, StmtKind::Error) {
                     reported = true;
+                    let help = if why == "the flow ends here" {
+                        "remove it, or move it before the end of the flow"
+                    } else {
+                        "a cancelled branch counts as finished, and when that satisfies the join the branches still \
+                         running are cancelled, this one too: put what should follow after the `parallel` or `first`"
+                    };
                     self.emit(
                         Diagnostic::new(
                             Code::UnreachableCode,
@@ -1931,22 +2047,27 @@ impl<'a> Checker<'a> {
                             "this is never reached",
                         )
                         .with_label("unreachable")
-                        .with_secondary(at(flow.file, end), "the flow ends here")
-                        .with_help("remove it, or move it before the end of the flow"),
+                        .with_secondary(at(flow.file, end), why)
+                        .with_help(help),
                     );
                 }
             }
             self.stmt(flow, stmt, result);
-            if matches!(
-                stmt.kind,
-                StmtKind::Fail(_) | StmtKind::Complete(_) | StmtKind::Return(_)
-            ) && ended.is_none()
-            {
-                ended = Some(stmt.span);
+            if ended.is_none() {
+                match &stmt.kind {
+                    StmtKind::Fail(_) | StmtKind::Complete(_) | StmtKind::Return(_) => {
+                        ended = Some((stmt.span, "the flow ends here"));
+                    }
+                    StmtKind::Cancel(name) if cancels_itself(flow, &name.name) => {
+                        ended = Some((stmt.span, "this ends the branch it is in"));
+                    }
+                    _ => {}
+                }
             }
         }
         flow.locals.truncate(depth);
         flow.narrowed.truncate(narrowed);
+        flow.block_stack.pop();
     }
 
     /// What `cond` tells about optional values: `x != none` and `x == none` (either way round) for an optional
@@ -2178,7 +2299,7 @@ impl<'a> Checker<'a> {
                     expr.kind,
                     ExprKind::Call(..) | ExprKind::Await { .. } | ExprKind::Error
                 );
-                if !is_effect && ty != Ty::Error {
+                if !is_effect && ty != Ty::Error && expr.span.start >= flow.quiet_until {
                     self.emit(
                         Diagnostic::new(
                             Code::Misplaced,
@@ -2205,7 +2326,12 @@ impl<'a> Checker<'a> {
                     let facts = self.facts(flow, cond);
                     let inner = flow.narrowed.len();
                     flow.narrowed.extend(facts.when_true);
+                    let known = flow.known_done.len();
+                    done_steps(flow, cond, &mut flow.known_done.clone())
+                        .into_iter()
+                        .for_each(|step| flow.known_done.push(step));
                     self.block(flow, body, result);
+                    flow.known_done.truncate(known);
                     flow.narrowed.truncate(inner);
                     // Later conditions, their blocks and the `else` run only where this one was false.
                     flow.narrowed.extend(facts.when_false);
@@ -2374,7 +2500,15 @@ impl<'a> Checker<'a> {
                 }
             }
             StmtKind::Notify { role, message } => {
-                self.role_ref(file, role, Code::UnknownName);
+                if self.role_ref(file, role, Code::UnknownName).is_none() && role.name == "person" {
+                    let text = self.file(file).map_or("", |f| f.source.text.as_str());
+                    let end = stmt.span.end as usize;
+                    let line_end = text
+                        .get(end..)
+                        .and_then(|rest| rest.find('\n'))
+                        .map_or(text.len(), |n| end + n);
+                    flow.quiet_until = u32::try_from(line_end).unwrap_or(u32::MAX);
+                }
                 if let Some(message) = message {
                     self.expr(flow, message, Some(&Ty::Text));
                 }
@@ -3196,6 +3330,22 @@ impl<'a> Checker<'a> {
     }
 
     fn role_ref(&mut self, file: FileId, role: &Ident, unknown_code: Code) -> Option<DefId> {
+        if role.name == "person" && self.lookup_global(file, "person").is_none() {
+            // `notify person email "…"`: notifications go to roles; one person is reached through the host.
+            self.emit(
+                Diagnostic::new(
+                    unknown_code,
+                    at(file, role.span),
+                    "a role is expected here, not one person",
+                )
+                .with_label("not a role")
+                .with_help(
+                    "`notify` and escalations reach everyone who holds a role; to write to one person (a customer, \
+                     say), call an action the host performs: `action send_email(to: Text, text: Text) -> Bool`",
+                ),
+            );
+            return None;
+        }
         self.resolve_kind(file, role, &[DefKind::Role], "role", unknown_code)
     }
 
@@ -3810,6 +3960,36 @@ impl<'a> Checker<'a> {
                     "move this after step `{step_name}`: a step's outputs exist once it is completed"
                 )),
             );
+            return;
+        }
+        // Inside an `if` (a `match` arm, a `first`, a loop) that does not hold this code too, the step may not
+        // have run: reading its output then fails the case at run time.
+        let outside = flow.step_conds.get(&step).and_then(|conds| {
+            conds
+                .iter()
+                .find(|c| !flow.block_stack.contains(c))
+                .copied()
+        });
+        if let Some(block) = outside {
+            if !flow.known_done.contains(&step) {
+                let opening = Span::new(block.start as usize, block.start as usize + 1);
+                self.emit(
+                    Diagnostic::new(
+                        Code::StepMayNotHaveRun,
+                        at(file, output.span),
+                        format!(
+                            "step `{step_name}` may not have run here, so its output `{}` may not exist",
+                            output.name
+                        ),
+                    )
+                    .with_label("read where the step may not have run")
+                    .with_secondary(at(file, opening), format!("`{step_name}` runs only when this block does"))
+                    .with_help(format!(
+                        "read it inside `if {step_name}.done {{ … }}`, or in the same block as the step; a case that \
+                         reads it after `{step_name}` was skipped fails with a run-time error"
+                    )),
+                );
+            }
         }
     }
 
@@ -4610,6 +4790,27 @@ impl<'a> Checker<'a> {
             Measure::Time { from, to, calendar } => {
                 self.kpi_point(file, from, &processes, explicit);
                 self.kpi_point(file, to, &processes, explicit);
+                let never = match (from, to) {
+                    (MeasurePoint::End(span), _) => Some((
+                        *span,
+                        "nothing happens after a case ends, so a time from its end is never known",
+                        "measure up to the end instead: `measure time from start to end`",
+                    )),
+                    (_, MeasurePoint::Start(span)) => Some((
+                        *span,
+                        "a case starts before anything else happens in it, so a time to its start is never known",
+                        "measure from the start instead: `measure time from start to …`",
+                    )),
+                    (MeasurePoint::Step(a), MeasurePoint::Step(b)) if a.name == b.name => Some((
+                        a.span.to(b.span),
+                        "a time from a moment to the same moment is always 0",
+                        "measure from one step to a later one",
+                    )),
+                    _ => None,
+                };
+                if let Some((span, message, help)) = never {
+                    self.invalid_kpi(file, span, message.to_string(), help);
+                }
                 if let Some(calendar) = calendar {
                     self.calendar_ref(file, calendar);
                 }
@@ -4694,6 +4895,67 @@ impl<'a> Checker<'a> {
                 .collect()
         };
         self.out.kpi_processes.insert(id, measured);
+    }
+
+    /// Two KPIs of one name measuring one process (one of them imported, say `first_response` from `std.kpi`): their
+    /// results, summaries and `expect kpi` lines could not be told apart.
+    fn check_kpi_names(&mut self) {
+        let mut kpis: Vec<(&DefId, &Vec<DefId>)> = self.out.kpi_processes.iter().collect();
+        kpis.sort_by_key(|(id, _)| **id);
+        let mut clashes = Vec::new();
+        for (i, &(&first, first_measures)) in kpis.iter().enumerate() {
+            for &(&second, second_measures) in kpis.iter().skip(i + 1) {
+                let Some(process) = first_measures
+                    .iter()
+                    .find(|p| second_measures.contains(p))
+                    .copied()
+                else {
+                    continue;
+                };
+                if self.def_name(first) != self.def_name(second) {
+                    continue;
+                }
+                // Reported where it can be fixed: at the package's own declaration.
+                let in_std = |id: DefId| {
+                    self.def(id)
+                        .and_then(|d| self.files.get(d.file.0 as usize))
+                        .is_none_or(|f| f.is_std)
+                };
+                let (here, other) = if in_std(second) {
+                    (first, second)
+                } else {
+                    (second, first)
+                };
+                if !in_std(here) {
+                    clashes.push((here, other, process));
+                }
+            }
+        }
+        for (here, other, process) in clashes {
+            let (Some(def), Some(other_def)) = (self.def(here), self.def(other)) else {
+                continue;
+            };
+            let (file, span, name) = (def.file, def.name_span, def.name.clone());
+            let other_at = at(other_def.file, other_def.name_span);
+            let module = self
+                .file(other_def.file)
+                .map(|f| f.source.module.clone())
+                .unwrap_or_default();
+            let process = self.def_name(process);
+            self.emit(
+                Diagnostic::new(
+                    Code::DuplicateDefinition,
+                    at(file, span),
+                    format!("two KPIs named `{name}` measure process `{process}`"),
+                )
+                .with_label("declared again here")
+                .with_secondary(other_at, format!("the other, in `{module}`"))
+                .with_help(format!(
+                    "results, summaries and `expect kpi` name KPIs by name: rename this one, or leave the other out \
+                     of what `{process}`'s module imports"
+                )),
+            );
+        }
     }
 
     fn invalid_kpi(&mut self, file: FileId, span: Span, message: String, help: &str) {
@@ -4866,11 +5128,13 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        // Optional values are allowed (an empty one reports nothing); the message names the type as declared.
+        let declared = self.ty_name(&ty);
         while let Ty::Optional(inner) = ty {
             ty = *inner;
         }
         if !matches!(ty, Ty::Int | Ty::IntIn(..) | Ty::Error) {
-            let text = self.ty_name(&ty);
+            let text = declared;
             if let Some(last) = path.last() {
                 self.invalid_kpi(
                     file,
@@ -4925,6 +5189,12 @@ impl<'a> Checker<'a> {
             steps: HashMap::default(),
             step_order: HashMap::default(),
             branches: HashMap::default(),
+            branch_places: HashMap::default(),
+            quiet_until: 0,
+            block_stack: Vec::new(),
+            conditional: HashSet::default(),
+            step_conds: HashMap::default(),
+            known_done: Vec::new(),
             process_within: None,
             item_steps: HashMap::default(),
             items: Vec::new(),
@@ -5594,6 +5864,56 @@ fn duration_in_words(stmt: &Stmt, next: Option<&Stmt>) -> Option<(String, Span)>
 
 /// The keyword (`parallel`, `first`) of a branching statement, which stands for it in diagnostics and names its
 /// branches (with their index) in `Flow::branch_stack` and `Flow::check_branches`.
+/// The blocks of a statement that may not run when the statement does (see `Flow::conditional`).
+fn conditional_blocks(stmt: &Stmt) -> Vec<Span> {
+    match &stmt.kind {
+        StmtKind::If {
+            branches,
+            otherwise,
+        } => branches
+            .iter()
+            .map(|(_, body)| body.span)
+            .chain(otherwise.iter().map(|body| body.span))
+            .collect(),
+        StmtKind::Match { arms, .. } => arms.iter().map(|arm| arm.body.span).collect(),
+        StmtKind::First { branches } => branches.iter().map(|b| b.body.span).collect(),
+        StmtKind::Parallel { join, branches } if *join != Join::All => {
+            branches.iter().map(|b| b.body.span).collect()
+        }
+        StmtKind::ForEach { body, .. } => vec![body.span],
+        _ => Vec::new(),
+    }
+}
+
+/// The steps a condition, when true, says are completed: `s.done`, and `and`s of such.
+fn done_steps(flow: &Flow, cond: &Expr, out: &mut Vec<DefId>) -> Vec<DefId> {
+    match &cond.kind {
+        ExprKind::Paren(inner) => done_steps(flow, inner, out),
+        ExprKind::Binary(BinaryOp::And, a, b) => {
+            let mut found = done_steps(flow, a, out);
+            found.extend(done_steps(flow, b, out));
+            found
+        }
+        ExprKind::Field(base, field) if field.name == "done" => match &base.kind {
+            ExprKind::Name(name) => flow.steps.get(&name.name).copied().into_iter().collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `cancel name`, here, ends the branch the statement is in: `name` is that branch or one around it, or a
+/// branch beside one of those in a join that one finished branch satisfies (cancelled branches count as finished,
+/// and a satisfied join cancels the rest).
+fn cancels_itself(flow: &Flow, name: &str) -> bool {
+    let Some(&(keyword, index, one_is_enough)) = flow.branch_places.get(name) else {
+        return false;
+    };
+    flow.check_branches
+        .iter()
+        .any(|&(around, i)| around == keyword && (i == index || one_is_enough))
+}
+
 fn branching_keyword(stmt: &Stmt) -> Span {
     let keyword = if matches!(stmt.kind, StmtKind::First { .. }) {
         "first"

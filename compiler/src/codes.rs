@@ -83,7 +83,7 @@ codes! {
     InvalidSchedule = "P0028", Error, "a schedule that cannot fire";
     Recursion = "P0029", Error, "procedures that call each other in a cycle";
     UnboundedLoop = "P0030", Error, "a loop without a maximum number of rounds";
-    UnreachableCode = "P0031", Warning, "statements after `fail`, `complete` or `return`";
+    UnreachableCode = "P0031", Warning, "statements after `fail`, `complete`, `return` or a `cancel` that ends their branch";
     Misplaced = "P0032", Error, "a statement or clause that is not allowed here or appears twice";
     UnusedRole = "P0033", Warning, "a role that no step, escalation or notification uses";
     UnusedProcedure = "P0034", Warning, "a procedure that nothing calls";
@@ -97,6 +97,7 @@ codes! {
     OptionalInText = "P0042", Warning, "an optional value in a text, which reads `none` when it is missing";
     RecordContainsItself = "P0043", Error, "a record that always contains another of itself, so no value of it can be written";
     MissingResult = "P0044", Error, "a procedure or process with a result that can reach its end without giving one";
+    StepMayNotHaveRun = "P0045", Warning, "a step's output read where the step may not have run (it is inside an `if`, a `match` arm, a `first` or a loop)";
 }
 
 impl Code {

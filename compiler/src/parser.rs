@@ -229,6 +229,18 @@ fn habit_hint(diagnostic: Diagnostic, tokens: &[(Token<'_>, SimpleSpan)], at: us
                     "the arms of a `match` are written without a keyword: `high => { … }`",
                 );
             }
+            let after_notify_person = index >= 2
+                && matches!(
+                    (tokens.get(index - 2), tokens.get(index - 1)),
+                    (Some((Token::Notify, _)), Some((Token::Ident("person"), _)))
+                );
+            if after_notify_person {
+                return diagnostic.with_help(
+                    "`notify` tells everyone who holds a role (`notify Agent \"…\"`); to write to one person (a \
+                     customer, say), call an action the host performs: `action send_email(to: Text, text: Text) -> \
+                     Bool`",
+                );
+            }
             if message.contains("a text") && !message.contains("statement") {
                 // `Europe/Berlin` is one text to quote.
                 let mut end = index;
@@ -258,6 +270,39 @@ fn habit_hint(diagnostic: Diagnostic, tokens: &[(Token<'_>, SimpleSpan)], at: us
                     .with_suggestion(here, written.clone(), format!("write `{written}`"));
             }
             diagnostic
+        }
+        Token::Colon => {
+            // `by: Agent`, `within: 4h`: a step's clause written as a key and a value (YAML, BPMN properties).
+            let keyword = match index.checked_sub(1).and_then(|i| tokens.get(i)) {
+                Some((Token::By, _)) => "by",
+                Some((Token::Within, _)) => "within",
+                Some((Token::After, _)) => "after",
+                Some((Token::Due, _)) => "due",
+                Some((Token::Every, _)) => "every",
+                _ => return diagnostic,
+            };
+            // `by:Agent` becomes `by Agent`, not `byAgent`.
+            let spaced = tokens
+                .get(index + 1)
+                .is_none_or(|(_, next)| next.start > found_span.end);
+            diagnostic
+                .with_help(format!(
+                    "a step's clauses are words without `:`, as in `by Agent` and `within 4h`: write `{keyword} …`"
+                ))
+                .with_suggestion(here, if spaced { "" } else { " " }, "remove the `:`")
+        }
+        Token::Percent if message.contains("KPI clause") => diagnostic.with_help(
+            "there are no percentages in a target: it is what each case must meet (`target <= 4h`), and `procc run` \
+             reports the share of cases that met it as `met_percent`",
+        ),
+        Token::Int(_) | Token::Duration(_)
+            if index > 0
+                && matches!(tokens.get(index - 1), Some((Token::Ident("target"), _))) =>
+        {
+            diagnostic.with_help(
+                "a target compares each case's value: `target <= 4h`, `target == 0`; the share of cases that met it \
+                 (\"90% within 4 hours\") is reported by `procc run` as `met_percent`",
+            )
         }
         Token::Within => diagnostic.with_help(
             "a deadline goes inside a step (`step s { by Agent within 4h }`) or, for the whole case, after the \

@@ -242,9 +242,47 @@ fn human_reports(
             report = report.with_help(help);
         }
         // Writing into a Vec cannot fail; a failure would only lose this one report.
-        let _ = report.finish().write(&mut cache, &mut out);
+        let mut drawn = Vec::new();
+        let _ = report.finish().write(&mut cache, &mut drawn);
+        out.extend_from_slice(other_file_headers(files, diagnostic, &drawn).as_bytes());
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// ariadne 0.6 heads the excerpt of another file than the primary's with a line and column counted as if each byte
+/// were a character, which is wrong after the first non-ASCII character (`std/kpi.proc:76:98` for 77:5): each such
+/// header is written again with the place of that file's first label.
+fn other_file_headers(files: &[SourceFile], diagnostic: &Diagnostic, drawn: &[u8]) -> String {
+    let mut text = String::from_utf8_lossy(drawn).into_owned();
+    let mut done = Vec::new();
+    for label in &diagnostic.labels {
+        let file = label.at.file;
+        if file == diagnostic.at.file || done.contains(&file) {
+            continue;
+        }
+        done.push(file);
+        let Some(source) = files.get(file.0 as usize) else {
+            continue;
+        };
+        let first = diagnostic
+            .labels
+            .iter()
+            .filter(|l| l.at.file == file)
+            .map(|l| l.at.span.start)
+            .min()
+            .unwrap_or(label.at.span.start);
+        let at = source.line_col(first);
+        let prefix = format!("[ {}:", source.name);
+        let Some(start) = text.find(&prefix) else {
+            continue;
+        };
+        let place = start + prefix.len();
+        let Some(end) = text.get(place..).and_then(|rest| rest.find(' ')) else {
+            continue;
+        };
+        text.replace_range(place..place + end, &format!("{}:{}", at.line, at.column));
+    }
+    text
 }
 
 /// Renders diagnostics one per line, `path:line:col: error[P0007]: message` (codespan-reporting's short form).

@@ -80,6 +80,10 @@ pub struct KpiValue {
     pub fixed: bool,
     /// Whether the value meets the KPI's target (`None` without a target or a value).
     pub met: Option<bool>,
+    /// Whether the target is already out of reach, also before the value is final: a time still running that has
+    /// passed a `<`, `<=` or `==` target (a first response not given after four hours misses `< 4h`), a count
+    /// past a `<`, `<=` or `==` target (counts only grow), or a final value that misses.
+    pub missed: bool,
 }
 
 impl KpiValue {
@@ -91,6 +95,7 @@ impl KpiValue {
             "unit": self.unit.as_str(),
             "final": self.fixed,
             "met": self.met,
+            "missed": self.missed,
         })
     }
 }
@@ -100,6 +105,13 @@ impl std::fmt::Display for KpiValue {
         match self.value {
             None if self.fixed => {
                 write!(f, "{}: never known (the case ended without it)", self.name)?
+            }
+            None if self.missed => {
+                return write!(
+                    f,
+                    "{}: not yet known, and already past the target",
+                    self.name
+                );
             }
             None => write!(f, "{}: not yet known", self.name)?,
             Some(value) => {
@@ -114,6 +126,7 @@ impl std::fmt::Display for KpiValue {
         match self.met {
             Some(true) => write!(f, " (meets the target)"),
             Some(false) => write!(f, " (misses the target)"),
+            None if self.missed => write!(f, " (already past the target)"),
             None => Ok(()),
         }
     }
@@ -335,7 +348,8 @@ impl Kpis {
                     if matches!(from, Moment::Start) {
                         slot.a = now;
                     }
-                    if matches!(to, Moment::Start) {
+                    // The second moment counts only from the first on (`from end to start` is never known).
+                    if matches!(to, Moment::Start) && slot.a != UNSET {
                         slot.b = now;
                     }
                 }
@@ -380,7 +394,11 @@ impl Kpis {
                         if slot.a == UNSET && from.happened(kind, step, actor, directory) {
                             slot.a = now;
                         }
-                        if slot.b == UNSET && to.happened(kind, step, actor, directory) {
+                        // The first `to` at or after `from`: never a negative time.
+                        if slot.b == UNSET
+                            && slot.a != UNSET
+                            && to.happened(kind, step, actor, directory)
+                        {
                             slot.b = now;
                         }
                     }
@@ -436,12 +454,23 @@ impl Kpis {
     }
 
     /// An instance's values.
-    pub(crate) fn values(&self, process: u32, slots: &[Slot], ended: bool) -> Vec<KpiValue> {
+    /// An instance's values; `now` is the host's clock, against which a time still running is compared with the
+    /// target (see [`KpiValue::missed`]).
+    pub(crate) fn values(
+        &self,
+        process: u32,
+        slots: &[Slot],
+        ended: bool,
+        now: i64,
+    ) -> Vec<KpiValue> {
         slots
             .iter()
             .zip(self.of(process))
             .filter_map(|(slot, &k)| {
                 let def = self.defs.get(k)?;
+                // What the value can only grow from while the instance runs: a time started and still running
+                // (as of `now`), a count so far.
+                let mut growing = None;
                 let (value, fixed) = match &def.measure {
                     MeasureMeta::Time { .. } => {
                         let calendar = match self.rules.get(k) {
@@ -451,30 +480,54 @@ impl Kpis {
                             }) => self.calendars.get(*index),
                             _ => None,
                         };
-                        let value = match (Slot::get(slot.a), Slot::get(slot.b), calendar) {
-                            (Some(a), Some(b), Some(calendar)) => Some(calendar.between(a, b)),
-                            (Some(a), Some(b), None) => Some(b.saturating_sub(a)),
+                        let between = |a: i64, b: i64| match calendar {
+                            Some(calendar) => calendar.between(a, b),
+                            None => b.saturating_sub(a),
+                        };
+                        let value = match (Slot::get(slot.a), Slot::get(slot.b)) {
+                            (Some(a), Some(b)) => Some(between(a, b)),
+                            (Some(a), None) if !ended => {
+                                growing = Some(between(a, now.max(a)));
+                                None
+                            }
                             _ => None,
                         };
                         // An instance that ended without one of the moments never gets the value.
                         (value, value.is_some() || ended)
                     }
-                    MeasureMeta::Count { .. } => (Some(Slot::get(slot.a).unwrap_or(0)), ended),
+                    MeasureMeta::Count { .. } => {
+                        let count = Slot::get(slot.a).unwrap_or(0);
+                        if !ended {
+                            growing = Some(count);
+                        }
+                        (Some(count), ended)
+                    }
                     MeasureMeta::Value { .. } => {
                         let value = Slot::get(slot.b);
                         (value, value.is_some() || ended)
                     }
                 };
+                let met = match (&def.target, value) {
+                    (Some(target), Some(value)) if fixed => Some(target.met_by(value)),
+                    _ => None,
+                };
+                let missed = met == Some(false)
+                    || match (&def.target, growing) {
+                        (Some(target), Some(so_far)) => match target.op.as_str() {
+                            "<" | "<=" => !target.met_by(so_far),
+                            "==" => so_far > target.value,
+                            _ => false,
+                        },
+                        _ => false,
+                    };
                 Some(KpiValue {
                     index: k,
                     name: self.names.get(k).cloned().unwrap_or_else(|| Arc::from("")),
                     unit: KpiUnit::of(&def.measure),
                     value,
                     fixed,
-                    met: match (&def.target, value) {
-                        (Some(target), Some(value)) if fixed => Some(target.met_by(value)),
-                        _ => None,
-                    },
+                    met,
+                    missed,
                 })
             })
             .collect()
@@ -508,6 +561,13 @@ pub struct Summary {
     pub met: Option<usize>,
     /// The target, if the KPI has one.
     pub target: Option<TargetMeta>,
+    /// Instances still running whose value is not final but already misses the target ([`KpiValue::missed`]):
+    /// left out of `count`, and worth knowing, since they are the late ones. Set by whoever summarises.
+    pub open_missed: usize,
+    /// Instances that ended without a value (a survey never answered): left out of `count`.
+    pub never_known: usize,
+    /// For working time: the calendar whose working time the values and the target count.
+    pub calendar: Option<String>,
 }
 
 impl Summary {
@@ -534,6 +594,36 @@ impl Summary {
                 .as_ref()
                 .map(|t| sorted.iter().filter(|&&v| t.met_by(v)).count()),
             target: kpi.target.clone(),
+            open_missed: 0,
+            never_known: 0,
+            calendar: match &kpi.measure {
+                MeasureMeta::Time { calendar, .. } => calendar.clone(),
+                _ => None,
+            },
+        }
+    }
+
+    /// Summarises the final values of a KPI over instances' values as [`crate::Runtime::kpis`] gives them (for
+    /// this KPI): final values are summarised, and instances still running that already miss the target and
+    /// instances that ended without a value are counted.
+    pub fn of_instances<'a>(
+        kpi: &KpiMeta,
+        values: impl IntoIterator<Item = &'a KpiValue>,
+    ) -> Summary {
+        let mut finals = Vec::new();
+        let (mut open_missed, mut never_known) = (0, 0);
+        for value in values {
+            match (value.value, value.fixed) {
+                (Some(v), true) => finals.push(v),
+                (None, true) => never_known += 1,
+                (_, false) if value.missed => open_missed += 1,
+                (_, false) => {}
+            }
+        }
+        Summary {
+            open_missed,
+            never_known,
+            ..Summary::of(kpi, &finals)
         }
     }
 
@@ -557,6 +647,9 @@ impl Summary {
             "met": self.met,
             "met_percent": self.met_percent(),
             "target": self.target.as_ref().map(|t| json!({"op": t.op, "value": t.value})),
+            "calendar": self.calendar,
+            "open_missed": self.open_missed,
+            "never_known": self.never_known,
         })
     }
 }
@@ -588,6 +681,19 @@ impl std::fmt::Display for Summary {
                 )?,
                 None => write!(f, ", target {} {value}", target.op)?,
             }
+        }
+        if self.open_missed > 0 {
+            let n = self.open_missed;
+            write!(
+                f,
+                "; {n} open instance{} already miss{} it",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "es" } else { "" }
+            )?;
+        }
+        if self.never_known > 0 {
+            let n = self.never_known;
+            write!(f, "; {n} ended without a value",)?;
         }
         Ok(())
     }

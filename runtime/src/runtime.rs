@@ -355,7 +355,9 @@ impl Runtime {
     pub fn kpis(&self, instance: InstanceId) -> Result<Vec<KpiValue>, Error> {
         let case = self.case(instance)?;
         let ended = case.status != InstanceStatus::Running;
-        Ok(self.kpis.values(case.process, &case.kpi, ended))
+        Ok(self
+            .kpis
+            .values(case.process, &case.kpi, ended, self.now.0.max(case.last)))
     }
 
     fn case(&self, instance: InstanceId) -> Result<&Case, Error> {

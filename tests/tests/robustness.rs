@@ -150,6 +150,34 @@ fn an_earlier_label_shares_the_excerpt_and_its_header_is_right() {
     assert!(first < again, "{shown}");
 }
 
+/// A label in another file than the error's, after non-ASCII text there: its excerpt's header names its real line
+/// and column (ariadne counted each byte as a character: `a.proc:1:45` for 5:8).
+#[test]
+fn another_files_header_counts_characters() {
+    let analysis = analyze(vec![
+        SourceFile::new(
+            "a.proc",
+            "a",
+            "// éééééééééééééééééééééééééééééééééééé\n/// A.\nrole Agent\n/// Go.\nsignal Go\n/// P.\nprocess p() {\n  await Go\n}\n",
+        ),
+        SourceFile::new(
+            "b.proc",
+            "b",
+            "/// Go.\nsignal Go\n/// Q.\nprocess q() {\n  await Go\n}\n",
+        ),
+    ]);
+    let twice: Vec<_> = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::DuplicateDefinition)
+        .cloned()
+        .collect();
+    assert_eq!(twice.len(), 1, "{twice:?}");
+    let shown = render::human(&analysis.files, &twice, false);
+    assert!(shown.contains("[ b.proc:2:8 ]"), "{shown}");
+    assert!(shown.contains("[ a.proc:5:8 ]"), "{shown}");
+}
+
 /// Thousands of mistakes on one long line: the excerpts show a window of the line around each mistake (headed
 /// with its real column), a label outside the window becomes a note, and after 200 diagnostics the rest are
 /// counted. Whole lines for every diagnostic made 70 KB of `role A role A …` print 2.8 GB.

@@ -757,6 +757,77 @@ process flows(r: Request) {
 }
 "#;
 
+/// A branch that cancels its sibling in a `first` (or `parallel any`): the cancelled branch counts as finished, so
+/// the join is satisfied and cancels the rest, the branch that cancelled included.
+const CANCEL_SIBLING: &str = r#"
+/// Answers.
+role Agent
+/// The customer confirmed.
+signal Go
+
+/// Cancels the timer's branch from the signal's.
+process first_of() {
+  first {
+    branch a {
+      await Go
+      cancel b
+      step after_go "After go" { by Agent }
+    }
+    branch b { wait 2d }
+  }
+  step next "Next" { by Agent }
+}
+
+/// The same with `parallel any`, the cancel one branch deeper.
+process any_of() {
+  parallel any {
+    branch a {
+      await Go
+      parallel {
+        branch { cancel b }
+      }
+      step after_go "After go" { by Agent }
+    }
+    branch b { wait 2d }
+  }
+  step next "Next" { by Agent }
+}
+
+/// A branch that cancels itself stops there.
+process itself() {
+  parallel {
+    branch a {
+      cancel a
+      step never "Never" { by Agent }
+    }
+    branch { step other "Other" { by Agent } }
+  }
+  step next "Next" { by Agent }
+}
+"#;
+
+#[test]
+fn a_branch_cancelled_by_its_own_join_stops() {
+    for process in ["first_of", "any_of"] {
+        let mut runtime = runtime_at(CANCEL_SIBLING, "2026-03-02T09:00:00Z");
+        let (id, _) = runtime.start(process, &json!({})).unwrap();
+        let effects = runtime.signal(id, "Go", &json!({})).unwrap();
+        assert!(!has(&effects, "after_go"), "{process}: {}", lines(&effects));
+        let next = opened(&effects, "next");
+        let tasks = runtime.open_tasks(id).unwrap();
+        assert_eq!(tasks.len(), 1, "{process}: {}", lines(&effects));
+        let effects = runtime.complete(next, &agent("ann"), &json!({})).unwrap();
+        assert!(has(&effects, "completed"), "{process}: {}", lines(&effects));
+    }
+    let mut runtime = runtime_at(CANCEL_SIBLING, "2026-03-02T09:00:00Z");
+    let (id, effects) = runtime.start("itself", &json!({})).unwrap();
+    assert!(!has(&effects, "never"), "{}", lines(&effects));
+    let other = opened(&effects, "other");
+    let effects = runtime.complete(other, &agent("ann"), &json!({})).unwrap();
+    opened(&effects, "next");
+    assert_eq!(runtime.open_tasks(id).unwrap().len(), 1);
+}
+
 #[test]
 fn loops_procedures_joins_first_of_and_cancel() {
     let mut runtime = runtime_at(FLOWS, "2026-03-02T09:00:00Z");
@@ -1851,6 +1922,7 @@ kpi rating for handle { measure value Rated.score  target >= 4 }
 kpi answer_escalations for handle { measure count escalations of answer  target == 0 }
 kpi breaches for handle { measure count breaches }
 kpi whole_case for handle { measure time from start to end }
+kpi backwards for handle { measure time from answer to triage  target < 1h }
 "#;
 
 fn kpi(runtime: &Runtime, instance: InstanceId, name: &str) -> proc_runtime::KpiValue {
@@ -1883,6 +1955,7 @@ fn kpis_are_measured_from_events() {
         .unwrap();
     let reply = kpi(&runtime, case, "reply_by_agent");
     assert_eq!((reply.value, reply.met), (Some(20 * MINUTE), Some(true)));
+    assert!(!reply.missed);
     assert_eq!(
         kpi(&runtime, case, "reply_by_supervisor").value,
         Some(20 * MINUTE)
@@ -1893,7 +1966,10 @@ fn kpis_are_measured_from_events() {
     let answer = opened(&effects, "answer");
     runtime.advance(t("2026-03-02T11:00:00Z")).unwrap();
     assert_eq!(kpi(&runtime, case, "breaches").value, Some(1));
-    assert_eq!(kpi(&runtime, case, "answer_escalations").value, Some(1));
+    let escalations = kpi(&runtime, case, "answer_escalations");
+    assert_eq!(escalations.value, Some(1));
+    // Not final while the case runs, but a count past `== 0` cannot come back.
+    assert_eq!((escalations.met, escalations.missed), (None, true));
     // A refused completion measures nothing.
     refused(&mut runtime, case, proc_abi::reject::NOT_IN_ROLE, |r| {
         r.complete(answer, &Actor::new("bob", &["Agent"]), &json!({}))
@@ -1923,7 +1999,41 @@ fn kpis_are_measured_from_events() {
         assert_eq!((breaches.value, breaches.fixed), (Some(1), true));
         let escalations = kpi(&runtime, instance, "answer_escalations");
         assert_eq!(escalations.met, Some(false));
+        // `triage` came before `answer`: a time to a moment before its start is never known (it was negative,
+        // and met every `<` target).
+        let backwards = kpi(&runtime, instance, "backwards");
+        assert_eq!(
+            (backwards.value, backwards.fixed, backwards.met),
+            (None, true, None)
+        );
     }
+}
+
+/// A time still running is compared with its target as of the host's clock: a first response still missing after
+/// the target's 30 minutes already misses it, though the value is not known yet.
+#[test]
+fn a_running_time_past_its_target_is_already_missed() {
+    let mut runtime = runtime_at(KPI_SOURCE, "2026-03-02T09:00:00Z");
+    let (case, _) = runtime
+        .start("handle", &json!({"c": {"customer": "Ada"}}))
+        .unwrap();
+    runtime.advance(t("2026-03-02T09:29:00Z")).unwrap();
+    let reply = kpi(&runtime, case, "reply_by_agent");
+    assert_eq!(
+        (reply.value, reply.missed),
+        (None, false),
+        "< 30m still possible"
+    );
+    // At 30 minutes, a reply can no longer come in under 30 minutes.
+    runtime.advance(t("2026-03-02T09:30:00Z")).unwrap();
+    let reply = kpi(&runtime, case, "reply_by_agent");
+    assert_eq!((reply.value, reply.met, reply.missed), (None, None, true));
+    assert_eq!(
+        reply.to_string(),
+        "reply_by_agent: not yet known, and already past the target"
+    );
+    // Without a target nothing is missed.
+    assert!(!kpi(&runtime, case, "reply_by_supervisor").missed);
 }
 
 /// A case restored into a runtime whose clock is behind the case goes on at the case's own time, and so do its
@@ -2228,6 +2338,32 @@ fn kpi_summaries_use_nearest_rank_percentiles() {
     assert_eq!(
         summary.to_string(),
         "first_response: 10 instances, mean 5h 30m, p50 5h, p90 9h, 3 of 10 (30.0%) meet the target < 4h"
+    );
+    // Open instances already past the target, and instances that ended without a value, are counted apart.
+    let value = |value: Option<i64>, fixed: bool, missed: bool| proc_runtime::KpiValue {
+        index: 0,
+        name: "first_response".into(),
+        unit: proc_runtime::kpi::KpiUnit::Milliseconds,
+        value,
+        fixed,
+        met: None,
+        missed,
+    };
+    let instances = [
+        value(Some(HOUR), true, false),
+        value(None, false, true),
+        value(None, false, false),
+        value(None, true, false),
+    ];
+    let summary = proc_runtime::kpi::Summary::of_instances(&meta, &instances);
+    assert_eq!(
+        (summary.count, summary.open_missed, summary.never_known),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        summary.to_string(),
+        "first_response: 1 instance, mean 1h, p50 1h, p90 1h, 1 of 1 (100.0%) meet the target < 4h; 1 open instance \
+         already misses it; 1 ended without a value"
     );
     let empty = proc_runtime::kpi::Summary::of(&meta, &[]);
     assert_eq!(

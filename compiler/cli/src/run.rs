@@ -827,7 +827,7 @@ fn print_kpis(runtime: &Runtime, json: bool) {
     if kpis.is_empty() {
         return;
     }
-    let mut finals: Vec<Vec<i64>> = vec![Vec::new(); kpis.len()];
+    let mut all: Vec<Vec<proc_runtime::KpiValue>> = vec![Vec::new(); kpis.len()];
     let mut measured = vec![false; kpis.len()];
     let mut out = String::new();
     if !json {
@@ -845,10 +845,8 @@ fn print_kpis(runtime: &Runtime, json: bool) {
             if let Some(seen) = measured.get_mut(value.index) {
                 *seen = true;
             }
-            if let (Some(v), true) = (value.value, value.fixed) {
-                if let Some(list) = finals.get_mut(value.index) {
-                    list.push(v);
-                }
+            if let Some(list) = all.get_mut(value.index) {
+                list.push(value.clone());
             }
         }
         if json {
@@ -870,11 +868,11 @@ fn print_kpis(runtime: &Runtime, json: bool) {
     }
     for ((kpi, values), _) in kpis
         .iter()
-        .zip(&finals)
+        .zip(&all)
         .zip(&measured)
         .filter(|(_, measured)| **measured)
     {
-        let summary = proc_runtime::kpi::Summary::of(kpi, values);
+        let summary = proc_runtime::kpi::Summary::of_instances(kpi, values);
         if json {
             out.push_str(&json!({"kpi_summary": summary.to_json()}).to_string());
             out.push('\n');

@@ -902,7 +902,11 @@ impl Gen<'_> {
                 self.jump(f, cx, *next);
             }
             Term::CancelBranch { unit, next } => {
-                f.exec(rt.cancel_branch, vec![u32c(*unit), get(fr)]);
+                // The branch cancelling may have been cancelled with it (its join was satisfied): it stops here.
+                f.if_(
+                    eqz(call(rt.cancel_branch, vec![u32c(*unit), get(fr), get(fb)])),
+                    |f| f.ret(c32(run::KILLED)),
+                );
                 self.jump(f, cx, *next);
             }
             Term::Return(value, depth) => {

@@ -170,7 +170,7 @@ runtime_fns! {
     join_one: "join_one" (I32) -> ();
     cancel_fiber: "cancel_fiber" (I32) -> ();
     cancel_children: "cancel_children" (I32) -> ();
-    cancel_branch: "cancel_branch" (I32, I32) -> ();
+    cancel_branch: "cancel_branch" (I32, I32, I32) -> (I32);
     proc_return: "proc_return" (I32, I32) -> (I32);
     fiber_wake: "fiber_wake" (I32) -> ();
     task_open: "task_open" (I32, I32, I32, I32, I32, I32, I32, I32, I32, I64, I64, I32) -> (I32);
@@ -1293,10 +1293,12 @@ impl Rt {
         f
     }
 
-    /// `(unit, frame)`: cancels the running branch `unit` started in `frame`; it counts as finished.
+    /// `(unit, frame, fiber)`: cancels the running branch `unit` started in `frame`; it counts as finished. Returns
+    /// whether `fiber` (the one cancelling) still exists: when that satisfies the join of a `first` or `parallel N of`
+    /// the join cancels its other branches, which may include the one cancelling (or one it runs inside).
     fn f_cancel_branch(&self, cx: &Cx) -> Func {
-        let mut f = Func::new("cancel_branch", &[I32, I32], &[]);
-        let (unit, fr) = (f.param(0), f.param(1));
+        let mut f = Func::new("cancel_branch", &[I32, I32, I32], &[I32]);
+        let (unit, fr, me) = (f.param(0), f.param(1), f.param(2));
         let fb = f.l32();
         let parent = f.l32();
         f.looping(|f, again| {
@@ -1320,6 +1322,13 @@ impl Rt {
                 f.set(fb, ld32(get(fb), fiber::NEXT));
             });
         });
+        // Cancelling allocates nothing, so a freed fiber's block cannot have become another fiber meanwhile.
+        f.set(fb, ld32(cx.h(header::FIBERS), 0));
+        f.while_(ne(get(fb), c32(0)), |f, _| {
+            f.if_(eq(get(fb), get(me)), |f| f.ret(c32(1)));
+            f.set(fb, ld32(get(fb), fiber::NEXT));
+        });
+        f.ret(c32(0));
         f
     }
 
