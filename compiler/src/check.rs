@@ -2327,9 +2327,8 @@ impl<'a> Checker<'a> {
                     let inner = flow.narrowed.len();
                     flow.narrowed.extend(facts.when_true);
                     let known = flow.known_done.len();
-                    done_steps(flow, cond, &mut flow.known_done.clone())
-                        .into_iter()
-                        .for_each(|step| flow.known_done.push(step));
+                    let done = done_steps(flow, cond);
+                    flow.known_done.extend(done);
                     self.block(flow, body, result);
                     flow.known_done.truncate(known);
                     flow.narrowed.truncate(inner);
@@ -5886,12 +5885,12 @@ fn conditional_blocks(stmt: &Stmt) -> Vec<Span> {
 }
 
 /// The steps a condition, when true, says are completed: `s.done`, and `and`s of such.
-fn done_steps(flow: &Flow, cond: &Expr, out: &mut Vec<DefId>) -> Vec<DefId> {
+fn done_steps(flow: &Flow, cond: &Expr) -> Vec<DefId> {
     match &cond.kind {
-        ExprKind::Paren(inner) => done_steps(flow, inner, out),
+        ExprKind::Paren(inner) => done_steps(flow, inner),
         ExprKind::Binary(BinaryOp::And, a, b) => {
-            let mut found = done_steps(flow, a, out);
-            found.extend(done_steps(flow, b, out));
+            let mut found = done_steps(flow, a);
+            found.extend(done_steps(flow, b));
             found
         }
         ExprKind::Field(base, field) if field.name == "done" => match &base.kind {
