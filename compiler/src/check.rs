@@ -2366,6 +2366,7 @@ impl<'a> Checker<'a> {
             }
             StmtKind::First { branches } => {
                 let keyword = branching_keyword(stmt);
+                self.first_as_event_choice(file, keyword, branches);
                 for (index, branch) in branches.iter().enumerate() {
                     if let Some(name) = &branch.name {
                         if let Some(&id) = flow.branches.get(&name.name) {
@@ -3907,6 +3908,40 @@ impl<'a> Checker<'a> {
             .map(|&m| self.def_name(m))
             .find(|name| name == value)
             .map(|name| (enum_ty, name))
+    }
+
+    /// `first { branch { await Confirmed  step visit … } branch { wait 2d  step call … } }` reads like BPMN's
+    /// event-based gateway, where the first event chooses the path. Here the branch that *finishes* first wins: after
+    /// `Confirmed`, the other branch's timer still fires and opens its steps, and a late `Confirmed` is still taken.
+    fn first_as_event_choice(&mut self, file: FileId, keyword: Span, branches: &[BranchDecl]) {
+        let starts_with_event = |b: &&BranchDecl| b.body.stmts.first().is_some_and(waits_for_event);
+        let waiting = branches.iter().filter(starts_with_event).count();
+        // A branch that, after its event, does what takes time (a step, another wait): returning or completing at
+        // once is the right way to choose by the first event.
+        let going_on = branches
+            .iter()
+            .filter(starts_with_event)
+            .find_map(|b| b.body.stmts.iter().skip(1).find(|s| takes_time(s)));
+        let (Some(after), true) = (going_on, waiting >= 2) else {
+            return;
+        };
+        self.emit(
+            Diagnostic::new(
+                Code::FirstRacesPaths,
+                at(file, keyword),
+                "the branch that finishes first wins this `first`, not the first event",
+            )
+            .with_label("branches race to their ends")
+            .with_secondary(
+                at(file, after.span),
+                "this still runs when another branch's event came first",
+            )
+            .with_help(
+                "to choose a path by the first event, wait for the events alone and branch afterwards: \
+                 `let reply = await Confirmed within 2d`, then `if reply != none { … } else { … }`; for more \
+                 events, a procedure whose `first` branches only wait and `return` what happened, then a `match`",
+            ),
+        );
     }
 
     /// An output of `step` read here: outside loops, the step must come earlier in the flow (`P0040`); and it
@@ -5863,6 +5898,31 @@ fn duration_in_words(stmt: &Stmt, next: Option<&Stmt>) -> Option<(String, Span)>
 
 /// The keyword (`parallel`, `first`) of a branching statement, which stands for it in diagnostics and names its
 /// branches (with their index) in `Flow::branch_stack` and `Flow::check_branches`.
+/// Whether a statement waits for an event: `await S` (also in a `let`), `wait D`, `wait until T`.
+fn waits_for_event(stmt: &Stmt) -> bool {
+    match &stmt.kind {
+        StmtKind::WaitFor(..) | StmtKind::WaitUntil(_) => true,
+        StmtKind::Expr(expr) | StmtKind::Let { value: expr, .. } => {
+            matches!(expr.kind, ExprKind::Await { .. })
+        }
+        _ => false,
+    }
+}
+
+/// Whether a statement can take time: opens a step, waits, calls a procedure or an action (which may), or holds
+/// such a statement. `return`, `complete`, `notify`, `let x = …` of a plain value and the like happen at once.
+fn takes_time(stmt: &Stmt) -> bool {
+    let calls = |expr: &Expr| matches!(expr.kind, ExprKind::Await { .. } | ExprKind::Call(..));
+    match &stmt.kind {
+        StmtKind::Step(_) | StmtKind::WaitFor(..) | StmtKind::WaitUntil(_) => true,
+        StmtKind::Expr(expr) | StmtKind::Let { value: expr, .. } => calls(expr),
+        _ => stmt
+            .blocks()
+            .iter()
+            .any(|block| block.stmts.iter().any(takes_time)),
+    }
+}
+
 /// The blocks of a statement that may not run when the statement does (see `Flow::conditional`).
 fn conditional_blocks(stmt: &Stmt) -> Vec<Span> {
     match &stmt.kind {
