@@ -1997,6 +1997,7 @@ impl<'a> Checker<'a> {
 
     fn block_inner(&mut self, flow: &mut Flow, block: &Block, result: &Ty) {
         flow.block_stack.push(block.span);
+        let known_done = flow.known_done.len();
         let depth = flow.locals.len();
         let narrowed = flow.narrowed.len();
         let mut ended: Option<(Span, &str)> = None;
@@ -2067,6 +2068,7 @@ impl<'a> Checker<'a> {
         }
         flow.locals.truncate(depth);
         flow.narrowed.truncate(narrowed);
+        flow.known_done.truncate(known_done);
         flow.block_stack.pop();
     }
 
@@ -2319,6 +2321,8 @@ impl<'a> Checker<'a> {
                 // `else if`s), and after the `if` when its blocks all end the flow (`complete`, `fail`, `return`).
                 // The same for `and`, `or` and `not` of such checks.
                 let mark = flow.narrowed.len();
+                // Likewise `if not s.done { return … }`: `s` is completed after it.
+                let known_mark = flow.known_done.len();
                 let mut all_end = true;
                 for (cond, body) in branches {
                     let ty = self.expr(flow, cond, Some(&Ty::Bool));
@@ -2327,13 +2331,14 @@ impl<'a> Checker<'a> {
                     let inner = flow.narrowed.len();
                     flow.narrowed.extend(facts.when_true);
                     let known = flow.known_done.len();
-                    let done = done_steps(flow, cond);
+                    let (done, not_done) = done_steps(flow, cond);
                     flow.known_done.extend(done);
                     self.block(flow, body, result);
                     flow.known_done.truncate(known);
                     flow.narrowed.truncate(inner);
                     // Later conditions, their blocks and the `else` run only where this one was false.
                     flow.narrowed.extend(facts.when_false);
+                    flow.known_done.extend(not_done);
                     all_end &= body.stmts.last().is_some_and(|s| {
                         matches!(
                             s.kind,
@@ -2346,6 +2351,7 @@ impl<'a> Checker<'a> {
                 }
                 if otherwise.is_some() || !all_end {
                     flow.narrowed.truncate(mark);
+                    flow.known_done.truncate(known_mark);
                 }
             }
             StmtKind::Match {
@@ -4019,8 +4025,9 @@ impl<'a> Checker<'a> {
                     .with_label("read where the step may not have run")
                     .with_secondary(at(file, opening), format!("`{step_name}` runs only when this block does"))
                     .with_help(format!(
-                        "read it inside `if {step_name}.done {{ … }}`, or in the same block as the step; a case that \
-                         reads it after `{step_name}` was skipped fails with a run-time error"
+                        "read it inside `if {step_name}.done {{ … }}` (or after `if not {step_name}.done {{ return … }}`), \
+                         or in the same block as the step; a case that reads it after `{step_name}` was skipped fails \
+                         with a run-time error"
                     )),
                 );
             }
@@ -5944,20 +5951,33 @@ fn conditional_blocks(stmt: &Stmt) -> Vec<Span> {
     }
 }
 
-/// The steps a condition, when true, says are completed: `s.done`, and `and`s of such.
-fn done_steps(flow: &Flow, cond: &Expr) -> Vec<DefId> {
+/// The steps a condition says are completed when it is true, and those it says are when it is false: `s.done`,
+/// `not`, and `and`s (`or`s) of such.
+fn done_steps(flow: &Flow, cond: &Expr) -> (Vec<DefId>, Vec<DefId>) {
     match &cond.kind {
         ExprKind::Paren(inner) => done_steps(flow, inner),
+        ExprKind::Unary(UnaryOp::Not, inner) => {
+            let (when_true, when_false) = done_steps(flow, inner);
+            (when_false, when_true)
+        }
         ExprKind::Binary(BinaryOp::And, a, b) => {
-            let mut found = done_steps(flow, a);
-            found.extend(done_steps(flow, b));
-            found
+            let mut when_true = done_steps(flow, a).0;
+            when_true.extend(done_steps(flow, b).0);
+            (when_true, Vec::new())
+        }
+        ExprKind::Binary(BinaryOp::Or, a, b) => {
+            let mut when_false = done_steps(flow, a).1;
+            when_false.extend(done_steps(flow, b).1);
+            (Vec::new(), when_false)
         }
         ExprKind::Field(base, field) if field.name == "done" => match &base.kind {
-            ExprKind::Name(name) => flow.steps.get(&name.name).copied().into_iter().collect(),
-            _ => Vec::new(),
+            ExprKind::Name(name) => (
+                flow.steps.get(&name.name).copied().into_iter().collect(),
+                Vec::new(),
+            ),
+            _ => (Vec::new(), Vec::new()),
         },
-        _ => Vec::new(),
+        _ => (Vec::new(), Vec::new()),
     }
 }
 
