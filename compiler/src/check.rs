@@ -5753,6 +5753,7 @@ impl<'a> Checker<'a> {
             let (code, word) = match def.kind {
                 DefKind::Role => (Code::UnusedRole, "role"),
                 DefKind::Procedure => (Code::UnusedProcedure, "procedure"),
+                DefKind::Action => (Code::UnusedProcedure, "action"),
                 DefKind::Record => (Code::UnusedType, "record"),
                 DefKind::Enum => (Code::UnusedType, "enum"),
                 DefKind::Signal => (Code::UnusedType, "signal"),

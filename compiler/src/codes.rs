@@ -86,7 +86,7 @@ codes! {
     UnreachableCode = "P0031", Warning, "statements after `fail`, `complete`, `return` or a `cancel` that ends their branch";
     Misplaced = "P0032", Error, "a statement or clause that is not allowed here or appears twice";
     UnusedRole = "P0033", Warning, "a role that no step, escalation or notification uses";
-    UnusedProcedure = "P0034", Warning, "a procedure that nothing calls";
+    UnusedProcedure = "P0034", Warning, "a procedure or an action that nothing calls";
     UnusedType = "P0035", Warning, "a record, enum or signal that nothing uses";
     CannotCompile = "P0036", Error, "a construct the compiler cannot turn into a workflow module";
     InvalidKpi = "P0037", Error, "a KPI that cannot be measured: a missing or doubled `measure`, a step the process does not have, a value that is not a number, or a target of the wrong kind";
