@@ -541,8 +541,9 @@ impl Run {
                 let tasks = self.open_tasks(&c.step_ids)?;
                 if tasks.is_empty() {
                     return Err(format!(
-                        "expected a completion of step `{}` to be refused\nbut no task for it is open; open \
-                         tasks: {}",
+                        "expected a completion of step `{}` to be refused\nbut no task for it is open, so there \
+                         is nothing to refuse (`expect no task {}` checks that it is closed); open tasks: {}",
+                        c.step,
                         c.step,
                         self.all_open()
                     ));
