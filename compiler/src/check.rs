@@ -1381,7 +1381,35 @@ impl<'a> Checker<'a> {
                     }
                     zone_seen = true;
                     let zone = text_of(lit).unwrap_or_default();
-                    if !crate::zones::is_time_zone(&zone) {
+                    // Legacy abbreviations: `EST` is UTC−5 all year (no summer time), `CET` follows no one country's
+                    // rules; people who write them mean a place.
+                    let place = match zone.as_str() {
+                        "EST" | "EST5EDT" => Some("America/New_York"),
+                        "MST" | "MST7MDT" => {
+                            Some("America/Denver (or America/Phoenix, which keeps no summer time)")
+                        }
+                        "HST" => Some("Pacific/Honolulu"),
+                        "PST8PDT" => Some("America/Los_Angeles"),
+                        "CST6CDT" => Some("America/Chicago"),
+                        "CET" | "MET" => Some("Europe/Berlin, Europe/Paris or the office's city"),
+                        "EET" => Some("Europe/Athens, Europe/Helsinki or the office's city"),
+                        "WET" => Some("Europe/Lisbon"),
+                        _ => None,
+                    };
+                    if let Some(place) = place {
+                        self.emit(
+                            Diagnostic::new(
+                                Code::InvalidCalendar,
+                                at(file, lit.span),
+                                format!("`{zone}` is an old abbreviation, not a place's time zone"),
+                            )
+                            .with_label("which place?")
+                            .with_help(format!(
+                                "name the place whose clocks the team keeps, and its summer time comes with it: \
+                                 `{place}`; for an offset that never changes, `Etc/GMT+5` (five hours behind UTC)"
+                            )),
+                        );
+                    } else if !crate::zones::is_time_zone(&zone) {
                         self.emit(
                             Diagnostic::new(
                                 Code::InvalidCalendar,
@@ -2437,6 +2465,7 @@ impl<'a> Checker<'a> {
                 if let Some(until) = until {
                     let ty = self.expr(flow, until, Some(&Ty::Bool));
                     self.expect_ty(file, until.span, &Ty::Bool, &ty);
+                    self.until_after_loop(flow, *keyword, until);
                 }
                 flow.loops -= 1;
             }
@@ -2466,6 +2495,7 @@ impl<'a> Checker<'a> {
                 if let Some(until) = until {
                     let ty = self.expr(flow, until, Some(&Ty::Bool));
                     self.expect_ty(file, until.span, &Ty::Bool, &ty);
+                    self.until_after_loop(flow, *keyword, until);
                 }
                 flow.loops -= 1;
             }
@@ -3950,6 +3980,48 @@ impl<'a> Checker<'a> {
         );
     }
 
+    /// `every 15m max 8 { notify OnCall "PAGE" } until acknowledge.done` with `acknowledge` after the loop in the same
+    /// sequence: the step cannot open before the loop ends, so the condition never stops it early. (The intended
+    /// shape runs the step in a branch beside the loop.)
+    fn until_after_loop(&mut self, flow: &Flow, keyword: Span, until: &Expr) {
+        let (done, _) = done_steps(flow, until);
+        for step in done {
+            let Some(&order) = flow.step_order.get(&step) else {
+                continue;
+            };
+            if order < flow.reached {
+                continue;
+            }
+            let beside = flow.step_branches.get(&step).is_some_and(|theirs| {
+                theirs
+                    .iter()
+                    .zip(&flow.check_branches)
+                    .any(|((a, i), (b, j))| a == b && i != j)
+            });
+            if beside {
+                continue;
+            }
+            let name = self.def_name(step);
+            let step_at = self.def(step).map(|d| at(d.file, d.name_span));
+            let mut diagnostic = Diagnostic::new(
+                Code::UntilNeverDuringLoop,
+                at(flow.file, until.span),
+                format!("`{name}` comes after this loop, so `{name}.done` never holds while it runs"),
+            )
+            .with_label("never true during the loop")
+            .with_secondary(at(flow.file, keyword), "the loop runs all its rounds first")
+            .with_help(format!(
+                "run the loop beside the step: `parallel {{ branch {{ step {name} … }} branch {{ every … until \
+                 {name}.done }} }}`"
+            ));
+            if let Some(step_at) = step_at {
+                diagnostic =
+                    diagnostic.with_secondary(step_at, "the step opens only after the loop");
+            }
+            self.emit(diagnostic);
+        }
+    }
+
     /// An output of `step` read here: outside loops, the step must come earlier in the flow (`P0040`); and it
     /// must not be in another branch of a `parallel` or `first` beside this code, where nothing says it is done.
     fn output_known(&mut self, flow: &Flow, step: DefId, output: &Ident) {
@@ -4530,10 +4602,19 @@ impl<'a> Checker<'a> {
             BinaryOp::Or => self.facts(flow, left).when_false,
             _ => Vec::new(),
         };
+        // `s.done and s.output`: the right side runs only once the step is completed.
+        let done = match op {
+            BinaryOp::And => done_steps(flow, left).0,
+            BinaryOp::Or => done_steps(flow, left).1,
+            _ => Vec::new(),
+        };
         let mark = flow.narrowed.len();
+        let known_done = flow.known_done.len();
         flow.narrowed.extend(known);
+        flow.known_done.extend(done);
         let r = self.expr(flow, right, None);
         flow.narrowed.truncate(mark);
+        flow.known_done.truncate(known_done);
         if l == Ty::Error || r == Ty::Error {
             return match op {
                 BinaryOp::And

@@ -99,6 +99,7 @@ codes! {
     MissingResult = "P0044", Error, "a procedure or process with a result that can reach its end without giving one";
     StepMayNotHaveRun = "P0045", Warning, "a step's output read where the step may not have run (it is inside an `if`, a `match` arm, a `first` or a loop)";
     FirstRacesPaths = "P0046", Warning, "a `first` whose branches wait for different events and then go on: the branch that finishes first wins, not the first event";
+    UntilNeverDuringLoop = "P0047", Warning, "a loop's `until` names a step that only comes after the loop, so it never holds while the loop runs";
 }
 
 impl Code {

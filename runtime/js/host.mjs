@@ -165,7 +165,17 @@ class Calendar {
       const span = [Math.min(hours.from_minute, 1440), Math.min(hours.to_minute, 1440)];
       for (const day of hours.days) this.week[day]?.push(span);
     }
-    for (const list of this.week) list.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    // Hours are a set of open times: overlapping or repeated lines count once (as in runtime/src/calendar.rs).
+    this.week = this.week.map((list) => {
+      list.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+      const merged = [];
+      for (const [from, to] of list.filter(([from, to]) => from < to)) {
+        const last = merged[merged.length - 1];
+        if (last && from <= last[1]) last[1] = Math.max(last[1], to);
+        else merged.push([from, to]);
+      }
+      return merged;
+    });
     this.holidays = new Set(meta.holidays.map((h) => {
       const days = parseDate(h);
       if (days === null) throw new Error(`calendar \`${meta.name}\` has a holiday \`${h}\` that is not a date`);

@@ -47,8 +47,18 @@ impl Calendar {
                 }
             }
         }
+        // Hours are a set of open times: overlapping or repeated lines (a calendar that includes another and
+        // states its hours again) count once, not twice.
         for list in &mut week {
             list.sort_unstable();
+            let mut merged: Vec<(u32, u32)> = Vec::with_capacity(list.len());
+            for &(from, to) in list.iter().filter(|(from, to)| from < to) {
+                match merged.last_mut() {
+                    Some(last) if from <= last.1 => last.1 = last.1.max(to),
+                    _ => merged.push((from, to)),
+                }
+            }
+            *list = merged;
         }
         let mut holidays = HashSet::new();
         for holiday in &meta.holidays {
@@ -274,6 +284,35 @@ mod tests {
             show(c.add(t("2026-03-02T22:00:00Z"), H)),
             "2026-03-03T10:00:00Z"
         );
+    }
+
+    /// Hours stated twice (a calendar that includes another and repeats its hours) or overlapping count once:
+    /// counted twice, nine working hours from Monday 09:00 came out Monday 10:00.
+    #[test]
+    fn repeated_and_overlapping_hours_count_once() {
+        let hours = |days: Vec<u8>, from: u32, to: u32| Hours {
+            days,
+            from_minute: from * 60,
+            to_minute: to * 60,
+        };
+        let c = Calendar::new(&CalendarMeta {
+            name: "Twice".into(),
+            zone: "UTC".into(),
+            hours: vec![
+                hours(vec![0, 1, 2, 3, 4], 9, 17),
+                hours(vec![0], 9, 17),
+                hours(vec![0], 12, 18),
+                hours(vec![1], 17, 19),
+            ],
+            holidays: Vec::new(),
+        })
+        .unwrap();
+        let monday = t("2026-03-02T09:00:00Z");
+        // Monday 09:00–18:00 (9 hours), Tuesday 09:00–19:00 (10 hours, the two lines meet at 17:00).
+        assert_eq!(show(c.add(monday, 9 * H)), "2026-03-02T18:00:00Z");
+        assert_eq!(show(c.add(monday, 10 * H)), "2026-03-03T10:00:00Z");
+        assert_eq!(show(c.add(monday, 19 * H)), "2026-03-03T19:00:00Z");
+        assert_eq!(c.between(monday, t("2026-03-03T19:00:00Z")), 19 * H);
     }
 
     #[test]

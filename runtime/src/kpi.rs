@@ -81,8 +81,9 @@ pub struct KpiValue {
     /// Whether the value meets the KPI's target (`None` without a target or a value).
     pub met: Option<bool>,
     /// Whether the target is already out of reach, also before the value is final: a time still running that has
-    /// passed a `<`, `<=` or `==` target (a first response not given after four hours misses `< 4h`), a count
-    /// past a `<`, `<=` or `==` target (counts only grow), or a final value that misses.
+    /// passed a `<`, `<=` or `==` target (a first response not given after four hours misses `< 4h`; a time to a
+    /// step only while that step's task is open, since a case that never reaches the step never has the value),
+    /// a count past a `<`, `<=` or `==` target (counts only grow), or a final value that misses.
     pub missed: bool,
 }
 
@@ -141,6 +142,9 @@ pub(crate) struct Slot {
 }
 
 const UNSET: i64 = i64::MIN;
+/// In a time's second slot: its moment is a step whose task is open now (not a value). Only then can a case still
+/// running be said to be past the target: a case that never reaches the step (another `match` arm) never will be.
+const OPENED: i64 = i64::MIN + 1;
 
 impl Default for Slot {
     fn default() -> Slot {
@@ -150,14 +154,16 @@ impl Default for Slot {
 
 impl Slot {
     fn get(value: i64) -> Option<i64> {
-        (value != UNSET).then_some(value)
+        (value > OPENED).then_some(value)
     }
 
     /// The slot as 17 bytes in a snapshot: a presence byte and two numbers.
     pub(crate) fn write(self, out: &mut Vec<u8>) {
         out.push(u8::from(self.a != UNSET) | (u8::from(self.b != UNSET) << 1));
-        out.extend_from_slice(&Slot::get(self.a).unwrap_or(0).to_le_bytes());
-        out.extend_from_slice(&Slot::get(self.b).unwrap_or(0).to_le_bytes());
+        // As kept (`OPENED` too), with 0 for an absent number.
+        let raw = |v: i64| if v == UNSET { 0 } else { v };
+        out.extend_from_slice(&raw(self.a).to_le_bytes());
+        out.extend_from_slice(&raw(self.b).to_le_bytes());
     }
 
     /// Reads what [`Slot::write`] wrote.
@@ -167,7 +173,7 @@ impl Slot {
         let b = i64::from_le_bytes(bytes.get(9..17)?.try_into().ok()?);
         Some(Slot {
             a: if flags & 1 != 0 {
-                a.max(UNSET + 1)
+                a.max(OPENED + 1)
             } else {
                 UNSET
             },
@@ -299,6 +305,8 @@ pub(crate) struct Kpis {
     names: Vec<Arc<str>>,
     /// For each process id, the KPIs that measure it.
     by_process: Vec<Vec<usize>>,
+    /// For each process id, whether one of its KPIs is a time to a step (which notes when the step's task opens).
+    opens: Vec<bool>,
 }
 
 impl Kpis {
@@ -314,6 +322,25 @@ impl Kpis {
                     .map(|(i, _)| i)
                     .collect()
             })
+            .collect::<Vec<Vec<usize>>>();
+        let rules: Vec<Rule> = meta
+            .kpis
+            .iter()
+            .map(|k| Rule::new(meta, &k.measure))
+            .collect();
+        let opens = by_process
+            .iter()
+            .map(|kpis| {
+                kpis.iter().any(|&k| {
+                    matches!(
+                        rules.get(k),
+                        Some(Rule::Time {
+                            to: Moment::Step(_),
+                            ..
+                        })
+                    )
+                })
+            })
             .collect();
         Kpis {
             names: meta
@@ -321,14 +348,11 @@ impl Kpis {
                 .iter()
                 .map(|k| Arc::from(k.name.as_str()))
                 .collect(),
-            rules: meta
-                .kpis
-                .iter()
-                .map(|k| Rule::new(meta, &k.measure))
-                .collect(),
+            rules,
             defs: meta.kpis.clone(),
             calendars,
             by_process,
+            opens,
         }
     }
 
@@ -373,8 +397,24 @@ impl Kpis {
         actor: Option<&Actor>,
         directory: Option<&dyn Directory>,
     ) {
+        let opens = self.opens.get(process as usize).copied().unwrap_or(false);
         for effect in effects {
             let kind = effect.kind();
+            if kind == EffectKind::TaskOpened && opens {
+                let step = effect.task().map(|t| t.step);
+                for (slot, &k) in slots.iter_mut().zip(self.of(process)) {
+                    if let Some(Rule::Time {
+                        to: Moment::Step(steps),
+                        ..
+                    }) = self.rules.get(k)
+                    {
+                        if slot.b == UNSET && has_step(steps, step) {
+                            slot.b = OPENED;
+                        }
+                    }
+                }
+                continue;
+            }
             if !matches!(
                 kind,
                 EffectKind::TaskCompleted
@@ -395,7 +435,7 @@ impl Kpis {
                             slot.a = now;
                         }
                         // The first `to` at or after `from`: never a negative time.
-                        if slot.b == UNSET
+                        if Slot::get(slot.b).is_none()
                             && slot.a != UNSET
                             && to.happened(kind, step, actor, directory)
                         {
@@ -419,7 +459,7 @@ impl Kpis {
                         if kind == EffectKind::TaskCompleted && has_step(steps, step) {
                             if let Effect::TaskCompleted { outputs, .. } = effect.to_effect() {
                                 if let Some(value) = read_path(&outputs, path) {
-                                    slot.b = value.max(UNSET + 1);
+                                    slot.b = value.max(OPENED + 1);
                                 }
                             }
                         }
@@ -446,7 +486,7 @@ impl Kpis {
             {
                 if *s == signal {
                     if let Some(value) = read_path(payload, path) {
-                        slot.b = value.max(UNSET + 1);
+                        slot.b = value.max(OPENED + 1);
                     }
                 }
             }
@@ -473,6 +513,14 @@ impl Kpis {
                 let mut growing = None;
                 let (value, fixed) = match &def.measure {
                     MeasureMeta::Time { .. } => {
+                        // A time to a step grows past its target only while the step's task is open.
+                        let reachable = match self.rules.get(k) {
+                            Some(Rule::Time {
+                                to: Moment::Step(_),
+                                ..
+                            }) => slot.b == OPENED,
+                            _ => true,
+                        };
                         let calendar = match self.rules.get(k) {
                             Some(Rule::Time {
                                 calendar: Some(index),
@@ -486,7 +534,7 @@ impl Kpis {
                         };
                         let value = match (Slot::get(slot.a), Slot::get(slot.b)) {
                             (Some(a), Some(b)) => Some(between(a, b)),
-                            (Some(a), None) if !ended => {
+                            (Some(a), None) if !ended && reachable => {
                                 growing = Some(between(a, now.max(a)));
                                 None
                             }

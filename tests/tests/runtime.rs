@@ -1923,6 +1923,7 @@ kpi answer_escalations for handle { measure count escalations of answer  target 
 kpi breaches for handle { measure count breaches }
 kpi whole_case for handle { measure time from start to end }
 kpi backwards for handle { measure time from answer to triage  target < 1h }
+kpi to_answer for handle { measure time from start to answer  target < 30m }
 "#;
 
 fn kpi(runtime: &Runtime, instance: InstanceId, name: &str) -> proc_runtime::KpiValue {
@@ -2034,6 +2035,26 @@ fn a_running_time_past_its_target_is_already_missed() {
     );
     // Without a target nothing is missed.
     assert!(!kpi(&runtime, case, "reply_by_supervisor").missed);
+    // A time to a step is past its target only once the step's task is open: until then the case may never
+    // reach the step (another `match` arm), and would never have the value.
+    assert!(!kpi(&runtime, case, "to_answer").missed);
+    let triage = runtime.open_tasks(case).unwrap()[0].task;
+    runtime
+        .complete(triage, &agent("ann"), &json!({"priority": 1}))
+        .unwrap();
+    assert!(kpi(&runtime, case, "to_answer").missed);
+    // The mark survives a snapshot, and a value once known replaces it.
+    let copy = runtime
+        .restore_copy(&runtime.snapshot(case).unwrap())
+        .unwrap();
+    assert!(kpi(&runtime, copy, "to_answer").missed);
+    let answer = runtime.open_tasks(copy).unwrap()[0].task;
+    runtime.complete(answer, &agent("bob"), &json!({})).unwrap();
+    let done = kpi(&runtime, copy, "to_answer");
+    assert_eq!(
+        (done.value, done.met, done.missed),
+        (Some(30 * MINUTE), Some(false), true)
+    );
 }
 
 /// A case restored into a runtime whose clock is behind the case goes on at the case's own time, and so do its
