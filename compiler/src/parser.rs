@@ -84,6 +84,7 @@ pub fn parse(file: FileId, source_len: usize, lexed: &Lexed<'_>) -> (File, Vec<D
         if diagnostics
             .last()
             .is_none_or(|last: &Diagnostic| last.at != diagnostic.at)
+            && !calendar_after_broken_deadline(&diagnostics, tokens, error.span().start)
         {
             diagnostics.push(diagnostic);
         }
@@ -179,6 +180,31 @@ fn duration_hint(
 /// Habits from other languages and first attempts, at the token a syntax error found: `import`, `function`,
 /// `Role` for `role`, a `within` outside a step, a word where a text in quotes goes, `case` in a `match`, and a
 /// declaration that starts while a `{` above it is still open. Only the help (and a fix) is added.
+/// `within 8 hours on Berlin`: once `hours` is reported, the clause is skipped up to `on`, which then reads as the
+/// start of `on breach` and would be reported again at `Berlin`. That second error says nothing new.
+fn calendar_after_broken_deadline(
+    diagnostics: &[Diagnostic],
+    tokens: &[(Token<'_>, SimpleSpan)],
+    at: usize,
+) -> bool {
+    let Some((index, _, _)) = token_at(tokens, at) else {
+        return false;
+    };
+    let after_on = index
+        .checked_sub(1)
+        .and_then(|i| tokens.get(i))
+        .is_some_and(|(t, _)| *t == Token::Ident("on"));
+    let Some(last) = diagnostics.last() else {
+        return false;
+    };
+    // The error before was at most two tokens before the `on` (`8 hours on`, `15 min on`).
+    let near = index
+        .checked_sub(3)
+        .and_then(|i| tokens.get(i))
+        .is_some_and(|(_, span)| last.at.span.start as usize >= span.start);
+    after_on && near && !matches!(tokens.get(index), Some((Token::Ident("breach"), _)))
+}
+
 fn habit_hint(diagnostic: Diagnostic, tokens: &[(Token<'_>, SimpleSpan)], at: usize) -> Diagnostic {
     if diagnostic.help.is_some() {
         return diagnostic;
