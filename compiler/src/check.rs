@@ -3079,6 +3079,29 @@ impl<'a> Checker<'a> {
                     .with_help("make the `after` lag shorter than the `within` deadline"),
                 );
             }
+            // Working time passes no faster than the clock: when the calendar is open all the way, the deadline
+            // comes as soon as the clock's, before the lag is over.
+            if after_since == within_since && *business && after_s >= within_s {
+                self.emit(
+                    Diagnostic::new(
+                        Code::WindowMayBeEmpty,
+                        at(file, *after_span),
+                        format!(
+                            "step `{}` may not start before {}, but {} can pass in as little clock time",
+                            step.name.name,
+                            literal::describe_duration(*after_s),
+                            literal::describe_business_duration(*within_s)
+                        ),
+                    )
+                    .with_label("the earliest start")
+                    .with_secondary(at(file, *within_span), "the deadline, in working time")
+                    .with_help(
+                        "when the calendar is open through the whole deadline, the task is due before it may be \
+                         done: the lag counts clock time, so give the deadline more working time than the lag (five \
+                         working days of 8 hours are `within 40h on Cal`)",
+                    ),
+                );
+            }
         }
         // Working time on a calendar passes no faster than the clock: a step given more of it than its whole
         // process has of clock time cannot fit either.

@@ -100,6 +100,7 @@ codes! {
     StepMayNotHaveRun = "P0045", Warning, "a step's output read where the step may not have run (it is inside an `if`, a `match` arm, a `first` or a loop)";
     FirstRacesPaths = "P0046", Warning, "a `first` whose branches wait for different events and then go on: the branch that finishes first wins, not the first event";
     UntilNeverDuringLoop = "P0047", Warning, "a loop's `until` names a step that only comes after the loop, so it never holds while the loop runs";
+    WindowMayBeEmpty = "P0048", Warning, "an `after` lag at least as long as a deadline counted in working time, which may then leave no time";
 }
 
 impl Code {
