@@ -317,6 +317,7 @@ impl<'a> Checker<'a> {
                     | Code::EscalationToUnknownRole
                     | Code::UndeclaredSignal
                     | Code::FourEyesUnknownStep
+                    | Code::InvalidKpi
             )
         {
             return false;
@@ -2981,6 +2982,23 @@ impl<'a> Checker<'a> {
                 StepClauseKind::Paused { from, until } => {
                     self.signal_ref(file, from);
                     self.signal_ref(file, until);
+                    if from.name == until.name {
+                        // Each such signal would pause the deadline and start it again at once.
+                        self.emit(
+                            Diagnostic::new(
+                                Code::PauseSameSignal,
+                                at(file, until.span),
+                                format!("`{}` both pauses the deadline and starts it again", from.name),
+                            )
+                            .with_label("the same signal")
+                            .with_secondary(at(file, from.span), "pauses")
+                            .with_help(
+                                "a pause needs two signals: one that stops the clock (`paused from Pending`) and \
+                                 one that starts it again (`until CustomerReplied`); a host with one \"status \
+                                 changed\" event sends the signal that matches the new status",
+                            ),
+                        );
+                    }
                 }
                 StepClauseKind::OnlyDuring(calendar) => {
                     self.calendar_ref(file, calendar);

@@ -101,6 +101,7 @@ codes! {
     FirstRacesPaths = "P0046", Warning, "a `first` whose branches wait for different events and then go on: the branch that finishes first wins, not the first event";
     UntilNeverDuringLoop = "P0047", Warning, "a loop's `until` names a step that only comes after the loop, so it never holds while the loop runs";
     WindowMayBeEmpty = "P0048", Warning, "an `after` lag at least as long as a deadline counted in working time, which may then leave no time";
+    PauseSameSignal = "P0049", Error, "a step paused and resumed by the same signal, which would pause and resume its deadline at once";
 }
 
 impl Code {

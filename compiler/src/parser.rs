@@ -255,6 +255,12 @@ fn habit_hint(diagnostic: Diagnostic, tokens: &[(Token<'_>, SimpleSpan)], at: us
                     "the arms of a `match` are written without a keyword: `high => { … }`",
                 );
             }
+            if *word == "on" && message.contains("KPI clause") {
+                return diagnostic.with_help(
+                    "a target is in the measure's own unit: with `measure time from … to … on Desk`, `target < 8h` \
+                     already means eight hours of Desk's working time",
+                );
+            }
             let after_notify_person = index >= 2
                 && matches!(
                     (tokens.get(index - 2), tokens.get(index - 1)),
@@ -316,6 +322,17 @@ fn habit_hint(diagnostic: Diagnostic, tokens: &[(Token<'_>, SimpleSpan)], at: us
                     "a step's clauses are words without `:`, as in `by Agent` and `within 4h`: write `{keyword} …`"
                 ))
                 .with_suggestion(here, if spaced { "" } else { " " }, "remove the `:`")
+        }
+        Token::Int(_)
+            if index > 0
+                && matches!(
+                    tokens.get(index - 1),
+                    Some((Token::Ident("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun"), _))
+                ) =>
+        {
+            diagnostic.with_help(
+                "opening hours are two clock times, on the 24-hour clock: `hours mon-fri 09:00-17:00`",
+            )
         }
         Token::Percent if message.contains("KPI clause") => diagnostic.with_help(
             "there are no percentages in a target: it is what each case must meet (`target <= 4h`), and `procc run` \

@@ -334,10 +334,12 @@ impl Kpis {
                 kpis.iter().any(|&k| {
                     matches!(
                         rules.get(k),
-                        Some(Rule::Time {
-                            to: Moment::Step(_),
-                            ..
-                        })
+                        Some(
+                            Rule::Time {
+                                to: Moment::Step(_),
+                                ..
+                            } | Rule::Count { steps: Some(_), .. }
+                        )
                     )
                 })
             })
@@ -403,10 +405,15 @@ impl Kpis {
             if kind == EffectKind::TaskOpened && opens {
                 let step = effect.task().map(|t| t.step);
                 for (slot, &k) in slots.iter_mut().zip(self.of(process)) {
-                    if let Some(Rule::Time {
-                        to: Moment::Step(steps),
-                        ..
-                    }) = self.rules.get(k)
+                    if let Some(
+                        Rule::Time {
+                            to: Moment::Step(steps),
+                            ..
+                        }
+                        | Rule::Count {
+                            steps: Some(steps), ..
+                        },
+                    ) = self.rules.get(k)
                     {
                         if slot.b == UNSET && has_step(steps, step) {
                             slot.b = OPENED;
@@ -544,11 +551,17 @@ impl Kpis {
                         (value, value.is_some() || ended)
                     }
                     MeasureMeta::Count { .. } => {
+                        // Of a step: only once the case has reached it (a case on another path has no count
+                        // of it, rather than a perfect one).
+                        let reached = match self.rules.get(k) {
+                            Some(Rule::Count { steps: Some(_), .. }) => slot.b == OPENED,
+                            _ => true,
+                        };
                         let count = Slot::get(slot.a).unwrap_or(0);
-                        if !ended {
+                        if !ended && reached {
                             growing = Some(count);
                         }
-                        (Some(count), ended)
+                        (reached.then_some(count), ended)
                     }
                     MeasureMeta::Value { .. } => {
                         let value = Slot::get(slot.b);

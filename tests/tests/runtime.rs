@@ -2038,11 +2038,15 @@ fn a_running_time_past_its_target_is_already_missed() {
     // A time to a step is past its target only once the step's task is open: until then the case may never
     // reach the step (another `match` arm), and would never have the value.
     assert!(!kpi(&runtime, case, "to_answer").missed);
+    // Likewise a count of one step's escalations has no value before the case reaches the step (a case on another
+    // path would otherwise count as a perfect 0), and 0 from then on.
+    assert_eq!(kpi(&runtime, case, "answer_escalations").value, None);
     let triage = runtime.open_tasks(case).unwrap()[0].task;
     runtime
         .complete(triage, &agent("ann"), &json!({"priority": 1}))
         .unwrap();
     assert!(kpi(&runtime, case, "to_answer").missed);
+    assert_eq!(kpi(&runtime, case, "answer_escalations").value, Some(0));
     // The mark survives a snapshot, and a value once known replaces it.
     let copy = runtime
         .restore_copy(&runtime.snapshot(case).unwrap())

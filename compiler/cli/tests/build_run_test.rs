@@ -458,6 +458,11 @@ kpi handled for p {
   measure time from start to s
   target < 30m
 }
+/// No deadline is missed.
+kpi late_ones for p {
+  measure count breaches
+  target == 0
+}
 test "what happened, and what did not" {
   start p() at 2026-03-06T16:00Z
   expect no breached s
@@ -495,6 +500,12 @@ test "a KPI that is not what it should be" {
   expect kpi handled missed
   expect kpi handled 30m
 }
+test "a KPI already out of reach is missed while the case runs" {
+  start p() at 2026-03-06T16:00Z
+  advance to 2026-03-06T17:01Z
+  expect kpi late_ones 1 missed
+  expect kpi handled missed
+}
 test "a test that starts before 1970" {
   start p() at 1969-12-31T23:00Z
 }
@@ -524,7 +535,7 @@ test "a notification that was expected not to happen" {
 }
 "#,
     );
-    let stdout = tests_of(&dir, "2 passed, 7 failed");
+    let stdout = tests_of(&dir, "3 passed, 7 failed");
     for says in [
         "expected KPI `handled` to be 30m\n    it is handled: 1h (misses the target)",
         "the test starts at 1969-12-31T23:00:00Z, before 1970-01-01T00:00:00Z",
