@@ -3080,44 +3080,41 @@ impl<'a> Checker<'a> {
             Some((within_s, within_since, within_span, business)),
         ) = (&after, &within)
         {
-            if after_since == within_since && !business && after_s >= within_s {
-                self.emit(
-                    Diagnostic::new(
-                        Code::EmptyWindow,
-                        at(file, *after_span),
-                        format!(
-                            "step `{}` may not start before {}, but is due within {}",
-                            step.name.name,
-                            literal::describe_duration(*after_s),
-                            literal::describe_duration(*within_s)
-                        ),
-                    )
-                    .with_label("the earliest start")
-                    .with_secondary(at(file, *within_span), "the deadline")
-                    .with_help("make the `after` lag shorter than the `within` deadline"),
-                );
-            }
-            // Working time passes no faster than the clock: when the calendar is open all the way, the deadline
-            // comes as soon as the clock's, before the lag is over.
-            if after_since == within_since && *business && after_s >= within_s {
-                self.emit(
-                    Diagnostic::new(
+            // In working time the window may still be empty: working time passes no faster than the clock, so
+            // when the calendar is open all the way the deadline comes as soon as the clock's, before the lag ends.
+            if after_since == within_since && after_s >= within_s {
+                let (code, message, deadline, help) = if *business {
+                    (
                         Code::WindowMayBeEmpty,
-                        at(file, *after_span),
                         format!(
                             "step `{}` may not start before {}, but {} can pass in as little clock time",
                             step.name.name,
                             literal::describe_duration(*after_s),
                             literal::describe_business_duration(*within_s)
                         ),
-                    )
-                    .with_label("the earliest start")
-                    .with_secondary(at(file, *within_span), "the deadline, in working time")
-                    .with_help(
+                        "the deadline, in working time",
                         "when the calendar is open through the whole deadline, the task is due before it may be \
                          done: the lag counts clock time, so give the deadline more working time than the lag (five \
                          working days of 8 hours are `within 40h on Cal`)",
-                    ),
+                    )
+                } else {
+                    (
+                        Code::EmptyWindow,
+                        format!(
+                            "step `{}` may not start before {}, but is due within {}",
+                            step.name.name,
+                            literal::describe_duration(*after_s),
+                            literal::describe_duration(*within_s)
+                        ),
+                        "the deadline",
+                        "make the `after` lag shorter than the `within` deadline",
+                    )
+                };
+                self.emit(
+                    Diagnostic::new(code, at(file, *after_span), message)
+                        .with_label("the earliest start")
+                        .with_secondary(at(file, *within_span), deadline)
+                        .with_help(help),
                 );
             }
         }
