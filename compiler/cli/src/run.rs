@@ -554,12 +554,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
 }
 
-fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
-    if args.input.is_some() && args.process.is_none() {
-        return Err(
-            "`--input` is the input of the process `--process` starts, and no `--process` was given".to_string(),
-        );
-    }
+fn run_inner(mut args: RunArgs) -> Result<ExitCode, String> {
     let stdin = |path: &Option<PathBuf>| path.as_deref().is_some_and(|p| p.as_os_str() == "-");
     if stdin(&args.input) && stdin(&args.events) {
         return Err(
@@ -576,6 +571,21 @@ fn run_inner(args: RunArgs) -> Result<ExitCode, String> {
     let bytes = std::fs::read(&args.module)
         .map_err(|e| format!("cannot read `{}`: {e}", args.module.display()))?;
     let module = Module::from_bytes(&bytes).map_err(|e| e.to_string())?;
+    if args.input.is_some() && args.process.is_none() {
+        // `--input` starts a case: of the module's one process, or of the one `--process` names.
+        match module.metadata().processes.as_slice() {
+            [only] => args.process = Some(only.name.clone()),
+            processes => {
+                let names: Vec<&str> = processes.iter().map(|p| p.name.as_str()).collect();
+                return Err(format!(
+                    "`--input` is the input of the process `--process` starts, and no `--process` was given (the \
+                     module has {}: {})",
+                    names.len(),
+                    names.join(", ")
+                ));
+            }
+        }
+    }
     if args.process.is_none() && args.events.is_none() {
         return Err(
             "nothing to run: give `--process NAME` (with `--input FILE`) to start a case, `--events FILE` with \

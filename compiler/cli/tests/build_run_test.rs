@@ -1505,6 +1505,43 @@ fn build_output_is_exact_and_never_a_source() {
     }
 }
 
+/// `--input` without `--process` starts the module's one process; with several, it names them.
+#[test]
+fn input_without_process_needs_one_process() {
+    let dir = package(
+        "two-processes",
+        r#"/// Agents.
+role Agent
+/// One.
+process first_one() {
+  step a "A" { by Agent }
+}
+/// Two.
+process second_one() {
+  step b "B" { by Agent }
+}
+"#,
+    );
+    let wasm = dir.join("p.wasm");
+    let built = procc(&["build", dir.to_str().unwrap(), "-o", wasm.to_str().unwrap()]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let input = dir.join("input.json");
+    std::fs::write(&input, "{}").unwrap();
+    let run = procc(&[
+        "run",
+        wasm.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    assert!(
+        text(&run.stderr)
+            .contains("no `--process` was given (the module has 2: first_one, second_one)"),
+        "{}",
+        text(&run.stderr)
+    );
+}
+
 /// Usage mistakes of `procc run` stop it before anything runs (exit 2) and say what to give; events that disagree
 /// with the case are refused with the reason.
 #[test]
@@ -1551,9 +1588,13 @@ fn run_refuses_what_it_cannot_mean() {
         ],
         "`--input -` and `--events -` both name standard input",
     );
-    usage(
-        &["run", wasm, "--input", input, "--events", events_path],
-        "no `--process` was given",
+    // A module with one process starts it without `--process`.
+    let one = procc(&["run", wasm, "--input", input]);
+    assert!(one.status.success(), "{}", text(&one.stderr));
+    assert!(
+        text(&one.stdout).contains("  start refund\n"),
+        "{}",
+        text(&one.stdout)
     );
     std::fs::write(
         &events,
