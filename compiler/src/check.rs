@@ -150,6 +150,8 @@ struct Flow {
     step_conds: HashMap<DefId, Vec<Span>>,
     /// Steps known to be completed here (`if s.done { … }`).
     known_done: Vec<DefId>,
+    /// The names that a `cancel` anywhere in the flow names.
+    cancelled: HashSet<String>,
     /// After `notify person …` (reported: one person is not a role), the rest of its line (`email "Reminder"`)
     /// reads as values on their own; they are not reported again.
     quiet_until: u32,
@@ -1776,6 +1778,7 @@ impl<'a> Checker<'a> {
             conditional: HashSet::default(),
             step_conds: HashMap::default(),
             known_done: Vec::new(),
+            cancelled: HashSet::default(),
             process_within: None,
             item_steps: HashMap::default(),
             items: Vec::new(),
@@ -1860,6 +1863,9 @@ impl<'a> Checker<'a> {
         flow.block_stack.push(block.span);
         for stmt in &block.stmts {
             flow.conditional.extend(conditional_blocks(stmt));
+            if let StmtKind::Cancel(name) = &stmt.kind {
+                flow.cancelled.insert(name.name.clone());
+            }
             match &stmt.kind {
                 StmtKind::Step(step) => {
                     let id = self.define(
@@ -2497,6 +2503,7 @@ impl<'a> Checker<'a> {
                     let ty = self.expr(flow, until, Some(&Ty::Bool));
                     self.expect_ty(file, until.span, &Ty::Bool, &ty);
                     self.until_after_loop(flow, *keyword, until);
+                    self.round_not_interrupted(flow, until, body);
                 }
                 flow.loops -= 1;
             }
@@ -4060,6 +4067,38 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// `every 2h max 10 { step update … } until solve.done` beside `solve`: the condition is asked between rounds,
+    /// so a round under way when `solve` is done goes on, and its `update` task stays open (until it is done or its
+    /// deadline withdraws it), holding up what follows. A `cancel update` (after `solve`) withdraws it.
+    fn round_not_interrupted(&mut self, flow: &Flow, until: &Expr, body: &Block) {
+        let (done, _) = done_steps(flow, until);
+        let Some(&other) = done.first() else {
+            return;
+        };
+        let mut steps = Vec::new();
+        steps_in(body, &mut steps);
+        let Some(step) = steps
+            .into_iter()
+            .find(|s| !flow.cancelled.contains(&s.name.name))
+        else {
+            return;
+        };
+        let other = self.def_name(other);
+        let name = &step.name.name;
+        self.emit(
+            Diagnostic::new(
+                Code::RoundNotInterrupted,
+                at(flow.file, step.name.span),
+                format!("a round under way when `{other}` is done goes on: its `{name}` task stays open"),
+            )
+            .with_label("not withdrawn when the loop's condition holds")
+            .with_secondary(at(flow.file, until.span), "asked between rounds, not during one")
+            .with_help(format!(
+                "withdraw it when `{other}` is done: write `cancel {name}` right after step `{other}`"
+            )),
+        );
+    }
+
     /// An output of `step` read here: outside loops, the step must come earlier in the flow (`P0040`); and it
     /// must not be in another branch of a `parallel` or `first` beside this code, where nothing says it is done.
     fn output_known(&mut self, flow: &Flow, step: DefId, output: &Ident) {
@@ -5355,6 +5394,7 @@ impl<'a> Checker<'a> {
             conditional: HashSet::default(),
             step_conds: HashMap::default(),
             known_done: Vec::new(),
+            cancelled: HashSet::default(),
             process_within: None,
             item_steps: HashMap::default(),
             items: Vec::new(),
@@ -6025,6 +6065,18 @@ fn duration_in_words(stmt: &Stmt, next: Option<&Stmt>) -> Option<(String, Span)>
 
 /// The keyword (`parallel`, `first`) of a branching statement, which stands for it in diagnostics and names its
 /// branches (with their index) in `Flow::branch_stack` and `Flow::check_branches`.
+/// The steps declared in a block, at any depth.
+fn steps_in<'a>(block: &'a Block, out: &mut Vec<&'a StepDecl>) {
+    for stmt in &block.stmts {
+        if let StmtKind::Step(step) = &stmt.kind {
+            out.push(step);
+        }
+        for inner in stmt.blocks() {
+            steps_in(inner, out);
+        }
+    }
+}
+
 /// Whether a statement waits for an event: `await S` (also in a `let`), `wait D`, `wait until T`.
 fn waits_for_event(stmt: &Stmt) -> bool {
     match &stmt.kind {

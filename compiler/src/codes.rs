@@ -102,6 +102,7 @@ codes! {
     UntilNeverDuringLoop = "P0047", Warning, "a loop's `until` names a step that only comes after the loop, so it never holds while the loop runs";
     WindowMayBeEmpty = "P0048", Warning, "an `after` lag at least as long as a deadline counted in working time, which may then leave no time";
     PauseSameSignal = "P0049", Error, "a step paused and resumed by the same signal, which would pause and resume its deadline at once";
+    RoundNotInterrupted = "P0050", Warning, "an `every … until` whose round opens a step that stays open after the condition holds, since nothing cancels it";
 }
 
 impl Code {
