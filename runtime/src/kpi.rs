@@ -142,8 +142,9 @@ pub(crate) struct Slot {
 }
 
 const UNSET: i64 = i64::MIN;
-/// In a time's second slot: its moment is a step whose task is open now (not a value). Only then can a case still
-/// running be said to be past the target: a case that never reaches the step (another `match` arm) never will be.
+/// In the second slot of a time to a step, or of a count of one step's breaches or escalations: the step's task has
+/// opened (not a value). A time to a step is past its target only while that task is open, and a count of a step
+/// has a value only once the case reached it: a case on another path (another `match` arm) never gets either.
 const OPENED: i64 = i64::MIN + 1;
 
 impl Default for Slot {
@@ -305,7 +306,8 @@ pub(crate) struct Kpis {
     names: Vec<Arc<str>>,
     /// For each process id, the KPIs that measure it.
     by_process: Vec<Vec<usize>>,
-    /// For each process id, whether one of its KPIs is a time to a step (which notes when the step's task opens).
+    /// For each process id, whether one of its KPIs is a time to a step or a count of one step's (which note when
+    /// the step's task opens, see `OPENED`).
     opens: Vec<bool>,
 }
 
