@@ -188,11 +188,27 @@ struct Place {
     fields: Vec<String>,
 }
 
-/// What a condition tells about optional values: those that hold a value when it is true, and when it is false.
+/// What a condition tells about optional values (those that hold a value when it is true, and when it is false) and
+/// about steps (those completed).
 #[derive(Default)]
 struct Facts {
     when_true: Vec<(Place, Ty)>,
     when_false: Vec<(Place, Ty)>,
+    /// Steps completed when the condition is true (`s.done`), and when it is false (`not s.done`).
+    done_when_true: Vec<DefId>,
+    done_when_false: Vec<DefId>,
+}
+
+impl Facts {
+    /// What holds when the condition is false: the facts of `not cond`.
+    fn negated(self) -> Facts {
+        Facts {
+            when_true: self.when_false,
+            when_false: self.when_true,
+            done_when_true: self.done_when_false,
+            done_when_false: self.done_when_true,
+        }
+    }
 }
 
 fn at(file: FileId, span: Span) -> FileSpan {
@@ -2108,36 +2124,45 @@ impl<'a> Checker<'a> {
     }
 
     /// What `cond` tells about optional values: `x != none` and `x == none` (either way round) for an optional
-    /// local, parameter, field path or step output `x`, combined with `and`, `or` and `not`.
+    /// local, parameter, field path or step output `x`; and about steps: `s.done`. Combined with `and`, `or` and
+    /// `not`.
     fn facts(&self, flow: &Flow, cond: &Expr) -> Facts {
         match &cond.kind {
             ExprKind::Paren(inner) => self.facts(flow, inner),
-            ExprKind::Unary(UnaryOp::Not, inner) => {
-                let Facts {
-                    when_true,
-                    when_false,
-                } = self.facts(flow, inner);
-                Facts {
-                    when_true: when_false,
-                    when_false: when_true,
-                }
-            }
+            ExprKind::Unary(UnaryOp::Not, inner) => self.facts(flow, inner).negated(),
             ExprKind::Binary(BinaryOp::And, a, b) => {
-                let mut when_true = self.facts(flow, a).when_true;
-                when_true.extend(self.facts(flow, b).when_true);
+                let (a, b) = (self.facts(flow, a), self.facts(flow, b));
                 Facts {
-                    when_true,
-                    when_false: Vec::new(),
+                    when_true: a.when_true.into_iter().chain(b.when_true).collect(),
+                    done_when_true: a
+                        .done_when_true
+                        .into_iter()
+                        .chain(b.done_when_true)
+                        .collect(),
+                    ..Facts::default()
                 }
             }
             ExprKind::Binary(BinaryOp::Or, a, b) => {
-                let mut when_false = self.facts(flow, a).when_false;
-                when_false.extend(self.facts(flow, b).when_false);
+                // `a or b` is `not (not a and not b)`.
+                let (a, b) = (self.facts(flow, a).negated(), self.facts(flow, b).negated());
                 Facts {
-                    when_true: Vec::new(),
-                    when_false,
+                    when_true: a.when_true.into_iter().chain(b.when_true).collect(),
+                    done_when_true: a
+                        .done_when_true
+                        .into_iter()
+                        .chain(b.done_when_true)
+                        .collect(),
+                    ..Facts::default()
                 }
+                .negated()
             }
+            ExprKind::Field(base, field) if field.name == "done" => match &base.kind {
+                ExprKind::Name(name) => Facts {
+                    done_when_true: flow.steps.get(&name.name).copied().into_iter().collect(),
+                    ..Facts::default()
+                },
+                _ => Facts::default(),
+            },
             ExprKind::Binary(op @ (BinaryOp::Eq | BinaryOp::NotEq), a, b) => {
                 let is_none = |e: &Expr| matches!(&e.kind, ExprKind::Literal(l) if l.kind == LiteralKind::None);
                 let value = match () {
@@ -2154,17 +2179,14 @@ impl<'a> Checker<'a> {
                 if *inner == Ty::Error {
                     return Facts::default();
                 }
-                let known = vec![(place, *inner)];
+                let known = Facts {
+                    when_true: vec![(place, *inner)],
+                    ..Facts::default()
+                };
                 if *op == BinaryOp::NotEq {
-                    Facts {
-                        when_true: known,
-                        when_false: Vec::new(),
-                    }
+                    known
                 } else {
-                    Facts {
-                        when_true: Vec::new(),
-                        when_false: known,
-                    }
+                    known.negated()
                 }
             }
             _ => Facts::default(),
@@ -2364,16 +2386,15 @@ impl<'a> Checker<'a> {
                     self.expect_ty(file, cond.span, &Ty::Bool, &ty);
                     let facts = self.facts(flow, cond);
                     let inner = flow.narrowed.len();
-                    flow.narrowed.extend(facts.when_true);
                     let known = flow.known_done.len();
-                    let (done, not_done) = done_steps(flow, cond);
-                    flow.known_done.extend(done);
+                    flow.narrowed.extend(facts.when_true);
+                    flow.known_done.extend(facts.done_when_true);
                     self.block(flow, body, result);
                     flow.known_done.truncate(known);
                     flow.narrowed.truncate(inner);
                     // Later conditions, their blocks and the `else` run only where this one was false.
                     flow.narrowed.extend(facts.when_false);
-                    flow.known_done.extend(not_done);
+                    flow.known_done.extend(facts.done_when_false);
                     all_end &= body.stmts.last().is_some_and(|s| {
                         matches!(
                             s.kind,
@@ -2472,7 +2493,8 @@ impl<'a> Checker<'a> {
                 if let Some(until) = until {
                     let ty = self.expr(flow, until, Some(&Ty::Bool));
                     self.expect_ty(file, until.span, &Ty::Bool, &ty);
-                    self.until_after_loop(flow, *keyword, until);
+                    let done = self.facts(flow, until).done_when_true;
+                    self.until_after_loop(flow, *keyword, until, &done);
                 }
                 flow.loops -= 1;
             }
@@ -2502,8 +2524,9 @@ impl<'a> Checker<'a> {
                 if let Some(until) = until {
                     let ty = self.expr(flow, until, Some(&Ty::Bool));
                     self.expect_ty(file, until.span, &Ty::Bool, &ty);
-                    self.until_after_loop(flow, *keyword, until);
-                    self.round_not_interrupted(flow, until, body);
+                    let done = self.facts(flow, until).done_when_true;
+                    self.until_after_loop(flow, *keyword, until, &done);
+                    self.round_not_interrupted(flow, until, &done, body);
                 }
                 flow.loops -= 1;
             }
@@ -4028,9 +4051,9 @@ impl<'a> Checker<'a> {
     /// `every 15m max 8 { notify OnCall "PAGE" } until acknowledge.done` with `acknowledge` after the loop in the same
     /// sequence: the step cannot open before the loop ends, so the condition never stops it early. (The intended
     /// shape runs the step in a branch beside the loop.)
-    fn until_after_loop(&mut self, flow: &Flow, keyword: Span, until: &Expr) {
-        let (done, _) = done_steps(flow, until);
-        for step in done {
+    /// `done`: the steps the condition names with `.done`.
+    fn until_after_loop(&mut self, flow: &Flow, keyword: Span, until: &Expr, done: &[DefId]) {
+        for &step in done {
             let Some(&order) = flow.step_order.get(&step) else {
                 continue;
             };
@@ -4070,8 +4093,7 @@ impl<'a> Checker<'a> {
     /// `every 2h max 10 { step update … } until solve.done` beside `solve`: the condition is asked between rounds,
     /// so a round under way when `solve` is done goes on, and its `update` task stays open (until it is done or its
     /// deadline withdraws it), holding up what follows. A `cancel update` (after `solve`) withdraws it.
-    fn round_not_interrupted(&mut self, flow: &Flow, until: &Expr, body: &Block) {
-        let (done, _) = done_steps(flow, until);
+    fn round_not_interrupted(&mut self, flow: &Flow, until: &Expr, done: &[DefId], body: &Block) {
         let Some(&other) = done.first() else {
             return;
         };
@@ -4673,17 +4695,18 @@ impl<'a> Checker<'a> {
     ) -> Ty {
         let file = flow.file;
         let l = self.expr(flow, left, None);
-        // `x != none and x > 3`, `x == none or x > 3`: the right side is read only where the left side allows.
-        let known = match op {
-            BinaryOp::And => self.facts(flow, left).when_true,
-            BinaryOp::Or => self.facts(flow, left).when_false,
-            _ => Vec::new(),
-        };
-        // `s.done and s.output`: the right side runs only once the step is completed.
-        let done = match op {
-            BinaryOp::And => done_steps(flow, left).0,
-            BinaryOp::Or => done_steps(flow, left).1,
-            _ => Vec::new(),
+        // `x != none and x > 3`, `x == none or x > 3`, `s.done and s.output`: the right side is read only where
+        // the left side allows.
+        let (known, done) = match op {
+            BinaryOp::And => {
+                let facts = self.facts(flow, left);
+                (facts.when_true, facts.done_when_true)
+            }
+            BinaryOp::Or => {
+                let facts = self.facts(flow, left);
+                (facts.when_false, facts.done_when_false)
+            }
+            _ => (Vec::new(), Vec::new()),
         };
         let mark = flow.narrowed.len();
         let known_done = flow.known_done.len();
@@ -6120,36 +6143,6 @@ fn conditional_blocks(stmt: &Stmt) -> Vec<Span> {
         }
         StmtKind::ForEach { body, .. } => vec![body.span],
         _ => Vec::new(),
-    }
-}
-
-/// The steps a condition says are completed when it is true, and those it says are when it is false: `s.done`,
-/// `not`, and `and`s (`or`s) of such.
-fn done_steps(flow: &Flow, cond: &Expr) -> (Vec<DefId>, Vec<DefId>) {
-    match &cond.kind {
-        ExprKind::Paren(inner) => done_steps(flow, inner),
-        ExprKind::Unary(UnaryOp::Not, inner) => {
-            let (when_true, when_false) = done_steps(flow, inner);
-            (when_false, when_true)
-        }
-        ExprKind::Binary(BinaryOp::And, a, b) => {
-            let mut when_true = done_steps(flow, a).0;
-            when_true.extend(done_steps(flow, b).0);
-            (when_true, Vec::new())
-        }
-        ExprKind::Binary(BinaryOp::Or, a, b) => {
-            let mut when_false = done_steps(flow, a).1;
-            when_false.extend(done_steps(flow, b).1);
-            (Vec::new(), when_false)
-        }
-        ExprKind::Field(base, field) if field.name == "done" => match &base.kind {
-            ExprKind::Name(name) => (
-                flow.steps.get(&name.name).copied().into_iter().collect(),
-                Vec::new(),
-            ),
-            _ => (Vec::new(), Vec::new()),
-        },
-        _ => (Vec::new(), Vec::new()),
     }
 }
 

@@ -270,6 +270,21 @@ impl Moment {
 }
 
 impl Rule {
+    /// The steps whose task opening this rule notes (see `OPENED`): a time's second moment when it is a step, the
+    /// step a count is of.
+    fn step_moment(&self) -> Option<&[bool]> {
+        match self {
+            Rule::Time {
+                to: Moment::Step(steps),
+                ..
+            }
+            | Rule::Count {
+                steps: Some(steps), ..
+            } => Some(steps),
+            _ => None,
+        }
+    }
+
     fn new(meta: &Metadata, measure: &MeasureMeta) -> Rule {
         match measure {
             MeasureMeta::Time { from, to, calendar } => Rule::Time {
@@ -333,17 +348,8 @@ impl Kpis {
         let opens = by_process
             .iter()
             .map(|kpis| {
-                kpis.iter().any(|&k| {
-                    matches!(
-                        rules.get(k),
-                        Some(
-                            Rule::Time {
-                                to: Moment::Step(_),
-                                ..
-                            } | Rule::Count { steps: Some(_), .. }
-                        )
-                    )
-                })
+                kpis.iter()
+                    .any(|&k| rules.get(k).and_then(Rule::step_moment).is_some())
             })
             .collect();
         Kpis {
@@ -407,16 +413,7 @@ impl Kpis {
             if kind == EffectKind::TaskOpened && opens {
                 let step = effect.task().map(|t| t.step);
                 for (slot, &k) in slots.iter_mut().zip(self.of(process)) {
-                    if let Some(
-                        Rule::Time {
-                            to: Moment::Step(steps),
-                            ..
-                        }
-                        | Rule::Count {
-                            steps: Some(steps), ..
-                        },
-                    ) = self.rules.get(k)
-                    {
+                    if let Some(steps) = self.rules.get(k).and_then(Rule::step_moment) {
                         if slot.b == UNSET && has_step(steps, step) {
                             slot.b = OPENED;
                         }
@@ -517,19 +514,19 @@ impl Kpis {
             .zip(self.of(process))
             .filter_map(|(slot, &k)| {
                 let def = self.defs.get(k)?;
+                // A time to a step grows past its target only while the step's task is open, and a count of a step
+                // has a value only once the case has reached it (a case on another path has no count of it,
+                // rather than a perfect one).
+                let reached = self
+                    .rules
+                    .get(k)
+                    .and_then(Rule::step_moment)
+                    .is_none_or(|_| slot.b == OPENED);
                 // What the value can only grow from while the instance runs: a time started and still running
                 // (as of `now`), a count so far.
                 let mut growing = None;
                 let (value, fixed) = match &def.measure {
                     MeasureMeta::Time { .. } => {
-                        // A time to a step grows past its target only while the step's task is open.
-                        let reachable = match self.rules.get(k) {
-                            Some(Rule::Time {
-                                to: Moment::Step(_),
-                                ..
-                            }) => slot.b == OPENED,
-                            _ => true,
-                        };
                         let calendar = match self.rules.get(k) {
                             Some(Rule::Time {
                                 calendar: Some(index),
@@ -543,7 +540,7 @@ impl Kpis {
                         };
                         let value = match (Slot::get(slot.a), Slot::get(slot.b)) {
                             (Some(a), Some(b)) => Some(between(a, b)),
-                            (Some(a), None) if !ended && reachable => {
+                            (Some(a), None) if !ended && reached => {
                                 growing = Some(between(a, now.max(a)));
                                 None
                             }
@@ -553,12 +550,6 @@ impl Kpis {
                         (value, value.is_some() || ended)
                     }
                     MeasureMeta::Count { .. } => {
-                        // Of a step: only once the case has reached it (a case on another path has no count
-                        // of it, rather than a perfect one).
-                        let reached = match self.rules.get(k) {
-                            Some(Rule::Count { steps: Some(_), .. }) => slot.b == OPENED,
-                            _ => true,
-                        };
                         let count = Slot::get(slot.a).unwrap_or(0);
                         if !ended && reached {
                             growing = Some(count);
