@@ -717,6 +717,13 @@ pub enum StepClauseKind {
     },
     /// `due T`
     Due(Expr),
+    /// `expires after D (on Calendar)?`: the task is withdrawn if nobody completes it by then, which is no breach.
+    Expires {
+        /// How long after the task opens.
+        duration: Expr,
+        /// Business time on this calendar.
+        calendar: Option<Ident>,
+    },
     /// `on breach { stages }`
     OnBreach(Vec<EscalationStage>),
     /// `paused from Signal until Signal`

@@ -58,6 +58,7 @@ const STEP_FACTS: &[(&str, Ty)] = &[
     ("done_by", Ty::Text),
     ("completed_at", Ty::Time),
     ("breached", Ty::Bool),
+    ("expired", Ty::Bool),
     ("done", Ty::Bool),
 ];
 const WEEKDAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -150,6 +151,10 @@ struct Flow {
     step_conds: HashMap<DefId, Vec<Span>>,
     /// Steps known to be completed here (`if s.done { … }`).
     known_done: Vec<DefId>,
+    /// Steps that may end without a completion: with `expires after` (true) or `skippable` (false); and those known
+    /// not to have expired here (`if s.expired { return … }`).
+    expiring: HashMap<DefId, bool>,
+    known_live: Vec<DefId>,
     /// The names that a `cancel` anywhere in the flow names.
     cancelled: HashSet<String>,
     /// After `notify person …` (reported: one person is not a role), the rest of its line (`email "Reminder"`)
@@ -197,6 +202,9 @@ struct Facts {
     /// Steps completed when the condition is true (`s.done`), and when it is false (`not s.done`).
     done_when_true: Vec<DefId>,
     done_when_false: Vec<DefId>,
+    /// Steps that have not expired when the condition is true (`not s.expired`, `s.done`), and when it is false.
+    live_when_true: Vec<DefId>,
+    live_when_false: Vec<DefId>,
 }
 
 impl Facts {
@@ -207,6 +215,8 @@ impl Facts {
             when_false: self.when_true,
             done_when_true: self.done_when_false,
             done_when_false: self.done_when_true,
+            live_when_true: self.live_when_false,
+            live_when_false: self.live_when_true,
         }
     }
 }
@@ -1794,6 +1804,8 @@ impl<'a> Checker<'a> {
             conditional: HashSet::default(),
             step_conds: HashMap::default(),
             known_done: Vec::new(),
+            expiring: HashMap::default(),
+            known_live: Vec::new(),
             cancelled: HashSet::default(),
             process_within: None,
             item_steps: HashMap::default(),
@@ -2049,6 +2061,7 @@ impl<'a> Checker<'a> {
     fn block_inner(&mut self, flow: &mut Flow, block: &Block, result: &Ty) {
         flow.block_stack.push(block.span);
         let known_done = flow.known_done.len();
+        let known_live = flow.known_live.len();
         let depth = flow.locals.len();
         let narrowed = flow.narrowed.len();
         let mut ended: Option<(Span, &str)> = None;
@@ -2120,6 +2133,7 @@ impl<'a> Checker<'a> {
         flow.locals.truncate(depth);
         flow.narrowed.truncate(narrowed);
         flow.known_done.truncate(known_done);
+        flow.known_live.truncate(known_live);
         flow.block_stack.pop();
     }
 
@@ -2139,6 +2153,11 @@ impl<'a> Checker<'a> {
                         .into_iter()
                         .chain(b.done_when_true)
                         .collect(),
+                    live_when_true: a
+                        .live_when_true
+                        .into_iter()
+                        .chain(b.live_when_true)
+                        .collect(),
                     ..Facts::default()
                 }
             }
@@ -2152,13 +2171,30 @@ impl<'a> Checker<'a> {
                         .into_iter()
                         .chain(b.done_when_true)
                         .collect(),
+                    live_when_true: a
+                        .live_when_true
+                        .into_iter()
+                        .chain(b.live_when_true)
+                        .collect(),
                     ..Facts::default()
                 }
                 .negated()
             }
             ExprKind::Field(base, field) if field.name == "done" => match &base.kind {
+                ExprKind::Name(name) => {
+                    let step: Vec<DefId> =
+                        flow.steps.get(&name.name).copied().into_iter().collect();
+                    Facts {
+                        done_when_true: step.clone(),
+                        live_when_true: step,
+                        ..Facts::default()
+                    }
+                }
+                _ => Facts::default(),
+            },
+            ExprKind::Field(base, field) if field.name == "expired" => match &base.kind {
                 ExprKind::Name(name) => Facts {
-                    done_when_true: flow.steps.get(&name.name).copied().into_iter().collect(),
+                    live_when_false: flow.steps.get(&name.name).copied().into_iter().collect(),
                     ..Facts::default()
                 },
                 _ => Facts::default(),
@@ -2380,6 +2416,7 @@ impl<'a> Checker<'a> {
                 let mark = flow.narrowed.len();
                 // Likewise `if not s.done { return … }`: `s` is completed after it.
                 let known_mark = flow.known_done.len();
+                let live_mark = flow.known_live.len();
                 let mut all_end = true;
                 for (cond, body) in branches {
                     let ty = self.expr(flow, cond, Some(&Ty::Bool));
@@ -2387,14 +2424,18 @@ impl<'a> Checker<'a> {
                     let facts = self.facts(flow, cond);
                     let inner = flow.narrowed.len();
                     let known = flow.known_done.len();
+                    let live = flow.known_live.len();
                     flow.narrowed.extend(facts.when_true);
                     flow.known_done.extend(facts.done_when_true);
+                    flow.known_live.extend(facts.live_when_true);
                     self.block(flow, body, result);
                     flow.known_done.truncate(known);
+                    flow.known_live.truncate(live);
                     flow.narrowed.truncate(inner);
                     // Later conditions, their blocks and the `else` run only where this one was false.
                     flow.narrowed.extend(facts.when_false);
                     flow.known_done.extend(facts.done_when_false);
+                    flow.known_live.extend(facts.live_when_false);
                     all_end &= body.stmts.last().is_some_and(|s| {
                         matches!(
                             s.kind,
@@ -2408,6 +2449,7 @@ impl<'a> Checker<'a> {
                 if otherwise.is_some() || !all_end {
                     flow.narrowed.truncate(mark);
                     flow.known_done.truncate(known_mark);
+                    flow.known_live.truncate(live_mark);
                 }
             }
             StmtKind::Match {
@@ -2908,6 +2950,9 @@ impl<'a> Checker<'a> {
         let mut after: Option<(i64, Option<String>, Span)> = None;
         let mut after_text: Option<(String, Option<String>)> = None;
         let mut due_text: Option<String> = None;
+        // `expires after`: the constant amount (seconds, whether in working time) and the clause, or the text.
+        let mut expires: Option<(i64, bool, Span)> = None;
+        let mut expires_text: Option<(String, Option<String>)> = None;
         let mut ladder_words: Vec<String> = Vec::new();
         for clause in &step.clauses {
             let key = clause_key(&clause.kind);
@@ -3005,6 +3050,24 @@ impl<'a> Checker<'a> {
                     }
                     due_text = Some(self.source_text(file, time.span));
                 }
+                StepClauseKind::Expires { duration, calendar } => {
+                    flow.expiring.insert(id, true);
+                    let ty = self.expr(flow, duration, Some(&Ty::Duration));
+                    let ok = self.expect_deadline_duration(file, duration, &ty, "`expires after`");
+                    let mut on = None;
+                    if let Some(calendar) = calendar {
+                        if self.calendar_ref(file, calendar).is_some() {
+                            on = Some(calendar.name.clone());
+                            self.days_of_working_time(file, duration, calendar);
+                        }
+                    }
+                    if ok {
+                        if let Some(seconds) = const_duration(duration) {
+                            expires = Some((seconds, calendar.is_some(), clause.span));
+                        }
+                        expires_text = Some((self.source_text(file, duration.span), on));
+                    }
+                }
                 StepClauseKind::OnBreach(stages) => {
                     ladder_words = self.ladder(flow, stages);
                     breach_clause = Some(clause.span);
@@ -3034,7 +3097,9 @@ impl<'a> Checker<'a> {
                     self.calendar_ref(file, calendar);
                     only_during = Some(calendar.name.clone());
                 }
-                StepClauseKind::Skippable => {}
+                StepClauseKind::Skippable => {
+                    flow.expiring.entry(id).or_insert(false);
+                }
             }
         }
         if let (Some(clause), false) = (breach_clause, has_deadline) {
@@ -3148,6 +3213,38 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+        // A task withdrawn at or before its deadline is never late. Working time passes no faster than the clock, so a
+        // deadline in working time comes no earlier than the same amount of clock time.
+        if let (Some((expires_s, false, expires_span)), Some((within_s, None, within_span, _))) =
+            (&expires, &within)
+        {
+            if expires_s <= within_s {
+                let ladder = if breach_clause.is_some() {
+                    " and its `on breach` never runs"
+                } else {
+                    ""
+                };
+                self.emit(
+                    Diagnostic::new(
+                        Code::ExpiresBeforeDeadline,
+                        at(file, *expires_span),
+                        format!(
+                            "step `{}` expires {} after it opens, so its deadline ({}) never passes{ladder}",
+                            step.name.name,
+                            literal::describe_duration(*expires_s),
+                            literal::describe_duration(*within_s)
+                        ),
+                    )
+                    .with_label("withdrawn first")
+                    .with_secondary(at(file, *within_span), "the deadline")
+                    .with_help(
+                        "`within` is the time the step should take (a late task is breached and stays open); `expires \
+                         after` is how long the task is offered at all: make it longer than the deadline, or drop \
+                         the deadline",
+                    ),
+                );
+            }
+        }
         // Working time on a calendar passes no faster than the clock: a step given more of it than its whole
         // process has of clock time cannot fit either.
         if let (Some((within_s, None, within_span, business)), Some((process_s, process_span))) =
@@ -3222,6 +3319,21 @@ impl<'a> Checker<'a> {
                 None => "the step opens".to_string(),
             };
             words.push(format!("not before {amount} after {anchor}"));
+        }
+        if let Some((text, calendar)) = &expires_text {
+            let amount = match (expires, calendar) {
+                (Some((seconds, true, _)), _) => literal::describe_business_duration(seconds),
+                (Some((seconds, false, _)), _) => literal::describe_duration(seconds),
+                (None, Some(_)) => format!("`{}` of working time", one_line(text)),
+                (None, None) => format!("`{}`", one_line(text)),
+            };
+            let calendar = calendar
+                .as_ref()
+                .map(|c| format!(", on calendar `{c}`"))
+                .unwrap_or_default();
+            words.push(format!(
+                "withdrawn if not done {amount} after the step opens{calendar} (it expires; no breach)"
+            ));
         }
         if let Some(calendar) = only_during {
             words.push(format!("done only while calendar `{calendar}` is open"));
@@ -4201,8 +4313,47 @@ impl<'a> Checker<'a> {
                          with a run-time error"
                     )),
                 );
+                return;
             }
         }
+        // A step that expires, or that a manager may skip, may end without its outputs.
+        let Some(&expires) = flow.expiring.get(&step) else {
+            return;
+        };
+        if flow.known_done.contains(&step) || expires && flow.known_live.contains(&step) {
+            return;
+        }
+        let diagnostic = if expires {
+            Diagnostic::new(
+                Code::StepMayHaveExpired,
+                at(file, output.span),
+                format!(
+                    "step `{step_name}` may have expired without being completed, so its output `{}` may not exist",
+                    output.name
+                ),
+            )
+            .with_label("read where the step may have expired")
+            .with_help(format!(
+                "handle the expiry first: `if {step_name}.expired {{ return … }}` before this, or read it inside \
+                 `if {step_name}.done {{ … }}`; a case that reads it after `{step_name}` expired fails with a \
+                 run-time error"
+            ))
+        } else {
+            Diagnostic::new(
+                Code::StepMayHaveExpired,
+                at(file, output.span),
+                format!(
+                    "step `{step_name}` is `skippable`, so its output `{}` does not exist when a manager skips it",
+                    output.name
+                ),
+            )
+            .with_label("read where the step may have been skipped")
+            .with_help(format!(
+                "read it inside `if {step_name}.done {{ … }}` (or after `if not {step_name}.done {{ return … }}`); a \
+                 case that reads it after `{step_name}` was skipped fails with a run-time error"
+            ))
+        };
+        self.emit(diagnostic);
     }
 
     fn field_ty(&mut self, flow: &Flow, base: &Ty, name: &Ident, in_text: bool) -> Ty {
@@ -4697,24 +4848,31 @@ impl<'a> Checker<'a> {
         let l = self.expr(flow, left, None);
         // `x != none and x > 3`, `x == none or x > 3`, `s.done and s.output`: the right side is read only where
         // the left side allows.
-        let (known, done) = match op {
+        let (known, done, live) = match op {
             BinaryOp::And => {
                 let facts = self.facts(flow, left);
-                (facts.when_true, facts.done_when_true)
+                (facts.when_true, facts.done_when_true, facts.live_when_true)
             }
             BinaryOp::Or => {
                 let facts = self.facts(flow, left);
-                (facts.when_false, facts.done_when_false)
+                (
+                    facts.when_false,
+                    facts.done_when_false,
+                    facts.live_when_false,
+                )
             }
-            _ => (Vec::new(), Vec::new()),
+            _ => (Vec::new(), Vec::new(), Vec::new()),
         };
         let mark = flow.narrowed.len();
         let known_done = flow.known_done.len();
+        let known_live = flow.known_live.len();
         flow.narrowed.extend(known);
         flow.known_done.extend(done);
+        flow.known_live.extend(live);
         let r = self.expr(flow, right, None);
         flow.narrowed.truncate(mark);
         flow.known_done.truncate(known_done);
+        flow.known_live.truncate(known_live);
         if l == Ty::Error || r == Ty::Error {
             return match op {
                 BinaryOp::And
@@ -5417,6 +5575,8 @@ impl<'a> Checker<'a> {
             conditional: HashSet::default(),
             step_conds: HashMap::default(),
             known_done: Vec::new(),
+            expiring: HashMap::default(),
+            known_live: Vec::new(),
             cancelled: HashSet::default(),
             process_within: None,
             item_steps: HashMap::default(),
@@ -5984,6 +6144,7 @@ fn clause_key(kind: &StepClauseKind) -> Option<&'static str> {
         StepClauseKind::Within { .. } => Some("within"),
         StepClauseKind::After { .. } => Some("after"),
         StepClauseKind::Due(_) => Some("due"),
+        StepClauseKind::Expires { .. } => Some("expires after"),
         StepClauseKind::OnBreach(_) => Some("on breach"),
         StepClauseKind::Paused { .. } => Some("paused"),
         StepClauseKind::OnlyDuring(_) => Some("only during"),

@@ -1047,6 +1047,14 @@ impl<'a> Printer<'a> {
                 self.push("due ");
                 self.expr(time);
             }
+            StepClauseKind::Expires { duration, calendar } => {
+                self.push("expires after ");
+                self.expr(duration);
+                if let Some(calendar) = calendar {
+                    self.push(" on ");
+                    self.ident(calendar);
+                }
+            }
             StepClauseKind::OnBreach(stages) => self.on_breach(clause.span, stages),
             StepClauseKind::Paused { from, until } => {
                 self.push("paused from ");

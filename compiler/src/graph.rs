@@ -486,6 +486,7 @@ impl Builder<'_> {
                 StepClauseKind::Within { .. }
                 | StepClauseKind::After { .. }
                 | StepClauseKind::Due(_)
+                | StepClauseKind::Expires { .. }
                 | StepClauseKind::Paused { .. }
                 | StepClauseKind::OnlyDuring(_) => timing.push(self.text(clause.span)),
                 StepClauseKind::OnBreach(stages) => ladder = stages.clone(),

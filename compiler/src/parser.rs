@@ -1263,7 +1263,7 @@ fn is_clause_start(token: &Token<'_>) -> bool {
             | Token::Within
             | Token::After
             | Token::Due
-            | Token::Ident("on" | "paused" | "only" | "skippable")
+            | Token::Ident("on" | "paused" | "only" | "skippable" | "expires")
     )
 }
 
@@ -1453,6 +1453,15 @@ where
     let due = just(Token::Due)
         .ignore_then(head.clone())
         .map(StepClauseKind::Due);
+    let expires = kw("expires")
+        .then(just(Token::After))
+        .ignore_then(head.clone())
+        .then(
+            kw("on")
+                .ignore_then(ident().and_is(kw("breach").not()))
+                .or_not(),
+        )
+        .map(|(duration, calendar)| StepClauseKind::Expires { duration, calendar });
     let stage = ladder_stage(head.clone());
     let on_breach = kw("on")
         .then(kw("breach"))
@@ -1469,18 +1478,20 @@ where
         .ignore_then(ident())
         .map(StepClauseKind::OnlyDuring);
     let skippable = kw("skippable").to(StepClauseKind::Skippable);
-    let clause = choice((by, within, after, due, on_breach, paused, only, skippable))
-        .map_with(|kind, e| StepClause {
+    let clause = choice((
+        by, within, after, due, expires, on_breach, paused, only, skippable,
+    ))
+    .map_with(|kind, e| StepClause {
+        kind,
+        span: span_of(e.span()),
+    })
+    .labelled("a step clause (`by`, `within`, `after`, `due`, `on breach`, …)")
+    .recover_with(via_parser(
+        recovery(is_clause_start, StepClauseKind::Error).map_with(|kind, e| StepClause {
             kind,
             span: span_of(e.span()),
-        })
-        .labelled("a step clause (`by`, `within`, `after`, `due`, `on breach`, …)")
-        .recover_with(via_parser(
-            recovery(is_clause_start, StepClauseKind::Error).map_with(|kind, e| StepClause {
-                kind,
-                span: span_of(e.span()),
-            }),
-        ));
+        }),
+    ));
     let outputs = just(Token::Arrow).ignore_then(
         field()
             .separated_by(just(Token::Comma))

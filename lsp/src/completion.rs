@@ -23,6 +23,11 @@ pub(crate) const STEP_FACTS: &[(&str, &str, &str)] = &[
         "Bool",
         "the step's deadline passed before it was done",
     ),
+    (
+        "expired",
+        "Bool",
+        "nobody did the step before it expired (`expires after`), so its task was withdrawn",
+    ),
     ("done_by", "Text", "who completed the step"),
     ("completed_at", "Time", "when the step was completed"),
 ];
@@ -694,6 +699,7 @@ const STEP_CLAUSES: &[&str] = &[
     "within",
     "after",
     "due",
+    "expires after",
     "on breach",
     "paused from",
     "only during",

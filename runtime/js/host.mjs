@@ -27,7 +27,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 const I64_MAX = 0x7fffffffffffffffn;
 const I64_MIN = -0x8000000000000000n;
 const NO_TIME = I64_MAX;
@@ -414,7 +414,7 @@ export function toJson(v) {
 // ---------------------------------------------------------------------------------------------------------
 // Effects (runtime/src/effect.rs): binary records -> the documented JSON objects
 
-const CANCEL_REASONS = ["breach", "branch_ended", "cancelled", "instance_ended", "redo"];
+const CANCEL_REASONS = ["breach", "branch_ended", "cancelled", "instance_ended", "redo", "expired"];
 const PERFORMER = { ROLE: 0, PERSON: 1, DYNAMIC_ROLE: 2, MANAGER_OF: 3, SAME_PERSON: 4 };
 
 // A type as people write it (runtime/src/codec.rs `type_name`): `Urgency`, `Text?`, `[Int]`.
@@ -449,7 +449,7 @@ function decodeEffects(meta, processId, instance, bytes, count) {
     const [task, stepId, kind, roleId, person, basis, excluded] =
       [r.u32(), r.u32(), r.u8(), r.u32(), r.text(), r.text(), r.text()];
     const skills = Array.from({ length: r.u32() }, () => name(meta.skills, r.u32(), "skill"));
-    const [due, earliest, instruction] = [r.i64(), r.i64(), r.text()];
+    const [due, earliest, expires, instruction] = [r.i64(), r.i64(), r.i64(), r.text()];
     const roleName = name(meta.roles, roleId, "role");
     let who = { role: roleName, person: null, skills, manager_of: null };
     if (kind === PERFORMER.DYNAMIC_ROLE) who = { ...who, skills: [] };
@@ -461,7 +461,7 @@ function decodeEffects(meta, processId, instance, bytes, count) {
     }
     const form = Object.fromEntries((meta.steps[stepId]?.outputs ?? []).map((o) => [o.name, typeName(meta, o.type)]));
     return { task, step: name(meta.steps, stepId, "step"), ...who, excluded: optText(excluded), due: time(due),
-      earliest: time(earliest), instruction, form };
+      earliest: time(earliest), expires: time(expires), instruction, form };
   };
   const decoders = {
     1: ["task_opened", taskOpened],

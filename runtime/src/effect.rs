@@ -102,6 +102,8 @@ pub enum CancelReason {
     InstanceEnded,
     /// A `redo` sent the flow back.
     Redo,
+    /// Nobody completed it before it expired (`expires after`); this is no breach.
+    Expired,
 }
 
 impl CancelReason {
@@ -111,6 +113,7 @@ impl CancelReason {
             cancel_reason::BRANCH_ENDED => CancelReason::BranchEnded,
             cancel_reason::CANCEL_STATEMENT => CancelReason::Cancelled,
             cancel_reason::REDO => CancelReason::Redo,
+            cancel_reason::EXPIRED => CancelReason::Expired,
             _ => CancelReason::InstanceEnded,
         }
     }
@@ -123,6 +126,7 @@ impl CancelReason {
             CancelReason::Cancelled => "cancelled",
             CancelReason::InstanceEnded => "instance_ended",
             CancelReason::Redo => "redo",
+            CancelReason::Expired => "expired",
         }
     }
 }
@@ -142,6 +146,8 @@ pub struct OpenedTask {
     pub due: Option<Time>,
     /// Not before.
     pub earliest: Option<Time>,
+    /// When the task is withdrawn if nobody has done it (`expires after`); this is no deadline.
+    pub expires: Option<Time>,
     /// What to do, with the case's data filled in.
     pub instruction: String,
     /// The form the performer fills in: the step's outputs.
@@ -475,6 +481,7 @@ pub(crate) fn decode(
             }
             let due = r.i64()?;
             let earliest = r.i64()?;
+            let expires = r.i64()?;
             let instruction = r.text()?;
             let performer = match kind {
                 performer::PERSON => Performer::Person(person.to_string()),
@@ -497,6 +504,7 @@ pub(crate) fn decode(
                 excluded: opt_text(excluded),
                 due: time(due),
                 earliest: time(earliest),
+                expires: time(expires),
                 instruction: instruction.to_string(),
                 form: names.form(step),
             })
@@ -787,6 +795,7 @@ impl Effect {
                     "effect": "task_opened", "instance": instance, "task": o.task.task, "step": &*o.step,
                     "role": role, "person": person, "skills": skills, "manager_of": manager_of,
                     "excluded": o.excluded, "due": t(o.due), "earliest": t(o.earliest),
+                    "expires": t(o.expires),
                     "instruction": o.instruction, "form": form,
                 })
             }
@@ -885,6 +894,9 @@ impl fmt::Display for Effect {
                 if let Some(earliest) = o.earliest {
                     write!(f, ", not before {earliest}")?;
                 }
+                if let Some(expires) = o.expires {
+                    write!(f, ", expires {expires}")?;
+                }
                 if !o.instruction.is_empty() {
                     write!(f, " — \"{}\"", o.instruction)?;
                 }
@@ -917,6 +929,7 @@ impl fmt::Display for Effect {
                     CancelReason::Cancelled => "cancelled",
                     CancelReason::InstanceEnded => "closed because the case ended",
                     CancelReason::Redo => "cancelled to redo an earlier step",
+                    CancelReason::Expired => "expired before anyone did it",
                 };
                 write!(f, "task {} {why}: {step}", task.task)
             }

@@ -87,7 +87,9 @@ fn layout(code: u8) -> Option<(EffectKind, &'static [Field])> {
     Some(match code {
         tag::TASK_OPENED => (
             EffectKind::TaskOpened,
-            &[U32, U32, U8, U32, Text, Text, Text, Ids, I64, I64, Text],
+            &[
+                U32, U32, U8, U32, Text, Text, Text, Ids, I64, I64, I64, Text,
+            ],
         ),
         tag::TASK_COMPLETED => (EffectKind::TaskCompleted, &[U32, U32, Text, Outputs]),
         tag::TASK_CANCELLED => (EffectKind::TaskCancelled, &[U32, U32, U8]),
@@ -272,7 +274,7 @@ fn skip_common(meta: &Metadata, bytes: &[u8], at: usize) -> Option<usize> {
         Some(u32::from_le_bytes(b.try_into().ok()?))
     }
     let end = match *bytes.get(at)? {
-        // task, step, performer, role; instruction, form, person; skills; due, not before; group.
+        // task, step, performer, role; person, basis, excluded; skills; due, not before, expires; instruction.
         tag::TASK_OPENED => {
             let mut p = at + 14;
             for _ in 0..3 {
@@ -281,7 +283,7 @@ fn skip_common(meta: &Metadata, bytes: &[u8], at: usize) -> Option<usize> {
             let skills = word_at(bytes, p)? as usize;
             p = (p + 4)
                 .checked_add(skills.checked_mul(4)?)?
-                .checked_add(16)?;
+                .checked_add(24)?;
             text(bytes, p)?
         }
         // task, step, how.
@@ -663,7 +665,7 @@ impl<'r> EffectRef<'r> {
         match self.tag() {
             tag::TASK_OPENED => {
                 r = self.opened_times()?;
-                r.bytes(16).ok()?;
+                r.bytes(24).ok()?;
             }
             tag::NOTIFIED => {
                 r.bytes(4).ok()?;

@@ -10,8 +10,8 @@
 )]
 
 use proc_runtime::{
-    Actor, DAY, Effect, EffectKind, Error, HOUR, InstanceId, InstanceStatus, Limits, MINUTE,
-    Module, Options, Performer, Runtime, StaticDirectory, TaskRef, Time, Waiting,
+    Actor, CancelReason, DAY, Effect, EffectKind, Error, HOUR, InstanceId, InstanceStatus, Limits,
+    MINUTE, Module, Options, Performer, Runtime, StaticDirectory, TaskRef, Time, Waiting,
 };
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -3215,6 +3215,116 @@ fn waits_can_count_working_time() {
     let effects = runtime.advance(t("2026-03-11T15:00:00Z")).unwrap();
     assert!(
         has(&effects, "notify Agent: \"no reply\""),
+        "{}",
+        lines(&effects)
+    );
+}
+
+#[test]
+fn a_task_that_expires_is_withdrawn_without_a_breach() {
+    // `expires after` withdraws the task when nobody did it in time: no breach (the team's deadline KPI stays at
+    // 0), the flow goes on with `expired` true, and the task opened says when it expires. Its `within` deadline
+    // and ladder still fire before that.
+    let source = r#"
+use std.kpi.deadline_breaches
+role Supervisor
+process survey(email: Text) -> Int {
+  step answer "Rate us" -> score: Int from 1 to 5 {
+    by person email
+    within 2d
+    expires after 7d
+    on breach { notify Supervisor "No answer after two days" }
+  }
+  if answer.expired {
+    complete 0
+  }
+  complete answer.score
+}
+"#;
+    let mut runtime = runtime_at(source, "2026-03-02T09:00:00Z");
+    let (case, effects) = runtime
+        .start("survey", &json!({"email": "ada@example.com"}))
+        .unwrap();
+    let task = opened(&effects, "answer");
+    let Some(Effect::TaskOpened(o)) = effects.iter().find(|e| matches!(e, Effect::TaskOpened(_)))
+    else {
+        panic!("no task opened");
+    };
+    assert_eq!(o.due, Some(t("2026-03-04T09:00:00Z")));
+    assert_eq!(o.expires, Some(t("2026-03-09T09:00:00Z")));
+    assert_eq!(runtime.next_wakeup(), Some(t("2026-03-04T09:00:00Z")));
+    // The deadline passes: breached, the ladder runs, the task stays open.
+    let effects = runtime.advance(t("2026-03-05T09:00:00Z")).unwrap();
+    assert!(has(&effects, "missed its deadline"), "{}", lines(&effects));
+    assert!(
+        has(&effects, "No answer after two days"),
+        "{}",
+        lines(&effects)
+    );
+    assert_eq!(runtime.next_wakeup(), Some(t("2026-03-09T09:00:00Z")));
+    // A copy restored from a snapshot goes on as the original does.
+    let snapshot = runtime.snapshot(case).unwrap();
+    let copy = runtime.restore_copy(&snapshot).unwrap();
+    // A second before the expiry the task is still there; at it, it is withdrawn as expired and the case ends.
+    let effects = runtime.advance(t("2026-03-09T08:59:59Z")).unwrap();
+    assert!(effects.is_empty(), "{}", lines(&effects));
+    let effects = runtime.advance(t("2026-03-09T09:00:00Z")).unwrap();
+    let expired: Vec<&Effect> = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::TaskCancelled { .. }))
+        .collect();
+    assert_eq!(expired.len(), 2, "{}", lines(&effects));
+    for (id, reason) in [(case, CancelReason::Expired), (copy, CancelReason::Expired)] {
+        assert!(
+            expired.iter().any(|e| matches!(e, Effect::TaskCancelled { task, reason: r, .. } if task.instance == id && *r == reason)),
+            "{}",
+            lines(&effects)
+        );
+    }
+    assert!(
+        has(&effects, "expired before anyone did it: answer"),
+        "{}",
+        lines(&effects)
+    );
+    assert!(!has(&effects, "missed its deadline"), "{}", lines(&effects));
+    for id in [case, copy] {
+        assert!(
+            effects.iter().any(|e| matches!(e, Effect::Completed { instance, result: Some(r), .. } if *instance == id && *r == json!(0))),
+            "{}",
+            lines(&effects)
+        );
+        // One breach (the two-day deadline), not two: the expiry is no breach.
+        let kpi = runtime.kpis(id).unwrap();
+        let breaches = kpi
+            .iter()
+            .find(|k| &*k.name == "deadline_breaches")
+            .unwrap();
+        assert_eq!(breaches.value, Some(1));
+    }
+    // The withdrawn task is gone: completing it now is refused.
+    let error = runtime
+        .complete(
+            task,
+            &Actor::new("ada@example.com", &[]),
+            &json!({"score": 5}),
+        )
+        .unwrap_err();
+    assert!(error.to_string().contains("ended"), "{error}");
+    // Done before the expiry, the step's output is there.
+    let (case, effects) = runtime
+        .start("survey", &json!({"email": "bo@example.com"}))
+        .unwrap();
+    let task = opened(&effects, "answer");
+    runtime.advance(t("2026-03-12T09:00:00Z")).unwrap();
+    let effects = runtime
+        .complete(
+            task,
+            &Actor::new("bo@example.com", &[]),
+            &json!({"score": 4}),
+        )
+        .unwrap();
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Completed { instance, result: Some(r), .. } if *instance == case && *r == json!(4))),
         "{}",
         lines(&effects)
     );

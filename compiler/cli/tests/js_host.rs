@@ -228,6 +228,12 @@ fn survey_with_scores_in_their_ranges() {
     same_effects("survey", "satisfaction_survey", "survey");
 }
 
+/// A survey nobody answers expires: the task opened says when, and it closes as `expired`.
+#[test]
+fn survey_that_expires_unanswered() {
+    same_effects("survey", "satisfaction_survey", "survey_unanswered");
+}
+
 /// Both hosts refuse a score outside its range (`Int from 1 to 5`) and go on.
 #[test]
 fn both_hosts_refuse_a_score_out_of_range() {

@@ -88,6 +88,7 @@ fn emit_at(program: &Program, metadata: &[u8], case_base: u32) -> (Vec<u8>, u32)
             .steps
             .iter()
             .any(|s| s.stages.iter().any(|stage| stage.offset_ms < 0)),
+        expiry: program.steps.iter().any(|s| s.expires),
     };
     let mut generator = Gen {
         program,
@@ -452,6 +453,15 @@ impl Gen<'_> {
             }
             Fact::Done => {
                 f.emit(&cond(I64, eqz(get(r)), c64(0), ld64(get(r), record::DONE)));
+                return;
+            }
+            Fact::Expired => {
+                f.emit(&cond(
+                    I64,
+                    eqz(get(r)),
+                    c64(0),
+                    ext(eq64(ld64(get(r), record::CLOSED), c64(record::EXPIRED))),
+                ));
                 return;
             }
             Fact::DoneBy => record::DONE_BY,
@@ -1038,6 +1048,17 @@ impl Gen<'_> {
                 l
             }
         };
+        let expires = f.l64();
+        match &open.expires {
+            Some((duration, calendar)) => {
+                f.emit(&gget(g::NOW));
+                self.ex(f, fr, duration);
+                f.emit(&u32c(calendar.unwrap_or(NO_ID)));
+                f.ins(I::Call(rt.due_within.0));
+                f.set_top(expires);
+            }
+            None => f.set(expires, c64(NO_TIME)),
+        }
         let instruction = match &open.instruction {
             Some(e) => self.ex_local32(f, fr, e),
             None => {
@@ -1060,6 +1081,7 @@ impl Gen<'_> {
                 get(excluded),
                 get(due),
                 get(earliest),
+                get(expires),
                 get(instruction),
             ],
             1,

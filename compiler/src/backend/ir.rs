@@ -70,6 +70,8 @@ pub enum Fact {
     CompletedAt,
     /// `breached` (Bool).
     Breached,
+    /// `expired` (Bool).
+    Expired,
     /// `done` (Bool).
     Done,
     /// An output, by index.
@@ -280,6 +282,8 @@ pub struct OpenStep {
     pub due: DueIr,
     /// Earliest completion, if an `after` lag applies.
     pub earliest: Option<Ex>,
+    /// `expires after D (on Calendar)?`: the duration and the calendar id, counted from the opening.
+    pub expires: Option<(Ex, Option<u32>)>,
     /// The instruction.
     pub instruction: Option<Ex>,
     /// Where the flow continues once the task is done.
@@ -469,6 +473,8 @@ pub struct StepIr {
     pub outputs: Vec<(String, Ty)>,
     /// May be skipped by a manager.
     pub skippable: bool,
+    /// Has `expires after`.
+    pub expires: bool,
     /// `only during` calendar.
     pub only_during: Option<u32>,
     /// Business calendar of its `within`.

@@ -208,6 +208,9 @@ pub mod task {
     pub const PERFORMER: u32 = 108;
     /// `i64` when it was breached.
     pub const BREACHED_AT: u32 = 112;
+    /// `i64` when it expires (`expires after`; [`proc_abi::NO_TIME`] if never). Kept only by modules with a step
+    /// that expires (the other modules leave it zero and never read it).
+    pub const EXPIRES: u32 = 120;
     /// Size in bytes.
     pub const SIZE: u32 = 128;
 
@@ -256,8 +259,12 @@ pub mod record {
     pub const BREACHED: u32 = 16;
     /// Bool: completed.
     pub const DONE: u32 = 24;
-    /// Bool: skipped by a manager.
-    pub const SKIPPED: u32 = 32;
+    /// How it ended without a completion: 0 (it did not), [`SKIPPED`] or [`EXPIRED`].
+    pub const CLOSED: u32 = 32;
+    /// [`CLOSED`]: skipped by a manager.
+    pub const SKIPPED: i64 = 1;
+    /// [`CLOSED`]: its task expired (`expires after`).
+    pub const EXPIRED: i64 = 2;
     /// Where outputs start (one slot each).
     pub const OUTPUTS: u32 = 40;
 }

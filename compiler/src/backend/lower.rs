@@ -782,6 +782,7 @@ impl<'a> Lowering<'a> {
                 open_block: 0,
                 outputs: Vec::new(),
                 skippable: false,
+                expires: false,
                 only_during: None,
                 calendar: None,
                 pause: None,
@@ -1549,6 +1550,7 @@ impl<'a> Lowering<'a> {
         };
         let mut due = DueIr::None;
         let mut earliest = None;
+        let mut expires = None;
         let mut info = StepIr {
             name: decl.name.name.clone(),
             flow: fx.flow_name.clone(),
@@ -1556,6 +1558,7 @@ impl<'a> Lowering<'a> {
             open_block: open,
             outputs: Vec::new(),
             skippable: false,
+            expires: false,
             only_during: None,
             calendar: None,
             pause: None,
@@ -1621,6 +1624,16 @@ impl<'a> Lowering<'a> {
                         _ => t,
                     });
                 }
+                ast::StepClauseKind::Expires { duration, calendar } => {
+                    let duration = self.expr(fx, duration);
+                    let duration = at_least(duration, 0, "a step's `expires after`");
+                    let calendar = calendar
+                        .as_ref()
+                        .and_then(|c| self.ref_at(file, c.span))
+                        .and_then(|d| self.ids.of(d));
+                    info.expires = true;
+                    expires = Some((duration, calendar));
+                }
                 ast::StepClauseKind::OnBreach(stages) => {
                     self.ladder(fx, stages, &mut info);
                 }
@@ -1653,6 +1666,7 @@ impl<'a> Lowering<'a> {
             performer,
             due,
             earliest,
+            expires,
             instruction,
             next,
         })));
@@ -1953,6 +1967,7 @@ impl<'a> Lowering<'a> {
                     "done_by" => (Fact::DoneBy, MTy::Text),
                     "completed_at" => (Fact::CompletedAt, MTy::Time),
                     "breached" => (Fact::Breached, MTy::Bool),
+                    "expired" => (Fact::Expired, MTy::Bool),
                     "done" => (Fact::Done, MTy::Bool),
                     other => {
                         let index = outputs.iter().position(|&o| self.name(o) == other);

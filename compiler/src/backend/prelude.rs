@@ -41,6 +41,8 @@ pub struct Cx {
     pub empty_text: u32,
     /// Whether some ladder warns before its deadline (`before 1h notify …`): only then do tasks schedule warnings.
     pub warnings: bool,
+    /// Whether some step expires (`expires after`): only then do tasks keep and check an expiry time.
+    pub expiry: bool,
 }
 
 impl Cx {
@@ -173,11 +175,12 @@ runtime_fns! {
     cancel_branch: "cancel_branch" (I32, I32, I32) -> (I32);
     proc_return: "proc_return" (I32, I32) -> (I32);
     fiber_wake: "fiber_wake" (I32) -> ();
-    task_open: "task_open" (I32, I32, I32, I32, I32, I32, I32, I32, I32, I64, I64, I32) -> (I32);
+    task_open: "task_open" (I32, I32, I32, I32, I32, I32, I32, I32, I32, I64, I64, I64, I32) -> (I32);
     task_find: "task_find" (I32) -> (I32);
     task_remove: "task_remove" (I32) -> ();
     task_cancel: "task_cancel" (I32, I32) -> ();
     task_withdraw: "task_withdraw" (I32) -> ();
+    task_expire: "task_expire" (I32) -> ();
     task_breach: "task_breach" (I32) -> ();
     task_stage: "task_stage" (I32) -> ();
     task_warn_at: "task_warn_at" (I32, I32) -> (I64);
@@ -360,6 +363,7 @@ impl Rt {
             (self.task_remove, self.f_task_remove(cx)),
             (self.task_cancel, self.f_task_cancel()),
             (self.task_withdraw, self.f_task_withdraw()),
+            (self.task_expire, self.f_task_expire()),
             (self.task_breach, self.f_task_breach(cx)),
             (self.task_stage, self.f_task_stage(cx)),
             (self.task_warn_at, self.f_task_warn_at(cx, imports)),
@@ -1383,7 +1387,9 @@ impl Rt {
     fn f_task_open(&self, cx: &Cx) -> Func {
         let mut f = Func::new(
             "task_open",
-            &[I32, I32, I32, I32, I32, I32, I32, I32, I32, I64, I64, I32],
+            &[
+                I32, I32, I32, I32, I32, I32, I32, I32, I32, I64, I64, I64, I32,
+            ],
             &[I32],
         );
         let fb = f.param(0);
@@ -1397,7 +1403,8 @@ impl Rt {
         let excluded = f.param(8);
         let due = f.param(9);
         let earliest = f.param(10);
-        let instruction = f.param(11);
+        let expires = f.param(11);
+        let instruction = f.param(12);
         let t = f.l32();
         let id = f.l32();
         let entry = f.l32();
@@ -1418,6 +1425,9 @@ impl Rt {
         f.st64(get(t), task::DUE, get(due));
         f.st64(get(t), task::EARLIEST, get(earliest));
         f.st64(get(t), task::STAGE_AT, c64(NO_TIME));
+        if cx.expiry {
+            f.st64(get(t), task::EXPIRES, get(expires));
+        }
         if cx.warnings {
             self.schedule_warning(&mut f, t, c32(0));
         }
@@ -1453,6 +1463,7 @@ impl Rt {
         );
         f.exec(self.out_i64, vec![get(due)]);
         f.exec(self.out_i64, vec![get(earliest)]);
+        f.exec(self.out_i64, vec![get(expires)]);
         f.exec(self.out_text, vec![get(instruction)]);
         f.ret(get(t));
         f
@@ -1501,6 +1512,27 @@ impl Rt {
         f.exec(
             self.task_cancel,
             vec![get(t), c32(i32::from(cancel_reason::BREACH))],
+        );
+        f.st32(get(fb), fiber::WAIT, c32(fiber::WAIT_NONE));
+        f.st32(get(fb), fiber::STATUS, c32(fiber::READY));
+        f
+    }
+
+    /// `expires after`: nobody completed the task in time, so it is withdrawn and the flow continues (`expired` is
+    /// set; this is no breach).
+    fn f_task_expire(&self) -> Func {
+        let mut f = Func::new("task_expire", &[I32], &[]);
+        let t = f.param(0);
+        let fb = f.l32();
+        f.set(fb, ld32(get(t), task::FIBER));
+        f.st64(
+            ld32(get(t), task::RECORD),
+            record::CLOSED,
+            c64(record::EXPIRED),
+        );
+        f.exec(
+            self.task_cancel,
+            vec![get(t), c32(i32::from(cancel_reason::EXPIRED))],
         );
         f.st32(get(fb), fiber::WAIT, c32(fiber::WAIT_NONE));
         f.st32(get(fb), fiber::STATUS, c32(fiber::READY));
@@ -2013,6 +2045,14 @@ impl Rt {
                         f.set(kind, c32(2));
                         f.set(obj, get(node));
                     });
+                    if cx.expiry {
+                        // A deadline or stage at the same moment comes first (`<`).
+                        f.if_(lt64(ld64(get(node), task::EXPIRES), get(best)), |f| {
+                            f.set(best, ld64(get(node), task::EXPIRES));
+                            f.set(kind, c32(5));
+                            f.set(obj, get(node));
+                        });
+                    }
                 });
             });
             each(f, node, cx.h(header::FIBERS), |f, _| {
@@ -2048,6 +2088,11 @@ impl Rt {
             f.if_(eq(get(kind), c32(3)), |f| {
                 f.exec(self.fiber_wake, vec![get(obj)]);
             });
+            if cx.expiry {
+                f.if_(eq(get(kind), c32(5)), |f| {
+                    f.exec(self.task_expire, vec![get(obj)]);
+                });
+            }
             f.if_(eq(get(kind), c32(4)), |f| {
                 // The process deadline (stage 0 of the header's count), then the stages of the case's own ladder.
                 let k = f.l32();
@@ -2097,6 +2142,11 @@ impl Rt {
                 f.if_(lt64(ld64(get(node), task::STAGE_AT), get(best)), |f| {
                     f.set(best, ld64(get(node), task::STAGE_AT));
                 });
+                if cx.expiry {
+                    f.if_(lt64(ld64(get(node), task::EXPIRES), get(best)), |f| {
+                        f.set(best, ld64(get(node), task::EXPIRES));
+                    });
+                }
             });
         });
         each(&mut f, node, cx.h(header::FIBERS), |f, _| {
@@ -2780,7 +2830,11 @@ impl Rt {
                 );
             },
         );
-        f.st64(ld32(get(t), task::RECORD), record::SKIPPED, c64(1));
+        f.st64(
+            ld32(get(t), task::RECORD),
+            record::CLOSED,
+            c64(record::SKIPPED),
+        );
         f.exec(self.effect, vec![c32(i32::from(effect::TASK_SKIPPED))]);
         f.exec(self.out_u32, vec![ld32(get(t), task::ID)]);
         f.exec(self.out_u32, vec![ld32(get(t), task::STEP)]);

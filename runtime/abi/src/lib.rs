@@ -18,7 +18,7 @@ pub use meta::{
 };
 
 /// The ABI version this crate describes. A module reports its own through [`exports::ABI_VERSION`].
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// The name of the custom section holding the module's [`Metadata`] as JSON.
 pub const METADATA_SECTION: &str = "proc.metadata";
@@ -246,6 +246,8 @@ pub mod cancel_reason {
     pub const INSTANCE_ENDED: u8 = 3;
     /// A `redo` event sent the flow back to an earlier step.
     pub const REDO: u8 = 4;
+    /// Nobody completed it before it expired (`expires after`); this is no breach.
+    pub const EXPIRED: u8 = 5;
 }
 
 /// Rejections: after [`status::REJECTED`] the output buffer holds `u32 code, u32 task, u32 arg, TEXT detail`.
