@@ -3329,3 +3329,107 @@ process survey(email: Text) -> Int {
         lines(&effects)
     );
 }
+
+#[test]
+fn redo_reaches_a_step_of_the_process_from_inside_procedures() {
+    // The flow is two procedure calls deep (waiting on `c` in `inner`, called by `outer`) when a lead sends it back
+    // to the process's step `a`: the procedures are left, their task withdrawn, and the flow runs from `a` again,
+    // through both calls, to the end.
+    let source = r#"
+role Agent
+role Lead
+procedure inner() {
+  step c "c" { by Agent within 1h on breach { notify Lead } }
+}
+procedure outer() {
+  step b "b" { by Agent }
+  inner()
+}
+process p() {
+  step a "a" { by Agent within 1h on breach { notify Lead } }
+  outer()
+  step d "d" { by Agent }
+}
+"#;
+    let mut runtime = runtime_at(source, "2026-03-02T09:00:00Z");
+    let (case, effects) = runtime.start("p", &json!({})).unwrap();
+    let ann = agent("ann");
+    let lead = Actor::new("tom", &["Lead"]);
+    let effects = runtime
+        .complete(opened(&effects, "a"), &ann, &json!({}))
+        .unwrap();
+    let effects = runtime
+        .complete(opened(&effects, "b"), &ann, &json!({}))
+        .unwrap();
+    let c = opened(&effects, "c");
+    // A refused redo (not a manager) changes nothing.
+    refused(&mut runtime, case, 13, |r| r.redo(case, "a", &ann));
+    let effects = runtime.redo(case, "a", &lead).unwrap();
+    assert!(
+        has(&effects, "cancelled to redo an earlier step: c"),
+        "{}",
+        lines(&effects)
+    );
+    let a = opened(&effects, "a");
+    assert!(runtime.complete(c, &ann, &json!({})).is_err());
+    let effects = runtime.complete(a, &ann, &json!({})).unwrap();
+    let effects = runtime
+        .complete(opened(&effects, "b"), &ann, &json!({}))
+        .unwrap();
+    let effects = runtime
+        .complete(opened(&effects, "c"), &ann, &json!({}))
+        .unwrap();
+    let effects = runtime
+        .complete(opened(&effects, "d"), &ann, &json!({}))
+        .unwrap();
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Completed { instance, .. } if *instance == case)),
+        "{}",
+        lines(&effects)
+    );
+}
+
+#[test]
+fn a_late_task_on_hold_keeps_its_missed_deadline_and_its_ladder_waits() {
+    // Due 10:00 and missed; on hold from 10:30 to 13:00 (two and a half hours). The resumption keeps the missed
+    // due time (not a fresh one at 13:00), and the ladder's stages come as much later as the task was on hold:
+    // the reassignment due at 12:00 comes at 14:30, the flag due at 14:00 at 16:30.
+    let source = r#"
+role Agent
+role Lead
+process p() {
+  step work "Work" {
+    by Agent
+    within 1h
+    on breach {
+      notify Lead "late"
+      after 2h reassign to Lead
+      after 4h flag "very late"
+    }
+  }
+}
+"#;
+    let mut runtime = runtime_at(source, "2026-03-02T09:00:00Z");
+    let (_, effects) = runtime.start("p", &json!({})).unwrap();
+    let work = opened(&effects, "work");
+    let lead = Actor::new("tom", &["Lead"]);
+    let effects = runtime.advance(t("2026-03-02T10:30:00Z")).unwrap();
+    assert!(has(&effects, "missed its deadline"), "{}", lines(&effects));
+    runtime.suspend(work, &lead).unwrap();
+    let effects = runtime.advance(t("2026-03-02T13:00:00Z")).unwrap();
+    assert!(effects.is_empty(), "{}", lines(&effects));
+    let effects = runtime.resume(work, &lead).unwrap();
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::TaskResumed { due, .. } if *due == Some(t("2026-03-02T10:00:00Z")))),
+        "{}",
+        lines(&effects)
+    );
+    assert_eq!(runtime.next_wakeup(), Some(t("2026-03-02T14:30:00Z")));
+    let effects = runtime.advance(t("2026-03-02T14:29:59Z")).unwrap();
+    assert!(effects.is_empty(), "{}", lines(&effects));
+    let effects = runtime.advance(t("2026-03-02T14:30:00Z")).unwrap();
+    assert!(has(&effects, "Lead"), "{}", lines(&effects));
+    assert_eq!(runtime.next_wakeup(), Some(t("2026-03-02T16:30:00Z")));
+}

@@ -1696,6 +1696,30 @@ impl Rt {
         let t = f.param(0);
         let cal = f.l32();
         let due = f.l64();
+        f.st64(get(t), task::PAUSED_AT, gget(g::NOW));
+        // Past its deadline, the deadline stays as it was (missed) and the ladder waits: the time to its next
+        // stage is kept, and counted again from the resumption.
+        f.if_(
+            ne(and(ld32(get(t), task::FLAGS), c32(task::BREACHED)), c32(0)),
+            |f| {
+                f.if_else(
+                    eq64(ld64(get(t), task::STAGE_AT), c64(NO_TIME)),
+                    |f| f.st64(get(t), task::REMAINING, c64(NO_TIME)),
+                    |f| {
+                        f.st64(
+                            get(t),
+                            task::REMAINING,
+                            sub64(ld64(get(t), task::STAGE_AT), gget(g::NOW)),
+                        );
+                        f.if_(lt64(ld64(get(t), task::REMAINING), c64(0)), |f| {
+                            f.st64(get(t), task::REMAINING, c64(0));
+                        });
+                    },
+                );
+                f.st64(get(t), task::STAGE_AT, c64(NO_TIME));
+                f.ret_void();
+            },
+        );
         f.set(due, ld64(get(t), task::DUE));
         f.set(
             cal,
@@ -1724,7 +1748,6 @@ impl Rt {
                 });
             },
         );
-        f.st64(get(t), task::PAUSED_AT, gget(g::NOW));
         f.st64(get(t), task::DUE, c64(NO_TIME));
         if cx.warnings {
             // A warning waits with the deadline.
@@ -1744,6 +1767,24 @@ impl Rt {
         f.set(
             cal,
             ld32(cx.step_entry(ld32(get(t), task::STEP)), step::CALENDAR),
+        );
+        // Past its deadline: the ladder goes on where it stood, its later stages as much later as it waited.
+        f.if_(
+            ne(and(ld32(get(t), task::FLAGS), c32(task::BREACHED)), c32(0)),
+            |f| {
+                f.st64(
+                    get(t),
+                    task::BREACHED_AT,
+                    add64(
+                        ld64(get(t), task::BREACHED_AT),
+                        sub64(gget(g::NOW), ld64(get(t), task::PAUSED_AT)),
+                    ),
+                );
+                f.if_(ne64(get(rest), c64(NO_TIME)), |f| {
+                    f.st64(get(t), task::STAGE_AT, add64(gget(g::NOW), get(rest)));
+                });
+                f.ret_void();
+            },
         );
         f.if_(eq64(get(rest), c64(NO_TIME)), |f| f.ret_void());
         f.st64(
@@ -2872,32 +2913,48 @@ impl Rt {
         );
         f.set(entry, cx.step_entry(get(st)));
         f.set(found, c32(0));
+        // The fiber running the step's unit, in the frame where the step is done: the unit it runs now, or one of
+        // the callers of the procedures it is in (each procedure's root frame says who called it, and from where).
+        let unit = f.l32();
+        let fr = f.l32();
+        let at_frame = f.l32();
         each(&mut f, node, cx.h(header::FIBERS), |f, exit| {
-            f.if_(
-                eq(ld32(get(node), fiber::UNIT), ld32(get(entry), step::UNIT)),
-                |f| {
+            f.set(unit, ld32(get(node), fiber::UNIT));
+            f.set(fr, ld32(get(node), fiber::FRAME));
+            f.looping(|f, up| {
+                f.if_(eq(get(unit), ld32(get(entry), step::UNIT)), |f| {
                     f.set(
                         rec,
                         wrap(ld64(
-                            add(
-                                ld32(get(node), fiber::FRAME),
-                                shl(ld32(get(entry), step::SLOT), c32(3)),
-                            ),
+                            add(get(fr), shl(ld32(get(entry), step::SLOT), c32(3))),
                             frame::SLOTS,
                         )),
                     );
                     f.if_(
-                        and(
+                        both(
                             ne(get(rec), c32(0)),
                             ne64(ld64(get(rec), record::DONE), c64(0)),
                         ),
                         |f| {
                             f.set(found, get(node));
+                            f.set(at_frame, get(fr));
                             f.br(exit);
                         },
                     );
-                },
-            );
+                });
+                // Up to the caller, when this frame is a procedure's that this fiber called.
+                f.if_(
+                    both(
+                        ne(get(fr), c32(0)),
+                        eq(ld32(get(fr), frame::OWNER), get(node)),
+                    ),
+                    |f| {
+                        f.set(unit, ld32(get(fr), frame::CALLER_UNIT));
+                        f.set(fr, ld32(get(fr), frame::CALLER_FRAME));
+                        f.br(up);
+                    },
+                );
+            });
         });
         f.if_(eqz(get(found)), |f| {
             f.ret(call(
@@ -2918,6 +2975,15 @@ impl Rt {
             },
         );
         f.exec(self.cancel_children, vec![get(found)]);
+        // Leave the procedures called since the step: their frames go, the fiber runs the step's unit again.
+        f.set(fr, ld32(get(found), fiber::FRAME));
+        f.while_(ne(get(fr), get(at_frame)), |f, _| {
+            f.set(unit, ld32(get(fr), frame::CALLER_FRAME));
+            f.exec(self.free, vec![get(fr), ld32(get(fr), frame::SIZE)]);
+            f.set(fr, get(unit));
+        });
+        f.st32(get(found), fiber::UNIT, ld32(get(entry), step::UNIT));
+        f.st32(get(found), fiber::FRAME, get(at_frame));
         f.st32(get(found), fiber::PC, ld32(get(entry), step::PC));
         f.st32(get(found), fiber::WAIT, c32(fiber::WAIT_NONE));
         f.st64(get(found), fiber::WAKE, c64(NO_TIME));
