@@ -535,6 +535,43 @@ mod tests {
     }
 
     #[test]
+    fn an_expiry_in_words() {
+        let text =
+            "role Agent\nprocess p() {\n  step s { by Agent within 2d expires after 7d }\n}\n";
+        let analysis = analyze_one(text);
+        assert!(
+            analysis.diagnostics.is_empty(),
+            "{:#?}",
+            analysis.diagnostics
+        );
+        let offset = u32::try_from(text.find("step s").unwrap() + 5).unwrap();
+        let hover = analysis.hover(FileId(0), offset).unwrap();
+        assert_eq!(
+            hover.meaning.as_deref(),
+            Some(
+                "performed by `Agent`; due 2 days after the step opens; withdrawn if not done 1 week after the \
+                 step opens (it expires; no breach)"
+            )
+        );
+    }
+
+    #[test]
+    fn an_old_zone_abbreviation_names_places_and_its_own_offset() {
+        let analysis =
+            analyze_one("calendar C {\n  zone \"CET\"\n  hours mon-fri 09:00-17:00\n}\n");
+        let help = analysis
+            .diagnostics
+            .iter()
+            .find_map(|d| d.help.clone())
+            .unwrap_or_default();
+        assert!(help.contains("`Europe/Berlin` or `Europe/Paris`"), "{help}");
+        assert!(
+            help.contains("`Etc/GMT-1` (one hour ahead of UTC all year)"),
+            "{help}"
+        );
+    }
+
+    #[test]
     fn module_paths() {
         assert_eq!(module_path("billing/refund.proc"), "billing.refund");
         assert_eq!(module_path("./complaint.proc"), "complaint");

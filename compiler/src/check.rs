@@ -1412,20 +1412,47 @@ impl<'a> Checker<'a> {
                     let zone = text_of(lit).unwrap_or_default();
                     // Legacy abbreviations: `EST` is UTC−5 all year (no summer time), `CET` follows no one country's
                     // rules; people who write them mean a place.
-                    let place = match zone.as_str() {
-                        "EST" | "EST5EDT" => Some("America/New_York"),
-                        "MST" | "MST7MDT" => {
-                            Some("America/Denver (or America/Phoenix, which keeps no summer time)")
+                    // The places to write instead (in code quotes each), and the fixed offset the abbreviation
+                    // stands for in winter (POSIX `Etc/GMT` names count the other way: `Etc/GMT+5` is UTC−5).
+                    let place: Option<(&[&str], &str, &str)> = match zone.as_str() {
+                        "EST" | "EST5EDT" => {
+                            Some((&["America/New_York"], "Etc/GMT+5", "five hours behind"))
                         }
-                        "HST" => Some("Pacific/Honolulu"),
-                        "PST8PDT" => Some("America/Los_Angeles"),
-                        "CST6CDT" => Some("America/Chicago"),
-                        "CET" | "MET" => Some("Europe/Berlin, Europe/Paris or the office's city"),
-                        "EET" => Some("Europe/Athens, Europe/Helsinki or the office's city"),
-                        "WET" => Some("Europe/Lisbon"),
+                        "MST" | "MST7MDT" => Some((
+                            &["America/Denver", "America/Phoenix"],
+                            "Etc/GMT+7",
+                            "seven hours behind",
+                        )),
+                        "HST" => Some((&["Pacific/Honolulu"], "Etc/GMT+10", "ten hours behind")),
+                        "PST8PDT" => {
+                            Some((&["America/Los_Angeles"], "Etc/GMT+8", "eight hours behind"))
+                        }
+                        "CST6CDT" => Some((&["America/Chicago"], "Etc/GMT+6", "six hours behind")),
+                        "CET" | "MET" => Some((
+                            &["Europe/Berlin", "Europe/Paris"],
+                            "Etc/GMT-1",
+                            "one hour ahead of",
+                        )),
+                        "EET" => Some((
+                            &["Europe/Athens", "Europe/Helsinki"],
+                            "Etc/GMT-2",
+                            "two hours ahead of",
+                        )),
+                        "WET" => Some((&["Europe/Lisbon"], "Etc/UTC", "the same as")),
                         _ => None,
                     };
-                    if let Some(place) = place {
+                    if let Some((places, offset, words)) = place {
+                        let several = places.len() > 1;
+                        let places = places
+                            .iter()
+                            .map(|p| format!("`{p}`"))
+                            .collect::<Vec<_>>()
+                            .join(" or ");
+                        let places = if several {
+                            format!("{places} (or the office's own city)")
+                        } else {
+                            places
+                        };
                         self.emit(
                             Diagnostic::new(
                                 Code::InvalidCalendar,
@@ -1435,7 +1462,7 @@ impl<'a> Checker<'a> {
                             .with_label("which place?")
                             .with_help(format!(
                                 "name the place whose clocks the team keeps, and its summer time comes with it: \
-                                 `{place}`; for an offset that never changes, `Etc/GMT+5` (five hours behind UTC)"
+                                 {places}; for an offset that never changes, `{offset}` ({words} UTC all year)"
                             )),
                         );
                     } else if !crate::zones::is_time_zone(&zone) {

@@ -1049,11 +1049,16 @@ impl Runtime {
         let Some(unknown) = given.iter().find(|r| meta.role_id(r).is_none()) else {
             return String::new();
         };
-        let hint = match meta
+        // The same name in another case, else the nearest by spelling (at most a third of it wrong).
+        let lower = unknown.to_lowercase();
+        let near = meta
             .roles
             .iter()
-            .find(|r| r.name.eq_ignore_ascii_case(unknown))
-        {
+            .map(|r| (strsim::levenshtein(&lower, &r.name.to_lowercase()), r))
+            .filter(|(distance, _)| *distance <= (unknown.chars().count() / 3).max(1))
+            .min_by_key(|(distance, _)| *distance)
+            .map(|(_, r)| r);
+        let hint = match near {
             Some(role) => format!("did you mean `{}`?", role.name),
             None => format!(
                 "its roles are {}",

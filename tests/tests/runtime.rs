@@ -1360,6 +1360,16 @@ fn a_refused_task_reference_says_what_is_open() {
             .ends_with("(`agent` is not a role of this module; did you mean `Agent`?)"),
         "{error}"
     );
+    // A misspelling gets the nearest role too.
+    let error = runtime
+        .complete(intake, &Actor::new("ann", &["Agnt"]), &json!({}))
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .ends_with("(`Agnt` is not a role of this module; did you mean `Agent`?)"),
+        "{error}"
+    );
     // Asking changed nothing.
     runtime.complete(intake, &agent("ann"), &json!({})).unwrap();
 }

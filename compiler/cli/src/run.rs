@@ -135,6 +135,17 @@ fn check_event(event: &Value, meta: &proc_abi::Metadata) -> Result<(), String> {
         ));
     };
     for (member, value) in object {
+        if member == "instance" && kind == "advance" {
+            return Err(
+                "an \"advance\" moves the clock of every instance, so it takes no \"instance\""
+                    .to_string(),
+            );
+        }
+        if member == "instance" && kind == "start" {
+            return Err(
+                "a \"start\" begins a new instance, so it takes no \"instance\"".to_string(),
+            );
+        }
         let known = ["type", "at", "instance"].contains(&member.as_str())
             || members.contains(&member.as_str());
         if !known {

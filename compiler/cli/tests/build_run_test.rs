@@ -1109,6 +1109,10 @@ fn run_checks_every_event_line_before_running() {
         ),
         (r#"{"at": "tomorrow", "type": "advance"}"#, r#""at""#),
         (
+            r#"{"at": "2026-03-02T10:00:00Z", "type": "advance", "instance": 7}"#,
+            r#"an "advance" moves the clock of every instance, so it takes no "instance""#,
+        ),
+        (
             r#"{"at": "2026-03-02T08:00:00Z", "type": "advance"}"#,
             r#""at" 2026-03-02T08:00:00Z is before the event on line 1 (2026-03-02T09:00:00Z): put the events in time order"#,
         ),
