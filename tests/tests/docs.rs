@@ -64,3 +64,21 @@ fn diagnostics_page_is_up_to_date() {
         "docs/diagnostics.md is out of date: run `PROC_BLESS=1 cargo test -p proc-tests --test docs`"
     );
 }
+
+/// The KPI summary that `README.md` and `docs/cli.md` quote is what `procc run` prints for that scenario (its
+/// expected output, which `build_run_test` checks against the real run).
+#[test]
+fn quoted_kpi_summaries_match_the_run() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let expected =
+        std::fs::read_to_string(root.join("examples/runs/complaint_kpis.expected")).unwrap();
+    let summary = &expected[expected.find("KPI summary").expect("a KPI summary")..];
+    let quoted = format!("```\n{summary}```");
+    for doc in ["README.md", "docs/cli.md"] {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap();
+        assert!(
+            text.contains(&quoted),
+            "{doc} quotes another KPI summary than examples/runs/complaint_kpis.expected ends with:\n{summary}"
+        );
+    }
+}
