@@ -572,6 +572,20 @@ mod tests {
     }
 
     #[test]
+    fn a_role_in_quotes_is_written_without_them() {
+        let analysis = analyze_one(
+            "role Agent\nprocedure give(r: Role) {\n  step s { by role r }\n}\nprocess p() {\n  give(\"Agent\")\n}\n",
+        );
+        assert_eq!(analysis.diagnostics.len(), 1, "{:#?}", analysis.diagnostics);
+        let diagnostic = &analysis.diagnostics[0];
+        assert_eq!(
+            diagnostic.help.as_deref(),
+            Some("a role is written as its name, without quotes: `Agent`")
+        );
+        assert_eq!(diagnostic.suggestions.len(), 1);
+    }
+
+    #[test]
     fn module_paths() {
         assert_eq!(module_path("billing/refund.proc"), "billing.refund");
         assert_eq!(module_path("./complaint.proc"), "complaint");

@@ -756,6 +756,14 @@ impl<'a> Checker<'a> {
                 return;
             }
         }
+        // The name it is likely a misspelling of is meant, so it is used (no "never used" on top of this).
+        if elsewhere.is_none() {
+            let meant = suggest::closest(&name.name, candidates.iter().map(String::as_str))
+                .and_then(|close| self.lookup_global(file, close));
+            if let Some(id) = meant {
+                self.used.insert(id);
+            }
+        }
         let mut diagnostic = match &elsewhere {
             Some(module) => diagnostic.with_help(format!(
                 "`{}` is declared in module `{module}`: import it with `use {module}.{}`",
@@ -5113,14 +5121,32 @@ impl<'a> Checker<'a> {
             let ty = self.expr(flow, arg, Some(expected));
             if !self.compatible(expected, &ty) {
                 let (expected_name, actual_name) = (self.ty_name(expected), self.ty_name(&ty));
-                self.emit(
-                    Diagnostic::new(
-                        Code::WrongArguments,
-                        at(file, arg.span),
-                        format!("argument `{param}` of `{}` must be `{expected_name}`, found `{actual_name}`", name.name),
-                    )
-                    .with_label(format!("this is `{actual_name}`")),
-                );
+                let mut diagnostic = Diagnostic::new(
+                    Code::WrongArguments,
+                    at(file, arg.span),
+                    format!("argument `{param}` of `{}` must be `{expected_name}`, found `{actual_name}`", name.name),
+                )
+                .with_label(format!("this is `{actual_name}`"));
+                // `"Agent"` for the role `Agent`: the role itself is meant (and counts as used).
+                let role = match (&arg.kind, expected) {
+                    (ExprKind::Literal(lit), Ty::Role) => text_of(lit)
+                        .and_then(|text| self.lookup_global(file, &text).map(|id| (text, id)))
+                        .filter(|(_, id)| self.def_kind(*id) == Some(DefKind::Role)),
+                    _ => None,
+                };
+                if let Some((text, id)) = role {
+                    self.used.insert(id);
+                    diagnostic = diagnostic
+                        .with_help(format!(
+                            "a role is written as its name, without quotes: `{text}`"
+                        ))
+                        .with_suggestion(
+                            at(file, arg.span),
+                            text.clone(),
+                            format!("write `{text}`"),
+                        );
+                }
+                self.emit(diagnostic);
             }
         }
         signature.result
@@ -6270,7 +6296,7 @@ fn duration_in_words(stmt: &Stmt, next: Option<&Stmt>) -> Option<(String, Span)>
     else {
         return None;
     };
-    let unit = crate::parser::unit_of(&word.name)?;
+    let unit = crate::literal::unit_of(&word.name)?;
     Some((format!("{number}{unit}"), next.span))
 }
 

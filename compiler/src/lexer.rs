@@ -192,6 +192,9 @@ pub enum Token<'src> {
     /// `1.5h`: a duration with a fraction (reported; durations are whole numbers of each unit).
     #[regex(r"[0-9]+\.[0-9]+(w|d|h|m|s)", |lex| lex.slice())]
     FractionalDuration(&'src str),
+    /// A number run into letters that make no duration: `3x`, `90min`, `1h30`, `2days` (reported).
+    #[regex(r"[0-9]+[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice(), priority = 1)]
+    MalformedNumber(&'src str),
     /// `2026-12-25T09:00`: a time without its zone (reported).
     #[regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?", |lex| lex.slice())]
     ZonelessTime(&'src str),
@@ -357,7 +360,9 @@ impl fmt::Display for Token<'_> {
             Token::Now => "`now`",
             Token::Ident(name) => return write!(f, "`{name}`"),
             Token::Int(_) => "a number",
-            Token::Duration(_) | Token::FractionalDuration(_) => "a duration",
+            Token::Duration(_) | Token::FractionalDuration(_) | Token::MalformedNumber(_) => {
+                "a duration"
+            }
             Token::Date(_) => "a date",
             Token::DateTime(_) | Token::ZonelessTime(_) => "a time",
             Token::Quoted(_) => "a text",
@@ -800,6 +805,29 @@ pub fn lex(file: FileId, text: &str) -> Lexed<'_> {
                     None => {
                         diagnostic.with_help("write whole units, largest first, such as `1h30m`")
                     }
+                };
+                push_error(&mut out, diagnostic);
+                flush_doc(&mut out, &mut pending_doc, span.start);
+                // Stands in for the duration, so the rest of the line parses.
+                out.tokens.push((Token::Duration("0s"), simple(span)));
+            }
+            Token::MalformedNumber(written) => {
+                let mut diagnostic = Diagnostic::new(
+                    Code::InvalidLiteral,
+                    at(span),
+                    format!("`{written}` is neither a number nor a duration"),
+                )
+                .with_label("unknown unit");
+                diagnostic = match crate::literal::duration_from_words(written) {
+                    Some(duration) => diagnostic
+                        .with_help(format!(
+                            "durations are one word with a one-letter unit (`s`, `m`, `h`, `d`, `w`): `{duration}`"
+                        ))
+                        .with_suggestion(at(span), duration.clone(), format!("write `{duration}`")),
+                    None => diagnostic.with_help(
+                        "a duration is whole numbers with the units `w`, `d`, `h`, `m` and `s`, largest first, such \
+                         as `4h` or `1h30m`; a number has digits only",
+                    ),
                 };
                 push_error(&mut out, diagnostic);
                 flush_doc(&mut out, &mut pending_doc, span.start);

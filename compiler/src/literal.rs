@@ -197,6 +197,55 @@ pub fn describe_business_duration(seconds: i64) -> String {
     parts.join(" ")
 }
 
+/// The unit letter of a unit's name or abbreviation (`hours`, `hrs`, `h` → `h`).
+pub fn unit_of(word: &str) -> Option<char> {
+    match word.to_ascii_lowercase().as_str() {
+        "d" | "day" | "days" => Some('d'),
+        "h" | "hr" | "hrs" | "hour" | "hours" => Some('h'),
+        "m" | "min" | "mins" | "minute" | "minutes" => Some('m'),
+        "s" | "sec" | "secs" | "second" | "seconds" => Some('s'),
+        "w" | "wk" | "wks" | "week" | "weeks" => Some('w'),
+        _ => None,
+    }
+}
+
+/// A duration written with unit words or abbreviations from elsewhere (`90min`, `2days`, `4hrs`, `1h30` for
+/// `1h30m`) as a Proc duration, if every part names a unit.
+pub fn duration_from_words(written: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = written;
+    let mut last_unit = None;
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 {
+            return None;
+        }
+        let (number, after) = rest.split_at(digits);
+        let letters = after.len()
+            - after
+                .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+                .len();
+        let (word, after) = after.split_at(letters);
+        let unit = match unit_of(word) {
+            Some(unit) => unit,
+            // `1h30`: the next smaller unit.
+            None if word.is_empty() && after.is_empty() => match last_unit? {
+                'w' => 'd',
+                'd' => 'h',
+                'h' => 'm',
+                'm' => 's',
+                _ => return None,
+            },
+            None => return None,
+        };
+        out.push_str(number);
+        out.push(unit);
+        last_unit = Some(unit);
+        rest = after;
+    }
+    Some(out)
+}
+
 /// `1.5h` as the literal of whole units it means (`1h30m`), if it is a whole number of seconds.
 pub fn whole_units(fractional: &str) -> Option<String> {
     let unit = fractional.chars().last()?;

@@ -92,18 +92,6 @@ pub fn parse(file: FileId, source_len: usize, lexed: &Lexed<'_>) -> (File, Vec<D
     (output.unwrap_or_default(), diagnostics)
 }
 
-/// The one-letter unit of a unit word (`days`, `hrs`, `minutes`, …).
-pub(crate) fn unit_of(word: &str) -> Option<char> {
-    match word.to_ascii_lowercase().as_str() {
-        "d" | "day" | "days" => Some('d'),
-        "h" | "hr" | "hrs" | "hour" | "hours" => Some('h'),
-        "m" | "min" | "mins" | "minute" | "minutes" => Some('m'),
-        "s" | "sec" | "secs" | "second" | "seconds" => Some('s'),
-        "w" | "wk" | "wks" | "week" | "weeks" => Some('w'),
-        _ => None,
-    }
-}
-
 /// The token that starts at `at`, with its index and the token before it.
 type TokenRef<'a, 's> = &'a (Token<'s>, SimpleSpan);
 fn token_at<'a, 's>(
@@ -120,8 +108,8 @@ fn token_at<'a, 's>(
     ))
 }
 
-/// A duration written as people write it (`2 days`, `90min`, `1h30`) fails to parse at its second half: the
-/// help and fix give Proc's spelling (`2d`, `90m`, `1h30m`).
+/// A duration written as people write it (`2 days`) fails to parse at its second half: the help and fix give
+/// Proc's spelling (`2d`). (Units run into the number, `90min` or `1h30`, are one malformed literal for the lexer.)
 fn duration_hint(
     diagnostic: Diagnostic,
     tokens: &[(Token<'_>, SimpleSpan)],
@@ -142,21 +130,9 @@ fn duration_hint(
                 .map(str::to_string)
         }
     };
-    let adjacent = previous_span.end == found_span.start;
-    let fixed = match (previous, found, &word) {
+    let fixed = match (previous, &word) {
         // `2 days`
-        (Token::Int(n), _, Some(word)) => unit_of(word).map(|u| format!("{n}{u}")),
-        // `90min` (read as `90m` then `in`), `4hours`
-        (Token::Duration(d), _, Some(word)) if adjacent => {
-            let digits: String = d.chars().take_while(char::is_ascii_digit).collect();
-            let rest = d.get(digits.len()..).unwrap_or_default();
-            (rest.len() == 1)
-                .then(|| unit_of(&format!("{rest}{word}")))
-                .flatten()
-                .map(|u| format!("{digits}{u}"))
-        }
-        // `1h30`
-        (Token::Duration(d), Token::Int(n), None) if adjacent => Some(format!("{d}{n}m")),
+        (Token::Int(n), Some(word)) => crate::literal::unit_of(word).map(|u| format!("{n}{u}")),
         _ => None,
     };
     let Some(fixed) = fixed else {
@@ -302,6 +278,21 @@ fn habit_hint(diagnostic: Diagnostic, tokens: &[(Token<'_>, SimpleSpan)], at: us
                     .with_suggestion(here, written.clone(), format!("write `{written}`"));
             }
             diagnostic
+        }
+        Token::Text(raw) if message.contains("a performer") => {
+            // `by "TeamLead"`: a role is a name; one person is `by person "…"`.
+            let inner = raw.trim_matches('"');
+            let is_name = inner.chars().next().is_some_and(char::is_alphabetic)
+                && inner.chars().all(|c| c.is_alphanumeric() || c == '_');
+            let diagnostic = diagnostic.with_help(format!(
+                "a role is written as its name, without quotes (`by {}`); one person is `by person {raw}`",
+                if is_name { inner } else { "Agent" }
+            ));
+            if is_name {
+                diagnostic.with_suggestion(here, inner, format!("write `{inner}`"))
+            } else {
+                diagnostic
+            }
         }
         Token::Colon => {
             // `by: Agent`, `within: 4h`: a step's clause written as a key and a value (YAML, BPMN properties).
@@ -2465,6 +2456,20 @@ test "works" {
         assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
         assert_eq!(diagnostics[0].help.as_deref(), Some("did you mean `step`?"));
         assert_eq!(file.items.len(), 3);
+    }
+
+    #[test]
+    fn a_role_in_quotes_after_by_gets_its_name() {
+        let text = "role TeamLead\nprocess p() {\n  step s { by \"TeamLead\" }\n}\n";
+        let (_, diagnostics) = parse_text(text);
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:#?}");
+        assert_eq!(
+            diagnostics[0].help.as_deref(),
+            Some(
+                "a role is written as its name, without quotes (`by TeamLead`); one person is `by person \"TeamLead\"`"
+            )
+        );
+        assert_eq!(diagnostics[0].suggestions.len(), 1);
     }
 
     #[test]
