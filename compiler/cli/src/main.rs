@@ -102,6 +102,10 @@ enum Command {
         /// A JSON file describing people: `{"erin": {"roles": ["Engineer"], "skills": [], "manager": "ines"}}`.
         #[arg(long)]
         directory: Option<PathBuf>,
+        /// A role whose holders may manage every task (reassign, suspend, resume, skip, redo), as a host's
+        /// administrators; may be given more than once.
+        #[arg(long = "admin-role", value_name = "ROLE")]
+        admin_roles: Vec<String>,
     },
     /// Run the `test` blocks of `.proc` files through the real runtime with a virtual clock.
     ///
@@ -232,6 +236,7 @@ fn main() -> ExitCode {
             until,
             json,
             directory,
+            admin_roles,
         } => run::run(run::RunArgs {
             module,
             process,
@@ -241,6 +246,7 @@ fn main() -> ExitCode {
             until,
             json,
             directory,
+            admin_roles,
         }),
         Command::Test {
             paths,

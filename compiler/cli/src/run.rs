@@ -7,8 +7,8 @@
 
 use crate::files::errln;
 use proc_runtime::{
-    Actor, Effect, Error, InstanceId, Module, RequestRef, Runtime, StaticDirectory, TaskRef, Time,
-    Waiting,
+    Actor, Effect, Error, InstanceId, Module, Options, RequestRef, Runtime, StaticDirectory,
+    TaskRef, Time, Waiting,
 };
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -33,6 +33,8 @@ pub struct RunArgs {
     pub json: bool,
     /// A directory file.
     pub directory: Option<PathBuf>,
+    /// Roles whose holders manage every task.
+    pub admin_roles: Vec<String>,
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
@@ -604,7 +606,21 @@ fn run_inner(mut args: RunArgs) -> Result<ExitCode, String> {
                 .to_string(),
         );
     }
-    let mut runtime = Runtime::new(&module).map_err(|e| e.to_string())?;
+    let options = Options {
+        admin_roles: args.admin_roles.clone(),
+        ..Options::default()
+    };
+    let mut runtime = Runtime::with_options(&module, options).map_err(|e| match e {
+        Error::UnknownName { what, name, known } if what == "role" => {
+            let hint = proc_compiler::suggest::closest(&name, known.iter().map(String::as_str))
+                .map_or_else(String::new, |close| format!("; did you mean `{close}`?"));
+            format!(
+                "`--admin-role {name}`: the module has no role `{name}` (its roles: {}){hint}",
+                known.join(", ")
+            )
+        }
+        other => other.to_string(),
+    })?;
     if let Some(path) = &args.directory {
         runtime.set_directory(Arc::new(directory(path)?));
     }

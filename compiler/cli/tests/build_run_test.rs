@@ -1753,3 +1753,68 @@ fn a_step_name_finds_the_task_of_the_person_acting() {
         "{stdout}"
     );
 }
+
+/// `--admin-role` makes a role's holders managers of every task, as a host's administrators are: a `skippable`
+/// step without an escalation ladder has no other manager, so its skip is refused without it and taken with it.
+/// A role the module does not have is a usage error, with the closest one named.
+#[test]
+fn admin_roles_manage_every_task() {
+    let dir = package(
+        "admin",
+        "role Agent\nrole TeamLead\nprocess p() {\n  step check \"Check\" { by Agent skippable }\n  step done \"Done\" { by Agent }\n}\n",
+    );
+    let wasm = dir.join("t.wasm");
+    let built = procc(&[
+        "build",
+        dir.join("t.proc").to_str().unwrap(),
+        "-o",
+        wasm.to_str().unwrap(),
+    ]);
+    assert_eq!(built.status.code(), Some(0), "{}", text(&built.stderr));
+    let events = dir.join("events.jsonl");
+    std::fs::write(
+        &events,
+        "{\"at\": \"2026-03-02T09:00:00Z\", \"type\": \"advance\"}\n\
+         {\"at\": \"2026-03-02T09:30:00Z\", \"type\": \"skip\", \"step\": \"check\", \"by\": \"tom\", \"roles\": [\"TeamLead\"]}\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            wasm.to_str().unwrap(),
+            "--process",
+            "p",
+            "--events",
+            events.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        procc(&args)
+    };
+    let without = run(&[]);
+    assert_eq!(without.status.code(), Some(1), "{}", text(&without.stdout));
+    assert!(
+        text(&without.stdout).contains("refused (line 2)"),
+        "{}",
+        text(&without.stdout)
+    );
+    let with = run(&["--admin-role", "TeamLead"]);
+    assert_eq!(with.status.code(), Some(0), "{}", text(&with.stdout));
+    assert!(
+        text(&with.stdout).contains("task 2 opened: done"),
+        "{}",
+        text(&with.stdout)
+    );
+    let misspelt = run(&["--admin-role", "Teamlead"]);
+    assert_eq!(misspelt.status.code(), Some(2));
+    assert!(
+        text(&misspelt.stderr)
+            .contains("`--admin-role Teamlead`: the module has no role `Teamlead`"),
+        "{}",
+        text(&misspelt.stderr)
+    );
+    assert!(
+        text(&misspelt.stderr).contains("did you mean `TeamLead`?"),
+        "{}",
+        text(&misspelt.stderr)
+    );
+}
