@@ -611,7 +611,11 @@ fn run_inner(mut args: RunArgs) -> Result<ExitCode, String> {
         ..Options::default()
     };
     let mut runtime = Runtime::with_options(&module, options).map_err(|e| match e {
-        Error::UnknownName { what, name, known } if what == "role" => {
+        Error::UnknownName {
+            what: "role",
+            name,
+            known,
+        } => {
             let hint = proc_compiler::suggest::closest(&name, known.iter().map(String::as_str))
                 .map_or_else(String::new, |close| format!("; did you mean `{close}`?"));
             format!(
