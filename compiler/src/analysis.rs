@@ -586,6 +586,27 @@ mod tests {
     }
 
     #[test]
+    fn a_test_of_a_process_in_another_module_is_told_the_import() {
+        let analysis = analyze(vec![
+            SourceFile::new(
+                "refund.proc",
+                "refund",
+                "role Agent\nprocess refund(n: Int) {\n  step s \"x\" { by Agent }\n}\n",
+            ),
+            SourceFile::new(
+                "tests.proc",
+                "tests",
+                "test \"t\" {\n  start refund(3)\n}\n",
+            ),
+        ]);
+        assert_eq!(analysis.diagnostics.len(), 1, "{:#?}", analysis.diagnostics);
+        assert_eq!(
+            analysis.diagnostics[0].help.as_deref(),
+            Some("`refund` is declared in module `refund`: import it with `use refund.refund`")
+        );
+    }
+
+    #[test]
     fn module_paths() {
         assert_eq!(module_path("billing/refund.proc"), "billing.refund");
         assert_eq!(module_path("./complaint.proc"), "complaint");

@@ -739,6 +739,7 @@ impl<'a> Checker<'a> {
             "type" => &[DefKind::Record, DefKind::Enum, DefKind::Signal],
             "record" => &[DefKind::Record, DefKind::Signal],
             "procedure or action" => &[DefKind::Procedure, DefKind::Action],
+            "process or procedure" => &[DefKind::Process, DefKind::Procedure],
             "action" => &[DefKind::Action],
             "procedure" => &[DefKind::Procedure],
             "name" => &[DefKind::Role, DefKind::Calendar, DefKind::Enum],
@@ -3526,6 +3527,41 @@ impl<'a> Checker<'a> {
                         .with_help("refer to a step that runs before this one"),
                     );
                     return false;
+                }
+                // Inside an `if` (a `match` arm, …) that does not hold this step too, the other may not have run:
+                // then nobody did it, and `other than` excludes nobody (the others fail the case).
+                let outside = flow.step_conds.get(&id).and_then(|conds| {
+                    conds
+                        .iter()
+                        .find(|c| !flow.block_stack.contains(c))
+                        .copied()
+                });
+                if let (Some(block), false) = (outside, flow.known_done.contains(&id)) {
+                    let opening = Span::new(block.start as usize, block.start as usize + 1);
+                    let consequence = if rule == "someone other than" {
+                        "excludes nobody"
+                    } else {
+                        "names nobody, and the case fails with a run-time error"
+                    };
+                    self.emit(
+                        Diagnostic::new(
+                            Code::StepMayNotHaveRun,
+                            at(file, other.span),
+                            format!(
+                                "step `{}` may not have run when `{}` opens, and then `{rule} {}` {consequence}",
+                                other.name, step.name, other.name
+                            ),
+                        )
+                        .with_label("may not have run")
+                        .with_secondary(
+                            at(file, opening),
+                            format!("`{}` runs only when this block does", other.name),
+                        )
+                        .with_help(format!(
+                            "name a step that always runs before `{}`, or put `{}` in the same block as `{}`",
+                            step.name, step.name, other.name
+                        )),
+                    );
                 }
                 true
             }
