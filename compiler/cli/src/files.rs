@@ -126,6 +126,7 @@ pub fn on_big_stack<T: Send + 'static>(
 pub fn collect_packages(paths: &[PathBuf]) -> Result<Vec<PackageInput>, String> {
     let mut packages = Vec::new();
     let mut loose = Vec::new();
+    let mut loose_dirs: Vec<Option<PathBuf>> = Vec::new();
     let mut stdin_read = false;
     // Each file and directory is read once, however often (and however spelt) it is named: overlapping globs
     // must not load a module twice.
@@ -178,13 +179,28 @@ pub fn collect_packages(paths: &[PathBuf]) -> Result<Vec<PackageInput>, String> 
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
             loose.push(read_source(path, stem)?);
+            loose_dirs.push(
+                std::fs::canonicalize(path)
+                    .ok()
+                    .and_then(|p| p.parent().map(Path::to_path_buf)),
+            );
         }
     }
     if !loose.is_empty() {
-        let name = loose
-            .first()
-            .map(|f| f.module.clone())
-            .unwrap_or_else(|| "package".to_string());
+        // One file names its package; several files of one directory are named after it, as the directory is.
+        let shared_dir = match loose_dirs.split_first() {
+            Some((first, rest)) if !rest.is_empty() && rest.iter().all(|d| d == first) => first
+                .as_ref()
+                .and_then(|d| d.file_name())
+                .map(|n| n.to_string_lossy().into_owned()),
+            _ => None,
+        };
+        let name = shared_dir.unwrap_or_else(|| {
+            loose
+                .first()
+                .map(|f| f.module.clone())
+                .unwrap_or_else(|| "package".to_string())
+        });
         packages.push(PackageInput { name, files: loose });
     }
     Ok(packages)

@@ -1818,3 +1818,34 @@ fn admin_roles_manage_every_task() {
         text(&misspelt.stderr)
     );
 }
+
+/// Loose files name their package: one file after itself, several of one directory after that directory.
+#[test]
+fn loose_files_of_one_directory_are_named_after_it() {
+    let dir = temp_dir("loose").join("desk");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["complaint", "refund"] {
+        std::fs::copy(
+            root().join(format!("examples/{name}.proc")),
+            dir.join(format!("{name}.proc")),
+        )
+        .unwrap();
+    }
+    let out = dir.join("out.wasm");
+    let built = |files: &[&str]| {
+        let mut args = vec!["build".to_string()];
+        args.extend(
+            files
+                .iter()
+                .map(|f| dir.join(f).to_string_lossy().into_owned()),
+        );
+        args.extend(["-o".to_string(), out.to_string_lossy().into_owned()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = procc(&args);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        format!("{}{}", text(&output.stdout), text(&output.stderr))
+    };
+    assert!(built(&["complaint.proc"]).contains("built `complaint`"));
+    let both = built(&["complaint.proc", "refund.proc"]);
+    assert!(both.contains("built `desk`"), "{both}");
+}
