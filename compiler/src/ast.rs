@@ -370,6 +370,61 @@ pub struct TestCompletion {
     pub at: Option<Expr>,
 }
 
+/// What a person does to a task in a test, besides completing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ManageOp {
+    /// `claim`
+    Claim,
+    /// `release`
+    Release,
+    /// `delegate … to "id" as Role`
+    Delegate,
+    /// `reassign … to Role`
+    Reassign,
+    /// `suspend`
+    Suspend,
+    /// `resume`
+    Resume,
+    /// `skip`
+    Skip,
+    /// `redo`
+    Redo,
+}
+
+impl ManageOp {
+    /// The word that writes it.
+    pub fn word(self) -> &'static str {
+        match self {
+            ManageOp::Claim => "claim",
+            ManageOp::Release => "release",
+            ManageOp::Delegate => "delegate",
+            ManageOp::Reassign => "reassign",
+            ManageOp::Suspend => "suspend",
+            ManageOp::Resume => "resume",
+            ManageOp::Skip => "skip",
+            ManageOp::Redo => "redo",
+        }
+    }
+}
+
+/// A work-item operation in a test: `claim assess by "ann" as Agent`, `reassign assess to Supervisor by "sue" as
+/// Supervisor`, `delegate assess by "ann" as Agent to "bob" as Agent`, `suspend`/`resume`/`skip`/`redo STEP by …`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestManage {
+    /// What is done.
+    pub op: ManageOp,
+    /// The step whose open task it is done to (for `redo`, the step to go back to).
+    pub step: Ident,
+    /// The role a `reassign` gives the task to.
+    pub role: Option<Ident>,
+    /// Who does it.
+    pub actor: Actor,
+    /// The colleague a `delegate` hands the task to.
+    pub to: Option<Actor>,
+    /// `at TIME`, if given.
+    pub at: Option<Expr>,
+}
+
 /// A statement of a test block.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TestStmt {
@@ -395,6 +450,10 @@ pub enum TestStmtKind {
     Complete(TestCompletion),
     /// `expect rejected complete ...`
     ExpectRejected(TestCompletion),
+    /// `claim STEP by …`, and the other work-item operations.
+    Manage(TestManage),
+    /// `expect rejected claim STEP by …`, …
+    ExpectRejectedManage(TestManage),
     /// `signal Name { ... } at TIME`
     Signal {
         /// The signal.

@@ -5763,35 +5763,7 @@ impl<'a> Checker<'a> {
                     // A completion expected to be refused may leave outputs out: that can be why it is refused.
                     let require_all = matches!(stmt.kind, TestStmtKind::Complete(_));
                     let step = self.test_step(&flow, &completion.step, process);
-                    for role in &completion.actor.roles {
-                        self.role_ref(file, role, Code::UnknownName);
-                    }
-                    // As the runtime refuses them: control characters and marks that turn text around.
-                    let hidden = text_of(&completion.actor.id)
-                        .is_some_and(|id| id.chars().any(proc_abi::text::is_hidden_char));
-                    if hidden {
-                        self.emit(
-                            Diagnostic::new(
-                                Code::InvalidLiteral,
-                                at(file, completion.actor.id.span),
-                                "a person's id may not hold control characters or marks that change the direction \
-                                 of text",
-                            )
-                            .with_label("a hidden character")
-                            .with_help("write the id the host's directory uses, such as `\"ann\"`"),
-                        );
-                    }
-                    if completion.actor.id.kind == LiteralKind::Text(Vec::new()) {
-                        self.emit(
-                            Diagnostic::new(
-                                Code::InvalidLiteral,
-                                at(file, completion.actor.id.span),
-                                "a person's id cannot be empty",
-                            )
-                            .with_label("empty id")
-                            .with_help("write the id the host's directory uses, such as `\"ann\"`"),
-                        );
-                    }
+                    self.test_actor(file, &completion.actor);
                     if let Some(step) = step {
                         self.out_of_range_allowed = !require_all;
                         self.record_fields(
@@ -5808,6 +5780,43 @@ impl<'a> Checker<'a> {
                         }
                     }
                     if let Some(time) = &completion.at {
+                        self.test_time(&mut flow, time);
+                    }
+                }
+                TestStmtKind::Manage(manage) | TestStmtKind::ExpectRejectedManage(manage) => {
+                    self.test_step(&flow, &manage.step, process);
+                    self.test_actor(file, &manage.actor);
+                    match (manage.op, &manage.role) {
+                        (ManageOp::Reassign, Some(role)) => {
+                            self.role_ref(file, role, Code::UnknownName);
+                        }
+                        (ManageOp::Reassign, None) => self.misplaced(
+                            file,
+                            manage.step.span,
+                            "a `reassign` names the role the task goes to: `reassign STEP to Role by …`",
+                        ),
+                        (op, Some(role)) => self.misplaced(
+                            file,
+                            role.span,
+                            &format!("`{}` gives the task to no role (only `reassign` does)", op.word()),
+                        ),
+                        (_, None) => {}
+                    }
+                    match (manage.op, &manage.to) {
+                        (ManageOp::Delegate, Some(to)) => self.test_actor(file, to),
+                        (ManageOp::Delegate, None) => self.misplaced(
+                            file,
+                            manage.step.span,
+                            "a `delegate` names the colleague: `delegate STEP by \"ann\" as Agent to \"bob\" as Agent`",
+                        ),
+                        (op, Some(to)) => self.misplaced(
+                            file,
+                            to.id.span,
+                            &format!("`{}` hands the task to nobody (only `delegate` does)", op.word()),
+                        ),
+                        (_, None) => {}
+                    }
+                    if let Some(time) = &manage.at {
                         self.test_time(&mut flow, time);
                     }
                 }
@@ -6063,6 +6072,38 @@ impl<'a> Checker<'a> {
     fn test_time(&mut self, flow: &mut Flow, time: &Expr) {
         let ty = self.expr(flow, time, Some(&Ty::Time));
         self.expect_ty(flow.file, time.span, &Ty::Time, &ty);
+    }
+
+    /// Who acts in a test: their roles exist, and their id is one a host could send.
+    fn test_actor(&mut self, file: FileId, actor: &Actor) {
+        for role in &actor.roles {
+            self.role_ref(file, role, Code::UnknownName);
+        }
+        // As the runtime refuses them: control characters and marks that turn text around.
+        let hidden =
+            text_of(&actor.id).is_some_and(|id| id.chars().any(proc_abi::text::is_hidden_char));
+        if hidden {
+            self.emit(
+                Diagnostic::new(
+                    Code::InvalidLiteral,
+                    at(file, actor.id.span),
+                    "a person's id may not hold control characters or marks that change the direction of text",
+                )
+                .with_label("a hidden character")
+                .with_help("write the id the host's directory uses, such as `\"ann\"`"),
+            );
+        }
+        if actor.id.kind == LiteralKind::Text(Vec::new()) {
+            self.emit(
+                Diagnostic::new(
+                    Code::InvalidLiteral,
+                    at(file, actor.id.span),
+                    "a person's id cannot be empty",
+                )
+                .with_label("empty id")
+                .with_help("write the id the host's directory uses, such as `\"ann\"`"),
+            );
+        }
     }
 
     fn test_step(&mut self, flow: &Flow, name: &Ident, process: Option<DefId>) -> Option<DefId> {

@@ -1181,6 +1181,11 @@ impl<'a> Printer<'a> {
                 self.push("expect rejected ");
                 self.completion(completion);
             }
+            TestStmtKind::Manage(manage) => self.manage(manage),
+            TestStmtKind::ExpectRejectedManage(manage) => {
+                self.push("expect rejected ");
+                self.manage(manage);
+            }
             TestStmtKind::Signal {
                 signal,
                 payload,
@@ -1344,20 +1349,42 @@ impl<'a> Printer<'a> {
         self.push("complete ");
         self.ident(&completion.step);
         self.push(" by ");
-        self.literal(&completion.actor.id);
-        if !completion.actor.roles.is_empty() {
-            self.push(" as ");
-            self.idents(&completion.actor.roles, ", ");
-        }
-        if !completion.actor.skills.is_empty() {
-            self.push(" with skill ");
-            self.idents(&completion.actor.skills, ", ");
-        }
+        self.test_actor(&completion.actor);
         if !completion.outputs.is_empty() {
             self.push(" with ");
             self.field_inits(&completion.outputs);
         }
         self.at(completion.at.as_ref());
+    }
+
+    /// `"ann" as Agent with skill billing`.
+    fn test_actor(&mut self, actor: &Actor) {
+        self.literal(&actor.id);
+        if !actor.roles.is_empty() {
+            self.push(" as ");
+            self.idents(&actor.roles, ", ");
+        }
+        if !actor.skills.is_empty() {
+            self.push(" with skill ");
+            self.idents(&actor.skills, ", ");
+        }
+    }
+
+    fn manage(&mut self, manage: &TestManage) {
+        self.push(manage.op.word());
+        self.push(" ");
+        self.ident(&manage.step);
+        if let Some(role) = &manage.role {
+            self.push(" to ");
+            self.ident(role);
+        }
+        self.push(" by ");
+        self.test_actor(&manage.actor);
+        if let Some(to) = &manage.to {
+            self.push(" to ");
+            self.test_actor(to);
+        }
+        self.at(manage.at.as_ref());
     }
 
     /// `{ name: value, ... }` (record literals, outputs and payloads in tests).

@@ -1820,6 +1820,49 @@ where
             roles,
             skills: skills.unwrap_or_default(),
         });
+    let manage_op = choice((
+        kw("claim").to(ManageOp::Claim),
+        kw("release").to(ManageOp::Release),
+        kw("delegate").to(ManageOp::Delegate),
+        kw("reassign").to(ManageOp::Reassign),
+        kw("suspend").to(ManageOp::Suspend),
+        kw("resume").to(ManageOp::Resume),
+        kw("skip").to(ManageOp::Skip),
+        kw("redo").to(ManageOp::Redo),
+    ));
+    // The colleague of a `delegate`: `to "bob" as Agent`.
+    let colleague = text_literal()
+        .then(
+            kw("as")
+                .ignore_then(ident_list())
+                .or_not()
+                .map(Option::unwrap_or_default),
+        )
+        .then(
+            kw("with")
+                .then(kw("skill"))
+                .ignore_then(ident_list())
+                .or_not(),
+        )
+        .map(|((id, roles), skills)| Actor {
+            id,
+            roles,
+            skills: skills.unwrap_or_default(),
+        });
+    let manage = manage_op
+        .then(ident())
+        .then(kw("to").ignore_then(ident()).or_not())
+        .then(actor.clone())
+        .then(kw("to").ignore_then(colleague).or_not())
+        .then(at.clone())
+        .map(|(((((op, step), role), actor), to), at)| TestManage {
+            op,
+            step,
+            role,
+            actor,
+            to,
+            at,
+        });
     let completion = just(Token::Complete)
         .ignore_then(ident())
         .then(actor)
@@ -1859,7 +1902,15 @@ where
     );
     // A word that starts the next test statement is not a step name: `expect breached` may end a line.
     let step_name = ident()
-        .and_is(select! { Token::Ident("start" | "advance" | "expect" | "given") => () }.not());
+        .and_is(
+            select! {
+                Token::Ident(
+                    "start" | "advance" | "expect" | "given" | "claim" | "release" | "delegate" | "reassign"
+                    | "suspend" | "resume" | "skip" | "redo"
+                ) => ()
+            }
+            .not(),
+        );
     // What `expect` and `expect no` both check: an escalation, a notification, a breach, a flag.
     let happened = choice((
         kw("escalated")
@@ -1891,6 +1942,7 @@ where
                     },
                 ),
             completion.clone().map(TestStmtKind::ExpectRejected),
+            manage.clone().map(TestStmtKind::ExpectRejectedManage),
         ))),
         kw("task")
             .ignore_then(ident())
@@ -1931,7 +1983,10 @@ where
                     .or(kw("missed"))
                     .ignored()
                     .or(select! {
-                        Token::Ident("start" | "advance" | "expect" | "given") => (),
+                        Token::Ident(
+                            "start" | "advance" | "expect" | "given" | "claim" | "release" | "delegate"
+                            | "reassign" | "suspend" | "resume" | "skip" | "redo"
+                        ) => (),
                         Token::Complete => (),
                         Token::Signal => (),
                     })
@@ -1960,11 +2015,22 @@ where
             Token::Complete
                 | Token::Signal
                 | Token::Ident("start" | "advance" | "expect" | "given")
+                | Token::Ident(
+                    "claim"
+                        | "release"
+                        | "delegate"
+                        | "reassign"
+                        | "suspend"
+                        | "resume"
+                        | "skip"
+                        | "redo"
+                )
         )
     };
     choice((
         start,
         completion.map(TestStmtKind::Complete),
+        manage.map(TestStmtKind::Manage),
         signal,
         advance,
         expect,
@@ -1974,7 +2040,7 @@ where
         kind,
         span: span_of(e.span()),
     })
-    .labelled("a test statement (`start`, `complete`, `signal`, `advance`, `expect`, `given`)")
+    .labelled("a test statement (`start`, `complete`, `signal`, `advance`, `expect`, `given`, `claim`, …)")
     .recover_with(via_parser(
         recovery(is_test_start, TestStmtKind::Error).map_with(|kind, e| TestStmt {
             kind,

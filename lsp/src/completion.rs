@@ -707,7 +707,10 @@ const STEP_CLAUSES: &[&str] = &[
 ];
 const BREACH_ACTIONS: &[&str] = &["after", "before", "notify", "reassign to", "cancel", "flag"];
 const CALENDAR_ENTRIES: &[&str] = &["zone", "hours", "holiday", "include"];
-const TEST_STATEMENTS: &[&str] = &["start", "complete", "expect", "advance", "signal", "given"];
+const TEST_STATEMENTS: &[&str] = &[
+    "start", "complete", "expect", "advance", "signal", "given", "claim", "release", "delegate",
+    "reassign", "suspend", "resume", "skip", "redo",
+];
 const SCHEDULE_CLAUSES: &[&str] = &["every", "at", "on", "start"];
 
 /// Completion items at a byte offset.

@@ -9,10 +9,14 @@ use crate::build::{Built, build_packages};
 use crate::files::errln;
 use crate::{ColorChoice, Format, print_diagnostics, use_color};
 use indexmap::IndexMap;
-use proc_compiler::backend::{TestAction, TestActionKind, TestCompletion, TestPlan};
+use proc_compiler::ast::ManageOp;
+use proc_compiler::backend::{
+    TestAction, TestActionKind, TestActor, TestCompletion, TestManage, TestPlan,
+};
 use proc_compiler::source::LineCol;
 use proc_runtime::{
-    Actor, Effect, InstanceId, InstanceStatus, Module, Runtime, StaticDirectory, TaskInfo, Time,
+    Actor, Effect, Error, InstanceId, InstanceStatus, Module, Runtime, StaticDirectory, TaskInfo,
+    TaskRef, Time,
 };
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
@@ -492,11 +496,53 @@ impl Run {
     }
 
     fn actor(c: &TestCompletion) -> Actor {
-        Actor {
-            id: c.actor.id.clone(),
-            roles: c.actor.roles.clone(),
-            skills: c.actor.skills.clone(),
+        runtime_actor(&c.actor)
+    }
+
+    /// One work-item operation on `task` (none for `redo`, which names its step).
+    fn manage_once(
+        &mut self,
+        m: &TestManage,
+        task: Option<TaskRef>,
+        instance: InstanceId,
+    ) -> Result<Vec<Effect>, Error> {
+        let who = runtime_actor(&m.actor);
+        let Some(task) = task else {
+            return self.runtime.redo(instance, &m.step, &who);
+        };
+        match m.op {
+            ManageOp::Claim => self.runtime.claim(task, &who),
+            ManageOp::Release => self.runtime.release(task, &who),
+            ManageOp::Delegate => {
+                let to = m.to.as_ref().map(runtime_actor).unwrap_or_default();
+                self.runtime.delegate(task, &who, &to)
+            }
+            ManageOp::Reassign => {
+                self.runtime
+                    .reassign(task, &who, m.role.as_deref().unwrap_or_default())
+            }
+            ManageOp::Suspend => self.runtime.suspend(task, &who),
+            ManageOp::Resume => self.runtime.resume(task, &who),
+            ManageOp::Skip => self.runtime.skip(task, &who),
+            ManageOp::Redo => self.runtime.redo(instance, &m.step, &who),
         }
+    }
+
+    /// The tasks a work-item operation may act on: the step's open tasks, or for `redo` the case itself (`None`).
+    fn manage_targets(&mut self, m: &TestManage) -> Result<Vec<Option<TaskRef>>, String> {
+        if m.op == ManageOp::Redo {
+            return Ok(vec![None]);
+        }
+        let tasks = self.open_tasks(&m.step_ids)?;
+        if tasks.is_empty() {
+            return Err(format!(
+                "expected an open task for step `{}` to {}\nfound none; open tasks: {}",
+                m.step,
+                m.op.word(),
+                self.all_open()
+            ));
+        }
+        Ok(tasks.into_iter().map(|t| Some(t.task)).collect())
     }
 
     fn step(&mut self, action: &TestAction) -> Result<(), String> {
@@ -565,6 +611,48 @@ impl Run {
                     return Err(
                         "the refused completion changed the instance's state (its snapshot differs)".into(),
                     );
+                }
+                Ok(())
+            }
+            TestActionKind::Manage(m) => {
+                self.advance_to(m.at, true)?;
+                let instance = self.instance()?;
+                let mut refusals = Vec::new();
+                for task in self.manage_targets(m)? {
+                    match self.manage_once(m, task, instance) {
+                        Ok(effects) => return self.record(effects),
+                        Err(error) => refusals.push(error.to_string()),
+                    }
+                }
+                Err(format!(
+                    "expected {} to {} step `{}`\nbut it was refused: {}",
+                    m.actor.id,
+                    m.op.word(),
+                    m.step,
+                    refusals.join("; ")
+                ))
+            }
+            TestActionKind::ExpectRejectedManage(m) => {
+                self.advance_to(m.at, true)?;
+                let instance = self.instance()?;
+                let before = self.runtime.snapshot(instance).map_err(|e| e.to_string())?;
+                for task in self.manage_targets(m)? {
+                    if let Ok(effects) = self.manage_once(m, task, instance) {
+                        let _ = self.record(effects);
+                        return Err(format!(
+                            "expected {} to be refused to {} step `{}`\nbut it was accepted",
+                            m.actor.id,
+                            m.op.word(),
+                            m.step
+                        ));
+                    }
+                }
+                let after = self.runtime.snapshot(instance).map_err(|e| e.to_string())?;
+                if before != after {
+                    return Err(format!(
+                        "the refused {} changed the instance's state (its snapshot differs)",
+                        m.op.word()
+                    ));
                 }
                 Ok(())
             }
@@ -832,6 +920,14 @@ fn status_words(status: InstanceStatus) -> &'static str {
         InstanceStatus::Completed => "completed",
         InstanceStatus::Failed => "failed",
         InstanceStatus::Cancelled => "cancelled",
+    }
+}
+
+fn runtime_actor(actor: &TestActor) -> Actor {
+    Actor {
+        id: actor.id.clone(),
+        roles: actor.roles.clone(),
+        skills: actor.skills.clone(),
     }
 }
 

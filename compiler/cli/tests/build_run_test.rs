@@ -1849,3 +1849,66 @@ fn loose_files_of_one_directory_are_named_after_it() {
     let both = built(&["complaint.proc", "refund.proc"]);
     assert!(both.contains("built `desk`"), "{both}");
 }
+
+/// Work-item operations in `test` blocks (claim, release, delegate, suspend, resume, reassign, redo, skip, and
+/// their refusals) go through the runtime as a host's calls do; a refused one fails the test with the reason.
+#[test]
+fn tests_claim_delegate_suspend_reassign_redo_and_skip() {
+    let source = r#"role Agent
+role TeamLead
+
+process refund(amount: Int) {
+  step intake "Log the refund request" {
+    by Agent
+    within 4h
+    on breach { notify TeamLead "Intake late" }
+  }
+  step inspect "Inspect the returned item" -> ok: Bool {
+    by Agent other than intake
+    within 1d
+    on breach { notify TeamLead "Inspection late" after 2h reassign to TeamLead }
+    skippable
+  }
+  if inspect.done and not inspect.ok {
+    complete
+  }
+  step pay "Pay the refund" {
+    by Agent
+  }
+}
+
+test "work-item operations" {
+  start refund(40) at 2026-03-02T09:00Z
+  claim intake by "ann" as Agent
+  expect rejected complete intake by "bob" as Agent
+  expect rejected release intake by "bob" as Agent
+  release intake by "ann" as Agent
+  delegate intake by "ann" as Agent to "bob" as Agent
+  complete intake by "bob" as Agent
+  expect rejected complete inspect by "bob" as Agent with { ok: true }
+  expect rejected skip inspect by "ann" as Agent
+  suspend inspect by "tom" as TeamLead at 2026-03-02T10:00Z
+  expect rejected suspend inspect by "tom" as TeamLead
+  resume inspect by "tom" as TeamLead at 2026-03-02T12:00Z
+  expect task inspect due 2026-03-03T11:00Z
+  reassign inspect to TeamLead by "tom" as TeamLead
+  expect task inspect for TeamLead
+  redo intake by "tom" as TeamLead
+  expect task intake for Agent
+  expect no task inspect
+  complete intake by "ann" as Agent
+  skip inspect by "tom" as TeamLead
+  expect task pay
+}
+"#;
+    let dir = package("manage", source);
+    tests_of(&dir, "1 passed, 0 failed");
+    let failing = source.replace(
+        "  expect task pay\n",
+        "  expect task pay\n  skip pay by \"tom\" as TeamLead\n",
+    );
+    let dir = package("manage-refused", &failing);
+    let out = tests_of(&dir, "0 passed, 1 failed");
+    assert!(out.contains("expected tom to skip step `pay`"), "{out}");
+    assert!(out.contains("but it was refused"), "{out}");
+}

@@ -19,7 +19,7 @@ pub mod testplan;
 
 use crate::analysis::Analysis;
 use crate::diagnostic::{Diagnostic, Severity};
-pub use testplan::{TestAction, TestActionKind, TestActor, TestCompletion, TestPlan};
+pub use testplan::{TestAction, TestActionKind, TestActor, TestCompletion, TestManage, TestPlan};
 
 /// The result of building a package.
 pub struct Build {

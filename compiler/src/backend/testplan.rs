@@ -49,6 +49,25 @@ pub struct TestCompletion {
     pub at: Option<i64>,
 }
 
+/// A work-item operation in a test (claim, release, delegate, reassign, suspend, resume, skip, redo).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestManage {
+    /// What is done.
+    pub op: ast::ManageOp,
+    /// The step's name (for `redo`, the step to go back to).
+    pub step: String,
+    /// The step ids this name may mean.
+    pub step_ids: Vec<u32>,
+    /// The role of a `reassign`.
+    pub role: Option<String>,
+    /// Who does it.
+    pub actor: TestActor,
+    /// The colleague of a `delegate`.
+    pub to: Option<TestActor>,
+    /// The clock moves here first.
+    pub at: Option<i64>,
+}
+
 /// One statement of a test.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TestAction {
@@ -74,6 +93,10 @@ pub enum TestActionKind {
     Complete(TestCompletion),
     /// Try to complete it and expect a refusal that changes nothing.
     ExpectRejected(TestCompletion),
+    /// Claim, release, delegate, reassign, suspend, resume, skip or redo.
+    Manage(TestManage),
+    /// Try one of those and expect a refusal that changes nothing.
+    ExpectRejectedManage(TestManage),
     /// Send a signal.
     Signal {
         /// Its name.
@@ -330,13 +353,21 @@ impl PlanCx<'_> {
         TestCompletion {
             step: c.step.name.clone(),
             step_ids: self.steps_named(&c.step.name),
-            actor: TestActor {
-                id: text_value(&c.actor.id).unwrap_or_default(),
-                roles: c.actor.roles.iter().map(|r| r.name.clone()).collect(),
-                skills: c.actor.skills.iter().map(|s| s.name.clone()).collect(),
-            },
+            actor: test_actor(&c.actor),
             outputs: self.fields(&c.outputs),
             at: c.at.as_ref().and_then(|t| self.time(t)),
+        }
+    }
+
+    fn manage(&mut self, m: &ast::TestManage) -> TestManage {
+        TestManage {
+            op: m.op,
+            step: m.step.name.clone(),
+            step_ids: self.steps_named(&m.step.name),
+            role: m.role.as_ref().map(|r| r.name.clone()),
+            actor: test_actor(&m.actor),
+            to: m.to.as_ref().map(test_actor),
+            at: m.at.as_ref().and_then(|t| self.time(t)),
         }
     }
 
@@ -364,6 +395,10 @@ impl PlanCx<'_> {
             }
             TestStmtKind::Complete(c) => TestActionKind::Complete(self.completion(c)),
             TestStmtKind::ExpectRejected(c) => TestActionKind::ExpectRejected(self.completion(c)),
+            TestStmtKind::Manage(m) => TestActionKind::Manage(self.manage(m)),
+            TestStmtKind::ExpectRejectedManage(m) => {
+                TestActionKind::ExpectRejectedManage(self.manage(m))
+            }
             TestStmtKind::Signal {
                 signal,
                 payload,
@@ -532,5 +567,13 @@ fn text_value(lit: &ast::Literal) -> Option<String> {
                 .collect(),
         ),
         _ => None,
+    }
+}
+
+fn test_actor(actor: &ast::Actor) -> TestActor {
+    TestActor {
+        id: text_value(&actor.id).unwrap_or_default(),
+        roles: actor.roles.iter().map(|r| r.name.clone()).collect(),
+        skills: actor.skills.iter().map(|s| s.name.clone()).collect(),
     }
 }
