@@ -368,6 +368,8 @@ pub struct TestCompletion {
     pub outputs: Vec<FieldInit>,
     /// `at TIME`, if given.
     pub at: Option<Expr>,
+    /// `expect rejected … because "text"`: what the refusal must say.
+    pub because: Option<Literal>,
 }
 
 /// What a person does to a task in a test, besides completing it.
@@ -423,6 +425,8 @@ pub struct TestManage {
     pub to: Option<Actor>,
     /// `at TIME`, if given.
     pub at: Option<Expr>,
+    /// `expect rejected … because "text"`: what the refusal must say.
+    pub because: Option<Literal>,
 }
 
 /// A statement of a test block.
@@ -529,6 +533,8 @@ pub enum TestStmtKind {
         payload: Vec<FieldInit>,
         /// When it is sent (the clock moves there first).
         at: Option<Expr>,
+        /// What the refusal must say.
+        because: Option<Literal>,
     },
     /// `expect completed with EXPR`
     ExpectCompleted(Option<Expr>),

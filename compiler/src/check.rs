@@ -5913,6 +5913,7 @@ impl<'a> Checker<'a> {
                     signal,
                     payload,
                     at,
+                    ..
                 } => {
                     // A payload expected to be refused may be incomplete or out of range: that can be why.
                     if let Some(id) = self.signal_ref(file, signal) {

@@ -1180,11 +1180,13 @@ impl<'a> Printer<'a> {
             TestStmtKind::ExpectRejected(completion) => {
                 self.push("expect rejected ");
                 self.completion(completion);
+                self.because(completion.because.as_ref());
             }
             TestStmtKind::Manage(manage) => self.manage(manage),
             TestStmtKind::ExpectRejectedManage(manage) => {
                 self.push("expect rejected ");
                 self.manage(manage);
+                self.because(manage.because.as_ref());
             }
             TestStmtKind::Signal {
                 signal,
@@ -1302,6 +1304,7 @@ impl<'a> Printer<'a> {
                 signal,
                 payload,
                 at,
+                because,
             } => {
                 self.push("expect rejected signal ");
                 self.ident(signal);
@@ -1313,6 +1316,7 @@ impl<'a> Printer<'a> {
                     self.push(" at ");
                     self.expr(at);
                 }
+                self.because(because.as_ref());
             }
             TestStmtKind::ExpectCompleted(value) => {
                 self.push("expect completed");
@@ -1355,6 +1359,14 @@ impl<'a> Printer<'a> {
             self.field_inits(&completion.outputs);
         }
         self.at(completion.at.as_ref());
+    }
+
+    /// ` because "text"` of an `expect rejected`.
+    fn because(&mut self, because: Option<&Literal>) {
+        if let Some(because) = because {
+            self.push(" because ");
+            self.literal(because);
+        }
     }
 
     /// `"ann" as Agent with skill billing`.

@@ -1862,6 +1862,7 @@ where
             actor,
             to,
             at,
+            because: None,
         });
     let completion = just(Token::Complete)
         .ignore_then(ident())
@@ -1873,7 +1874,10 @@ where
             actor,
             outputs: outputs.unwrap_or_default(),
             at,
+            because: None,
         });
+    // What a refusal must say: `expect rejected complete … because "four eyes"`.
+    let because = kw("because").ignore_then(text_literal()).or_not();
     let args = full
         .clone()
         .separated_by(just(Token::Comma))
@@ -1934,15 +1938,30 @@ where
                 .ignore_then(ident())
                 .then(field_inits.clone().or_not())
                 .then(at.clone())
+                .then(because.clone())
                 .map(
-                    |((signal, payload), at)| TestStmtKind::ExpectRejectedSignal {
+                    |(((signal, payload), at), because)| TestStmtKind::ExpectRejectedSignal {
                         signal,
                         payload: payload.unwrap_or_default(),
                         at,
+                        because,
                     },
                 ),
-            completion.clone().map(TestStmtKind::ExpectRejected),
-            manage.clone().map(TestStmtKind::ExpectRejectedManage),
+            completion
+                .clone()
+                .then(because.clone())
+                .map(|(completion, because)| {
+                    TestStmtKind::ExpectRejected(TestCompletion {
+                        because,
+                        ..completion
+                    })
+                }),
+            manage
+                .clone()
+                .then(because)
+                .map(|(manage, because)| {
+                    TestStmtKind::ExpectRejectedManage(TestManage { because, ..manage })
+                }),
         ))),
         kw("task")
             .ignore_then(ident())

@@ -597,13 +597,16 @@ impl Run {
                 let who = Run::actor(c);
                 let before = self.runtime.snapshot(instance).map_err(|e| e.to_string())?;
                 for task in &tasks {
-                    if let Ok(effects) = self.runtime.complete(task.task, &who, &c.outputs) {
-                        let _ = self.record(effects);
-                        return Err(format!(
-                            "expected {} to be refused for step `{}`\nbut the completion of task {} was \
-                             accepted",
-                            who.id, c.step, task.task.task
-                        ));
+                    match self.runtime.complete(task.task, &who, &c.outputs) {
+                        Ok(effects) => {
+                            let _ = self.record(effects);
+                            return Err(format!(
+                                "expected {} to be refused for step `{}`\nbut the completion of task {} was \
+                                 accepted",
+                                who.id, c.step, task.task.task
+                            ));
+                        }
+                        Err(error) => refused_because(&error, c.because.as_deref())?,
                     }
                 }
                 let after = self.runtime.snapshot(instance).map_err(|e| e.to_string())?;
@@ -637,14 +640,17 @@ impl Run {
                 let instance = self.instance()?;
                 let before = self.runtime.snapshot(instance).map_err(|e| e.to_string())?;
                 for task in self.manage_targets(m)? {
-                    if let Ok(effects) = self.manage_once(m, task, instance) {
-                        let _ = self.record(effects);
-                        return Err(format!(
-                            "expected {} to be refused to {} step `{}`\nbut it was accepted",
-                            m.actor.id,
-                            m.op.word(),
-                            m.step
-                        ));
+                    match self.manage_once(m, task, instance) {
+                        Ok(effects) => {
+                            let _ = self.record(effects);
+                            return Err(format!(
+                                "expected {} to be refused to {} step `{}`\nbut it was accepted",
+                                m.actor.id,
+                                m.op.word(),
+                                m.step
+                            ));
+                        }
+                        Err(error) => refused_because(&error, m.because.as_deref())?,
                     }
                 }
                 let after = self.runtime.snapshot(instance).map_err(|e| e.to_string())?;
@@ -842,15 +848,23 @@ impl Run {
                     wanted.join(", ")
                 ))
             }
-            TestActionKind::ExpectRejectedSignal { name, payload, at } => {
+            TestActionKind::ExpectRejectedSignal {
+                name,
+                payload,
+                at,
+                because,
+            } => {
                 self.advance_to(*at, true)?;
                 let instance = self.instance()?;
                 let before = self.runtime.snapshot(instance).map_err(|e| e.to_string())?;
-                if let Ok(effects) = self.runtime.signal(instance, name, payload) {
-                    let _ = self.record(effects);
-                    return Err(format!(
-                        "expected the signal `{name}` to be refused\nbut it was accepted"
-                    ));
+                match self.runtime.signal(instance, name, payload) {
+                    Ok(effects) => {
+                        let _ = self.record(effects);
+                        return Err(format!(
+                            "expected the signal `{name}` to be refused\nbut it was accepted"
+                        ));
+                    }
+                    Err(error) => refused_because(&error, because.as_deref())?,
                 }
                 let after = self.runtime.snapshot(instance).map_err(|e| e.to_string())?;
                 if before != after {
@@ -920,6 +934,17 @@ fn status_words(status: InstanceStatus) -> &'static str {
         InstanceStatus::Completed => "completed",
         InstanceStatus::Failed => "failed",
         InstanceStatus::Cancelled => "cancelled",
+    }
+}
+
+/// `expect rejected … because "text"`: the refusal's message must contain the text.
+fn refused_because(error: &Error, because: Option<&str>) -> Result<(), String> {
+    let message = error.to_string();
+    match because {
+        Some(text) if !message.contains(text) => Err(format!(
+            "expected a refusal because \"{text}\"\nbut it was refused with: {message}"
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -1880,7 +1880,7 @@ process refund(amount: Int) {
 test "work-item operations" {
   start refund(40) at 2026-03-02T09:00Z
   claim intake by "ann" as Agent
-  expect rejected complete intake by "bob" as Agent
+  expect rejected complete intake by "bob" as Agent because "claimed"
   expect rejected release intake by "bob" as Agent
   release intake by "ann" as Agent
   delegate intake by "ann" as Agent to "bob" as Agent
@@ -1911,4 +1911,16 @@ test "work-item operations" {
     let out = tests_of(&dir, "0 passed, 1 failed");
     assert!(out.contains("expected tom to skip step `pay`"), "{out}");
     assert!(out.contains("but it was refused"), "{out}");
+    // A refusal for another reason than the test names fails it, with the message it had.
+    let wrong = source.replace("because \"claimed\"", "because \"four eyes\"");
+    let dir = package("manage-because", &wrong);
+    let out = tests_of(&dir, "0 passed, 1 failed");
+    assert!(
+        out.contains("expected a refusal because \"four eyes\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("but it was refused with: task 1 is claimed by ann"),
+        "{out}"
+    );
 }

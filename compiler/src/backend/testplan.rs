@@ -47,6 +47,8 @@ pub struct TestCompletion {
     pub outputs: Value,
     /// The clock moves here first.
     pub at: Option<i64>,
+    /// What a refusal must say (`expect rejected … because "…"`).
+    pub because: Option<String>,
 }
 
 /// A work-item operation in a test (claim, release, delegate, reassign, suspend, resume, skip, redo).
@@ -66,6 +68,8 @@ pub struct TestManage {
     pub to: Option<TestActor>,
     /// The clock moves here first.
     pub at: Option<i64>,
+    /// What a refusal must say (`expect rejected … because "…"`).
+    pub because: Option<String>,
 }
 
 /// One statement of a test.
@@ -181,6 +185,8 @@ pub enum TestActionKind {
         payload: Value,
         /// When (milliseconds): the clock moves there first.
         at: Option<i64>,
+        /// What the refusal must say.
+        because: Option<String>,
     },
     /// The instance completed (with this result).
     ExpectCompleted(Option<Value>),
@@ -356,6 +362,7 @@ impl PlanCx<'_> {
             actor: test_actor(&c.actor),
             outputs: self.fields(&c.outputs),
             at: c.at.as_ref().and_then(|t| self.time(t)),
+            because: c.because.as_ref().and_then(text_value),
         }
     }
 
@@ -368,6 +375,7 @@ impl PlanCx<'_> {
             actor: test_actor(&m.actor),
             to: m.to.as_ref().map(test_actor),
             at: m.at.as_ref().and_then(|t| self.time(t)),
+            because: m.because.as_ref().and_then(text_value),
         }
     }
 
@@ -461,10 +469,12 @@ impl PlanCx<'_> {
                 signal,
                 payload,
                 at,
+                because,
             } => TestActionKind::ExpectRejectedSignal {
                 name: signal.name.clone(),
                 payload: self.fields(payload),
                 at: at.as_ref().and_then(|t| self.time(t)),
+                because: because.as_ref().and_then(text_value),
             },
             TestStmtKind::ExpectCompleted(value) => {
                 TestActionKind::ExpectCompleted(value.as_ref().map(|v| self.value(v)))
