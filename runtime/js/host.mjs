@@ -786,7 +786,7 @@ function actorOf(event, idKey, rolesKey, skillsKey) {
 }
 
 // Instance statuses as the runtime names them (0 is running).
-const STATUS = ["Running", "Completed", "Failed", "Cancelled"];
+const STATUS = ["running", "completed", "failed", "cancelled"];
 
 function taskOf(host, id, event) {
   // An ended case is refused as the runtime refuses any event for it (code 10), not as a wrong task number.

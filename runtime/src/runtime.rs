@@ -67,6 +67,16 @@ impl InstanceStatus {
             _ => InstanceStatus::Running,
         }
     }
+
+    /// The status in words: `running`, `completed`, `failed`, `cancelled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceStatus::Running => "running",
+            InstanceStatus::Completed => "completed",
+            InstanceStatus::Failed => "failed",
+            InstanceStatus::Cancelled => "cancelled",
+        }
+    }
 }
 
 /// An open task, as a query shows it.
@@ -1181,7 +1191,13 @@ impl Runtime {
                 meta.calendar_name(arg)
             ),
             reject::CLAIMED_BY_OTHER => format!("{task_word} is claimed by {detail}"),
-            reject::INSTANCE_ENDED => format!("instance {instance} has already ended"),
+            reject::INSTANCE_ENDED => match self.cases.get(&instance.0).map(|c| c.status) {
+                Some(status) => format!(
+                    "instance {instance} has already ended ({})",
+                    status.as_str()
+                ),
+                None => format!("instance {instance} has already ended"),
+            },
             reject::SIGNAL_NOT_AWAITED => format!(
                 "nothing in instance {instance} is waiting for signal `{}`",
                 meta.signal_name(arg)

@@ -1862,7 +1862,10 @@ fn absolute_deadlines_and_a_signal_racing_a_timeout() {
         proc_abi::reject::INSTANCE_ENDED,
         |r| r.signal(restored, "Confirmed", &json!({})),
     );
-    assert!(message.contains("already ended"), "{message}");
+    assert!(
+        message.ends_with("has already ended (completed)"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -483,7 +483,10 @@ fn task_of(
                 code: proc_abi::reject::INSTANCE_ENDED,
                 instance,
                 task: u32_field(event, "task"),
-                message: format!("instance {instance} has already ended ({status:?})"),
+                message: format!(
+                    "instance {instance} has already ended ({})",
+                    status.as_str()
+                ),
             })));
         }
     }

@@ -1713,7 +1713,7 @@ fn run_refuses_what_it_cannot_mean() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("instance 1 has already ended (Cancelled)"),
+        stdout.contains("instance 1 has already ended (cancelled)"),
         "{stdout}"
     );
 }

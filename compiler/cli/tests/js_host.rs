@@ -339,7 +339,7 @@ fn both_hosts_refuse_an_event_after_the_case_ended() {
         refusals.push(value["rejected"]["message"].clone());
     }
     assert_eq!(refusals[0], refusals[1]);
-    assert_eq!(refusals[0], "instance 1 has already ended (Cancelled)");
+    assert_eq!(refusals[0], "instance 1 has already ended (cancelled)");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
