@@ -607,6 +607,24 @@ mod tests {
     }
 
     #[test]
+    fn an_optional_value_read_directly_is_named_as_written() {
+        let analysis = analyze_one(
+            "role A\nsignal Replied { message: Text }\nprocess p() {\n  let reply = await Replied within 1d\n  notify A reply.message\n}\n",
+        );
+        let messages: Vec<&str> = analysis
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert!(
+            messages.contains(
+                &"`reply` may be empty (it is `Replied?`), so `.message` cannot be read directly"
+            ),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
     fn module_paths() {
         assert_eq!(module_path("billing/refund.proc"), "billing.refund");
         assert_eq!(module_path("./complaint.proc"), "complaint");

@@ -151,9 +151,9 @@ struct Flow {
     step_conds: HashMap<DefId, Vec<Span>>,
     /// Steps known to be completed here (`if s.done { … }`).
     known_done: Vec<DefId>,
-    /// Steps that may end without a completion: with `expires after` (true) or `skippable` (false); and those known
-    /// not to have expired here (`if s.expired { return … }`).
-    expiring: HashMap<DefId, bool>,
+    /// Steps that may end without a completion: whether each has `expires after`, and whether it is `skippable`;
+    /// and those known not to have expired here (`if s.expired { return … }`).
+    expiring: HashMap<DefId, (bool, bool)>,
     known_live: Vec<DefId>,
     /// The names that a `cancel` anywhere in the flow names.
     cancelled: HashSet<String>,
@@ -1982,6 +1982,25 @@ impl<'a> Checker<'a> {
                         if let Some(previous) = seen.insert(output.name.name.clone(), out_id) {
                             self.duplicate(flow.file, &output.name, previous, "output");
                         }
+                        // `s.done` is what every step tells: an output of that name could never be read.
+                        if STEP_FACTS.iter().any(|(fact, _)| *fact == output.name.name) {
+                            self.emit(
+                                Diagnostic::new(
+                                    Code::DuplicateDefinition,
+                                    at(flow.file, output.name.span),
+                                    format!(
+                                        "an output may not be called `{}`: `{}.{}` is what every step tells",
+                                        output.name.name, step.name.name, output.name.name
+                                    ),
+                                )
+                                .with_label("the name of a step fact")
+                                .with_help(format!(
+                                    "name it for what the performer fills in, such as `{}_answer`; the facts are \
+                                     `done`, `breached`, `expired`, `done_by` and `completed_at`",
+                                    output.name.name
+                                )),
+                            );
+                        }
                     }
                     let signature = if outputs.is_empty() {
                         format!("step {}", step.name.name)
@@ -3087,7 +3106,7 @@ impl<'a> Checker<'a> {
                     due_text = Some(self.source_text(file, time.span));
                 }
                 StepClauseKind::Expires { duration, calendar } => {
-                    flow.expiring.insert(id, true);
+                    flow.expiring.entry(id).or_default().0 = true;
                     let ty = self.expr(flow, duration, Some(&Ty::Duration));
                     let ok = self.expect_deadline_duration(file, duration, &ty, "`expires after`");
                     let mut on = None;
@@ -3134,7 +3153,7 @@ impl<'a> Checker<'a> {
                     only_during = Some(calendar.name.clone());
                 }
                 StepClauseKind::Skippable => {
-                    flow.expiring.entry(id).or_insert(false);
+                    flow.expiring.entry(id).or_default().1 = true;
                 }
             }
         }
@@ -3249,6 +3268,28 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+        // A lag that lasts until the task expires leaves no time to do it.
+        if let (Some((after_s, None, after_span)), Some((expires_s, false, expires_span))) =
+            (&after, &expires)
+        {
+            if after_s >= expires_s {
+                self.emit(
+                    Diagnostic::new(
+                        Code::EmptyWindow,
+                        at(file, *after_span),
+                        format!(
+                            "step `{}` may not be done before {}, but expires {} after it opens: it can never be done",
+                            step.name.name,
+                            literal::describe_duration(*after_s),
+                            literal::describe_duration(*expires_s)
+                        ),
+                    )
+                    .with_label("the earliest completion")
+                    .with_secondary(at(file, *expires_span), "withdrawn then")
+                    .with_help("make the `after` lag shorter than the time the task is offered"),
+                );
+            }
+        }
         // A task withdrawn at or before its deadline is never late. Working time passes no faster than the clock, so a
         // deadline in working time comes no earlier than the same amount of clock time.
         if let (Some((expires_s, false, expires_span)), Some((within_s, None, within_span, _))) =
@@ -3256,7 +3297,7 @@ impl<'a> Checker<'a> {
         {
             if expires_s <= within_s {
                 let ladder = if breach_clause.is_some() {
-                    " and its `on breach` never runs"
+                    " and its ladder's stages after the breach never run"
                 } else {
                     ""
                 };
@@ -4387,21 +4428,31 @@ impl<'a> Checker<'a> {
                 return;
             }
         }
-        // A step that expires, or that a manager may skip, may end without its outputs.
-        let Some(&expires) = flow.expiring.get(&step) else {
+        self.closed_without_completion(
+            flow,
+            step,
+            output,
+            &format!("its output `{}`", output.name),
+        );
+    }
+
+    /// What a step records when it is completed (an output, who did it, when), read where the step may have ended
+    /// without a completion: it expires (`expires after`) or a manager may skip it (`P0051`).
+    fn closed_without_completion(&mut self, flow: &Flow, step: DefId, read: &Ident, what: &str) {
+        let file = flow.file;
+        let step_name = self.def_name(step);
+        let Some(&(expires, skippable)) = flow.expiring.get(&step) else {
             return;
         };
-        if flow.known_done.contains(&step) || expires && flow.known_live.contains(&step) {
+        if flow.known_done.contains(&step) {
             return;
         }
-        let diagnostic = if expires {
+        let expiry_handled = !expires || flow.known_live.contains(&step);
+        let diagnostic = if !expiry_handled {
             Diagnostic::new(
                 Code::StepMayHaveExpired,
-                at(file, output.span),
-                format!(
-                    "step `{step_name}` may have expired without being completed, so its output `{}` may not exist",
-                    output.name
-                ),
+                at(file, read.span),
+                format!("step `{step_name}` may have expired without being completed, so {what} may not exist"),
             )
             .with_label("read where the step may have expired")
             .with_help(format!(
@@ -4409,25 +4460,32 @@ impl<'a> Checker<'a> {
                  `if {step_name}.done {{ … }}`; a case that reads it after `{step_name}` expired fails with a \
                  run-time error"
             ))
-        } else {
+        } else if skippable {
             Diagnostic::new(
                 Code::StepMayHaveExpired,
-                at(file, output.span),
-                format!(
-                    "step `{step_name}` is `skippable`, so its output `{}` does not exist when a manager skips it",
-                    output.name
-                ),
+                at(file, read.span),
+                format!("step `{step_name}` is `skippable`, so {what} does not exist when a manager skips it"),
             )
             .with_label("read where the step may have been skipped")
             .with_help(format!(
                 "read it inside `if {step_name}.done {{ … }}` (or after `if not {step_name}.done {{ return … }}`); a \
                  case that reads it after `{step_name}` was skipped fails with a run-time error"
             ))
+        } else {
+            return;
         };
         self.emit(diagnostic);
     }
 
-    fn field_ty(&mut self, flow: &Flow, base: &Ty, name: &Ident, in_text: bool) -> Ty {
+    /// The type of `base.name`; `written` is how the base is written (`reply`, `c.note`), for messages.
+    fn field_ty(
+        &mut self,
+        flow: &Flow,
+        base: &Ty,
+        name: &Ident,
+        in_text: bool,
+        written: &str,
+    ) -> Ty {
         let file = flow.file;
         let unknown_code = if in_text {
             Code::UnknownInterpolation
@@ -4446,16 +4504,17 @@ impl<'a> Checker<'a> {
                         Code::TypeMismatch,
                         at(file, name.span),
                         format!(
-                            "`{}` may be empty, so `.{}` cannot be read directly",
+                            "`{written}` may be empty (it is `{}?`), so `.{}` cannot be read directly",
                             self.ty_name(inner),
                             name.name
                         ),
                     )
                     .with_label("on an optional value")
-                    .with_help(
-                        "check it first (`if x == none { complete … }`, or read it inside `if x != none { … }`), \
-                         or give a default: `(value ?? default).field`",
-                    ),
+                    .with_help(format!(
+                        "check it first (`if {written} == none {{ complete … }}`, or read it inside `if {written} != \
+                         none {{ … }}`), or give a default: `({written} ?? default).{}`",
+                        name.name
+                    )),
                 );
                 return Ty::Error;
             }
@@ -4488,6 +4547,10 @@ impl<'a> Checker<'a> {
             return self.def(member).map(|d| d.ty.clone()).unwrap_or(Ty::Error);
         }
         if let Some((_, ty)) = extra.iter().find(|(n, _)| *n == name.name) {
+            if let (Ty::Step(step), "done_by" | "completed_at") = (base, name.name.as_str()) {
+                let what = format!("`{}.{}`", self.def_name(*step), name.name);
+                self.closed_without_completion(flow, *step, name, &what);
+            }
             return ty.clone();
         }
         let mut candidates: Vec<String> = members.iter().map(|&m| self.def_name(m)).collect();
@@ -4593,7 +4656,13 @@ impl<'a> Checker<'a> {
                 fields: Vec::new(),
             });
             for (i, segment) in path.iter().enumerate().skip(1) {
-                ty = self.field_ty(flow, &ty, segment, true);
+                let written = path
+                    .iter()
+                    .take(i)
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(".");
+                ty = self.field_ty(flow, &ty, segment, true, &written);
                 if let Some(place) = &mut place {
                     place.fields.push(segment.name.clone());
                     if ty != Ty::Error {
@@ -4692,7 +4761,8 @@ impl<'a> Checker<'a> {
                     }
                 }
                 let base_ty = self.expr(flow, base, None);
-                let ty = self.field_ty(flow, &base_ty, name, false);
+                let written = one_line(&self.source_text(flow.file, base.span));
+                let ty = self.field_ty(flow, &base_ty, name, false, &written);
                 if let Ty::EnumType(id) = base_ty {
                     if ty != Ty::Error {
                         return Ty::Named(id);
@@ -5764,6 +5834,7 @@ impl<'a> Checker<'a> {
                     let require_all = matches!(stmt.kind, TestStmtKind::Complete(_));
                     let step = self.test_step(&flow, &completion.step, process);
                     self.test_actor(file, &completion.actor);
+                    self.test_because(file, completion.because.as_ref());
                     if let Some(step) = step {
                         self.out_of_range_allowed = !require_all;
                         self.record_fields(
@@ -5786,6 +5857,7 @@ impl<'a> Checker<'a> {
                 TestStmtKind::Manage(manage) | TestStmtKind::ExpectRejectedManage(manage) => {
                     self.test_step(&flow, &manage.step, process);
                     self.test_actor(file, &manage.actor);
+                    self.test_because(file, manage.because.as_ref());
                     match (manage.op, &manage.role) {
                         (ManageOp::Reassign, Some(role)) => {
                             self.role_ref(file, role, Code::UnknownName);
@@ -5913,8 +5985,9 @@ impl<'a> Checker<'a> {
                     signal,
                     payload,
                     at,
-                    ..
+                    because,
                 } => {
+                    self.test_because(file, because.as_ref());
                     // A payload expected to be refused may be incomplete or out of range: that can be why.
                     if let Some(id) = self.signal_ref(file, signal) {
                         self.out_of_range_allowed = true;
@@ -6073,6 +6146,33 @@ impl<'a> Checker<'a> {
     fn test_time(&mut self, flow: &mut Flow, time: &Expr) {
         let ty = self.expr(flow, time, Some(&Ty::Time));
         self.expect_ty(flow.file, time.span, &Ty::Time, &ty);
+    }
+
+    /// `because "…"` of an `expect rejected`: words to find in the refusal, as written.
+    fn test_because(&mut self, file: FileId, because: Option<&Literal>) {
+        let Some(because) = because else {
+            return;
+        };
+        let message = match &because.kind {
+            LiteralKind::Text(parts) if parts.is_empty() => {
+                "a `because` text cannot be empty: it would match every refusal"
+            }
+            LiteralKind::Text(parts)
+                if parts
+                    .iter()
+                    .any(|p| matches!(p, TextPart::Interpolation(_))) =>
+            {
+                "a `because` text is looked for as written, so it cannot hold `{…}`"
+            }
+            _ => return,
+        };
+        self.emit(
+            Diagnostic::new(Code::InvalidLiteral, at(file, because.span), message)
+                .with_label("not words of a refusal")
+                .with_help(
+                    "write words the refusal says, such as `because \"four eyes\"` (`{{` and `}}` are braces)",
+                ),
+        );
     }
 
     /// Who acts in a test: their roles exist, and their id is one a host could send.

@@ -104,7 +104,7 @@ codes! {
     PauseSameSignal = "P0049", Error, "a step paused and resumed by the same signal, which would pause and resume its deadline at once";
     RoundNotInterrupted = "P0050", Warning, "an `every … until` whose round opens a step that stays open after the condition holds, since nothing cancels it";
     StepMayHaveExpired = "P0051", Warning, "a step's output read where the step may have ended without a completion: it expires (`expires after`) or may be skipped (`skippable`)";
-    ExpiresBeforeDeadline = "P0052", Warning, "a step that expires no later than its deadline, so the deadline never passes and its `on breach` never runs";
+    ExpiresBeforeDeadline = "P0052", Warning, "a step that expires no later than its deadline, so the deadline never passes and its ladder's stages after the breach never run";
 }
 
 impl Code {

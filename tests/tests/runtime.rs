@@ -3446,3 +3446,84 @@ process p() {
     assert!(has(&effects, "Lead"), "{}", lines(&effects));
     assert_eq!(runtime.next_wakeup(), Some(t("2026-03-02T16:30:00Z")));
 }
+
+#[test]
+fn an_expiry_also_withdraws_a_task_on_hold_and_comes_before_a_deadline_at_the_same_time() {
+    let source = r#"
+role Agent
+role Lead
+process p() {
+  step offer "Accept the offer" {
+    by Agent
+    within 2h
+    expires after 2h
+    on breach { notify Lead "late" }
+  }
+}
+"#;
+    let mut runtime = runtime_at(source, "2026-03-02T09:00:00Z");
+    let lead = Actor::new("tom", &["Lead"]);
+    // Withdrawn at 11:00 exactly: no breach, no stage, although the deadline is due then too.
+    let (_, effects) = runtime.start("p", &json!({})).unwrap();
+    let first = opened(&effects, "offer");
+    let effects = runtime.advance(t("2026-03-02T11:00:00Z")).unwrap();
+    assert!(
+        has(&effects, "expired before anyone did it"),
+        "{}",
+        lines(&effects)
+    );
+    assert!(!has(&effects, "missed its deadline"), "{}", lines(&effects));
+    assert!(!has(&effects, "late"), "{}", lines(&effects));
+    let _ = first;
+    // On hold, it still expires at its time.
+    let (_, effects) = runtime.start("p", &json!({})).unwrap();
+    let second = opened(&effects, "offer");
+    runtime.suspend(second, &lead).unwrap();
+    assert_eq!(runtime.next_wakeup(), Some(t("2026-03-02T13:00:00Z")));
+    let effects = runtime.advance(t("2026-03-02T13:00:00Z")).unwrap();
+    assert!(
+        has(&effects, "expired before anyone did it"),
+        "{}",
+        lines(&effects)
+    );
+    assert!(runtime.resume(second, &lead).is_err());
+}
+
+#[test]
+fn a_ladder_in_working_time_waits_by_the_working_time_on_hold() {
+    // Missed Friday 16:00; `after 2h on Office` was due Monday 10:00. On hold from Friday 16:30 to Monday 09:30,
+    // which is one working hour, the stage comes at Monday 11:00 (not 65 clock hours later).
+    let source = r#"
+role Agent
+role Lead
+calendar Office {
+  zone "Europe/London"
+  hours mon-fri 09:00-17:00
+}
+process p() {
+  step work "Work" {
+    by Agent
+    within 1h
+    on breach {
+      after 2h on Office notify Lead "two working hours late"
+    }
+  }
+}
+"#;
+    let mut runtime = runtime_at(source, "2026-03-06T15:00:00Z");
+    let (_, effects) = runtime.start("p", &json!({})).unwrap();
+    let work = opened(&effects, "work");
+    let lead = Actor::new("tom", &["Lead"]);
+    runtime.advance(t("2026-03-06T16:30:00Z")).unwrap();
+    assert_eq!(runtime.next_wakeup(), Some(t("2026-03-09T10:00:00Z")));
+    runtime.suspend(work, &lead).unwrap();
+    runtime.advance(t("2026-03-09T09:30:00Z")).unwrap();
+    runtime.resume(work, &lead).unwrap();
+    assert_eq!(runtime.next_wakeup(), Some(t("2026-03-09T11:00:00Z")));
+    let effects = runtime.advance(t("2026-03-09T11:00:00Z")).unwrap();
+    assert!(
+        has(&effects, "two working hours late"),
+        "{}",
+        lines(&effects)
+    );
+}

@@ -368,7 +368,7 @@ impl Rt {
             (self.task_stage, self.f_task_stage(cx)),
             (self.task_warn_at, self.f_task_warn_at(cx, imports)),
             (self.task_pause, self.f_task_pause(cx, imports)),
-            (self.task_unpause, self.f_task_unpause(cx)),
+            (self.task_unpause, self.f_task_unpause(cx, imports)),
             (self.cancel_step_tasks, self.f_cancel_step_tasks(cx)),
             (self.eligible, self.f_eligible(cx)),
             (self.rejection_detail, self.f_rejection_detail()),
@@ -1552,6 +1552,8 @@ impl Rt {
         );
         f.st64(ld32(get(t), task::RECORD), record::BREACHED, c64(1));
         f.st64(get(t), task::BREACHED_AT, get(due));
+        // From here on, the time the task has been on hold (see `task_unpause`).
+        f.st64(get(t), task::REMAINING, c64(0));
         f.exec(self.effect, vec![c32(i32::from(effect::TASK_BREACHED))]);
         f.exec(self.out_u32, vec![ld32(get(t), task::ID)]);
         f.exec(self.out_u32, vec![ld32(get(t), task::STEP)]);
@@ -1681,7 +1683,7 @@ impl Rt {
                     self.due_within,
                     vec![
                         ld64(get(t), task::BREACHED_AT),
-                        stage_offset(entry, get(k)),
+                        add64(stage_offset(entry, get(k)), ld64(get(t), task::REMAINING)),
                         stage_calendar(entry, get(k)),
                     ],
                 ),
@@ -1697,25 +1699,11 @@ impl Rt {
         let cal = f.l32();
         let due = f.l64();
         f.st64(get(t), task::PAUSED_AT, gget(g::NOW));
-        // Past its deadline, the deadline stays as it was (missed) and the ladder waits: the time to its next
-        // stage is kept, and counted again from the resumption.
+        // Past its deadline, the deadline stays as it was (missed) and the ladder waits: its next stage is
+        // scheduled again at the resumption (`task_unpause`), later by the time on hold.
         f.if_(
             ne(and(ld32(get(t), task::FLAGS), c32(task::BREACHED)), c32(0)),
             |f| {
-                f.if_else(
-                    eq64(ld64(get(t), task::STAGE_AT), c64(NO_TIME)),
-                    |f| f.st64(get(t), task::REMAINING, c64(NO_TIME)),
-                    |f| {
-                        f.st64(
-                            get(t),
-                            task::REMAINING,
-                            sub64(ld64(get(t), task::STAGE_AT), gget(g::NOW)),
-                        );
-                        f.if_(lt64(ld64(get(t), task::REMAINING), c64(0)), |f| {
-                            f.st64(get(t), task::REMAINING, c64(0));
-                        });
-                    },
-                );
                 f.st64(get(t), task::STAGE_AT, c64(NO_TIME));
                 f.ret_void();
             },
@@ -1758,7 +1746,7 @@ impl Rt {
         f
     }
 
-    fn f_task_unpause(&self, cx: &Cx) -> Func {
+    fn f_task_unpause(&self, cx: &Cx, imports: &Imports) -> Func {
         let mut f = Func::new("task_unpause", &[I32], &[]);
         let t = f.param(0);
         let cal = f.l32();
@@ -1768,21 +1756,64 @@ impl Rt {
             cal,
             ld32(cx.step_entry(ld32(get(t), task::STEP)), step::CALENDAR),
         );
-        // Past its deadline: the ladder goes on where it stood, its later stages as much later as it waited.
+        // Past its deadline: the ladder goes on where it stood. Its stages still to come fire as much later as the
+        // task was on hold, counted on the ladder's own clock (a ladder counts one: the calendar of its stages, or
+        // none), so a stage in working time moves by the hold's working time. Since the breach, `REMAINING` holds
+        // the total time on hold.
         f.if_(
             ne(and(ld32(get(t), task::FLAGS), c32(task::BREACHED)), c32(0)),
             |f| {
+                let entry = f.l32();
+                let k = f.l32();
+                let stage_cal = f.l32();
+                f.set(entry, cx.step_entry(ld32(get(t), task::STEP)));
+                f.set(k, ld32(get(t), task::STAGE));
+                f.if_(ge_u(get(k), ld32(get(entry), step::NSTAGES)), |f| {
+                    f.ret_void()
+                });
+                f.set(stage_cal, stage_calendar(entry, get(k)));
+                f.if_else(
+                    eq(get(stage_cal), u32c(NO_ID)),
+                    |f| {
+                        f.st64(
+                            get(t),
+                            task::REMAINING,
+                            add64(
+                                get(rest),
+                                sub64(gget(g::NOW), ld64(get(t), task::PAUSED_AT)),
+                            ),
+                        );
+                    },
+                    |f| {
+                        f.st64(
+                            get(t),
+                            task::REMAINING,
+                            add64(
+                                get(rest),
+                                call(
+                                    imports.calendar_between,
+                                    vec![
+                                        get(stage_cal),
+                                        ld64(get(t), task::PAUSED_AT),
+                                        gget(g::NOW),
+                                    ],
+                                ),
+                            ),
+                        );
+                    },
+                );
                 f.st64(
                     get(t),
-                    task::BREACHED_AT,
-                    add64(
-                        ld64(get(t), task::BREACHED_AT),
-                        sub64(gget(g::NOW), ld64(get(t), task::PAUSED_AT)),
+                    task::STAGE_AT,
+                    call(
+                        self.due_within,
+                        vec![
+                            ld64(get(t), task::BREACHED_AT),
+                            add64(stage_offset(entry, get(k)), ld64(get(t), task::REMAINING)),
+                            get(stage_cal),
+                        ],
                     ),
                 );
-                f.if_(ne64(get(rest), c64(NO_TIME)), |f| {
-                    f.st64(get(t), task::STAGE_AT, add64(gget(g::NOW), get(rest)));
-                });
                 f.ret_void();
             },
         );
@@ -2086,15 +2117,16 @@ impl Rt {
                         f.set(kind, c32(2));
                         f.set(obj, get(node));
                     });
-                    if cx.expiry {
-                        // A deadline or stage at the same moment comes first (`<`).
-                        f.if_(lt64(ld64(get(node), task::EXPIRES), get(best)), |f| {
-                            f.set(best, ld64(get(node), task::EXPIRES));
-                            f.set(kind, c32(5));
-                            f.set(obj, get(node));
-                        });
-                    }
                 });
+                if cx.expiry {
+                    // Also on hold; at the same moment as a deadline or a stage, the expiry comes first (`<=`), so
+                    // a task withdrawn then is not late.
+                    f.if_(le64(ld64(get(node), task::EXPIRES), get(best)), |f| {
+                        f.set(best, ld64(get(node), task::EXPIRES));
+                        f.set(kind, c32(5));
+                        f.set(obj, get(node));
+                    });
+                }
             });
             each(f, node, cx.h(header::FIBERS), |f, _| {
                 f.if_(
@@ -2183,12 +2215,12 @@ impl Rt {
                 f.if_(lt64(ld64(get(node), task::STAGE_AT), get(best)), |f| {
                     f.set(best, ld64(get(node), task::STAGE_AT));
                 });
-                if cx.expiry {
-                    f.if_(lt64(ld64(get(node), task::EXPIRES), get(best)), |f| {
-                        f.set(best, ld64(get(node), task::EXPIRES));
-                    });
-                }
             });
+            if cx.expiry {
+                f.if_(lt64(ld64(get(node), task::EXPIRES), get(best)), |f| {
+                    f.set(best, ld64(get(node), task::EXPIRES));
+                });
+            }
         });
         each(&mut f, node, cx.h(header::FIBERS), |f, _| {
             f.if_(
