@@ -1800,9 +1800,9 @@ where
         .allow_trailing()
         .collect::<Vec<_>>()
         .delimited_by(just(Token::LBrace), just(Token::RBrace));
-    // `as` is left out for a person who holds no role (a `by person` step).
-    let actor = just(Token::By)
-        .ignore_then(text_literal())
+    // A person with their roles and skills: `"ann" as Agent with skill billing`. `as` is left out for a person who
+    // holds no role (a `by person` step).
+    let person = text_literal()
         .then(
             kw("as")
                 .ignore_then(ident_list())
@@ -1820,6 +1820,7 @@ where
             roles,
             skills: skills.unwrap_or_default(),
         });
+    let actor = just(Token::By).ignore_then(person.clone());
     let manage_op = choice((
         kw("claim").to(ManageOp::Claim),
         kw("release").to(ManageOp::Release),
@@ -1830,30 +1831,12 @@ where
         kw("skip").to(ManageOp::Skip),
         kw("redo").to(ManageOp::Redo),
     ));
-    // The colleague of a `delegate`: `to "bob" as Agent`.
-    let colleague = text_literal()
-        .then(
-            kw("as")
-                .ignore_then(ident_list())
-                .or_not()
-                .map(Option::unwrap_or_default),
-        )
-        .then(
-            kw("with")
-                .then(kw("skill"))
-                .ignore_then(ident_list())
-                .or_not(),
-        )
-        .map(|((id, roles), skills)| Actor {
-            id,
-            roles,
-            skills: skills.unwrap_or_default(),
-        });
     let manage = manage_op
         .then(ident())
         .then(kw("to").ignore_then(ident()).or_not())
         .then(actor.clone())
-        .then(kw("to").ignore_then(colleague).or_not())
+        // The colleague of a `delegate`: `to "bob" as Agent`.
+        .then(kw("to").ignore_then(person).or_not())
         .then(at.clone())
         .map(|(((((op, step), role), actor), to), at)| TestManage {
             op,

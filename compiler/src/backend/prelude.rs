@@ -1649,6 +1649,19 @@ impl Rt {
         f
     }
 
+    /// When stage `k` of task `t`'s ladder fires after the breach: its offset from the breach, plus the time the
+    /// task has been on hold since (`REMAINING`), on the ladder's clock `cal`.
+    fn stage_time(&self, t: Local, entry: Local, k: E, cal: E) -> E {
+        call(
+            self.due_within,
+            vec![
+                ld64(get(t), task::BREACHED_AT),
+                add64(stage_offset(entry, k), ld64(get(t), task::REMAINING)),
+                cal,
+            ],
+        )
+    }
+
     /// Fires the task's next escalation stage and schedules the one after.
     fn f_task_stage(&self, cx: &Cx) -> Func {
         let mut f = Func::new("task_stage", &[I32], &[]);
@@ -1679,14 +1692,7 @@ impl Rt {
             f.st64(
                 get(t),
                 task::STAGE_AT,
-                call(
-                    self.due_within,
-                    vec![
-                        ld64(get(t), task::BREACHED_AT),
-                        add64(stage_offset(entry, get(k)), ld64(get(t), task::REMAINING)),
-                        stage_calendar(entry, get(k)),
-                    ],
-                ),
+                self.stage_time(t, entry, get(k), stage_calendar(entry, get(k))),
             );
         });
         f
@@ -1805,14 +1811,7 @@ impl Rt {
                 f.st64(
                     get(t),
                     task::STAGE_AT,
-                    call(
-                        self.due_within,
-                        vec![
-                            ld64(get(t), task::BREACHED_AT),
-                            add64(stage_offset(entry, get(k)), ld64(get(t), task::REMAINING)),
-                            get(stage_cal),
-                        ],
-                    ),
+                    self.stage_time(t, entry, get(k), get(stage_cal)),
                 );
                 f.ret_void();
             },
