@@ -208,6 +208,24 @@ struct Facts {
 }
 
 impl Facts {
+    /// What holds when both conditions are true (nothing is known when they are false).
+    fn and(self, other: Facts) -> Facts {
+        Facts {
+            when_true: self.when_true.into_iter().chain(other.when_true).collect(),
+            done_when_true: self
+                .done_when_true
+                .into_iter()
+                .chain(other.done_when_true)
+                .collect(),
+            live_when_true: self
+                .live_when_true
+                .into_iter()
+                .chain(other.live_when_true)
+                .collect(),
+            ..Facts::default()
+        }
+    }
+
     /// What holds when the condition is false: the facts of `not cond`.
     fn negated(self) -> Facts {
         Facts {
@@ -2199,41 +2217,13 @@ impl<'a> Checker<'a> {
         match &cond.kind {
             ExprKind::Paren(inner) => self.facts(flow, inner),
             ExprKind::Unary(UnaryOp::Not, inner) => self.facts(flow, inner).negated(),
-            ExprKind::Binary(BinaryOp::And, a, b) => {
-                let (a, b) = (self.facts(flow, a), self.facts(flow, b));
-                Facts {
-                    when_true: a.when_true.into_iter().chain(b.when_true).collect(),
-                    done_when_true: a
-                        .done_when_true
-                        .into_iter()
-                        .chain(b.done_when_true)
-                        .collect(),
-                    live_when_true: a
-                        .live_when_true
-                        .into_iter()
-                        .chain(b.live_when_true)
-                        .collect(),
-                    ..Facts::default()
-                }
-            }
+            ExprKind::Binary(BinaryOp::And, a, b) => self.facts(flow, a).and(self.facts(flow, b)),
             ExprKind::Binary(BinaryOp::Or, a, b) => {
                 // `a or b` is `not (not a and not b)`.
-                let (a, b) = (self.facts(flow, a).negated(), self.facts(flow, b).negated());
-                Facts {
-                    when_true: a.when_true.into_iter().chain(b.when_true).collect(),
-                    done_when_true: a
-                        .done_when_true
-                        .into_iter()
-                        .chain(b.done_when_true)
-                        .collect(),
-                    live_when_true: a
-                        .live_when_true
-                        .into_iter()
-                        .chain(b.live_when_true)
-                        .collect(),
-                    ..Facts::default()
-                }
-                .negated()
+                self.facts(flow, a)
+                    .negated()
+                    .and(self.facts(flow, b).negated())
+                    .negated()
             }
             ExprKind::Field(base, field) if field.name == "done" => match &base.kind {
                 ExprKind::Name(name) => {

@@ -1421,16 +1421,16 @@ where
     E: ParseError<'t, 's, I>,
 {
     let since = kw("since").ignore_then(ident()).or_not();
+    // `on Calendar` after a duration: working time (not the start of `on breach`).
+    let on_calendar = kw("on")
+        .ignore_then(ident().and_is(kw("breach").not()))
+        .or_not();
     let by = just(Token::By)
         .ignore_then(performer(head.clone()))
         .map(StepClauseKind::By);
     let within = just(Token::Within)
         .ignore_then(head.clone())
-        .then(
-            kw("on")
-                .ignore_then(ident().and_is(kw("breach").not()))
-                .or_not(),
-        )
+        .then(on_calendar.clone())
         .then(since.clone())
         .map(|((duration, calendar), since)| StepClauseKind::Within {
             duration,
@@ -1447,11 +1447,7 @@ where
     let expires = kw("expires")
         .then(just(Token::After))
         .ignore_then(head.clone())
-        .then(
-            kw("on")
-                .ignore_then(ident().and_is(kw("breach").not()))
-                .or_not(),
-        )
+        .then(on_calendar)
         .map(|(duration, calendar)| StepClauseKind::Expires { duration, calendar });
     let stage = ladder_stage(head.clone());
     let on_breach = kw("on")

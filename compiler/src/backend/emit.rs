@@ -1321,7 +1321,10 @@ impl Gen<'_> {
                     f.ret(c32(1));
                 }
                 StageAction::Cancel => {
-                    f.exec(rt.task_withdraw, vec![get(t)]);
+                    f.exec(
+                        rt.task_withdraw,
+                        vec![get(t), c32(i32::from(proc_abi::cancel_reason::BREACH))],
+                    );
                     f.ret(c32(0));
                 }
                 StageAction::Flag(message) => {

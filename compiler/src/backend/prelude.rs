@@ -179,8 +179,7 @@ runtime_fns! {
     task_find: "task_find" (I32) -> (I32);
     task_remove: "task_remove" (I32) -> ();
     task_cancel: "task_cancel" (I32, I32) -> ();
-    task_withdraw: "task_withdraw" (I32) -> ();
-    task_expire: "task_expire" (I32) -> ();
+    task_withdraw: "task_withdraw" (I32, I32) -> ();
     task_breach: "task_breach" (I32) -> ();
     task_stage: "task_stage" (I32) -> ();
     task_warn_at: "task_warn_at" (I32, I32) -> (I64);
@@ -363,7 +362,6 @@ impl Rt {
             (self.task_remove, self.f_task_remove(cx)),
             (self.task_cancel, self.f_task_cancel()),
             (self.task_withdraw, self.f_task_withdraw()),
-            (self.task_expire, self.f_task_expire()),
             (self.task_breach, self.f_task_breach(cx)),
             (self.task_stage, self.f_task_stage(cx)),
             (self.task_warn_at, self.f_task_warn_at(cx, imports)),
@@ -1503,37 +1501,14 @@ impl Rt {
         f
     }
 
-    /// An escalation stage `cancel`: the task is withdrawn and the flow continues (`breached` is set).
+    /// `(task, reason)`: the task is withdrawn and the flow continues: an escalation stage `cancel` (`breached` is
+    /// set), or an expiry (`expired` is set; no breach).
     fn f_task_withdraw(&self) -> Func {
-        let mut f = Func::new("task_withdraw", &[I32], &[]);
-        let t = f.param(0);
+        let mut f = Func::new("task_withdraw", &[I32, I32], &[]);
+        let (t, reason) = (f.param(0), f.param(1));
         let fb = f.l32();
         f.set(fb, ld32(get(t), task::FIBER));
-        f.exec(
-            self.task_cancel,
-            vec![get(t), c32(i32::from(cancel_reason::BREACH))],
-        );
-        f.st32(get(fb), fiber::WAIT, c32(fiber::WAIT_NONE));
-        f.st32(get(fb), fiber::STATUS, c32(fiber::READY));
-        f
-    }
-
-    /// `expires after`: nobody completed the task in time, so it is withdrawn and the flow continues (`expired` is
-    /// set; this is no breach).
-    fn f_task_expire(&self) -> Func {
-        let mut f = Func::new("task_expire", &[I32], &[]);
-        let t = f.param(0);
-        let fb = f.l32();
-        f.set(fb, ld32(get(t), task::FIBER));
-        f.st64(
-            ld32(get(t), task::RECORD),
-            record::CLOSED,
-            c64(record::EXPIRED),
-        );
-        f.exec(
-            self.task_cancel,
-            vec![get(t), c32(i32::from(cancel_reason::EXPIRED))],
-        );
+        f.exec(self.task_cancel, vec![get(t), get(reason)]);
         f.st32(get(fb), fiber::WAIT, c32(fiber::WAIT_NONE));
         f.st32(get(fb), fiber::STATUS, c32(fiber::READY));
         f
@@ -2162,7 +2137,15 @@ impl Rt {
             });
             if cx.expiry {
                 f.if_(eq(get(kind), c32(5)), |f| {
-                    f.exec(self.task_expire, vec![get(obj)]);
+                    f.st64(
+                        ld32(get(obj), task::RECORD),
+                        record::CLOSED,
+                        c64(record::EXPIRED),
+                    );
+                    f.exec(
+                        self.task_withdraw,
+                        vec![get(obj), c32(i32::from(cancel_reason::EXPIRED))],
+                    );
                 });
             }
             f.if_(eq(get(kind), c32(4)), |f| {
